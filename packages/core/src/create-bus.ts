@@ -1,0 +1,214 @@
+import type { BusDriver, OutgoingMessage } from './driver.js';
+import { AbortedError, BusClosedError, ConnectionError, InvalidArgumentError, OmnibusError, PublishError } from './errors.js';
+import { startConsumeLoop } from './handler-runner.js';
+import { createStats } from './stats.js';
+import { assertPattern, assertSubject } from './subject.js';
+import { SubscriptionRuntime } from './subscription-runtime.js';
+import type {
+  BatchEntry,
+  Consumer,
+  ConsumeOptions,
+  EventBus,
+  Message,
+  MessageHandler,
+  Payload,
+  PublishOptions,
+  PublishReceipt,
+  SubscribeOptions,
+  Subscription,
+} from './types.js';
+import { assertMessageId, encodePayload, generateId, normalizeHeaders, resolveSubscribeOptions } from './validate.js';
+
+/**
+ * Builds a complete `EventBus` from a transport driver. Everything the contract
+ * requires beyond moving bytes — validation, payload limits, receipts, stats,
+ * `consume` with retries and dead-letter, `maxInFlight`, `AbortSignal`, drain on
+ * close, `BusClosedError` afterwards — is implemented here once for every adapter.
+ */
+export function createBus(driver: BusDriver): EventBus {
+  const { backend, capabilities } = driver;
+  const stats = createStats();
+  const runtimes = new Set<SubscriptionRuntime>();
+  let state: 'open' | 'closing' | 'closed' = 'open';
+  let closing: Promise<void> | undefined;
+  let subscriptionCounter = 0;
+
+  const assertOpen = () => {
+    if (state !== 'open') throw new BusClosedError({ backend });
+  };
+
+  const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
+    assertSubject(subject, backend);
+    const dedupe = options.id !== undefined;
+    if (dedupe) assertMessageId(options.id, backend);
+    return {
+      id: options.id ?? generateId(),
+      subject,
+      payload: encodePayload(payload, capabilities.maxPayloadBytes, backend),
+      headers: normalizeHeaders(options.headers, backend),
+      publishedAt: Date.now(),
+      dedupe,
+    };
+  };
+
+  const asPublishError = (error: unknown, subject: string, accepted: readonly unknown[] = []) =>
+    error instanceof OmnibusError ? error : new PublishError(`publish to "${subject}" failed`, { backend, cause: error, accepted });
+
+  const ctx = {
+    backend,
+    capabilities,
+    stats,
+    publishDeadLetter: async (message: OutgoingMessage) => {
+      if (state === 'closed') throw new BusClosedError({ backend });
+      await driver.publish(message);
+    },
+    onClosed: (runtime: SubscriptionRuntime) => {
+      runtimes.delete(runtime);
+    },
+  };
+
+  const open = async (pattern: string, options: SubscribeOptions): Promise<SubscriptionRuntime> => {
+    assertOpen();
+    assertPattern(pattern, backend);
+    const resolved = resolveSubscribeOptions(options, capabilities, backend);
+    if (resolved.signal?.aborted) throw new AbortedError('the subscription was aborted before it started', { backend });
+    subscriptionCounter++;
+    const id = `${generateId().slice(0, 8)}${subscriptionCounter.toString(36)}`;
+    const runtime = new SubscriptionRuntime(id, pattern, resolved, ctx);
+    runtimes.add(runtime);
+    try {
+      const sub = await driver.subscribe({
+        id,
+        pattern,
+        group: resolved.group,
+        from: resolved.from,
+        maxInFlight: resolved.maxInFlight,
+        ackTimeoutMs: resolved.ackTimeoutMs,
+        sink: runtime,
+      });
+      runtime.attach(sub);
+    } catch (error) {
+      runtimes.delete(runtime);
+      void runtime.close(0);
+      if (error instanceof OmnibusError) throw error;
+      throw new ConnectionError(`subscribe to "${pattern}" failed`, { backend, cause: error });
+    }
+    if (state !== 'open') {
+      await runtime.close(0);
+      throw new BusClosedError({ backend });
+    }
+    if (!runtime.isOpen) {
+      // aborted while subscribing
+      throw new AbortedError('the subscription was aborted', { backend });
+    }
+    return runtime;
+  };
+
+  const bus: EventBus = {
+    backend,
+    capabilities,
+
+    async publish(subject: string, payload: Payload, options?: PublishOptions): Promise<PublishReceipt> {
+      assertOpen();
+      const message = prepare(subject, payload, options);
+      let receipt: Awaited<ReturnType<BusDriver['publish']>>;
+      try {
+        receipt = await driver.publish(message);
+      } catch (error) {
+        stats.errors++;
+        throw asPublishError(error, subject);
+      }
+      if (receipt.duplicate) stats.duplicates++;
+      else stats.published++;
+      return { id: message.id, subject, duplicate: receipt.duplicate, sequence: receipt.sequence };
+    },
+
+    async publishBatch(entries: readonly BatchEntry[]): Promise<PublishReceipt[]> {
+      assertOpen();
+      if (!Array.isArray(entries)) throw new PublishError('publishBatch expects an array', { backend });
+      const messages = entries.map((e) => prepare(e.subject, e.payload, e));
+      const toReceipt = (m: OutgoingMessage, r: { duplicate: boolean; sequence?: string }): PublishReceipt => {
+        if (r.duplicate) stats.duplicates++;
+        else stats.published++;
+        return { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
+      };
+      if (driver.publishBatch) {
+        try {
+          const receipts = await driver.publishBatch(messages);
+          return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));
+        } catch (error) {
+          stats.errors++;
+          const accepted = error instanceof PublishError ? error.accepted : [];
+          const receipts = accepted.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }));
+          throw new PublishError(`publishBatch failed after ${receipts.length} of ${messages.length} messages`, {
+            backend,
+            cause: error,
+            accepted: receipts,
+          });
+        }
+      }
+      const receipts: PublishReceipt[] = [];
+      for (const m of messages) {
+        try {
+          receipts.push(toReceipt(m, await driver.publish(m)));
+        } catch (error) {
+          stats.errors++;
+          throw new PublishError(`publishBatch failed after ${receipts.length} of ${messages.length} messages`, {
+            backend,
+            cause: error,
+            accepted: receipts,
+          });
+        }
+      }
+      return receipts;
+    },
+
+    async subscribe(pattern: string, options: SubscribeOptions = {}): Promise<Subscription> {
+      const runtime = await open(pattern, options);
+      return {
+        pattern,
+        group: runtime.group,
+        closed: runtime.closed,
+        close: () => runtime.close(),
+        [Symbol.asyncDispose]: () => runtime.close(),
+        [Symbol.asyncIterator]: (): AsyncIterator<Message> => runtime.iterator(),
+      };
+    },
+
+    async consume(pattern: string, handler: MessageHandler, options: ConsumeOptions = {}): Promise<Consumer> {
+      if (typeof handler !== 'function') throw new InvalidArgumentError('consume needs a handler function', { backend });
+      const runtime = await open(pattern, options);
+      startConsumeLoop(runtime, handler, stats, options.onError);
+      return {
+        pattern,
+        group: runtime.group,
+        closed: runtime.closed,
+        close: () => runtime.close(),
+        [Symbol.asyncDispose]: () => runtime.close(),
+      };
+    },
+
+    stats() {
+      return { ...stats };
+    },
+
+    close(options: { timeoutMs?: number } = {}): Promise<void> {
+      closing ??= (async () => {
+        state = 'closing';
+        const timeoutMs = options.timeoutMs ?? 10_000;
+        await Promise.all([...runtimes].map((r) => r.close(timeoutMs)));
+        try {
+          await driver.close();
+        } finally {
+          state = 'closed';
+        }
+      })();
+      return closing;
+    },
+
+    [Symbol.asyncDispose]() {
+      return bus.close();
+    },
+  };
+  return bus;
+}

@@ -1,0 +1,106 @@
+import type { Capabilities, Headers } from './types.js';
+
+/**
+ * The adapter-author side of Omnibus. An adapter implements `BusDriver` (transport
+ * only) and `createBus(driver)` turns it into a full `EventBus`: validation, payload
+ * limits, stats, `consume`, retries, dead-lettering, `maxInFlight`, abort and
+ * close/drain all live once in core.
+ */
+
+/** A validated message on its way to the backend. */
+export interface OutgoingMessage {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: Readonly<Headers>;
+  /** Epoch milliseconds. */
+  readonly publishedAt: number;
+  /** True when the id was chosen by the publisher: the backend MUST dedupe on it within its window. */
+  readonly dedupe: boolean;
+}
+
+/** What the backend said about one publish. */
+export interface DriverReceipt {
+  readonly duplicate: boolean;
+  readonly sequence?: string;
+}
+
+/** Why a delivery is being settled; lets backends account attempts and report errors. */
+export interface SettleInfo {
+  /** `release`: given back unprocessed (subscription closing); not a failed attempt when `handedOut` is false. */
+  readonly reason: 'ack' | 'nak' | 'handler-error' | 'dead-letter' | 'release';
+  /** Whether the application saw the message. */
+  readonly handedOut: boolean;
+  /** The handler error, when there was one. */
+  readonly error?: unknown;
+}
+
+/** One message received from the backend, with the backend's own settle operations. */
+export interface InboundDelivery {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: Readonly<Headers>;
+  /** Epoch milliseconds. */
+  readonly publishedAt: number;
+  /** 1 on first delivery. */
+  readonly attempt: number;
+  /** Removes the message from this subscription or group for good. */
+  ack(info: SettleInfo): Promise<void>;
+  /** Redeliver after `delayMs` with `attempt + 1` (unless `info.reason` is a release of an unseen message). */
+  nak(delayMs: number, info: SettleInfo): Promise<void>;
+}
+
+/**
+ * Where a driver pushes deliveries. Drivers MUST NOT push more than `capacity`
+ * messages; they wait for `onCapacity` instead (that is how `maxInFlight` reaches
+ * the broker).
+ */
+export interface DeliverySink {
+  /** How many more deliveries may be pushed now (0 once the subscription is closing). */
+  readonly capacity: number;
+  /** Hands one delivery to the subscription. */
+  push(delivery: InboundDelivery): void;
+  /** Registers the (single) listener called whenever capacity grows. */
+  onCapacity(listener: () => void): void;
+  /** Reports a backend problem that the subscription survived or could not survive (counted in `errors`). */
+  reportError(error: unknown): void;
+}
+
+/** A normalised start position. */
+export type DriverStartPosition = 'new' | 'earliest' | { readonly time: number };
+
+/** A validated subscription request. */
+export interface DriverSubscribeRequest {
+  /** Unique per subscription; stable names for broker-side ephemeral objects. */
+  readonly id: string;
+  readonly pattern: string;
+  readonly group: string | undefined;
+  readonly from: DriverStartPosition;
+  readonly maxInFlight: number;
+  readonly ackTimeoutMs: number;
+  readonly sink: DeliverySink;
+}
+
+/** A live subscription at the driver level. */
+export interface DriverSubscription {
+  /** Stop intake; resolves when no further `push` will happen. */
+  stop(): Promise<void>;
+}
+
+/** The transport half of an adapter. */
+export interface BusDriver {
+  readonly backend: string;
+  readonly capabilities: Readonly<Capabilities>;
+  /** Resolve once the backend accepted the message; throw otherwise (nothing half-sent). */
+  publish(message: OutgoingMessage): Promise<DriverReceipt>;
+  /**
+   * Optional pipelined batch, in order. On failure throw a `PublishError` whose
+   * `accepted` holds the `DriverReceipt`s of the entries accepted before it.
+   */
+  publishBatch?(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]>;
+  /** Resolve once live: every message accepted after this resolves is pushed to the sink. */
+  subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription>;
+  /** Flush pending publishes and disconnect. Called once, after every subscription stopped. */
+  close(): Promise<void>;
+}

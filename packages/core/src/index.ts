@@ -1,0 +1,71 @@
+export type {
+  Backoff,
+  BatchEntry,
+  BusStats,
+  Capabilities,
+  CapabilityName,
+  Closable,
+  Consumer,
+  ConsumeOptions,
+  EventBus,
+  Headers,
+  Message,
+  MessageHandler,
+  NakOptions,
+  Payload,
+  PublishOptions,
+  PublishReceipt,
+  StartPosition,
+  SubscribeOptions,
+  Subscription,
+} from './types.js';
+export type {
+  BusDriver,
+  DeliverySink,
+  DriverReceipt,
+  DriverStartPosition,
+  DriverSubscribeRequest,
+  DriverSubscription,
+  InboundDelivery,
+  OutgoingMessage,
+  SettleInfo,
+} from './driver.js';
+export {
+  AbortedError,
+  AdapterNotInstalledError,
+  BackpressureError,
+  BusClosedError,
+  ConfigError,
+  ConnectionError,
+  errors,
+  formatIssues,
+  InvalidArgumentError,
+  InvalidSubjectError,
+  isOmnibusError,
+  OmnibusError,
+  PayloadTooLargeError,
+  PublishError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js';
+export type { OmnibusErrorCode, OmnibusErrorOptions, ValidationIssue } from './errors.js';
+export {
+  assertPattern,
+  assertSubject,
+  hasWildcard,
+  isValidPattern,
+  isValidSubject,
+  MAX_SUBJECT_LENGTH,
+  patternProblem,
+  subjectMatches,
+  subjectProblem,
+} from './subject.js';
+export { SubjectIndex } from './subject-index.js';
+export { createBus } from './create-bus.js';
+export { defaultBackoff, resolveBackoff } from './backoff.js';
+export { DLQ_HEADERS, deadLetterHeaders, defaultDeadLetterSubject, describeError } from './dead-letter.js';
+export { redact, redactUrl } from './redact.js';
+export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, generateId, normalizeHeaders } from './validate.js';
+export { defineEvent } from './typed-events.js';
+export type { EventDefinition, TypedMessage } from './typed-events.js';
+export type { InferInput, InferOutput, StandardIssue, StandardSchemaResult, StandardSchemaV1 } from './standard-schema.js';

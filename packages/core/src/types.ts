@@ -1,0 +1,243 @@
+/** Message headers: string keys to string values (see docs/contract.md for allowed characters). */
+export type Headers = Record<string, string>;
+
+/** What `publish` accepts as a payload: raw bytes, or a string sent as UTF-8. */
+export type Payload = Uint8Array | string;
+
+/** Per-publish options. */
+export interface PublishOptions {
+  /**
+   * Message id. Publisher-chosen ids are the dedupe key: a second publish with the
+   * same id inside the backend's dedupe window is not delivered again. When
+   * omitted, a unique id is generated (and never deduplicated).
+   */
+  id?: string;
+  /** Headers delivered byte-exact with the message. */
+  headers?: Headers;
+}
+
+/** One entry of `publishBatch`. */
+export interface BatchEntry extends PublishOptions {
+  subject: string;
+  payload: Payload;
+}
+
+/** Proof that the backend accepted a message (durably, on durable backends). */
+export interface PublishReceipt {
+  /** The message id (the caller's, or the generated one). */
+  readonly id: string;
+  /** The subject it was published to. */
+  readonly subject: string;
+  /** True when the backend recognised the id as a duplicate and did not deliver it again. */
+  readonly duplicate: boolean;
+  /** Backend position of the message (stream sequence, stream entry id, partition:offset), when known. */
+  readonly sequence?: string;
+}
+
+/** Options for `Message.nak`. */
+export interface NakOptions {
+  /** Wait at least this long before redelivering (ms). Default: 0. */
+  delayMs?: number;
+}
+
+/**
+ * A delivered message. Settle it exactly once with `ack`, `nak` or `term`;
+ * later settle calls are ignored. Under `ack: 'auto'` the bus settles it for you.
+ */
+export interface Message {
+  /** Unique id: the publisher's, or generated at publish time. */
+  readonly id: string;
+  /** The real subject the message was published to (never the pattern). */
+  readonly subject: string;
+  /** Payload bytes, exactly as published. */
+  readonly payload: Uint8Array;
+  /** Headers, exactly as published (no Omnibus-internal headers). */
+  readonly headers: Readonly<Headers>;
+  /** When the message was published. */
+  readonly publishedAt: Date;
+  /** Delivery attempt, 1 on first delivery; +1 on each redelivery. */
+  readonly attempt: number;
+  /** True once `ack`, `nak` or `term` has been called (or the bus settled it). */
+  readonly settled: boolean;
+  /** Payload decoded as UTF-8. */
+  text(): string;
+  /** Payload decoded as UTF-8 and parsed as JSON. Throws `SyntaxError` on invalid JSON. */
+  json<T = unknown>(): T;
+  /** Marks the message processed; it will not be delivered again to this subscription or group. */
+  ack(): Promise<void>;
+  /**
+   * Asks for redelivery (with `attempt + 1`) after `delayMs`. At the last allowed
+   * attempt (`maxAttempts`), the message is dead-lettered instead.
+   */
+  nak(options?: NakOptions): Promise<void>;
+  /** Dead-letters the message now, with `reason` in its `omnibus-dlq-reason` header. */
+  term(reason?: string): Promise<void>;
+}
+
+/** Where a new subscription or group starts reading. */
+export type StartPosition = 'new' | 'earliest' | { time: Date | number };
+
+/** Redelivery delay after a failed attempt: a fixed delay, one per attempt (last repeats), or a function. */
+export type Backoff = number | readonly number[] | ((attempt: number) => number);
+
+/** Subscription options shared by `subscribe` and `consume`. */
+export interface SubscribeOptions {
+  /**
+   * Competing-consumer group: each message goes to one member of the group; every
+   * group (and every ungrouped subscription) receives every matching message.
+   * Durable across restarts on durable backends. Starting position applies when
+   * the group is first created.
+   */
+  group?: string;
+  /** Where to start: `'new'` (default), `'earliest'` or `{ time }`. Needs `capabilities.replay` for anything but `'new'`. */
+  from?: StartPosition;
+  /**
+   * `'auto'` (default): `consume` acks when the handler resolves; an iterator acks
+   * a message when the loop asks for the next one or leaves. `'manual'`: call
+   * `ack` / `nak` / `term` yourself; unsettled messages are redelivered after the
+   * ack timeout or when the subscription closes.
+   */
+  ack?: 'auto' | 'manual';
+  /** Most unsettled messages held by this subscriber at once (default 100). The next waits for a settle. */
+  maxInFlight?: number;
+  /** Deliveries before a message is dead-lettered (default 5). */
+  maxAttempts?: number;
+  /** Redelivery delay after a handler throws (default: 200 ms doubling up to 30 s). */
+  backoff?: Backoff;
+  /** Dead-letter subject, or a function of the message subject (default `dlq.<subject>`). */
+  deadLetter?: string | ((subject: string) => string);
+  /** An unsettled message is redelivered after this long (default 30 s). */
+  ackTimeoutMs?: number;
+  /** Aborting closes the subscription. */
+  signal?: AbortSignal;
+}
+
+/** A function that handles one message; throwing (or rejecting) asks for a retry. */
+export type MessageHandler = (message: Message) => unknown | Promise<unknown>;
+
+/** Options of `consume`. */
+export interface ConsumeOptions extends SubscribeOptions {
+  /** Called with each handler error (after it has been counted and the message nakked or dead-lettered). */
+  onError?: (error: unknown, message: Message) => void;
+}
+
+/** Something with a lifetime that can be closed. */
+export interface Closable {
+  /** Resolves when closed, for any reason (close(), abort, bus close). Never rejects. */
+  readonly closed: Promise<void>;
+  /** Stops intake, lets work in progress finish, releases unsettled messages for redelivery. Idempotent. */
+  close(): Promise<void>;
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A live subscription: an async iterable of messages (iterate it once).
+ * Iteration ends when the subscription closes.
+ */
+export interface Subscription extends AsyncIterable<Message>, Closable {
+  /** The pattern subscribed to. */
+  readonly pattern: string;
+  /** The group, if any. */
+  readonly group: string | undefined;
+}
+
+/** A running `consume` loop. */
+export interface Consumer extends Closable {
+  readonly pattern: string;
+  readonly group: string | undefined;
+}
+
+/** What a backend supports. The factory refuses configs that need more. */
+export interface Capabilities {
+  /** Accepted messages survive a process or broker restart. */
+  durable: boolean;
+  /** `from: 'earliest'` and `from: { time }` work (history is retained). */
+  replay: boolean;
+  /** Consumer groups (competing consumers). */
+  groups: boolean;
+  /** Publisher-id dedupe within a window. */
+  dedupe: boolean;
+  /** `nak({ delayMs })` delays redelivery. */
+  delayedNak: boolean;
+  /** Order guarantee for one publisher and one consumer. */
+  ordering: 'subject' | 'none';
+  /** Wildcards are routed by the broker (`native`) or emulated by the adapter. */
+  wildcards: 'native' | 'emulated';
+  /** Largest payload accepted, in bytes. */
+  maxPayloadBytes: number;
+}
+
+/** The capability flags a configuration can require (boolean ones). */
+export type CapabilityName = 'durable' | 'replay' | 'groups' | 'dedupe' | 'delayedNak';
+
+/**
+ * Counters since the bus was created. Invariant while the bus is open:
+ * `delivered = acked + nakked + deadLettered + inFlight` (counting only messages received by
+ * subscriptions; dead-letters are counted once, when the original is settled).
+ */
+export interface BusStats {
+  /** Messages accepted by the backend (duplicates excluded). */
+  published: number;
+  /** Publishes the backend recognised as duplicates. */
+  duplicates: number;
+  /** Messages received by subscriptions (redeliveries included). */
+  delivered: number;
+  /** Deliveries with `attempt > 1`. */
+  redelivered: number;
+  acked: number;
+  nakked: number;
+  /** Messages moved to a dead-letter subject. */
+  deadLettered: number;
+  /** Received and not yet settled. */
+  inFlight: number;
+  /** Messages a lagging subscriber lost under a dropping overflow policy (memory only). */
+  dropped: number;
+  /** Handler errors plus internal errors (failed dead-letter publishes, failed settles). */
+  errors: number;
+}
+
+/**
+ * The one contract application code depends on. Implementations MUST:
+ * validate subjects and payload size before sending anything; resolve `publish`
+ * only once the backend accepted the message; resolve `subscribe` only once the
+ * subscription is live; deliver the real subject; reject every call after
+ * `close()` with `BusClosedError`; never put credentials in errors or stats.
+ * Build one with `createBus(driver)` from `@omnibus/core` to get all of that.
+ */
+export interface EventBus extends AsyncDisposable {
+  /** Backend name: `memory`, `nats`, `redis`, `kafka`, or a third party's. */
+  readonly backend: string;
+  /** What this backend supports. */
+  readonly capabilities: Readonly<Capabilities>;
+  /**
+   * Publishes one message. Resolves once the backend accepted it (durably on
+   * durable backends). Rejects with `InvalidSubjectError`, `PayloadTooLargeError`,
+   * `InvalidArgumentError`, `BusClosedError` or `PublishError`; a rejected publish sent nothing.
+   */
+  publish(subject: string, payload: Payload, options?: PublishOptions): Promise<PublishReceipt>;
+  /**
+   * Publishes many messages in order. Every entry is validated before anything is
+   * sent. If the backend fails part-way, rejects with `PublishError` whose
+   * `accepted` lists the receipts of the entries already accepted.
+   */
+  publishBatch(entries: readonly BatchEntry[]): Promise<PublishReceipt[]>;
+  /**
+   * Subscribes to a subject or pattern. Resolves once live: every message
+   * published after that is delivered to it.
+   */
+  subscribe(pattern: string, options?: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Runs `handler` for each message: ack on success, nak with backoff on throw,
+   * dead-letter after `maxAttempts`. Handlers run concurrently up to `maxInFlight`.
+   * A throwing handler never affects another subscription. Resolves once live.
+   */
+  consume(pattern: string, handler: MessageHandler, options?: ConsumeOptions): Promise<Consumer>;
+  /** A snapshot of the counters. */
+  stats(): BusStats;
+  /**
+   * Drains and closes: stops intake, waits for in-flight handlers (up to
+   * `timeoutMs`, default 10 s), flushes publishes, disconnects. Idempotent.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}

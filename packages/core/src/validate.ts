@@ -1,0 +1,146 @@
+import { ConfigError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
+import { resolveBackoff } from './backoff.js';
+import { defaultDeadLetterSubject } from './dead-letter.js';
+import type { DriverStartPosition } from './driver.js';
+import { assertSubject } from './subject.js';
+import type { Capabilities, Headers, Payload, StartPosition, SubscribeOptions } from './types.js';
+
+const encoder = new TextEncoder();
+const MAX_ID_LENGTH = 256;
+const GROUP_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Default payload limit: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/** Encodes a payload (UTF-8 for strings) and enforces the size limit. */
+export function encodePayload(payload: Payload, limit: number, backend?: string): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof payload === 'string') bytes = encoder.encode(payload);
+  else if (payload instanceof Uint8Array) bytes = payload;
+  else throw new InvalidArgumentError('payload must be a Uint8Array or a string', { backend });
+  if (bytes.byteLength > limit) throw new PayloadTooLargeError(bytes.byteLength, limit, { backend });
+  return bytes;
+}
+
+function isHeaderNameChar(c: number): boolean {
+  // printable ASCII except space and ':' (portable across NATS, Redis and Kafka headers)
+  return c > 0x20 && c < 0x7f && c !== 0x3a;
+}
+
+/** Validates headers and returns a plain copy. Names: printable ASCII without ':'; values: no CR/LF. */
+export function normalizeHeaders(headers: Headers | undefined, backend?: string): Headers {
+  const out: Headers = {};
+  if (headers === undefined) return out;
+  if (typeof headers !== 'object' || headers === null) {
+    throw new InvalidArgumentError('headers must be an object of string values', { backend });
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.length === 0 || name.length > 256) throw new InvalidArgumentError(`header name must be 1–256 characters`, { backend });
+    for (let i = 0; i < name.length; i++) {
+      if (!isHeaderNameChar(name.charCodeAt(i))) {
+        throw new InvalidArgumentError(`header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`, { backend });
+      }
+    }
+    if (typeof value !== 'string') throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, { backend });
+    if (value.includes('\r') || value.includes('\n')) {
+      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, { backend });
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Validates a publisher-chosen id. */
+export function assertMessageId(id: unknown, backend?: string): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw new InvalidArgumentError(`message id must be a string of 1–${MAX_ID_LENGTH} characters`, { backend });
+  }
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) throw new InvalidArgumentError('message id must not contain white space or control characters', { backend });
+  }
+}
+
+/** A fresh unique message id. */
+export function generateId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedSubscribeOptions {
+  group: string | undefined;
+  from: DriverStartPosition;
+  ack: 'auto' | 'manual';
+  maxInFlight: number;
+  maxAttempts: number;
+  backoff: (attempt: number) => number;
+  deadLetter: (subject: string) => string;
+  ackTimeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+function positiveInt(field: string, value: unknown, fallback: number, max: number, backend?: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(field, `must be an integer from 1 to ${max}`, { backend });
+  }
+  return value;
+}
+
+function normalizeFrom(from: StartPosition | undefined, backend?: string): DriverStartPosition {
+  if (from === undefined || from === 'new') return 'new';
+  if (from === 'earliest') return 'earliest';
+  if (typeof from === 'object' && from !== null && 'time' in from) {
+    const t = from.time instanceof Date ? from.time.getTime() : from.time;
+    if (typeof t === 'number' && Number.isFinite(t)) return { time: t };
+  }
+  throw new ConfigError('from', `must be 'new', 'earliest' or { time: Date | number }`, { backend });
+}
+
+/** Validates subscribe options against the backend's capabilities and fills defaults. */
+export function resolveSubscribeOptions(
+  options: SubscribeOptions,
+  capabilities: Readonly<Capabilities>,
+  backend?: string,
+): ResolvedSubscribeOptions {
+  const { group } = options;
+  if (group !== undefined) {
+    if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
+      throw new ConfigError('group', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"', { backend });
+    }
+    if (!capabilities.groups) throw new ConfigError('group', `backend ${backend} does not support groups`, { backend });
+  }
+  const from = normalizeFrom(options.from, backend);
+  if (from !== 'new' && !capabilities.replay) {
+    throw new ConfigError('from', `backend ${backend} does not retain history, so only 'new' is possible`, { backend });
+  }
+  const ack = options.ack ?? 'auto';
+  if (ack !== 'auto' && ack !== 'manual') throw new ConfigError('ack', `must be 'auto' or 'manual'`, { backend });
+  let deadLetter = defaultDeadLetterSubject;
+  if (typeof options.deadLetter === 'string') {
+    const fixed = options.deadLetter;
+    assertSubject(fixed, backend);
+    deadLetter = () => fixed;
+  } else if (typeof options.deadLetter === 'function') {
+    deadLetter = options.deadLetter;
+  } else if (options.deadLetter !== undefined) {
+    throw new ConfigError('deadLetter', 'must be a subject or a function of the subject', { backend });
+  }
+  let backoff: (attempt: number) => number;
+  try {
+    backoff = resolveBackoff(options.backoff);
+  } catch (cause) {
+    throw new ConfigError('backoff', 'must be a non-negative number, a non-empty array of them, or a function', { backend, cause });
+  }
+  return {
+    group,
+    from,
+    ack,
+    maxInFlight: positiveInt('maxInFlight', options.maxInFlight, 100, 100_000, backend),
+    maxAttempts: positiveInt('maxAttempts', options.maxAttempts, 5, 1_000_000, backend),
+    backoff,
+    deadLetter,
+    ackTimeoutMs: positiveInt('ackTimeoutMs', options.ackTimeoutMs, 30_000, 86_400_000, backend),
+    signal: options.signal,
+  };
+}

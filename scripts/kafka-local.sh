@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Local single-node Kafka (KRaft) without Docker: Apache's own jars, resolved
+# with Maven into a cache outside git, run with the machine's Java 17.
+#   scripts/kafka-local.sh start|stop|status
+# Env: KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE (~/.cache/omnibus/kafka),
+#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s).
+set -euo pipefail
+
+KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+CACHE="${KAFKA_HOME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/omnibus/kafka}"
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+LIBS="$CACHE/libs-$KAFKA_VERSION"
+RUN="$CACHE/run-$PORT"
+PID_FILE="$RUN/kafka.pid"
+LOG="$RUN/kafka.log"
+
+say() { echo "[kafka-local] $*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+running_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid; pid="$(cat "$PID_FILE")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+resolve_jars() {
+  if [[ -f "$LIBS/.complete" ]]; then return 0; fi
+  command -v mvn >/dev/null || { say "Maven (mvn) is required to fetch Kafka's jars"; exit 1; }
+  command -v java >/dev/null || { say "Java 17+ is required to run Kafka"; exit 1; }
+  say "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with Maven into $LIBS"
+  local work="$CACHE/resolve-$KAFKA_VERSION"
+  mkdir -p "$work"
+  cat >"$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.omnibus</groupId>
+  <artifactId>kafka-local</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-reload4j</artifactId>
+      <version>1.7.36</version>
+    </dependency>
+    <dependency>
+      <groupId>ch.qos.reload4j</groupId>
+      <artifactId>reload4j</artifactId>
+      <version>1.2.25</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$LIBS.tmp"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" >"$work/mvn.log" 2>&1 || {
+      say "Maven could not resolve Kafka's jars; last lines of $work/mvn.log:"; tail -n 30 "$work/mvn.log"; exit 1; }
+  # Exactly one SLF4J binding: drop any other binding a transitive dependency brought.
+  find "$LIBS.tmp" -name 'slf4j-*.jar' ! -name 'slf4j-api-*' ! -name 'slf4j-reload4j-*' -delete
+  touch "$LIBS.tmp/.complete"
+  rm -rf "$LIBS"; mv "$LIBS.tmp" "$LIBS"
+}
+
+write_config() {
+  mkdir -p "$RUN"
+  cat >"$RUN/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$RUN/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+default.replication.factor=1
+min.insync.replicas=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+PROPS
+  cat >"$RUN/log4j.properties" <<'L4J'
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+L4J
+}
+
+java_cmd() {
+  java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$RUN/log4j.properties" -cp "$LIBS/*" "$@"
+}
+
+start() {
+  if pid="$(running_pid)"; then say "already running (pid $pid) on 127.0.0.1:$PORT"; return 0; fi
+  if port_open "$PORT"; then say "127.0.0.1:$PORT is already in use by another process; set KAFKA_PORT"; exit 1; fi
+  resolve_jars
+  write_config
+  if [[ ! -f "$RUN/data/meta.properties" ]]; then
+    rm -rf "$RUN/data"
+    local cluster_id; cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
+      say "formatting the KRaft storage failed:"; tail -n 20 "$RUN/format.log"; exit 1; }
+  fi
+  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller $CONTROLLER_PORT)"
+  nohup java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$RUN/log4j.properties" -cp "$LIBS/*" \
+    kafka.Kafka "$RUN/server.properties" >"$LOG" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+  local pid; pid="$(cat "$PID_FILE")"
+  local waited=0
+  until port_open "$PORT" && grep -q "Kafka Server started" "$LOG"; do
+    if ! kill -0 "$pid" 2>/dev/null; then say "Kafka exited during start-up; log tail:"; tail -n 40 "$LOG"; rm -f "$PID_FILE"; exit 1; fi
+    if (( waited >= TIMEOUT * 2 )); then say "Kafka did not accept connections within ${TIMEOUT}s; log tail:"; tail -n 40 "$LOG"; stop; exit 1; fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  say "ready (pid $pid); KAFKA_BROKERS=127.0.0.1:$PORT"
+}
+
+stop() {
+  local pid
+  if ! pid="$(running_pid)"; then say "not running"; rm -f "$PID_FILE"; return 0; fi
+  say "stopping pid $pid"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && { say "pid $pid did not stop in 30s; killing it"; kill -9 "$pid" 2>/dev/null || true; }
+  rm -f "$PID_FILE"
+}
+
+status() {
+  if pid="$(running_pid)"; then say "running (pid $pid) on 127.0.0.1:$PORT"; else say "not running"; return 1; fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
