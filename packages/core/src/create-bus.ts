@@ -189,7 +189,7 @@ export function createBus(driver: BusDriver): EventBus {
     },
 
     stats() {
-      return { ...stats };
+      return { ...stats, ...driver.extraStats?.() };
     },
 
     close(options: { timeoutMs?: number } = {}): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Capabilities, Headers } from './types.js';
+import type { BusStats, Capabilities, Headers } from './types.js';
 
 /**
  * The adapter-author side of Omnibus. An adapter implements `BusDriver` (transport
@@ -101,6 +101,8 @@ export interface BusDriver {
   publishBatch?(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]>;
   /** Resolve once live: every message accepted after this resolves is pushed to the sink. */
   subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription>;
+  /** Optional backend-owned counters merged into `stats()` (e.g. `dropped`). */
+  extraStats?(): Partial<Pick<BusStats, 'dropped'>>;
   /** Flush pending publishes and disconnect. Called once, after every subscription stopped. */
   close(): Promise<void>;
 }

@@ -1,0 +1,198 @@
+import {
+  BackpressureError,
+  BusClosedError,
+  type BusDriver,
+  type Capabilities,
+  ConfigError,
+  type DriverReceipt,
+  type DriverSubscribeRequest,
+  type DriverSubscription,
+  type OutgoingMessage,
+  SubjectIndex,
+} from '@omnibus/core';
+import { DedupeWindow } from './dedupe-window.js';
+import type { DeliveryTracker } from './delivery-tracker.js';
+import type { Envelope } from './envelope.js';
+import { History } from './history.js';
+import type { ResolvedMemoryOptions } from './options.js';
+import { Target } from './target.js';
+
+const BACKEND = 'memory';
+
+/** The in-process transport behind `createMemoryBus`. */
+export class MemoryDriver implements BusDriver {
+  readonly backend = BACKEND;
+  readonly capabilities: Readonly<Capabilities>;
+  readonly #options: ResolvedMemoryOptions;
+  readonly #index = new SubjectIndex<Target>();
+  readonly #groups = new Map<string, Target>();
+  readonly #dedupe: DedupeWindow;
+  readonly #history: History | undefined;
+  readonly #trackers = new Map<string, DeliveryTracker>();
+  readonly #spaceWaiters = new Set<() => void>();
+  #dropped = 0;
+  #sequence = 0;
+  #closed = false;
+
+  constructor(options: ResolvedMemoryOptions) {
+    this.#options = options;
+    this.#dedupe = new DedupeWindow(options.dedupeWindowMs, options.dedupeMaxEntries);
+    this.#history = options.history ? new History(options.history.maxMessages, options.history.maxAgeMs) : undefined;
+    this.capabilities = Object.freeze({
+      durable: false,
+      replay: this.#history !== undefined,
+      groups: true,
+      dedupe: options.dedupeWindowMs > 0,
+      delayedNak: true,
+      ordering: 'subject',
+      wildcards: 'emulated',
+      maxPayloadBytes: options.maxPayloadBytes,
+    } satisfies Capabilities);
+  }
+
+  extraStats(): { dropped: number } {
+    return { dropped: this.#dropped };
+  }
+
+  /** Attaches a tracker to the next publish with this id (used by `publishAndWait`). */
+  track(id: string, tracker: DeliveryTracker): void {
+    this.#trackers.set(id, tracker);
+  }
+
+  untrack(id: string): void {
+    this.#trackers.delete(id);
+  }
+
+  async publish(message: OutgoingMessage): Promise<DriverReceipt> {
+    if (this.#closed) throw new BusClosedError({ backend: BACKEND });
+    const dedupeKey = `${message.subject}\u0000${message.id}`;
+    if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) {
+      const tracker = this.#trackers.get(message.id);
+      this.#trackers.delete(message.id);
+      tracker?.expect(0);
+      return { duplicate: true };
+    }
+    let targets = this.#index.match(message.subject);
+    if (this.#options.overflow === 'block') targets = await this.#waitForRoom(message.subject, targets);
+    if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) return { duplicate: true }; // raced while waiting
+    const tracker = this.#trackers.get(message.id);
+    this.#trackers.delete(message.id);
+    const envelope: Envelope = {
+      id: message.id,
+      subject: message.subject,
+      payload: message.payload.slice(), // the publisher may reuse its buffer
+      headers: { ...message.headers },
+      publishedAt: message.publishedAt,
+      sequence: ++this.#sequence,
+      tracker,
+    };
+    if (message.dedupe) this.#dedupe.record(dedupeKey, Date.now());
+    this.#history?.append(envelope);
+    tracker?.expect(targets.length);
+    for (const target of targets) this.#enqueue(target, envelope);
+    return { duplicate: false, sequence: String(envelope.sequence) };
+  }
+
+  #enqueue(target: Target, envelope: Envelope): void {
+    const { overflow, maxBuffered, onDrop } = this.#options;
+    if (overflow !== 'block' && target.buffered >= maxBuffered) {
+      const dropped = overflow === 'drop-oldest' ? target.dropOldest()?.envelope : envelope;
+      if (dropped) {
+        this.#dropped++;
+        dropped.tracker?.finish();
+        try {
+          onDrop?.({ id: dropped.id, subject: dropped.subject, pattern: target.pattern, group: target.group, policy: overflow });
+        } catch {
+          // a throwing onDrop must not break publishing
+        }
+      }
+      if (overflow === 'drop-newest') return;
+    }
+    target.enqueue(envelope);
+  }
+
+  /** Waits until every matching target has room; the message is then enqueued everywhere at once. */
+  async #waitForRoom(subject: string, initial: readonly Target[]): Promise<readonly Target[]> {
+    let targets = initial;
+    const full = () => targets.find((t) => t.buffered >= this.#options.maxBuffered);
+    if (!full()) return targets;
+    const deadline = Date.now() + this.#options.blockTimeoutMs;
+    for (let blocker = full(); blocker; blocker = full()) {
+      const remaining = deadline - Date.now();
+      if (this.#closed) throw new BusClosedError({ backend: BACKEND });
+      if (remaining <= 0) {
+        throw new BackpressureError(
+          `subscriber "${blocker.pattern}"${blocker.group ? ` (group ${blocker.group})` : ''} has ${blocker.buffered} messages waiting; publish to "${subject}" timed out after ${this.#options.blockTimeoutMs} ms and sent nothing`,
+          { backend: BACKEND },
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, remaining);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#spaceWaiters.add(done);
+      });
+      targets = this.#index.match(subject);
+    }
+    return targets;
+  }
+
+  #notifySpace = (): void => {
+    if (this.#spaceWaiters.size === 0) return;
+    const waiters = [...this.#spaceWaiters];
+    this.#spaceWaiters.clear();
+    for (const w of waiters) w();
+  };
+
+  async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    if (this.#closed) throw new BusClosedError({ backend: BACKEND });
+    const { group, pattern, sink } = request;
+    let target: Target;
+    if (group !== undefined) {
+      const existing = this.#groups.get(group);
+      if (existing && existing.pattern !== pattern) {
+        throw new ConfigError('group', `group "${group}" already consumes "${existing.pattern}"; a group has one pattern`, {
+          backend: BACKEND,
+        });
+      }
+      target = existing ?? this.#createTarget(`group:${group}`, pattern, group, request);
+      if (!existing) this.#groups.set(group, target);
+    } else {
+      target = this.#createTarget(`sub:${request.id}`, pattern, undefined, request);
+    }
+    const member = { sink, ackTimeoutMs: request.ackTimeoutMs };
+    target.members.push(member);
+    sink.onCapacity(() => target.schedule());
+    target.schedule();
+    return {
+      stop: async () => {
+        const i = target.members.indexOf(member);
+        if (i >= 0) target.members.splice(i, 1);
+        if (group === undefined) {
+          this.#index.remove(pattern, target);
+          target.close();
+        } else {
+          target.schedule();
+        }
+      },
+    };
+  }
+
+  #createTarget(key: string, pattern: string, group: string | undefined, request: DriverSubscribeRequest): Target {
+    const target = new Target(key, pattern, group, this.#notifySpace);
+    for (const envelope of this.#history?.replay(pattern, request.from, Date.now()) ?? []) {
+      target.enqueue({ ...envelope, tracker: undefined });
+    }
+    this.#index.add(pattern, target);
+    return target;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const target of this.#groups.values()) target.close();
+    this.#groups.clear();
+    this.#notifySpace();
+  }
+}

@@ -1,0 +1,4 @@
+import { runConformanceSuite } from '@omnibus/testing';
+import { createMemoryBus } from '../src/index.js';
+
+await runConformanceSuite({ name: 'memory', createBus: () => createMemoryBus({ history: true }) });
