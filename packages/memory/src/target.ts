@@ -140,14 +140,14 @@ export class Target {
       headers: envelope.headers,
       publishedAt: envelope.publishedAt,
       attempt: item.attempt,
-      ack: async (_info: SettleInfo) => {
-        if (settle()) envelope.tracker?.finish();
+      ack: async (info: SettleInfo) => {
+        if (!settle()) return;
+        if (info.error !== undefined) this.#reportFailure(item, info.error);
+        envelope.tracker?.finish();
       },
       nak: async (delayMs: number, info: SettleInfo) => {
         if (!settle()) return;
-        if (info.error !== undefined) {
-          envelope.tracker?.fail({ pattern: this.pattern, group: this.group, attempt: item.attempt, error: info.error });
-        }
+        if (info.error !== undefined) this.#reportFailure(item, info.error);
         if (info.reason === 'release' && !info.handedOut) {
           this.#queue.unshift(item); // never seen: back to the front, same attempt
           this.schedule();
@@ -157,6 +157,10 @@ export class Target {
       },
     };
     member.sink.push(delivery);
+  }
+
+  #reportFailure(item: QueueItem, error: unknown): void {
+    item.envelope.tracker?.fail({ pattern: this.pattern, group: this.group, attempt: item.attempt, error });
   }
 
   #redeliver(item: QueueItem, delayMs: number): void {

@@ -1,0 +1,184 @@
+import { BackpressureError, ConfigError, DLQ_HEADERS, TimeoutError } from '@omnibus/core';
+import { reader, waitFor } from '@omnibus/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryBus, type DropInfo, type MemoryBus } from '../src/index.js';
+
+let bus: MemoryBus;
+afterEach(async () => {
+  await bus?.close({ timeoutMs: 1_000 });
+});
+
+describe('publishAndWait', () => {
+  it('returns the errors of every matching handler, across subscriptions and attempts', async () => {
+    bus = createMemoryBus();
+    await bus.consume('orders.*', () => {
+      throw new Error('billing down');
+    }, { group: 'billing', maxAttempts: 2, backoff: 0 });
+    await bus.consume('orders.>', () => {}, { group: 'audit' });
+    await bus.consume('orders.created', (m) => {
+      if (m.attempt === 1) throw new Error('flaky');
+    }, { backoff: 0 });
+    const { receipt, errors } = await bus.publishAndWait('orders.created', 'x');
+    expect(receipt.duplicate).toBe(false);
+    const summary = errors.map((e) => `${e.group ?? e.pattern}#${e.attempt}:${(e.error as Error).message}`).sort();
+    expect(summary).toEqual(['billing#1:billing down', 'billing#2:billing down', 'orders.created#1:flaky']);
+  });
+
+  it('resolves at once when nothing matches, and with no errors when all succeed', async () => {
+    bus = createMemoryBus();
+    expect((await bus.publishAndWait('nobody.listens', 'x')).errors).toEqual([]);
+    let handled = false;
+    await bus.consume('a', async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      handled = true;
+    });
+    expect((await bus.publishAndWait('a', 'x')).errors).toEqual([]);
+    expect(handled).toBe(true);
+  });
+
+  it('times out with TimeoutError when a subscriber never settles', async () => {
+    bus = createMemoryBus();
+    await bus.subscribe('stuck', { ack: 'manual' });
+    await expect(bus.publishAndWait('stuck', 'x', { timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('bounded buffers', () => {
+  it('block (default): a full buffer makes publish wait, then rejects with BackpressureError sending nothing', async () => {
+    bus = createMemoryBus({ maxBuffered: 2, blockTimeoutMs: 50 });
+    const slow = await bus.subscribe('lag', { ack: 'manual', maxInFlight: 1 });
+    const fast = reader(await bus.subscribe('lag'));
+    for (let i = 0; i < 3; i++) await bus.publish('lag', String(i)); // 1 in flight + 2 buffered
+    await expect(bus.publish('lag', 'overflow')).rejects.toBeInstanceOf(BackpressureError);
+    expect((await fast.take(3)).map((m) => m.text())).toEqual(['0', '1', '2']);
+    expect(await fast.nothingWithin(50)).toBeUndefined(); // "overflow" reached nobody
+    expect(bus.stats().published).toBe(3);
+    await slow.close();
+  });
+
+  it('block: publish resumes as soon as the subscriber catches up', async () => {
+    bus = createMemoryBus({ maxBuffered: 1 });
+    const r = reader(await bus.subscribe('x', { ack: 'manual', maxInFlight: 1 }));
+    await bus.publish('x', '0');
+    await bus.publish('x', '1');
+    const pending = bus.publish('x', '2');
+    const first = await r.next();
+    await first.ack();
+    await expect(pending).resolves.toMatchObject({ duplicate: false });
+  });
+
+  it.each(['drop-oldest', 'drop-newest'] as const)('%s drops, counts and reports', async (policy) => {
+    const drops: DropInfo[] = [];
+    bus = createMemoryBus({ maxBuffered: 2, overflow: policy, onDrop: (d) => drops.push(d) });
+    const r = reader(await bus.subscribe('x', { ack: 'manual', maxInFlight: 1 }));
+    for (let i = 0; i < 5; i++) await bus.publish('x', String(i));
+    // 0 is in flight; buffer of 2 holds the survivors
+    expect(bus.stats().dropped).toBe(2);
+    expect(drops.map((d) => d.policy)).toEqual([policy, policy]);
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await r.next();
+      got.push(m.text());
+      await m.ack();
+    }
+    expect(got).toEqual(policy === 'drop-oldest' ? ['0', '3', '4'] : ['0', '1', '2']);
+  });
+});
+
+describe('memory specifics', () => {
+  it('redelivers a message whose ack timed out, with attempt + 1', async () => {
+    bus = createMemoryBus();
+    const r = reader(await bus.subscribe('t', { ack: 'manual', ackTimeoutMs: 30 }));
+    await bus.publish('t', 'x');
+    const first = await r.next();
+    const again = await r.next();
+    expect(again.id).toBe(first.id);
+    expect(again.attempt).toBe(2);
+    await first.ack(); // stale: ignored
+    await again.ack();
+    expect(await r.nothingWithin(60)).toBeUndefined();
+  });
+
+  it('dead-letters a message redelivered past maxAttempts by ack timeouts', async () => {
+    bus = createMemoryBus();
+    const dlq = reader(await bus.subscribe('dlq.t'));
+    const r = reader(await bus.subscribe('t', { ack: 'manual', ackTimeoutMs: 20, maxAttempts: 2 }));
+    await bus.publish('t', 'x');
+    await r.take(2);
+    expect((await dlq.next()).headers[DLQ_HEADERS.reason]).toContain('maxAttempts');
+  });
+
+  it('refuses replay without history, and a group with two patterns', async () => {
+    bus = createMemoryBus();
+    expect(bus.capabilities.replay).toBe(false);
+    await expect(bus.subscribe('a', { from: 'earliest' })).rejects.toBeInstanceOf(ConfigError);
+    await bus.subscribe('a.*', { group: 'g' });
+    await expect(bus.subscribe('b.*', { group: 'g' })).rejects.toMatchObject({ code: 'CONFIG', field: 'group' });
+  });
+
+  it('keeps history bounded by count', async () => {
+    bus = createMemoryBus({ history: { maxMessages: 3 } });
+    for (let i = 0; i < 10; i++) await bus.publish('h', String(i));
+    const r = reader(await bus.subscribe('h', { from: 'earliest' }));
+    expect((await r.take(3)).map((m) => m.text())).toEqual(['7', '8', '9']);
+    expect(await r.nothingWithin(30)).toBeUndefined();
+  });
+
+  it('forgets dedupe ids after the window', async () => {
+    bus = createMemoryBus({ dedupeWindowMs: 30 });
+    expect((await bus.publish('d', 'x', { id: 'same' })).duplicate).toBe(false);
+    expect((await bus.publish('d', 'x', { id: 'same' })).duplicate).toBe(true);
+    await new Promise((r) => setTimeout(r, 40));
+    expect((await bus.publish('d', 'x', { id: 'same' })).duplicate).toBe(false);
+  });
+
+  it('copies the payload so the publisher may reuse its buffer', async () => {
+    bus = createMemoryBus();
+    const r = reader(await bus.subscribe('copy'));
+    const buffer = new Uint8Array([1, 2, 3]);
+    await bus.publish('copy', buffer);
+    buffer[0] = 9;
+    expect((await r.next()).payload).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it('keeps the event loop responsive while a handler fails with no backoff', async () => {
+    bus = createMemoryBus();
+    let calls = 0;
+    await bus.consume('spin', () => {
+      calls++;
+      throw new Error('always');
+    }, { maxAttempts: 1_000_000, backoff: 0 });
+    await bus.publish('spin', 'x');
+    const timerFired = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 20));
+    expect(timerFired).toBe(true);
+    expect(calls).toBeGreaterThan(1);
+  });
+
+  it('validates its options with ConfigError naming the field', () => {
+    expect(() => createMemoryBus({ maxBuffered: 0 })).toThrow(expect.objectContaining({ field: 'maxBuffered' }));
+    expect(() => createMemoryBus({ overflow: 'explode' as never })).toThrow(expect.objectContaining({ field: 'overflow' }));
+    expect(() => createMemoryBus({ history: 'yes' as never })).toThrow(expect.objectContaining({ field: 'history' }));
+    bus = createMemoryBus();
+  });
+
+  it('delivers a group backlog to the member that joins later', async () => {
+    bus = createMemoryBus();
+    const first = await bus.subscribe('g.x', { group: 'late' });
+    await first.close();
+    for (let i = 0; i < 3; i++) await bus.publish('g.x', String(i));
+    const r = reader(await bus.subscribe('g.x', { group: 'late' }));
+    expect((await r.take(3)).map((m) => m.text())).toEqual(['0', '1', '2']);
+  });
+
+  it('counts a consume loop that keeps working after another subscription throws', async () => {
+    bus = createMemoryBus();
+    let ok = 0;
+    await bus.consume('iso', () => {
+      throw new Error('bad');
+    }, { maxAttempts: 1 });
+    await bus.consume('iso', () => void ok++);
+    for (let i = 0; i < 5; i++) await bus.publish('iso', 'x');
+    await waitFor(() => ok === 5, 'the healthy consumer');
+    expect(bus.stats().deadLettered).toBe(5);
+  });
+});
