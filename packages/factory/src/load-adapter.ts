@@ -1,0 +1,39 @@
+import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
+import type { AdapterEntry } from './adapters.js';
+
+/** An adapter's factory function, as the factory calls it. */
+export type AdapterFactory = (options: Record<string, unknown>) => EventBus | Promise<EventBus>;
+
+function missingPackage(error: unknown): string | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
+  const match = typeof message === 'string' ? /Cannot find (?:package|module) '([^']+)'/.exec(message) : null;
+  if (!match?.[1]) return undefined;
+  const specifier = match[1];
+  // '@scope/name/deep' → '@scope/name'; 'name/deep' → 'name'; absolute paths stay as they are
+  if (specifier.startsWith('/')) return specifier;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+}
+
+/**
+ * Imports an adapter package and returns its factory. A missing package (the
+ * adapter, or a client library it needs) gives `AdapterNotInstalledError` naming
+ * what to install.
+ */
+export async function loadAdapter(backend: string, entry: AdapterEntry): Promise<AdapterFactory> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(entry.packageName)) as Record<string, unknown>;
+  } catch (error) {
+    const missing = missingPackage(error);
+    if (missing) throw new AdapterNotInstalledError(backend, missing.startsWith('/') ? entry.packageName : missing, { cause: error });
+    throw error;
+  }
+  const factory = mod[entry.factory];
+  if (typeof factory !== 'function') {
+    throw new ConfigError('backend', `${entry.packageName} does not export ${entry.factory}(); is it an Omnibus adapter of a matching version?`);
+  }
+  return factory as AdapterFactory;
+}

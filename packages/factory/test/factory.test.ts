@@ -1,0 +1,115 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adapters, createEventBus, createEventBusFromEnv, loadAdapter, parseOmnibusUrl } from '../src/index.js';
+
+const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let bus: EventBus | undefined;
+afterEach(async () => {
+  await bus?.close();
+  bus = undefined;
+});
+
+describe('name map', () => {
+  it('agrees with the workspace adapter packages', async () => {
+    const workspaceAdapters = readdirSync(packagesDir)
+      .map((dir) => JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')))
+      .filter((pkg) => pkg.omnibus?.adapter);
+    expect(workspaceAdapters.length).toBeGreaterThan(0);
+    for (const pkg of workspaceAdapters) {
+      const entry = adapters[pkg.omnibus.adapter as keyof typeof adapters];
+      expect(entry, `${pkg.name} is missing from the name map`).toBeDefined();
+      expect(entry.packageName).toBe(pkg.name);
+      expect(entry.factory).toBe(pkg.omnibus.factory);
+    }
+  });
+
+  it('loads every installed adapter by name and gets its factory', async () => {
+    const factory = await loadAdapter('memory', adapters.memory);
+    expect(typeof factory).toBe('function');
+  });
+
+  it('names the package to install when an adapter is missing', async () => {
+    const error = await loadAdapter('ghost', { packageName: '@omnibus/ghost-adapter', factory: 'x', schemes: [] }).catch((e) => e);
+    expect(error).toBeInstanceOf(AdapterNotInstalledError);
+    expect(error.packageName).toBe('@omnibus/ghost-adapter');
+    expect(error.message).toContain('pnpm add @omnibus/ghost-adapter');
+  });
+});
+
+describe('createEventBus', () => {
+  it('creates the memory bus and passes adapter options through', async () => {
+    bus = await createEventBus({ backend: 'memory', history: true });
+    expect(bus.backend).toBe('memory');
+    expect(bus.capabilities.replay).toBe(true);
+  });
+
+  it('rejects an unknown backend with ConfigError naming the field', async () => {
+    await expect(createEventBus({ backend: 'carrier-pigeon' as never })).rejects.toMatchObject({ code: 'CONFIG', field: 'backend' });
+  });
+
+  it('fails at start-up when a required capability is missing', async () => {
+    const error = await createEventBus({ backend: 'memory', require: { durable: true } }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.field).toBe('require.durable');
+    await expect(createEventBus({ backend: 'memory', require: { replay: true } })).rejects.toMatchObject({ field: 'require.replay' });
+    await expect(createEventBus({ backend: 'memory', require: { telepathy: true } as never })).rejects.toMatchObject({
+      field: 'require.telepathy',
+    });
+    bus = await createEventBus({ backend: 'memory', history: true, require: { replay: true, groups: true } });
+  });
+
+  it('surfaces the adapter option errors', async () => {
+    await expect(createEventBus({ backend: 'memory', maxBuffered: -1 })).rejects.toMatchObject({ field: 'maxBuffered' });
+  });
+});
+
+describe('createEventBusFromEnv', () => {
+  it('is in-memory when nothing is set', async () => {
+    bus = await createEventBusFromEnv({});
+    expect(bus.backend).toBe('memory');
+  });
+
+  it('reads memory options and requirements from the environment', async () => {
+    bus = await createEventBusFromEnv({ OMNIBUS_URL: 'memory://?history=100', OMNIBUS_REQUIRE: 'replay' });
+    expect(bus.capabilities.replay).toBe(true);
+    await expect(createEventBusFromEnv({ OMNIBUS_URL: 'memory://', OMNIBUS_REQUIRE: 'replay' })).rejects.toMatchObject({
+      field: 'require.replay',
+    });
+  });
+});
+
+describe('parseOmnibusUrl', () => {
+  it('maps every scheme to its backend', () => {
+    expect(parseOmnibusUrl('memory://')).toEqual({ backend: 'memory', options: {} });
+    expect(parseOmnibusUrl('nats://127.0.0.1:4222')).toEqual({ backend: 'nats', options: { url: 'nats://127.0.0.1:4222' } });
+    expect(parseOmnibusUrl('redis://127.0.0.1:6379/0').backend).toBe('redis');
+    expect(parseOmnibusUrl('rediss://h:6380').backend).toBe('redis');
+    expect(parseOmnibusUrl('kafka://h1:9092,h2:9092')).toEqual({
+      backend: 'kafka',
+      options: { brokers: ['h1:9092', 'h2:9092'], url: 'kafka://h1:9092,h2:9092', ssl: false },
+    });
+  });
+
+  it('never echoes credentials in errors', () => {
+    for (const url of ['ftp://bob:hunter2@h', 'kafka://bob:hunter2@', 'nats://bob:hunter2@[bad', 'kafka://bob:hunter2@h1:x']) {
+      const error = (() => {
+        try {
+          parseOmnibusUrl(url);
+        } catch (e) {
+          return e as ConfigError;
+        }
+        return undefined;
+      })();
+      expect(error, url).toBeInstanceOf(ConfigError);
+      expect(error?.message).not.toContain('hunter2');
+      expect(String(error?.cause ?? '')).not.toContain('hunter2');
+    }
+  });
+
+  it('rejects unknown memory options by name', () => {
+    expect(() => parseOmnibusUrl('memory://?histroy=1')).toThrow(expect.objectContaining({ field: 'OMNIBUS_URL.histroy' }));
+  });
+});
