@@ -2,7 +2,8 @@ import { InvalidArgumentError } from './errors.js';
 import type { Backoff } from './types.js';
 
 /** Default redelivery delay: 200 ms, doubling per attempt, at most 30 s. */
-export const defaultBackoff = (attempt: number): number => Math.min(30_000, 200 * 2 ** Math.max(0, attempt - 1));
+export const defaultBackoff = (attempt: number): number =>
+  Math.min(30_000, 200 * 2 ** Math.max(0, attempt - 1));
 
 /**
  * Turns a `Backoff` option into a function of the failed attempt (1-based) that
@@ -11,7 +12,8 @@ export const defaultBackoff = (attempt: number): number => Math.min(30_000, 200 
 export function resolveBackoff(backoff: Backoff | undefined): (attempt: number) => number {
   if (backoff === undefined) return defaultBackoff;
   if (typeof backoff === 'number') {
-    if (!Number.isFinite(backoff) || backoff < 0) throw new InvalidArgumentError('backoff must be a non-negative number of ms');
+    if (!Number.isFinite(backoff) || backoff < 0)
+      throw new InvalidArgumentError('backoff must be a non-negative number of ms');
     return () => backoff;
   }
   if (typeof backoff === 'function') {

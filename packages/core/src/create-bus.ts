@@ -1,13 +1,20 @@
 import type { BusDriver, OutgoingMessage } from './driver.js';
-import { AbortedError, BusClosedError, ConnectionError, InvalidArgumentError, OmnibusError, PublishError } from './errors.js';
+import {
+  AbortedError,
+  BusClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  OmnibusError,
+  PublishError,
+} from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
 import { createStats } from './stats.js';
 import { assertPattern, assertSubject } from './subject.js';
 import { SubscriptionRuntime } from './subscription-runtime.js';
 import type {
   BatchEntry,
-  Consumer,
   ConsumeOptions,
+  Consumer,
   EventBus,
   Message,
   MessageHandler,
@@ -17,7 +24,13 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-import { assertMessageId, encodePayload, generateId, normalizeHeaders, resolveSubscribeOptions } from './validate.js';
+import {
+  assertMessageId,
+  encodePayload,
+  generateId,
+  normalizeHeaders,
+  resolveSubscribeOptions,
+} from './validate.js';
 
 /**
  * Builds a complete `EventBus` from a transport driver. Everything the contract
@@ -52,7 +65,9 @@ export function createBus(driver: BusDriver): EventBus {
   };
 
   const asPublishError = (error: unknown, subject: string, accepted: readonly unknown[] = []) =>
-    error instanceof OmnibusError ? error : new PublishError(`publish to "${subject}" failed`, { backend, cause: error, accepted });
+    error instanceof OmnibusError
+      ? error
+      : new PublishError(`publish to "${subject}" failed`, { backend, cause: error, accepted });
 
   const ctx = {
     backend,
@@ -71,7 +86,8 @@ export function createBus(driver: BusDriver): EventBus {
     assertOpen();
     assertPattern(pattern, backend);
     const resolved = resolveSubscribeOptions(options, capabilities, backend);
-    if (resolved.signal?.aborted) throw new AbortedError('the subscription was aborted before it started', { backend });
+    if (resolved.signal?.aborted)
+      throw new AbortedError('the subscription was aborted before it started', { backend });
     subscriptionCounter++;
     const id = `${generateId().slice(0, 8)}${subscriptionCounter.toString(36)}`;
     const runtime = new SubscriptionRuntime(id, pattern, resolved, ctx);
@@ -127,7 +143,10 @@ export function createBus(driver: BusDriver): EventBus {
       assertOpen();
       if (!Array.isArray(entries)) throw new PublishError('publishBatch expects an array', { backend });
       const messages = entries.map((e) => prepare(e.subject, e.payload, e));
-      const toReceipt = (m: OutgoingMessage, r: { duplicate: boolean; sequence?: string }): PublishReceipt => {
+      const toReceipt = (
+        m: OutgoingMessage,
+        r: { duplicate: boolean; sequence?: string },
+      ): PublishReceipt => {
         if (r.duplicate) stats.duplicates++;
         else stats.published++;
         return { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
@@ -139,12 +158,17 @@ export function createBus(driver: BusDriver): EventBus {
         } catch (error) {
           stats.errors++;
           const accepted = error instanceof PublishError ? error.accepted : [];
-          const receipts = accepted.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }));
-          throw new PublishError(`publishBatch failed after ${receipts.length} of ${messages.length} messages`, {
-            backend,
-            cause: error,
-            accepted: receipts,
-          });
+          const receipts = accepted.map((r, i) =>
+            toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
+          );
+          throw new PublishError(
+            `publishBatch failed after ${receipts.length} of ${messages.length} messages`,
+            {
+              backend,
+              cause: error,
+              accepted: receipts,
+            },
+          );
         }
       }
       const receipts: PublishReceipt[] = [];
@@ -153,11 +177,14 @@ export function createBus(driver: BusDriver): EventBus {
           receipts.push(toReceipt(m, await driver.publish(m)));
         } catch (error) {
           stats.errors++;
-          throw new PublishError(`publishBatch failed after ${receipts.length} of ${messages.length} messages`, {
-            backend,
-            cause: error,
-            accepted: receipts,
-          });
+          throw new PublishError(
+            `publishBatch failed after ${receipts.length} of ${messages.length} messages`,
+            {
+              backend,
+              cause: error,
+              accepted: receipts,
+            },
+          );
         }
       }
       return receipts;
@@ -176,7 +203,8 @@ export function createBus(driver: BusDriver): EventBus {
     },
 
     async consume(pattern: string, handler: MessageHandler, options: ConsumeOptions = {}): Promise<Consumer> {
-      if (typeof handler !== 'function') throw new InvalidArgumentError('consume needs a handler function', { backend });
+      if (typeof handler !== 'function')
+        throw new InvalidArgumentError('consume needs a handler function', { backend });
       const runtime = await open(pattern, options);
       startConsumeLoop(runtime, handler, stats, options.onError);
       return {

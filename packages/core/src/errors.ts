@@ -160,7 +160,9 @@ export class AbortedError extends OmnibusError {
 export function formatIssues(issues: readonly ValidationIssue[]): string {
   return issues
     .map((issue) => {
-      const path = issue.path?.map((p) => (typeof p === 'object' && p !== null ? String((p as { key: unknown }).key) : String(p))).join('.');
+      const path = issue.path
+        ?.map((p) => (typeof p === 'object' && p !== null ? String((p as { key: unknown }).key) : String(p)))
+        .join('.');
       return path ? `${path}: ${issue.message}` : issue.message;
     })
     .join('; ');

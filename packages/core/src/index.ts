@@ -1,24 +1,6 @@
-export type {
-  Backoff,
-  BatchEntry,
-  BusStats,
-  Capabilities,
-  CapabilityName,
-  Closable,
-  Consumer,
-  ConsumeOptions,
-  EventBus,
-  Headers,
-  Message,
-  MessageHandler,
-  NakOptions,
-  Payload,
-  PublishOptions,
-  PublishReceipt,
-  StartPosition,
-  SubscribeOptions,
-  Subscription,
-} from './types.js';
+export { defaultBackoff, resolveBackoff } from './backoff.js';
+export { createBus } from './create-bus.js';
+export { DLQ_HEADERS, deadLetterHeaders, defaultDeadLetterSubject, describeError } from './dead-letter.js';
 export type {
   BusDriver,
   DeliverySink,
@@ -30,6 +12,7 @@ export type {
   OutgoingMessage,
   SettleInfo,
 } from './driver.js';
+export type { OmnibusErrorCode, OmnibusErrorOptions, ValidationIssue } from './errors.js';
 export {
   AbortedError,
   AdapterNotInstalledError,
@@ -48,7 +31,14 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
-export type { OmnibusErrorCode, OmnibusErrorOptions, ValidationIssue } from './errors.js';
+export { redact, redactUrl } from './redact.js';
+export type {
+  InferInput,
+  InferOutput,
+  StandardIssue,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './standard-schema.js';
 export {
   assertPattern,
   assertSubject,
@@ -61,11 +51,27 @@ export {
   subjectProblem,
 } from './subject.js';
 export { SubjectIndex } from './subject-index.js';
-export { createBus } from './create-bus.js';
-export { defaultBackoff, resolveBackoff } from './backoff.js';
-export { DLQ_HEADERS, deadLetterHeaders, defaultDeadLetterSubject, describeError } from './dead-letter.js';
-export { redact, redactUrl } from './redact.js';
-export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, generateId, normalizeHeaders } from './validate.js';
-export { defineEvent } from './typed-events.js';
 export type { EventDefinition, TypedMessage } from './typed-events.js';
-export type { InferInput, InferOutput, StandardIssue, StandardSchemaResult, StandardSchemaV1 } from './standard-schema.js';
+export { defineEvent } from './typed-events.js';
+export type {
+  Backoff,
+  BatchEntry,
+  BusStats,
+  Capabilities,
+  CapabilityName,
+  Closable,
+  ConsumeOptions,
+  Consumer,
+  EventBus,
+  Headers,
+  Message,
+  MessageHandler,
+  NakOptions,
+  Payload,
+  PublishOptions,
+  PublishReceipt,
+  StartPosition,
+  SubscribeOptions,
+  Subscription,
+} from './types.js';
+export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, generateId, normalizeHeaders } from './validate.js';

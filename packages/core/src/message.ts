@@ -65,7 +65,10 @@ export class DeliveredMessage implements Message {
 
   nak(options: NakOptions = {}): Promise<void> {
     const delay = options.delayMs ?? 0;
-    return this.#settler.settle(this, { kind: 'nak', delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0 });
+    return this.#settler.settle(this, {
+      kind: 'nak',
+      delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0,
+    });
   }
 
   term(reason = 'terminated by the application'): Promise<void> {

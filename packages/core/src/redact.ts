@@ -1,5 +1,6 @@
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s@]*)@/gi;
-const SECRET_PARAMS = /\b(password|passwd|pass|pwd|token|secret|auth|apikey|api_key|access_key|sasl_password|credentials?)=([^&\s,;]+)/gi;
+const SECRET_PARAMS =
+  /\b(password|passwd|pass|pwd|token|secret|auth|apikey|api_key|access_key|sasl_password|credentials?)=([^&\s,;]+)/gi;
 
 /**
  * Removes credentials from free text: the `user:password@` part of URLs and the

@@ -1,5 +1,11 @@
 import { deadLetterHeaders } from './dead-letter.js';
-import type { DeliverySink, DriverSubscription, InboundDelivery, OutgoingMessage, SettleInfo } from './driver.js';
+import type {
+  DeliverySink,
+  DriverSubscription,
+  InboundDelivery,
+  OutgoingMessage,
+  SettleInfo,
+} from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import type { StatsCounter } from './stats.js';
@@ -105,7 +111,10 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
     if (delivery.attempt > this.options.maxAttempts) {
       // redelivered past the limit (ack timeout, crash or release): dead-letter without handing it out
-      void this.settle(message, { kind: 'term', reason: `maxAttempts (${this.options.maxAttempts}) exceeded` });
+      void this.settle(message, {
+        kind: 'term',
+        reason: `maxAttempts (${this.options.maxAttempts}) exceeded`,
+      });
       return;
     }
     this.#buffer.push(message);
@@ -144,7 +153,10 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   /** The async iterator behind `Subscription`; usable once. */
   #iterated = false;
   iterator(): AsyncIterator<Message> {
-    if (this.#iterated) throw new InvalidArgumentError('a subscription can be iterated only once', { backend: this.#ctx.backend });
+    if (this.#iterated)
+      throw new InvalidArgumentError('a subscription can be iterated only once', {
+        backend: this.#ctx.backend,
+      });
     this.#iterated = true;
     let current: DeliveredMessage | undefined;
     const auto = this.options.ack === 'auto';
@@ -201,9 +213,10 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
             await this.#deadLetter(message, `failed after ${message.attempt} attempts`, settlement.error);
             break;
           }
-          const info: SettleInfo = settlement.error === undefined
-            ? { reason: 'nak', handedOut }
-            : { reason: 'handler-error', handedOut, error: settlement.error };
+          const info: SettleInfo =
+            settlement.error === undefined
+              ? { reason: 'nak', handedOut }
+              : { reason: 'handler-error', handedOut, error: settlement.error };
           let delay = settlement.delayMs;
           if (delay > 0 && !this.#ctx.capabilities.delayedNak) {
             // emulate the delay by holding the message (it keeps its in-flight slot)
@@ -231,7 +244,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const target = this.options.deadLetter(message.subject);
     const info: SettleInfo = { reason: 'dead-letter', handedOut: message.handedOut, error };
     try {
-      if (!isValidSubject(target)) throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`);
+      if (!isValidSubject(target))
+        throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`);
       await this.#ctx.publishDeadLetter({
         id: message.id,
         subject: target,

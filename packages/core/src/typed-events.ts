@@ -1,7 +1,15 @@
-import { InvalidArgumentError, type ValidationIssue, ValidationError, formatIssues } from './errors.js';
+import { formatIssues, InvalidArgumentError, ValidationError, type ValidationIssue } from './errors.js';
 import type { InferInput, InferOutput, StandardIssue, StandardSchemaV1 } from './standard-schema.js';
 import { assertSubject } from './subject.js';
-import type { Consumer, ConsumeOptions, EventBus, Message, PublishOptions, PublishReceipt, SubscribeOptions } from './types.js';
+import type {
+  ConsumeOptions,
+  Consumer,
+  EventBus,
+  Message,
+  PublishOptions,
+  PublishReceipt,
+  SubscribeOptions,
+} from './types.js';
 
 /** A message whose JSON payload passed the event's schema. */
 export interface TypedMessage<T> extends Message {
@@ -26,9 +34,14 @@ export interface EventDefinition<S extends StandardSchemaV1> {
     options?: ConsumeOptions,
   ): Promise<Consumer>;
   /** Like `consume` in iterator form: invalid messages are dead-lettered and skipped. */
-  subscribe(bus: EventBus, options?: SubscribeOptions): Promise<AsyncIterable<TypedMessage<InferOutput<S>>> & { close(): Promise<void> }>;
+  subscribe(
+    bus: EventBus,
+    options?: SubscribeOptions,
+  ): Promise<AsyncIterable<TypedMessage<InferOutput<S>>> & { close(): Promise<void> }>;
   /** Decodes and validates a raw message's payload. */
-  parse(message: Message): Promise<{ ok: true; data: InferOutput<S> } | { ok: false; issues: readonly ValidationIssue[] }>;
+  parse(
+    message: Message,
+  ): Promise<{ ok: true; data: InferOutput<S> } | { ok: false; issues: readonly ValidationIssue[] }>;
 }
 
 function toIssues(issues: ReadonlyArray<StandardIssue>): ValidationIssue[] {
@@ -40,7 +53,9 @@ function toIssues(issues: ReadonlyArray<StandardIssue>): ValidationIssue[] {
 
 async function validate<S extends StandardSchemaV1>(schema: S, value: unknown) {
   const result = await schema['~standard'].validate(value);
-  return result.issues ? { ok: false as const, issues: toIssues(result.issues) } : { ok: true as const, data: result.value as InferOutput<S> };
+  return result.issues
+    ? { ok: false as const, issues: toIssues(result.issues) }
+    : { ok: true as const, data: result.value as InferOutput<S> };
 }
 
 function withData<T>(message: Message, data: T): TypedMessage<T> {

@@ -1,7 +1,7 @@
-import { ConfigError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
 import { resolveBackoff } from './backoff.js';
 import { defaultDeadLetterSubject } from './dead-letter.js';
 import type { DriverStartPosition } from './driver.js';
+import { ConfigError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
 import { assertSubject } from './subject.js';
 import type { Capabilities, Headers, Payload, StartPosition, SubscribeOptions } from './types.js';
 
@@ -35,13 +35,18 @@ export function normalizeHeaders(headers: Headers | undefined, backend?: string)
     throw new InvalidArgumentError('headers must be an object of string values', { backend });
   }
   for (const [name, value] of Object.entries(headers)) {
-    if (name.length === 0 || name.length > 256) throw new InvalidArgumentError(`header name must be 1–256 characters`, { backend });
+    if (name.length === 0 || name.length > 256)
+      throw new InvalidArgumentError(`header name must be 1–256 characters`, { backend });
     for (let i = 0; i < name.length; i++) {
       if (!isHeaderNameChar(name.charCodeAt(i))) {
-        throw new InvalidArgumentError(`header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`, { backend });
+        throw new InvalidArgumentError(
+          `header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`,
+          { backend },
+        );
       }
     }
-    if (typeof value !== 'string') throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, { backend });
+    if (typeof value !== 'string')
+      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, { backend });
     if (value.includes('\r') || value.includes('\n')) {
       throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, { backend });
     }
@@ -53,11 +58,16 @@ export function normalizeHeaders(headers: Headers | undefined, backend?: string)
 /** Validates a publisher-chosen id. */
 export function assertMessageId(id: unknown, backend?: string): asserts id is string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw new InvalidArgumentError(`message id must be a string of 1–${MAX_ID_LENGTH} characters`, { backend });
+    throw new InvalidArgumentError(`message id must be a string of 1–${MAX_ID_LENGTH} characters`, {
+      backend,
+    });
   }
   for (let i = 0; i < id.length; i++) {
     const c = id.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) throw new InvalidArgumentError('message id must not contain white space or control characters', { backend });
+    if (c <= 0x20 || c === 0x7f)
+      throw new InvalidArgumentError('message id must not contain white space or control characters', {
+        backend,
+      });
   }
 }
 
@@ -108,14 +118,18 @@ export function resolveSubscribeOptions(
     if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
       throw new ConfigError('group', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"', { backend });
     }
-    if (!capabilities.groups) throw new ConfigError('group', `backend ${backend} does not support groups`, { backend });
+    if (!capabilities.groups)
+      throw new ConfigError('group', `backend ${backend} does not support groups`, { backend });
   }
   const from = normalizeFrom(options.from, backend);
   if (from !== 'new' && !capabilities.replay) {
-    throw new ConfigError('from', `backend ${backend} does not retain history, so only 'new' is possible`, { backend });
+    throw new ConfigError('from', `backend ${backend} does not retain history, so only 'new' is possible`, {
+      backend,
+    });
   }
   const ack = options.ack ?? 'auto';
-  if (ack !== 'auto' && ack !== 'manual') throw new ConfigError('ack', `must be 'auto' or 'manual'`, { backend });
+  if (ack !== 'auto' && ack !== 'manual')
+    throw new ConfigError('ack', `must be 'auto' or 'manual'`, { backend });
   let deadLetter = defaultDeadLetterSubject;
   if (typeof options.deadLetter === 'string') {
     const fixed = options.deadLetter;
@@ -130,7 +144,11 @@ export function resolveSubscribeOptions(
   try {
     backoff = resolveBackoff(options.backoff);
   } catch (cause) {
-    throw new ConfigError('backoff', 'must be a non-negative number, a non-empty array of them, or a function', { backend, cause });
+    throw new ConfigError(
+      'backoff',
+      'must be a non-negative number, a non-empty array of them, or a function',
+      { backend, cause },
+    );
   }
   return {
     group,

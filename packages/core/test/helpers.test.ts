@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { defaultBackoff, resolveBackoff } from '../src/backoff.js';
-import { deadLetterHeaders, describeError, DLQ_HEADERS } from '../src/dead-letter.js';
+import { DLQ_HEADERS, deadLetterHeaders, describeError } from '../src/dead-letter.js';
 import { ConfigError, errors, isOmnibusError, OmnibusError, PayloadTooLargeError } from '../src/errors.js';
 import { redact } from '../src/redact.js';
-import { encodePayload, normalizeHeaders, resolveSubscribeOptions } from '../src/validate.js';
 import type { Capabilities } from '../src/types.js';
+import { encodePayload, normalizeHeaders, resolveSubscribeOptions } from '../src/validate.js';
 
 const caps: Capabilities = {
   durable: false,
@@ -19,7 +19,9 @@ const caps: Capabilities = {
 
 describe('redaction', () => {
   it('removes URL credentials and secret parameters', () => {
-    const text = redact('failed nats://alice:s3cret@host:4222 and redis://:pw@r:6379/0?password=abc&x=1 token=xyz');
+    const text = redact(
+      'failed nats://alice:s3cret@host:4222 and redis://:pw@r:6379/0?password=abc&x=1 token=xyz',
+    );
     expect(text).not.toMatch(/s3cret|alice|:pw@|abc|xyz/);
     expect(text).toContain('nats://***@host:4222');
     expect(text).toContain('x=1');
@@ -53,7 +55,13 @@ describe('payloads and headers', () => {
 describe('options', () => {
   it('fills defaults', () => {
     const o = resolveSubscribeOptions({}, caps, 'memory');
-    expect(o).toMatchObject({ from: 'new', ack: 'auto', maxInFlight: 100, maxAttempts: 5, ackTimeoutMs: 30_000 });
+    expect(o).toMatchObject({
+      from: 'new',
+      ack: 'auto',
+      maxInFlight: 100,
+      maxAttempts: 5,
+      ackTimeoutMs: 30_000,
+    });
     expect(o.deadLetter('a.b')).toBe('dlq.a.b');
   });
 

@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSubjectError } from '../src/errors.js';
+import {
+  assertPattern,
+  assertSubject,
+  isValidPattern,
+  isValidSubject,
+  subjectMatches,
+} from '../src/subject.js';
 import { SubjectIndex } from '../src/subject-index.js';
-import { assertPattern, assertSubject, isValidPattern, isValidSubject, subjectMatches } from '../src/subject.js';
 
 describe('subject grammar', () => {
-  it.each(['orders', 'orders.eu.created', 'a.b-c.d_e', 'ü.日本', 'x'.repeat(255)])('accepts subject %s', (s) => {
+  it.each([
+    'orders',
+    'orders.eu.created',
+    'a.b-c.d_e',
+    'ü.日本',
+    'x'.repeat(255),
+  ])('accepts subject %s', (s) => {
     expect(isValidSubject(s)).toBe(true);
   });
 

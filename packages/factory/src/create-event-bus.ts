@@ -24,13 +24,16 @@ export interface EventBusConfig {
 
 function checkRequirements(bus: EventBus, required: EventBusConfig['require']): ConfigError | undefined {
   if (required === undefined) return undefined;
-  if (typeof required !== 'object' || required === null) return new ConfigError('require', 'must be an object of capability flags');
+  if (typeof required !== 'object' || required === null)
+    return new ConfigError('require', 'must be an object of capability flags');
   for (const [name, wanted] of Object.entries(required)) {
     if (!(CAPABILITIES as readonly string[]).includes(name)) {
       return new ConfigError(`require.${name}`, `unknown capability; known: ${CAPABILITIES.join(', ')}`);
     }
     if (wanted === true && bus.capabilities[name as CapabilityName] !== true) {
-      return new ConfigError(`require.${name}`, `the ${bus.backend} backend does not support ${name}`, { backend: bus.backend });
+      return new ConfigError(`require.${name}`, `the ${bus.backend} backend does not support ${name}`, {
+        backend: bus.backend,
+      });
     }
   }
   return undefined;
@@ -44,10 +47,14 @@ function checkRequirements(bus: EventBus, required: EventBusConfig['require']): 
  * and whatever typed error the adapter raises when it cannot connect.
  */
 export async function createEventBus(config: EventBusConfig): Promise<EventBus> {
-  if (!config || typeof config !== 'object') throw new ConfigError('config', 'must be an object with a backend');
+  if (!config || typeof config !== 'object')
+    throw new ConfigError('config', 'must be an object with a backend');
   const { backend, require: required, ...options } = config;
   if (!isBackendName(backend)) {
-    throw new ConfigError('backend', `unknown backend ${JSON.stringify(backend)}; one of ${Object.keys(adapters).join(', ')}`);
+    throw new ConfigError(
+      'backend',
+      `unknown backend ${JSON.stringify(backend)}; one of ${Object.keys(adapters).join(', ')}`,
+    );
   }
   const factory = await loadAdapter(backend, adapters[backend]);
   const bus = await factory(options);
@@ -64,11 +71,16 @@ export async function createEventBus(config: EventBusConfig): Promise<EventBus> 
  * `redis://…`, `kafka://h1:9092,h2:9092`; unset → in-memory) and optionally
  * `OMNIBUS_REQUIRE` (comma-separated capabilities, e.g. `durable,replay`).
  */
-export async function createEventBusFromEnv(env: Record<string, string | undefined> = process.env): Promise<EventBus> {
+export async function createEventBusFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): Promise<EventBus> {
   const url = env.OMNIBUS_URL?.trim();
   const parsed = url ? parseOmnibusUrl(url) : { backend: 'memory' as const, options: {} };
   const required: Partial<Record<CapabilityName, boolean>> = {};
-  for (const name of (env.OMNIBUS_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of (env.OMNIBUS_REQUIRE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     required[name as CapabilityName] = true;
   }
   return createEventBus({ backend: parsed.backend, ...parsed.options, require: required });

@@ -28,12 +28,18 @@ export async function loadAdapter(backend: string, entry: AdapterEntry): Promise
     mod = (await import(entry.packageName)) as Record<string, unknown>;
   } catch (error) {
     const missing = missingPackage(error);
-    if (missing) throw new AdapterNotInstalledError(backend, missing.startsWith('/') ? entry.packageName : missing, { cause: error });
+    if (missing)
+      throw new AdapterNotInstalledError(backend, missing.startsWith('/') ? entry.packageName : missing, {
+        cause: error,
+      });
     throw error;
   }
   const factory = mod[entry.factory];
   if (typeof factory !== 'function') {
-    throw new ConfigError('backend', `${entry.packageName} does not export ${entry.factory}(); is it an Omnibus adapter of a matching version?`);
+    throw new ConfigError(
+      'backend',
+      `${entry.packageName} does not export ${entry.factory}(); is it an Omnibus adapter of a matching version?`,
+    );
   }
   return factory as AdapterFactory;
 }

@@ -16,13 +16,23 @@ function memoryOptions(url: string): Record<string, unknown> {
   for (const [key, value] of params) {
     if (key === 'history') {
       const n = Number(value);
-      options.history = value === 'true' ? true : value === 'false' ? false : Number.isInteger(n) ? { maxMessages: n } : value;
+      options.history =
+        value === 'true'
+          ? true
+          : value === 'false'
+            ? false
+            : Number.isInteger(n)
+              ? { maxMessages: n }
+              : value;
     } else if (key === 'overflow') {
       options.overflow = value;
     } else if ((MEMORY_NUMBERS as readonly string[]).includes(key)) {
       options[key] = Number(value);
     } else {
-      throw new ConfigError(`OMNIBUS_URL.${key}`, `unknown memory:// option; known: history, overflow, ${MEMORY_NUMBERS.join(', ')}`);
+      throw new ConfigError(
+        `OMNIBUS_URL.${key}`,
+        `unknown memory:// option; known: history, overflow, ${MEMORY_NUMBERS.join(', ')}`,
+      );
     }
   }
   return options;
@@ -33,7 +43,11 @@ function kafkaOptions(url: string): Record<string, unknown> {
   const hostPart = rest.split(/[/?]/, 1)[0] ?? '';
   const at = hostPart.lastIndexOf('@');
   const hosts = (at >= 0 ? hostPart.slice(at + 1) : hostPart).split(',').filter(Boolean);
-  if (hosts.length === 0) throw new ConfigError('OMNIBUS_URL', `no broker in ${redactUrl(url)}; expected kafka://host:9092[,host2:9092]`);
+  if (hosts.length === 0)
+    throw new ConfigError(
+      'OMNIBUS_URL',
+      `no broker in ${redactUrl(url)}; expected kafka://host:9092[,host2:9092]`,
+    );
   for (const h of hosts) {
     if (!/^[A-Za-z0-9.[\]:-]+:\d+$/.test(h)) {
       throw new ConfigError('OMNIBUS_URL', `broker "${redactUrl(h)}" must be host:port in ${redactUrl(url)}`);
@@ -50,7 +64,10 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
   const trimmed = url.trim();
   const colon = trimmed.indexOf(':');
   const scheme = colon > 0 ? `${trimmed.slice(0, colon + 1).toLowerCase()}` : '';
-  for (const [backend, entry] of Object.entries(adapters) as [BackendName, (typeof adapters)[BackendName]][]) {
+  for (const [backend, entry] of Object.entries(adapters) as [
+    BackendName,
+    (typeof adapters)[BackendName],
+  ][]) {
     if (!(entry.schemes as readonly string[]).includes(scheme)) continue;
     if (backend === 'memory') return { backend, options: memoryOptions(trimmed) };
     if (backend === 'kafka') return { backend, options: kafkaOptions(trimmed) };
@@ -66,5 +83,8 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
     .flatMap((a) => a.schemes)
     .map((s) => `${s}//`)
     .join(', ');
-  throw new ConfigError('OMNIBUS_URL', `unknown scheme in ${redactUrl(trimmed) || '(empty)'}; expected one of ${known}`);
+  throw new ConfigError(
+    'OMNIBUS_URL',
+    `unknown scheme in ${redactUrl(trimmed) || '(empty)'}; expected one of ${known}`,
+  );
 }

@@ -3,7 +3,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adapters, createEventBus, createEventBusFromEnv, loadAdapter, parseOmnibusUrl } from '../src/index.js';
+import {
+  adapters,
+  createEventBus,
+  createEventBusFromEnv,
+  loadAdapter,
+  parseOmnibusUrl,
+} from '../src/index.js';
 
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let bus: EventBus | undefined;
@@ -32,7 +38,11 @@ describe('name map', () => {
   });
 
   it('names the package to install when an adapter is missing', async () => {
-    const error = await loadAdapter('ghost', { packageName: '@omnibus/ghost-adapter', factory: 'x', schemes: [] }).catch((e) => e);
+    const error = await loadAdapter('ghost', {
+      packageName: '@omnibus/ghost-adapter',
+      factory: 'x',
+      schemes: [],
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(AdapterNotInstalledError);
     expect(error.packageName).toBe('@omnibus/ghost-adapter');
     expect(error.message).toContain('pnpm add @omnibus/ghost-adapter');
@@ -47,22 +57,31 @@ describe('createEventBus', () => {
   });
 
   it('rejects an unknown backend with ConfigError naming the field', async () => {
-    await expect(createEventBus({ backend: 'carrier-pigeon' as never })).rejects.toMatchObject({ code: 'CONFIG', field: 'backend' });
+    await expect(createEventBus({ backend: 'carrier-pigeon' as never })).rejects.toMatchObject({
+      code: 'CONFIG',
+      field: 'backend',
+    });
   });
 
   it('fails at start-up when a required capability is missing', async () => {
     const error = await createEventBus({ backend: 'memory', require: { durable: true } }).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.field).toBe('require.durable');
-    await expect(createEventBus({ backend: 'memory', require: { replay: true } })).rejects.toMatchObject({ field: 'require.replay' });
-    await expect(createEventBus({ backend: 'memory', require: { telepathy: true } as never })).rejects.toMatchObject({
+    await expect(createEventBus({ backend: 'memory', require: { replay: true } })).rejects.toMatchObject({
+      field: 'require.replay',
+    });
+    await expect(
+      createEventBus({ backend: 'memory', require: { telepathy: true } as never }),
+    ).rejects.toMatchObject({
       field: 'require.telepathy',
     });
     bus = await createEventBus({ backend: 'memory', history: true, require: { replay: true, groups: true } });
   });
 
   it('surfaces the adapter option errors', async () => {
-    await expect(createEventBus({ backend: 'memory', maxBuffered: -1 })).rejects.toMatchObject({ field: 'maxBuffered' });
+    await expect(createEventBus({ backend: 'memory', maxBuffered: -1 })).rejects.toMatchObject({
+      field: 'maxBuffered',
+    });
   });
 });
 
@@ -75,7 +94,9 @@ describe('createEventBusFromEnv', () => {
   it('reads memory options and requirements from the environment', async () => {
     bus = await createEventBusFromEnv({ OMNIBUS_URL: 'memory://?history=100', OMNIBUS_REQUIRE: 'replay' });
     expect(bus.capabilities.replay).toBe(true);
-    await expect(createEventBusFromEnv({ OMNIBUS_URL: 'memory://', OMNIBUS_REQUIRE: 'replay' })).rejects.toMatchObject({
+    await expect(
+      createEventBusFromEnv({ OMNIBUS_URL: 'memory://', OMNIBUS_REQUIRE: 'replay' }),
+    ).rejects.toMatchObject({
       field: 'require.replay',
     });
   });
@@ -84,7 +105,10 @@ describe('createEventBusFromEnv', () => {
 describe('parseOmnibusUrl', () => {
   it('maps every scheme to its backend', () => {
     expect(parseOmnibusUrl('memory://')).toEqual({ backend: 'memory', options: {} });
-    expect(parseOmnibusUrl('nats://127.0.0.1:4222')).toEqual({ backend: 'nats', options: { url: 'nats://127.0.0.1:4222' } });
+    expect(parseOmnibusUrl('nats://127.0.0.1:4222')).toEqual({
+      backend: 'nats',
+      options: { url: 'nats://127.0.0.1:4222' },
+    });
     expect(parseOmnibusUrl('redis://127.0.0.1:6379/0').backend).toBe('redis');
     expect(parseOmnibusUrl('rediss://h:6380').backend).toBe('redis');
     expect(parseOmnibusUrl('kafka://h1:9092,h2:9092')).toEqual({
@@ -94,7 +118,12 @@ describe('parseOmnibusUrl', () => {
   });
 
   it('never echoes credentials in errors', () => {
-    for (const url of ['ftp://bob:hunter2@h', 'kafka://bob:hunter2@', 'nats://bob:hunter2@[bad', 'kafka://bob:hunter2@h1:x']) {
+    for (const url of [
+      'ftp://bob:hunter2@h',
+      'kafka://bob:hunter2@',
+      'nats://bob:hunter2@[bad',
+      'kafka://bob:hunter2@h1:x',
+    ]) {
       const error = (() => {
         try {
           parseOmnibusUrl(url);
@@ -110,6 +139,8 @@ describe('parseOmnibusUrl', () => {
   });
 
   it('rejects unknown memory options by name', () => {
-    expect(() => parseOmnibusUrl('memory://?histroy=1')).toThrow(expect.objectContaining({ field: 'OMNIBUS_URL.histroy' }));
+    expect(() => parseOmnibusUrl('memory://?histroy=1')).toThrow(
+      expect.objectContaining({ field: 'OMNIBUS_URL.histroy' }),
+    );
   });
 });

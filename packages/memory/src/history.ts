@@ -1,4 +1,4 @@
-import { subjectMatches, type DriverStartPosition } from '@omnibus/core';
+import { type DriverStartPosition, subjectMatches } from '@omnibus/core';
 import type { Envelope } from './envelope.js';
 
 /** Bounded log of recent messages for replay (`from: 'earliest' | { time }`). */

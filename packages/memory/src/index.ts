@@ -1,10 +1,18 @@
-import { createBus, type EventBus, generateId, type Payload, type PublishOptions, type PublishReceipt, TimeoutError } from '@omnibus/core';
+import {
+  createBus,
+  type EventBus,
+  generateId,
+  type Payload,
+  type PublishOptions,
+  type PublishReceipt,
+  TimeoutError,
+} from '@omnibus/core';
 import { DeliveryTracker, type HandlerFailure } from './delivery-tracker.js';
 import { MemoryDriver } from './memory-driver.js';
 import { type MemoryBusOptions, resolveMemoryOptions } from './options.js';
 
-export type { DropInfo, MemoryBusOptions, OverflowPolicy } from './options.js';
 export type { HandlerFailure } from './delivery-tracker.js';
+export type { DropInfo, MemoryBusOptions, OverflowPolicy } from './options.js';
 
 /** Result of `publishAndWait`. */
 export interface PublishAndWaitResult {
@@ -21,7 +29,11 @@ export interface MemoryBus extends EventBus {
    * the handler errors seen on the way. Rejects with `TimeoutError` after
    * `timeoutMs` (default 30 s).
    */
-  publishAndWait(subject: string, payload: Payload, options?: PublishOptions & { timeoutMs?: number }): Promise<PublishAndWaitResult>;
+  publishAndWait(
+    subject: string,
+    payload: Payload,
+    options?: PublishOptions & { timeoutMs?: number },
+  ): Promise<PublishAndWaitResult>;
 }
 
 /**
@@ -46,7 +58,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new TimeoutError(`handlers of "${subject}" did not finish within ${timeoutMs} ms`, { backend: 'memory' })),
+        () =>
+          reject(
+            new TimeoutError(`handlers of "${subject}" did not finish within ${timeoutMs} ms`, {
+              backend: 'memory',
+            }),
+          ),
         timeoutMs,
       );
     });

@@ -37,7 +37,9 @@ export class MemoryDriver implements BusDriver {
   constructor(options: ResolvedMemoryOptions) {
     this.#options = options;
     this.#dedupe = new DedupeWindow(options.dedupeWindowMs, options.dedupeMaxEntries);
-    this.#history = options.history ? new History(options.history.maxMessages, options.history.maxAgeMs) : undefined;
+    this.#history = options.history
+      ? new History(options.history.maxMessages, options.history.maxAgeMs)
+      : undefined;
     this.capabilities = Object.freeze({
       durable: false,
       replay: this.#history !== undefined,
@@ -101,7 +103,13 @@ export class MemoryDriver implements BusDriver {
         this.#dropped++;
         dropped.tracker?.finish();
         try {
-          onDrop?.({ id: dropped.id, subject: dropped.subject, pattern: target.pattern, group: target.group, policy: overflow });
+          onDrop?.({
+            id: dropped.id,
+            subject: dropped.subject,
+            pattern: target.pattern,
+            group: target.group,
+            policy: overflow,
+          });
         } catch {
           // a throwing onDrop must not break publishing
         }
@@ -153,9 +161,13 @@ export class MemoryDriver implements BusDriver {
     if (group !== undefined) {
       const existing = this.#groups.get(group);
       if (existing && existing.pattern !== pattern) {
-        throw new ConfigError('group', `group "${group}" already consumes "${existing.pattern}"; a group has one pattern`, {
-          backend: BACKEND,
-        });
+        throw new ConfigError(
+          'group',
+          `group "${group}" already consumes "${existing.pattern}"; a group has one pattern`,
+          {
+            backend: BACKEND,
+          },
+        );
       }
       target = existing ?? this.#createTarget(`group:${group}`, pattern, group, request);
       if (!existing) this.#groups.set(group, target);
@@ -180,7 +192,12 @@ export class MemoryDriver implements BusDriver {
     };
   }
 
-  #createTarget(key: string, pattern: string, group: string | undefined, request: DriverSubscribeRequest): Target {
+  #createTarget(
+    key: string,
+    pattern: string,
+    group: string | undefined,
+    request: DriverSubscribeRequest,
+  ): Target {
     const target = new Target(key, pattern, group, this.#notifySpace);
     for (const envelope of this.#history?.replay(pattern, request.from, Date.now()) ?? []) {
       target.enqueue({ ...envelope, tracker: undefined });

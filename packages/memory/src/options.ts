@@ -65,7 +65,9 @@ function count(field: string, value: unknown, fallback: number, min = 1): number
 export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMemoryOptions {
   const overflow = options.overflow ?? 'block';
   if (!['block', 'drop-oldest', 'drop-newest'].includes(overflow)) {
-    throw new ConfigError('overflow', `must be 'block', 'drop-oldest' or 'drop-newest'`, { backend: 'memory' });
+    throw new ConfigError('overflow', `must be 'block', 'drop-oldest' or 'drop-newest'`, {
+      backend: 'memory',
+    });
   }
   let history: ResolvedMemoryOptions['history'];
   if (options.history === true) history = { maxMessages: 10_000, maxAgeMs: Number.POSITIVE_INFINITY };
@@ -75,7 +77,9 @@ export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMe
       maxAgeMs: count('history.maxAgeMs', options.history.maxAgeMs, Number.MAX_SAFE_INTEGER),
     };
   } else if (options.history !== undefined && options.history !== false) {
-    throw new ConfigError('history', 'must be true, false or { maxMessages, maxAgeMs }', { backend: 'memory' });
+    throw new ConfigError('history', 'must be true, false or { maxMessages, maxAgeMs }', {
+      backend: 'memory',
+    });
   }
   if (options.onDrop !== undefined && typeof options.onDrop !== 'function') {
     throw new ConfigError('onDrop', 'must be a function', { backend: 'memory' });

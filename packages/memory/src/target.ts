@@ -186,7 +186,8 @@ export class Target {
       item.envelope.tracker?.finish();
     }
     this.#inFlight.clear();
-    for (const item of [...this.#queue.splice(0), ...this.#retries.splice(0)]) item.envelope.tracker?.finish();
+    for (const item of [...this.#queue.splice(0), ...this.#retries.splice(0)])
+      item.envelope.tracker?.finish();
     this.#onSpace();
   }
 }

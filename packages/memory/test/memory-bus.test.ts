@@ -11,16 +11,26 @@ afterEach(async () => {
 describe('publishAndWait', () => {
   it('returns the errors of every matching handler, across subscriptions and attempts', async () => {
     bus = createMemoryBus();
-    await bus.consume('orders.*', () => {
-      throw new Error('billing down');
-    }, { group: 'billing', maxAttempts: 2, backoff: 0 });
+    await bus.consume(
+      'orders.*',
+      () => {
+        throw new Error('billing down');
+      },
+      { group: 'billing', maxAttempts: 2, backoff: 0 },
+    );
     await bus.consume('orders.>', () => {}, { group: 'audit' });
-    await bus.consume('orders.created', (m) => {
-      if (m.attempt === 1) throw new Error('flaky');
-    }, { backoff: 0 });
+    await bus.consume(
+      'orders.created',
+      (m) => {
+        if (m.attempt === 1) throw new Error('flaky');
+      },
+      { backoff: 0 },
+    );
     const { receipt, errors } = await bus.publishAndWait('orders.created', 'x');
     expect(receipt.duplicate).toBe(false);
-    const summary = errors.map((e) => `${e.group ?? e.pattern}#${e.attempt}:${(e.error as Error).message}`).sort();
+    const summary = errors
+      .map((e) => `${e.group ?? e.pattern}#${e.attempt}:${(e.error as Error).message}`)
+      .sort();
     expect(summary).toEqual(['billing#1:billing down', 'billing#2:billing down', 'orders.created#1:flaky']);
   });
 
@@ -113,7 +123,10 @@ describe('memory specifics', () => {
     expect(bus.capabilities.replay).toBe(false);
     await expect(bus.subscribe('a', { from: 'earliest' })).rejects.toBeInstanceOf(ConfigError);
     await bus.subscribe('a.*', { group: 'g' });
-    await expect(bus.subscribe('b.*', { group: 'g' })).rejects.toMatchObject({ code: 'CONFIG', field: 'group' });
+    await expect(bus.subscribe('b.*', { group: 'g' })).rejects.toMatchObject({
+      code: 'CONFIG',
+      field: 'group',
+    });
   });
 
   it('keeps history bounded by count', async () => {
@@ -144,10 +157,14 @@ describe('memory specifics', () => {
   it('keeps the event loop responsive while a handler fails with no backoff', async () => {
     bus = createMemoryBus();
     let calls = 0;
-    await bus.consume('spin', () => {
-      calls++;
-      throw new Error('always');
-    }, { maxAttempts: 1_000_000, backoff: 0 });
+    await bus.consume(
+      'spin',
+      () => {
+        calls++;
+        throw new Error('always');
+      },
+      { maxAttempts: 1_000_000, backoff: 0 },
+    );
     await bus.publish('spin', 'x');
     const timerFired = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 20));
     expect(timerFired).toBe(true);
@@ -155,9 +172,15 @@ describe('memory specifics', () => {
   });
 
   it('validates its options with ConfigError naming the field', () => {
-    expect(() => createMemoryBus({ maxBuffered: 0 })).toThrow(expect.objectContaining({ field: 'maxBuffered' }));
-    expect(() => createMemoryBus({ overflow: 'explode' as never })).toThrow(expect.objectContaining({ field: 'overflow' }));
-    expect(() => createMemoryBus({ history: 'yes' as never })).toThrow(expect.objectContaining({ field: 'history' }));
+    expect(() => createMemoryBus({ maxBuffered: 0 })).toThrow(
+      expect.objectContaining({ field: 'maxBuffered' }),
+    );
+    expect(() => createMemoryBus({ overflow: 'explode' as never })).toThrow(
+      expect.objectContaining({ field: 'overflow' }),
+    );
+    expect(() => createMemoryBus({ history: 'yes' as never })).toThrow(
+      expect.objectContaining({ field: 'history' }),
+    );
     bus = createMemoryBus();
   });
 
@@ -173,9 +196,13 @@ describe('memory specifics', () => {
   it('counts a consume loop that keeps working after another subscription throws', async () => {
     bus = createMemoryBus();
     let ok = 0;
-    await bus.consume('iso', () => {
-      throw new Error('bad');
-    }, { maxAttempts: 1 });
+    await bus.consume(
+      'iso',
+      () => {
+        throw new Error('bad');
+      },
+      { maxAttempts: 1 },
+    );
     await bus.consume('iso', () => void ok++);
     for (let i = 0; i < 5; i++) await bus.publish('iso', 'x');
     await waitFor(() => ok === 5, 'the healthy consumer');

@@ -1,4 +1,4 @@
-import { defineEvent, DLQ_HEADERS, ValidationError } from '@omnibus/core';
+import { DLQ_HEADERS, defineEvent, ValidationError } from '@omnibus/core';
 import { reader, waitFor } from '@omnibus/testing';
 import * as v from 'valibot';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
@@ -12,7 +12,10 @@ afterEach(async () => {
 
 const schemas = {
   zod: z.object({ orderId: z.string().min(1), total: z.number().positive() }),
-  valibot: v.object({ orderId: v.pipe(v.string(), v.minLength(1)), total: v.pipe(v.number(), v.minValue(0.01)) }),
+  valibot: v.object({
+    orderId: v.pipe(v.string(), v.minLength(1)),
+    total: v.pipe(v.number(), v.minValue(0.01)),
+  }),
 };
 
 describe.each(Object.entries(schemas))('typed events with %s', (_name, schema) => {
@@ -35,8 +38,12 @@ describe.each(Object.entries(schemas))('typed events with %s', (_name, schema) =
   it('rejects invalid data on publish with ValidationError and sends nothing', async () => {
     bus = createMemoryBus();
     const r = reader(await bus.subscribe('orders.placed'));
-    await expect(OrderPlaced.publish(bus, { orderId: '', total: -1 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(OrderPlaced.publish(bus, { orderId: '', total: -1 })).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(OrderPlaced.publish(bus, { orderId: '', total: -1 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(OrderPlaced.publish(bus, { orderId: '', total: -1 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
     expect(await r.nothingWithin(30)).toBeUndefined();
   });
 

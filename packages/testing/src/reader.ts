@@ -43,8 +43,14 @@ export function reader(subscription: Subscription, defaultTimeoutMs = 10_000): R
       while (out.length < n) {
         const left = deadline - Date.now();
         const r = await within(Math.max(1, left));
-        if (r === 'timeout') throw new Error(`got ${out.length} of ${n} messages on "${subscription.pattern}" within ${timeoutMs} ms`);
-        if (r === undefined) throw new Error(`subscription "${subscription.pattern}" ended after ${out.length} of ${n} messages`);
+        if (r === 'timeout')
+          throw new Error(
+            `got ${out.length} of ${n} messages on "${subscription.pattern}" within ${timeoutMs} ms`,
+          );
+        if (r === undefined)
+          throw new Error(
+            `subscription "${subscription.pattern}" ended after ${out.length} of ${n} messages`,
+          );
         out.push(r);
       }
       return out;

@@ -188,7 +188,11 @@ export function groupTests(test: Register): void {
     ctx.track(await ctx.bus.consume(s, handler(seen.c), { group: g2, maxInFlight: 5 }));
     const all = Array.from({ length: 100 }, (_, i) => String(i));
     for (const v of all) await ctx.bus.publish(s, v);
-    await waitFor(() => seen.a.length + seen.b.length === 100 && seen.c.length === 100, 'both groups to finish', ctx.timeoutMs);
+    await waitFor(
+      () => seen.a.length + seen.b.length === 100 && seen.c.length === 100,
+      'both groups to finish',
+      ctx.timeoutMs,
+    );
     expect([...seen.a, ...seen.b].sort()).toEqual([...all].sort());
     expect([...seen.c].sort()).toEqual([...all].sort());
     expect(seen.a.length).toBeGreaterThan(0);

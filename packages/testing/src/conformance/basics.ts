@@ -13,7 +13,17 @@ const text = new TextEncoder();
 export function subjectTests(test: Register): void {
   test('publish rejects wildcards and malformed subjects with InvalidSubjectError, sending nothing', async (ctx) => {
     const r = await ctx.read(ctx.subject('>'));
-    for (const bad of [ctx.subject('*'), ctx.subject('>'), `${ctx.subject('a')}..b`, '', ' ', `${ctx.subject('a b')}`, '$SYS.x', '_INBOX.x', 'x'.repeat(256)]) {
+    for (const bad of [
+      ctx.subject('*'),
+      ctx.subject('>'),
+      `${ctx.subject('a')}..b`,
+      '',
+      ' ',
+      `${ctx.subject('a b')}`,
+      '$SYS.x',
+      '_INBOX.x',
+      'x'.repeat(256),
+    ]) {
       await expect(ctx.bus.publish(bad, 'x')).rejects.toBeInstanceOf(InvalidSubjectError);
     }
     await expect(ctx.bus.publish(42 as unknown as string, 'x')).rejects.toBeInstanceOf(InvalidSubjectError);
@@ -24,7 +34,13 @@ export function subjectTests(test: Register): void {
   });
 
   test('subscribe rejects malformed patterns with InvalidSubjectError', async (ctx) => {
-    for (const bad of [`${ctx.subject('>')}.x`, `${ctx.subject('a*')}`, '', `${ctx.subject('a')}..b`, '$SYS.>']) {
+    for (const bad of [
+      `${ctx.subject('>')}.x`,
+      `${ctx.subject('a*')}`,
+      '',
+      `${ctx.subject('a')}..b`,
+      '$SYS.>',
+    ]) {
       await expect(ctx.bus.subscribe(bad)).rejects.toBeInstanceOf(InvalidSubjectError);
       await expect(ctx.bus.consume(bad, () => {})).rejects.toBeInstanceOf(InvalidSubjectError);
     }
@@ -32,8 +48,12 @@ export function subjectTests(test: Register): void {
 
   test('invalid headers and ids are rejected with InvalidArgumentError', async (ctx) => {
     const s = ctx.subject('h');
-    await expect(ctx.bus.publish(s, 'x', { headers: { 'bad name': 'v' } })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(ctx.bus.publish(s, 'x', { headers: { ok: 'line\nbreak' } })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(ctx.bus.publish(s, 'x', { headers: { 'bad name': 'v' } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(ctx.bus.publish(s, 'x', { headers: { ok: 'line\nbreak' } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
     await expect(ctx.bus.publish(s, 'x', { id: '' })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(ctx.bus.publish(s, 'x', { id: 'has space' })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
@@ -46,7 +66,12 @@ export function payloadTests(test: Register): void {
     const r = await ctx.read(s);
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const big = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919) % 251);
-    const headers = { 'x-unicode': 'ünïcødé ✓ 日本', 'x-empty': '', 'x-spaces': '  a  b  ', 'Mixed-Case': 'Yes' };
+    const headers = {
+      'x-unicode': 'ünïcødé ✓ 日本',
+      'x-empty': '',
+      'x-spaces': '  a  b  ',
+      'Mixed-Case': 'Yes',
+    };
     const r1 = await ctx.bus.publish(s, all, { headers });
     const r2 = await ctx.bus.publish(s, new Uint8Array(0));
     const r3 = await ctx.bus.publish(s, big);
@@ -116,7 +141,9 @@ export function limitTests(test: Register): void {
         { subject: ctx.subject('*'), payload: 'b' },
       ]),
     ).rejects.toBeInstanceOf(InvalidSubjectError);
-    const receipts = await ctx.bus.publishBatch(Array.from({ length: 50 }, (_, i) => ({ subject: s, payload: String(i) })));
+    const receipts = await ctx.bus.publishBatch(
+      Array.from({ length: 50 }, (_, i) => ({ subject: s, payload: String(i) })),
+    );
     expect(receipts).toHaveLength(50);
     const got = await r.take(50);
     expect(got.map((m) => m.text())).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
@@ -126,7 +153,9 @@ export function limitTests(test: Register): void {
   test('every call after close rejects with BusClosedError', async (ctx) => {
     await ctx.bus.close();
     await expect(ctx.bus.publish(ctx.subject('x'), 'x')).rejects.toBeInstanceOf(BusClosedError);
-    await expect(ctx.bus.publishBatch([{ subject: ctx.subject('x'), payload: 'x' }])).rejects.toBeInstanceOf(BusClosedError);
+    await expect(ctx.bus.publishBatch([{ subject: ctx.subject('x'), payload: 'x' }])).rejects.toBeInstanceOf(
+      BusClosedError,
+    );
     await expect(ctx.bus.subscribe(ctx.subject('x'))).rejects.toBeInstanceOf(BusClosedError);
     await expect(ctx.bus.consume(ctx.subject('x'), () => {})).rejects.toBeInstanceOf(BusClosedError);
     await ctx.bus.close(); // idempotent

@@ -1,4 +1,4 @@
-import type { Capabilities, Closable, EventBus, Subscription, SubscribeOptions } from '@omnibus/core';
+import type { Capabilities, Closable, EventBus, SubscribeOptions, Subscription } from '@omnibus/core';
 import { type Reader, reader } from '../reader.js';
 
 /** What every conformance test gets. */

@@ -11,7 +11,9 @@ export function routingTests(test: Register): void {
     const readers = await Promise.all([ctx.read(s), ctx.read(s), ctx.read(s), ctx.read(ctx.subject('>'))]);
     for (let i = 0; i < 10; i++) await ctx.bus.publish(s, String(i));
     for (const r of readers) {
-      expect((await r.take(10)).map((m) => m.text())).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+      expect((await r.take(10)).map((m) => m.text())).toEqual(
+        Array.from({ length: 10 }, (_, i) => String(i)),
+      );
       expect(await r.nothingWithin(ctx.quietMs)).toBeUndefined();
     }
   });
@@ -31,7 +33,11 @@ export function routingTests(test: Register): void {
 
   test('">" matches one or more trailing tokens, not the prefix alone', async (ctx) => {
     const tail = await ctx.read(ctx.subject('orders', '>'));
-    const matching = [ctx.subject('orders', 'eu'), ctx.subject('orders', 'eu', 'x', 'created'), ctx.subject('orders', 'us', 'paid')];
+    const matching = [
+      ctx.subject('orders', 'eu'),
+      ctx.subject('orders', 'eu', 'x', 'created'),
+      ctx.subject('orders', 'us', 'paid'),
+    ];
     await ctx.bus.publish(ctx.subject('orders'), 'prefix alone');
     await ctx.bus.publish(ctx.subject('ordersx', 'eu'), 'other root');
     for (const s of matching) await ctx.bus.publish(s, s);
@@ -72,7 +78,9 @@ export function deliveryTests(test: Register): void {
       readers.map(async (r, k) => {
         const got = await r.take(100, ctx.timeoutMs * 2);
         expect(got.every((m) => m.subject === subjects[k])).toBe(true);
-        expect(got.map((m) => m.text())).toEqual(Array.from({ length: 100 }, (_, i) => `${subjects[k]}#${i}`));
+        expect(got.map((m) => m.text())).toEqual(
+          Array.from({ length: 100 }, (_, i) => `${subjects[k]}#${i}`),
+        );
       }),
     );
     for (const r of readers) expect(await r.nothingWithin(10)).toBeUndefined();

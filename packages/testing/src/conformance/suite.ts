@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Capabilities, CapabilityName, EventBus } from '@omnibus/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,8 @@ export interface ConformanceReport {
   /** Groups not run because the backend declares the capability unsupported. */
   unsupported: { group: string; capability: CapabilityName | 'ordering' }[];
   capabilities: Capabilities;
+  /** Each group's outcome: every test passed, at least one failed, or not run because unsupported. */
+  groups: Record<string, 'passed' | 'failed' | 'unsupported'>;
   failures: string[];
 }
 
@@ -88,7 +90,14 @@ export async function runConformanceSuite(options: ConformanceOptions): Promise<
   await probe.close();
   const timeoutMs = options.timeoutMs ?? 15_000;
   const quietMs = options.quietMs ?? 250;
-  const report: ConformanceReport = { backend: options.name, passed: 0, failed: 0, unsupported: [], capabilities, failures: [] };
+  const report: ConformanceReport = {
+    backend: options.name,
+    passed: 0,
+    failed: 0,
+    unsupported: [],
+    capabilities,
+    failures: [],
+  };
 
   let current: { ctx: ConformanceContext; dispose(): Promise<void> } | undefined;
 
@@ -106,18 +115,23 @@ export async function runConformanceSuite(options: ConformanceOptions): Promise<
       const dir = options.reportDir ?? defaultReportDir();
       mkdirSync(dir, { recursive: true });
       const { failures, ...summary } = report;
-      writeFileSync(join(dir, `conformance-${options.name}.json`), `${JSON.stringify({ ...summary, failures }, null, 2)}\n`);
+      writeFileSync(
+        join(dir, `conformance-${options.name}.json`),
+        `${JSON.stringify({ ...summary, failures }, null, 2)}\n`,
+      );
     });
 
     for (const group of conformanceGroups) {
       describe(group.name, () => {
         if (!supports(capabilities, group.requires)) {
           report.unsupported.push({ group: group.name, capability: group.requires as CapabilityName });
+          report.groups[group.name] = 'unsupported';
           it(`unsupported: ${options.name} declares capabilities.${group.requires} unsupported`, () => {
             expect(supports(capabilities, group.requires)).toBe(false);
           });
           return;
         }
+        report.groups[group.name] = 'passed';
         group.define((name, body, testTimeout) => {
           it(
             name,
@@ -128,6 +142,7 @@ export async function runConformanceSuite(options: ConformanceOptions): Promise<
                 report.passed++;
               } catch (error) {
                 report.failed++;
+                report.groups[group.name] = 'failed';
                 report.failures.push(`${group.name} › ${name}: ${(error as Error).message ?? String(error)}`);
                 throw error;
               }

@@ -1,0 +1,64 @@
+import type { EventBus } from '@omnibus/core';
+import { startBillingWorker } from './billing-worker.js';
+import type { Order } from './events.js';
+import { createOrderService } from './order-service.js';
+import { startAuditLog, startDeadLetterWatcher, startEuReport } from './watchers.js';
+
+/** What a run did. */
+export interface RunSummary {
+  placed: number;
+  charged: number;
+  deadLettered: number;
+}
+
+const regions = ['eu', 'us', 'apac'] as const;
+
+/** The demo orders: order-5 and order-10 are over the payment limit. */
+export function demoOrders(count = 12): Order[] {
+  return Array.from({ length: count }, (_, i) => ({
+    orderId: `order-${i + 1}`,
+    region: regions[i % regions.length] as Order['region'],
+    total: (i + 1) % 5 === 0 ? 1500 : 20 + i * 7.5,
+    items: 1 + (i % 4),
+  }));
+}
+
+/**
+ * Wires the modules to the bus, places the orders, waits until every order is
+ * either charged or dead-lettered, and returns the tally. The bus is the
+ * caller's: this function never closes it.
+ */
+export async function runOrdersDemo(
+  bus: EventBus,
+  log: (line: string) => void,
+  orders = demoOrders(),
+): Promise<RunSummary> {
+  const summary: RunSummary = { placed: 0, charged: 0, deadLettered: 0 };
+  let settle!: () => void;
+  const allSettled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const check = () => {
+    if (summary.charged + summary.deadLettered === orders.length) settle();
+  };
+  await startAuditLog(bus, log);
+  await startEuReport(bus, log);
+  await startDeadLetterWatcher(bus, log, () => {
+    summary.deadLettered++;
+    check();
+  });
+  for (const member of ['worker-a', 'worker-b']) {
+    await startBillingWorker(bus, member, log, () => {
+      summary.charged++;
+      check();
+    });
+  }
+  const service = createOrderService(bus, log);
+  for (const order of orders) {
+    await service.place(order);
+    summary.placed++;
+  }
+  await service.place(orders[0] as Order); // a retried request: deduplicated by id
+  await allSettled;
+  return summary;
+}
