@@ -96,6 +96,7 @@ export async function runConformanceSuite(options: ConformanceOptions): Promise<
     failed: 0,
     unsupported: [],
     capabilities,
+    groups: {},
     failures: [],
   };
 
