@@ -1,3 +1,5 @@
+export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
+export { brokerEnvVar, getBroker, resolveBroker, uniqueName, withBroker } from './brokers.js';
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
 export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
 export { conformanceGroups, runConformanceSuite } from './conformance/suite.js';
