@@ -15,3 +15,18 @@ export function redact(text: string): string {
 export function redactUrl(url: string): string {
   return redact(url);
 }
+
+/**
+ * A copy of an error that is safe to keep as `cause`: same name, code and stack
+ * shape, message redacted. Client libraries sometimes put URLs with credentials
+ * in their messages.
+ */
+export function safeCause(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(redact(String(error)));
+  const copy = new Error(redact(error.message));
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
+  copy.stack = error.stack ? redact(error.stack) : undefined;
+  return copy;
+}

@@ -158,10 +158,13 @@ export function getBroker(kind: BrokerKind): Promise<Broker> {
  *   it('publishes', async () => { … broker.url … });
  * });
  */
-export async function withBroker(kind: BrokerKind, define: (broker: AvailableBroker) => void): Promise<void> {
+export async function withBroker(
+  kind: BrokerKind,
+  define: (broker: AvailableBroker) => void | Promise<void>,
+): Promise<void> {
   const broker = await getBroker(kind);
   if (broker.available) {
-    define(broker);
+    await define(broker);
     return;
   }
   describe(`${kind} integration`, () => {

@@ -1,0 +1,63 @@
+import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
+import type { Headers } from '@omnibus/core';
+
+/** NATS headers Omnibus uses for its own metadata; stripped before delivery. */
+export const META = {
+  id: 'Omnibus-Id',
+  publishedAt: 'Omnibus-Published-At',
+  msgId: 'Nats-Msg-Id',
+} as const;
+
+const ENCODED = 'omnibus-b64:';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// NATS trims header values, so values with leading or trailing white space (and
+// values that look encoded) travel base64-encoded and are decoded on delivery.
+function needsEncoding(value: string): boolean {
+  return value !== value.trim() || value.startsWith(ENCODED);
+}
+
+function toBase64(value: string): string {
+  return Buffer.from(encoder.encode(value)).toString('base64');
+}
+
+function fromBase64(value: string): string {
+  return decoder.decode(Buffer.from(value, 'base64'));
+}
+
+/** Builds NATS headers: the user's (byte-exact after decoding) plus Omnibus metadata. */
+export function encodeHeaders(
+  user: Readonly<Headers>,
+  id: string,
+  publishedAt: number,
+  dedupe: boolean,
+): MsgHdrs {
+  const h = natsHeaders();
+  for (const [name, value] of Object.entries(user))
+    h.set(name, needsEncoding(value) ? `${ENCODED}${toBase64(value)}` : value);
+  h.set(META.id, id);
+  h.set(META.publishedAt, String(publishedAt));
+  if (dedupe) h.set(META.msgId, id);
+  return h;
+}
+
+/** Splits delivered NATS headers into the user's headers and Omnibus metadata. */
+export function decodeHeaders(h: MsgHdrs | undefined): {
+  headers: Headers;
+  id: string | undefined;
+  publishedAt: number | undefined;
+} {
+  const headers: Headers = {};
+  let id: string | undefined;
+  let publishedAt: number | undefined;
+  if (!h) return { headers, id, publishedAt };
+  for (const [name, values] of h) {
+    const value = values[0] ?? '';
+    if (name === META.id) id = value;
+    else if (name === META.publishedAt) publishedAt = Number(value);
+    else if (name === META.msgId || name.startsWith('Nats-')) continue;
+    else headers[name] = value.startsWith(ENCODED) ? fromBase64(value.slice(ENCODED.length)) : value;
+  }
+  return { headers, id, publishedAt };
+}

@@ -1,0 +1,30 @@
+import { createBus, type EventBus } from '@omnibus/core';
+import { openConnection, watchStatus } from './connection.js';
+import { NatsDriver } from './nats-driver.js';
+import { type NatsBusOptions, resolveNatsOptions } from './options.js';
+
+export type { NatsBusOptions, NatsBusStatus, StreamDefinition, StreamSettings } from './options.js';
+
+/** The NATS JetStream bus: the `EventBus` contract plus access to what it provisioned. */
+export interface NatsBus extends EventBus {
+  /** Names of the streams this bus created (it never deletes them). */
+  readonly createdStreams: readonly string[];
+}
+
+/**
+ * Connects to NATS (or adopts `options.connection`), checks JetStream, and returns
+ * a bus. Streams are provisioned on first use of a subject; groups are durable
+ * pull consumers; ungrouped subscriptions are ephemeral pull consumers.
+ * Rejects with `ConnectionError` (credential-free) when the server cannot be reached.
+ */
+export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsBus> {
+  const resolved = resolveNatsOptions(options);
+  const { nc, owned } = await openConnection(resolved);
+  watchStatus(nc, resolved.onStatus);
+  const driver = await NatsDriver.create(nc, owned, resolved);
+  const bus = createBus(driver);
+  return Object.defineProperty(bus, 'createdStreams', {
+    get: () => [...driver.streams.created],
+    enumerable: true,
+  }) as NatsBus;
+}

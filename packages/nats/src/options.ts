@@ -1,0 +1,144 @@
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+
+/** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
+export interface StreamSettings {
+  /** `limits` (default), `interest` or `workqueue`. */
+  retention?: 'limits' | 'interest' | 'workqueue';
+  /** Discard messages older than this (ms); 0 = unlimited (default). */
+  maxAgeMs?: number;
+  /** Largest stream size in bytes; -1 = unlimited (default). */
+  maxBytes?: number;
+  /** `file` (default, durable) or `memory`. */
+  storage?: 'file' | 'memory';
+  /** Replicas (default 1). */
+  replicas?: number;
+  /** Dedupe window for `Nats-Msg-Id` (ms, default 120,000). */
+  duplicateWindowMs?: number;
+}
+
+/** An explicitly configured stream: which subjects it holds. */
+export interface StreamDefinition extends StreamSettings {
+  name: string;
+  /** NATS subject filters, e.g. `['orders.>']`. */
+  subjects: string[];
+}
+
+/** Options of `createNatsBus`. */
+export interface NatsBusOptions {
+  /** Server URL(s): `nats://host:4222`, `tls://…`, comma-separated or an array. Default `nats://127.0.0.1:4222`. */
+  url?: string | string[];
+  /** An existing connection to use instead of connecting; `close()` then leaves it open. */
+  connection?: NatsConnection;
+  /**
+   * Passed to the client's `connect()`: `tls`, `token`, `user`/`pass`, `authenticator`
+   * (nkey, creds), `name`, timeouts … Omnibus defaults to reconnecting forever
+   * (`maxReconnectAttempts: -1`).
+   */
+  connectOptions?: Partial<ConnectionOptions>;
+  /**
+   * Explicit streams. A subject goes to the first stream whose subjects match it;
+   * any other subject gets an automatic stream for its first token
+   * (`<streamPrefix>_<token>` holding `<token>` and `<token>.>`).
+   */
+  streams?: StreamDefinition[];
+  /** Settings of automatic streams, also the defaults of explicit ones. */
+  streamDefaults?: StreamSettings;
+  /** Prefix of automatic stream names (default `OMNIBUS`). */
+  streamPrefix?: string;
+  /** `create` (default): create missing streams, verify existing ones. `verify`: never create. */
+  provision?: 'create' | 'verify';
+  /** Largest payload (default 1 MiB, capped by the server's `max_payload` minus room for headers). */
+  maxPayloadBytes?: number;
+  /** Called with every connection status change (reconnecting, reconnected, disconnected, error, …). */
+  onStatus?: (status: NatsBusStatus) => void;
+  /**
+   * How long one pull request waits on the server (default 1,000 ms). A group
+   * member that closes waits up to this long, so that no message is routed to
+   * its expired request. The idle heartbeat is half of it.
+   */
+  pullExpiresMs?: number;
+}
+
+/** A connection or consumer status change. Never contains credentials. */
+export interface NatsBusStatus {
+  type: string;
+  /** Extra data, redacted. */
+  detail?: string;
+}
+
+/** Options after validation. */
+export interface ResolvedNatsOptions {
+  servers: string[];
+  connection: NatsConnection | undefined;
+  connectOptions: Partial<ConnectionOptions>;
+  streams: StreamDefinition[];
+  streamDefaults: StreamSettings;
+  streamPrefix: string;
+  provision: 'create' | 'verify';
+  maxPayloadBytes: number;
+  onStatus: ((status: NatsBusStatus) => void) | undefined;
+  pullExpiresMs: number;
+}
+
+const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
+
+function fail(field: string, message: string): never {
+  throw new ConfigError(field, message, { backend: 'nats' });
+}
+
+function checkSettings(field: string, s: StreamSettings | undefined): void {
+  if (!s) return;
+  if (s.retention !== undefined && !['limits', 'interest', 'workqueue'].includes(s.retention)) {
+    fail(`${field}.retention`, `must be 'limits', 'interest' or 'workqueue'`);
+  }
+  if (s.storage !== undefined && !['file', 'memory'].includes(s.storage))
+    fail(`${field}.storage`, `must be 'file' or 'memory'`);
+  for (const key of ['maxAgeMs', 'duplicateWindowMs', 'replicas'] as const) {
+    const v = s[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0))
+      fail(`${field}.${key}`, 'must be a non-negative integer');
+  }
+  if (s.maxBytes !== undefined && (!Number.isInteger(s.maxBytes) || s.maxBytes < -1))
+    fail(`${field}.maxBytes`, 'must be an integer ≥ -1');
+}
+
+/** Validates options; throws `ConfigError` naming the field. */
+export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOptions {
+  const raw = options.url ?? 'nats://127.0.0.1:4222';
+  const servers = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (!options.connection && servers.length === 0) fail('url', 'needs at least one server');
+  const streamPrefix = options.streamPrefix ?? 'OMNIBUS';
+  if (!STREAM_NAME.test(streamPrefix)) fail('streamPrefix', 'must be letters, digits, "_" or "-"');
+  const provision = options.provision ?? 'create';
+  if (provision !== 'create' && provision !== 'verify') fail('provision', `must be 'create' or 'verify'`);
+  checkSettings('streamDefaults', options.streamDefaults);
+  const streams = options.streams ?? [];
+  streams.forEach((s, i) => {
+    if (!s || !STREAM_NAME.test(s.name ?? ''))
+      fail(`streams[${i}].name`, 'must be letters, digits, "_" or "-"');
+    if (!Array.isArray(s.subjects) || s.subjects.length === 0)
+      fail(`streams[${i}].subjects`, 'must list at least one subject');
+    checkSettings(`streams[${i}]`, s);
+  });
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)
+    fail('maxPayloadBytes', 'must be a positive integer');
+  const pullExpiresMs = options.pullExpiresMs ?? 1_000;
+  if (!Number.isInteger(pullExpiresMs) || pullExpiresMs < 200)
+    fail('pullExpiresMs', 'must be an integer ≥ 200');
+  if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
+    fail('onStatus', 'must be a function');
+  return {
+    servers,
+    connection: options.connection,
+    connectOptions: options.connectOptions ?? {},
+    streams,
+    streamDefaults: options.streamDefaults ?? {},
+    streamPrefix,
+    provision,
+    maxPayloadBytes,
+    onStatus: options.onStatus,
+    pullExpiresMs,
+  };
+}

@@ -1,0 +1,143 @@
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { DeliverySink, InboundDelivery } from '@omnibus/core';
+import { decodeHeaders } from './envelope.js';
+
+/** What a pull loop needs from the driver. */
+export interface PullLoopContext {
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  readonly consumer: string;
+  readonly sink: DeliverySink;
+  readonly heartbeatMs: number;
+  /** How long one pull request waits on the server. */
+  readonly expiresMs: number;
+  /**
+   * Whether stopping must wait for the pending pull request to expire on the
+   * server (group members: otherwise the server may route a released message to
+   * a request whose subscriber is gone, delaying it by the ack wait).
+   */
+  readonly drainOnStop: boolean;
+  /** Makes sure the consumer exists again (after it was deleted from outside); gets the last stream sequence seen. */
+  recreate(lastSeq: number): Promise<void>;
+  /** Flushes the connection so a nak reaches the server before we go on. */
+  flush(): Promise<void>;
+  status(type: string, detail?: string): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isMissingConsumer(error: unknown): boolean {
+  const e = error as { name?: string; code?: number; message?: string };
+  return (
+    e?.name === 'ConsumerNotFoundError' ||
+    e?.code === 10014 ||
+    /consumer (not found|deleted)/i.test(e?.message ?? '') ||
+    /no responders/i.test(e?.message ?? '')
+  );
+}
+
+/**
+ * Pulls from one JetStream consumer into one subscription, never asking for more
+ * than the subscription's free capacity (that is how `maxInFlight` reaches the
+ * server). Survives reconnects, missed heartbeats and a consumer deleted from
+ * outside (recreated), reporting each through `status`.
+ */
+export class PullLoop {
+  readonly #ctx: PullLoopContext;
+  #stopped = false;
+  #current: ConsumerMessages | undefined;
+  #capacityWaiter: (() => void) | undefined;
+  #done: Promise<void> = Promise.resolve();
+  #lastSeq = 0;
+
+  constructor(ctx: PullLoopContext) {
+    this.#ctx = ctx;
+    ctx.sink.onCapacity(() => {
+      const w = this.#capacityWaiter;
+      this.#capacityWaiter = undefined;
+      w?.();
+    });
+  }
+
+  start(): void {
+    this.#done = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#capacityWaiter?.();
+    // Group members let the pending pull request run out (nakking whatever still
+    // arrives) so the server forgets it; others stop listening at once. stop(),
+    // not close(): close() waits for the iterator to be drained.
+    if (!this.#ctx.drainOnStop) this.#current?.stop();
+    await this.#done;
+  }
+
+  #toDelivery(m: JsMsg): InboundDelivery {
+    const { headers, id, publishedAt } = decodeHeaders(m.headers);
+    return {
+      id: id ?? `${m.info.stream}:${m.seq}`,
+      subject: m.subject,
+      payload: new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+      headers,
+      publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
+      attempt: m.info.deliveryCount,
+      ack: async () => {
+        await m.ackAck();
+      },
+      nak: async (delayMs) => {
+        m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
+        await this.#ctx.flush();
+      },
+    };
+  }
+
+  async #run(): Promise<void> {
+    const { js, stream, sink } = this.#ctx;
+    let consumer: Consumer | undefined;
+    let failures = 0;
+    while (!this.#stopped) {
+      if (sink.capacity === 0) {
+        await new Promise<void>((resolve) => {
+          this.#capacityWaiter = resolve;
+          if (sink.capacity > 0 || this.#stopped) resolve();
+        });
+        continue;
+      }
+      try {
+        consumer ??= await js.consumers.get(stream, this.#ctx.consumer);
+        const messages = await consumer.fetch({
+          max_messages: sink.capacity,
+          expires: this.#ctx.expiresMs,
+          idle_heartbeat: this.#ctx.heartbeatMs,
+        });
+        this.#current = messages;
+        if (this.#stopped && !this.#ctx.drainOnStop) messages.stop();
+        for await (const m of messages) {
+          if (this.#stopped) {
+            m.nak(); // arrived after stop: give it straight back
+            continue;
+          }
+          this.#lastSeq = Math.max(this.#lastSeq, m.seq);
+          sink.push(this.#toDelivery(m));
+        }
+        if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);
+        failures = 0;
+      } catch (error) {
+        if (this.#stopped) break;
+        failures++;
+        sink.reportError(error);
+        if (isMissingConsumer(error)) {
+          this.#ctx.status('consumer_missing', this.#ctx.consumer);
+          consumer = undefined;
+          await this.#ctx.recreate(this.#lastSeq).catch((e) => sink.reportError(e));
+        } else {
+          this.#ctx.status('pull_failed', (error as Error)?.message);
+        }
+        await sleep(Math.min(2_000, 50 * 2 ** Math.min(failures, 6)));
+      } finally {
+        this.#current = undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,197 @@
+import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from '@nats-io/jetstream';
+import { ConfigError, subjectMatches } from '@omnibus/core';
+import type { ResolvedNatsOptions, StreamDefinition, StreamSettings } from './options.js';
+
+/** A stream Omnibus routes to. */
+export interface StreamTarget {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly settings: StreamSettings;
+  /** The settings the user set explicitly (only these are verified on existing streams). */
+  readonly explicit: StreamSettings;
+}
+
+const SAFE = /^[A-Za-z0-9_-]+$/;
+const MS = 1_000_000; // nanoseconds per millisecond
+
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Whether every subject matching `pattern` also matches the stream filter `filter`. */
+export function filterCovers(filter: string, pattern: string): boolean {
+  const f = filter.split('.');
+  const p = pattern.split('.');
+  for (let i = 0; i < f.length; i++) {
+    const ft = f[i];
+    if (ft === '>') return i < p.length;
+    const pt = p[i];
+    if (pt === undefined || pt === '>') return false;
+    if (ft === '*') continue;
+    if (pt === '*' || pt !== ft) return false;
+  }
+  return f.length === p.length;
+}
+
+function toConfig(target: StreamTarget): Partial<StreamConfig> & { name: string } {
+  const s = target.settings;
+  return {
+    name: target.name,
+    subjects: [...target.subjects],
+    retention: (s.retention ?? 'limits') as RetentionPolicy,
+    storage: (s.storage ?? 'file') as StorageType,
+    max_age: (s.maxAgeMs ?? 0) * MS,
+    max_bytes: s.maxBytes ?? -1,
+    num_replicas: s.replicas ?? 1,
+    duplicate_window: (s.duplicateWindowMs ?? 120_000) * MS,
+  };
+}
+
+function differences(existing: StreamConfig, target: StreamTarget): string[] {
+  const out: string[] = [];
+  for (const subject of target.subjects) {
+    if (!existing.subjects?.includes(subject))
+      out.push(`subjects lacks "${subject}" (has ${JSON.stringify(existing.subjects)})`);
+  }
+  const e = target.explicit;
+  const want = toConfig(target);
+  if (e.retention !== undefined && existing.retention !== want.retention)
+    out.push(`retention is ${existing.retention}, config says ${want.retention}`);
+  if (e.storage !== undefined && existing.storage !== want.storage)
+    out.push(`storage is ${existing.storage}, config says ${want.storage}`);
+  if (e.maxAgeMs !== undefined && existing.max_age !== want.max_age)
+    out.push(`max_age is ${existing.max_age / MS} ms, config says ${e.maxAgeMs} ms`);
+  if (e.maxBytes !== undefined && existing.max_bytes !== want.max_bytes)
+    out.push(`max_bytes is ${existing.max_bytes}, config says ${e.maxBytes}`);
+  if (e.replicas !== undefined && existing.num_replicas !== want.num_replicas)
+    out.push(`replicas is ${existing.num_replicas}, config says ${e.replicas}`);
+  if (e.duplicateWindowMs !== undefined && existing.duplicate_window !== want.duplicate_window) {
+    out.push(
+      `duplicate_window is ${existing.duplicate_window / MS} ms, config says ${e.duplicateWindowMs} ms`,
+    );
+  }
+  return out;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; code?: number; status?: number; message?: string };
+  return (
+    e?.name === 'StreamNotFoundError' ||
+    e?.code === 10059 ||
+    e?.status === 404 ||
+    /stream not found/i.test(e?.message ?? '')
+  );
+}
+
+/**
+ * Maps subjects and patterns to streams and provisions them: explicit streams
+ * first, otherwise one automatic stream per first subject token. Existing streams
+ * are verified, never changed: a difference is a `ConfigError`.
+ */
+export class StreamRegistry {
+  readonly #jsm: JetStreamManager;
+  readonly #options: ResolvedNatsOptions;
+  readonly #ready = new Map<string, Promise<void>>();
+  /** Streams this bus created (for tests and tooling). */
+  readonly created: string[] = [];
+
+  constructor(jsm: JetStreamManager, options: ResolvedNatsOptions) {
+    this.#jsm = jsm;
+    this.#options = options;
+  }
+
+  #explicit(def: StreamDefinition): StreamTarget {
+    const { name, subjects, ...own } = def;
+    const explicit = { ...this.#options.streamDefaults, ...own };
+    return { name, subjects, settings: explicit, explicit };
+  }
+
+  #auto(token: string): StreamTarget {
+    const safe = SAFE.test(token) ? token : `h${hash(token)}`;
+    return {
+      name: `${this.#options.streamPrefix}_${safe}`,
+      subjects: [token, `${token}.>`],
+      settings: this.#options.streamDefaults,
+      explicit: this.#options.streamDefaults,
+    };
+  }
+
+  /** The stream that stores `subject`. */
+  forSubject(subject: string): StreamTarget {
+    for (const def of this.#options.streams) {
+      if (def.subjects.some((f) => subjectMatches(f, subject))) return this.#explicit(def);
+    }
+    return this.#auto(subject.split('.', 1)[0] as string);
+  }
+
+  /** The one stream that holds every subject `pattern` can match. */
+  forPattern(pattern: string): StreamTarget {
+    for (const def of this.#options.streams) {
+      if (def.subjects.some((f) => filterCovers(f, pattern))) return this.#explicit(def);
+    }
+    const first = pattern.split('.', 1)[0] as string;
+    if (first === '*' || first === '>') {
+      throw new ConfigError(
+        'pattern',
+        `"${pattern}" starts with a wildcard, so it spans automatic streams; configure a stream in \`streams\` whose subjects cover it`,
+        { backend: 'nats' },
+      );
+    }
+    return this.#auto(first);
+  }
+
+  /** Creates or verifies the stream once per bus. */
+  ensure(target: StreamTarget): Promise<void> {
+    let ready = this.#ready.get(target.name);
+    if (!ready) {
+      ready = this.#ensure(target);
+      this.#ready.set(target.name, ready);
+      ready.catch(() => this.#ready.delete(target.name));
+    }
+    return ready;
+  }
+
+  /** Forgets that a stream was verified (after it was deleted from outside). */
+  forget(name: string): void {
+    this.#ready.delete(name);
+  }
+
+  async #ensure(target: StreamTarget): Promise<void> {
+    try {
+      const info = await this.#jsm.streams.info(target.name);
+      const diff = differences(info.config, target);
+      if (diff.length > 0) {
+        throw new ConfigError(
+          'streams',
+          `stream ${target.name} exists with other settings: ${diff.join('; ')}. Omnibus never changes an existing stream.`,
+          {
+            backend: 'nats',
+          },
+        );
+      }
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (this.#options.provision === 'verify') {
+      throw new ConfigError('provision', `stream ${target.name} does not exist and provision is 'verify'`, {
+        backend: 'nats',
+      });
+    }
+    try {
+      await this.#jsm.streams.add(toConfig(target));
+      this.created.push(target.name);
+    } catch (error) {
+      // another process may have created it meanwhile: verify instead
+      const info = await this.#jsm.streams.info(target.name).catch(() => undefined);
+      if (!info) throw error;
+      const diff = differences(info.config, target);
+      if (diff.length > 0) throw error;
+    }
+  }
+}
