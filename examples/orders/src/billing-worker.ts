@@ -16,7 +16,7 @@ export function startBillingWorker(
     'orders.*.created',
     async (message) => {
       const order = orderSchema.parse(message.json());
-      const n = Number(order.orderId.split('-')[1]);
+      const n = Number(order.orderId.split('-').at(-1));
       if (order.total > 1000) throw new Error(`payment refused for ${order.orderId}: total over limit`);
       if (n % 3 === 0 && message.attempt === 1)
         throw new Error(`payment provider timeout for ${order.orderId}`);

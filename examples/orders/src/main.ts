@@ -16,8 +16,8 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
 const summary = await runOrdersDemo(bus, log);
-const stats = bus.stats();
 await bus.close();
+const stats = bus.stats();
 console.log(
   `done: ${summary.placed} orders placed, ${summary.charged} charged, ${summary.deadLettered} dead-lettered; ` +
     `bus stats: published ${stats.published}, duplicates ${stats.duplicates}, delivered ${stats.delivered}, ` +

@@ -13,10 +13,11 @@ export interface RunSummary {
 
 const regions = ['eu', 'us', 'apac'] as const;
 
-/** The demo orders: order-5 and order-10 are over the payment limit. */
-export function demoOrders(count = 12): Order[] {
+/** The demo orders: the 5th and 10th are over the payment limit. */
+export function demoOrders(count = 12, run = Date.now().toString(36)): Order[] {
+  // a run id keeps ids unique across runs, so a durable backend's dedupe window never hides a new run
   return Array.from({ length: count }, (_, i) => ({
-    orderId: `order-${i + 1}`,
+    orderId: `order-${run}-${i + 1}`,
     region: regions[i % regions.length] as Order['region'],
     total: (i + 1) % 5 === 0 ? 1500 : 20 + i * 7.5,
     items: 1 + (i % 4),

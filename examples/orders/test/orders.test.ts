@@ -5,8 +5,8 @@ import { demoOrders, runOrdersDemo } from '../src/run.js';
 it('charges every order under the limit, retries the flaky ones and dead-letters the rest', async () => {
   const bus = createMemoryBus();
   const lines: string[] = [];
-  const summary = await runOrdersDemo(bus, (l) => lines.push(l));
-  const orders = demoOrders();
+  const summary = await runOrdersDemo(bus, (l) => lines.push(l), demoOrders(12, 'x'));
+  const orders = demoOrders(12, 'x');
   const overLimit = orders.filter((o) => o.total > 1000).length;
   expect(summary).toEqual({
     placed: orders.length,
@@ -18,7 +18,7 @@ it('charges every order under the limit, retries the flaky ones and dead-letters
   expect(lines.filter((l) => l.startsWith('eu-report')).length).toBe(
     orders.filter((o) => o.region === 'eu').length,
   );
-  expect(lines.some((l) => /charged +order-3 .*attempt 2/.test(l))).toBe(true);
+  expect(lines.some((l) => /charged +order-x-3 .*attempt 2/.test(l))).toBe(true);
   const stats = bus.stats();
   expect(stats.duplicates).toBe(1);
   expect(stats.deadLettered).toBe(overLimit);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
+import { uniqueName, withBroker } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapters,
@@ -142,5 +143,19 @@ describe('parseOmnibusUrl', () => {
     expect(() => parseOmnibusUrl('memory://?histroy=1')).toThrow(
       expect.objectContaining({ field: 'OMNIBUS_URL.histroy' }),
     );
+  });
+});
+
+await withBroker('nats', (broker) => {
+  it('selects the NATS adapter from OMNIBUS_URL and round-trips a message', async () => {
+    bus = await createEventBusFromEnv({ OMNIBUS_URL: broker.url, OMNIBUS_REQUIRE: 'durable,replay' });
+    expect(bus.backend).toBe('nats');
+    const subject = `${uniqueName('factory')}.x`;
+    const sub = await bus.subscribe(subject);
+    await bus.publish(subject, 'via factory');
+    for await (const m of sub) {
+      expect(m.text()).toBe('via factory');
+      break;
+    }
   });
 });

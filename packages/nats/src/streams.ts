@@ -1,5 +1,5 @@
 import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from '@nats-io/jetstream';
-import { ConfigError, subjectMatches } from '@omnibus/core';
+import { ConfigError, safeCause, subjectMatches } from '@omnibus/core';
 import type { ResolvedNatsOptions, StreamDefinition, StreamSettings } from './options.js';
 
 /** A stream Omnibus routes to. */
@@ -48,7 +48,8 @@ function toConfig(target: StreamTarget): Partial<StreamConfig> & { name: string 
     max_age: (s.maxAgeMs ?? 0) * MS,
     max_bytes: s.maxBytes ?? -1,
     num_replicas: s.replicas ?? 1,
-    duplicate_window: (s.duplicateWindowMs ?? 120_000) * MS,
+    // the server refuses a dedupe window longer than max_age
+    duplicate_window: (s.duplicateWindowMs ?? (s.maxAgeMs ? Math.min(120_000, s.maxAgeMs) : 120_000)) * MS,
   };
 }
 
@@ -189,9 +190,11 @@ export class StreamRegistry {
     } catch (error) {
       // another process may have created it meanwhile: verify instead
       const info = await this.#jsm.streams.info(target.name).catch(() => undefined);
-      if (!info) throw error;
-      const diff = differences(info.config, target);
-      if (diff.length > 0) throw error;
+      if (info && differences(info.config, target).length === 0) return;
+      throw new ConfigError('streams', `the server refused to create stream ${target.name}: ${(error as Error)?.message ?? error}`, {
+        backend: 'nats',
+        cause: safeCause(error),
+      });
     }
   }
 }

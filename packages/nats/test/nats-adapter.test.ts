@@ -1,0 +1,166 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { ConfigError, ConnectionError, type Message } from '@omnibus/core';
+import { uniqueName, waitFor, withBroker } from '@omnibus/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNatsBus, type NatsBusStatus } from '../src/index.js';
+import { startNatsServer } from './nats-server.js';
+
+describe('connection errors', () => {
+  it('an unreachable server gives ConnectionError without the credentials', async () => {
+    const error = await createNatsBus({ url: 'nats://alice:s3cret-pw@127.0.0.1:1' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.message).toContain('nats://***@127.0.0.1:1');
+    expect(`${error.message} ${error.cause?.message} ${error.cause?.stack}`).not.toContain('s3cret-pw');
+  });
+
+  it('a server without JetStream gives ConnectionError naming -js', async () => {
+    const server = await startNatsServer({ jetstream: false });
+    try {
+      const error = await createNatsBus({ url: server.url }).catch((e) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(error.message).toContain('-js');
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('bad options are ConfigErrors naming the field', async () => {
+    await expect(createNatsBus({ streamPrefix: 'has space' })).rejects.toMatchObject({ field: 'streamPrefix' });
+    await expect(createNatsBus({ streams: [{ name: 'S', subjects: [] }] })).rejects.toMatchObject({ field: 'streams[0].subjects' });
+    await expect(createNatsBus({ streamDefaults: { storage: 'disk' as never } })).rejects.toMatchObject({
+      field: 'streamDefaults.storage',
+    });
+  });
+});
+
+describe('server restart', () => {
+  it('every acknowledged publish is delivered after the server restarts', async () => {
+    const server = await startNatsServer();
+    const statuses: string[] = [];
+    const bus = await createNatsBus({ url: server.url, onStatus: (s: NatsBusStatus) => statuses.push(s.type) });
+    try {
+      const received = new Set<string>();
+      await bus.consume('restart.orders', (m: Message) => void received.add(m.id), { group: 'survivors' });
+      const acked: string[] = [];
+      let rejected = 0;
+      for (let i = 0; i < 300; i++) {
+        if (i === 100) {
+          await server.kill();
+          setTimeout(() => void server.restart(), 300);
+        }
+        try {
+          acked.push((await bus.publish('restart.orders', `order ${i}`)).id);
+        } catch {
+          rejected++;
+        }
+      }
+      expect(acked.length + rejected).toBe(300);
+      expect(acked.length).toBeGreaterThan(200);
+      await waitFor(() => acked.every((id) => received.has(id)), 'every acked message to arrive', 30_000);
+      expect(statuses).toContain('disconnect');
+      expect(statuses).toContain('reconnect');
+    } finally {
+      await bus.close({ timeoutMs: 2_000 });
+      await server.dispose();
+    }
+  }, 90_000);
+});
+
+await withBroker('nats', (broker) => {
+  const streamsToDelete = new Set<string>();
+  afterAll(async () => {
+    const nc = await connect({ servers: broker.url });
+    const jsm = await jetstreamManager(nc);
+    for (const s of streamsToDelete) await jsm.streams.delete(s).catch(() => false);
+    await nc.close();
+  });
+
+  describe('stream provisioning', () => {
+    it('is idempotent: a second bus verifies the stream and creates nothing', async () => {
+      const prefix = uniqueName('PROV');
+      const token = uniqueName('prov');
+      const a = await createNatsBus({ url: broker.url, streamPrefix: prefix, streamDefaults: { maxAgeMs: 60_000 } });
+      await a.publish(`${token}.x`, '1');
+      expect(a.createdStreams).toEqual([`${prefix}_${token}`]);
+      for (const s of a.createdStreams) streamsToDelete.add(s);
+      const b = await createNatsBus({ url: broker.url, streamPrefix: prefix, streamDefaults: { maxAgeMs: 60_000 } });
+      await b.publish(`${token}.y`, '2');
+      expect(b.createdStreams).toEqual([]);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('never changes an existing stream: a difference is a ConfigError', async () => {
+      const name = uniqueName('EXPL');
+      const subject = uniqueName('expl');
+      const a = await createNatsBus({ url: broker.url, streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 60_000 }] });
+      await a.publish(`${subject}.x`, '1');
+      streamsToDelete.add(name);
+      await a.close();
+      const b = await createNatsBus({ url: broker.url, streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 5_000 }] });
+      const error = await b.publish(`${subject}.x`, '2').catch((e) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain('max_age is 60000 ms, config says 5000 ms');
+      await b.close();
+      const nc = await connect({ servers: broker.url });
+      const info = await (await jetstreamManager(nc)).streams.info(name);
+      expect(info.config.max_age).toBe(60_000 * 1_000_000);
+      await nc.close();
+    });
+
+    it("provision: 'verify' refuses to create a missing stream", async () => {
+      const bus = await createNatsBus({ url: broker.url, provision: 'verify', streamPrefix: uniqueName('VER') });
+      await expect(bus.publish(`${uniqueName('ver')}.x`, '1')).rejects.toMatchObject({ field: 'provision' });
+      await bus.close();
+    });
+
+    it('a pattern starting with a wildcard needs an explicit stream', async () => {
+      const bus = await createNatsBus({ url: broker.url });
+      await expect(bus.subscribe('*.created')).rejects.toMatchObject({ field: 'pattern' });
+      await bus.close();
+    });
+  });
+
+  describe('consumers', () => {
+    it('recreates a group consumer deleted from outside and keeps delivering', async () => {
+      const statuses: string[] = [];
+      const prefix = uniqueName('DEL');
+      const token = uniqueName('del');
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix, onStatus: (s) => statuses.push(s.type) });
+      const got: string[] = [];
+      await bus.consume(`${token}.x`, (m) => void got.push(m.text()), { group: 'keepers' });
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
+      await bus.publish(`${token}.x`, 'before');
+      await waitFor(() => got.includes('before'), 'the first message');
+      const nc = await connect({ servers: broker.url });
+      await (await jetstreamManager(nc)).consumers.delete(`${prefix}_${token}`, 'keepers');
+      await nc.close();
+      await bus.publish(`${token}.x`, 'after-1');
+      await bus.publish(`${token}.x`, 'after-2');
+      await waitFor(() => got.includes('after-1') && got.includes('after-2'), 'messages after the deletion', 20_000);
+      expect(statuses).toContain('consumer_recreated');
+      await bus.close();
+    });
+
+    it('a group member that joins with another pattern is refused', async () => {
+      const prefix = uniqueName('GRP');
+      const token = uniqueName('grp');
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix });
+      await bus.subscribe(`${token}.a`, { group: 'g' });
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
+      await expect(bus.subscribe(`${token}.b`, { group: 'g' })).rejects.toMatchObject({ field: 'group' });
+      await bus.close();
+    });
+
+    it('adopts an existing connection and leaves it open on close', async () => {
+      const nc = await connect({ servers: broker.url });
+      const prefix = uniqueName('ADOPT');
+      const bus = await createNatsBus({ connection: nc, streamPrefix: prefix });
+      await bus.publish(`${uniqueName('adopt')}.x`, '1');
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
+      await bus.close();
+      expect(nc.isClosed()).toBe(false);
+      await nc.close();
+    });
+  });
+});
