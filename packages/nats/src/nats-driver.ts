@@ -219,6 +219,7 @@ export class NatsDriver implements BusDriver {
       expiresMs: this.#options.pullExpiresMs,
       heartbeatMs: Math.floor(this.#options.pullExpiresMs / 2),
       drainOnStop: request.group !== undefined,
+      minBatch: Math.max(1, Math.floor(request.maxInFlight / 4)),
       recreate: async (lastSeq) => {
         this.streams.forget(target.name);
         await this.streams.ensure(target);

@@ -17,6 +17,8 @@ export interface PullLoopContext {
    * a request whose subscriber is gone, delaying it by the ack wait).
    */
   readonly drainOnStop: boolean;
+  /** Pull again only once at least this much capacity is free (avoids trickles of tiny pulls). */
+  readonly minBatch: number;
   /** Makes sure the consumer exists again (after it was deleted from outside); gets the last stream sequence seen. */
   recreate(lastSeq: number): Promise<void>;
   /** Flushes the connection so a nak reaches the server before we go on. */
@@ -97,10 +99,10 @@ export class PullLoop {
     let consumer: Consumer | undefined;
     let failures = 0;
     while (!this.#stopped) {
-      if (sink.capacity === 0) {
+      if (sink.capacity < this.#ctx.minBatch) {
         await new Promise<void>((resolve) => {
           this.#capacityWaiter = resolve;
-          if (sink.capacity > 0 || this.#stopped) resolve();
+          if (sink.capacity >= this.#ctx.minBatch || this.#stopped) resolve();
         });
         continue;
       }

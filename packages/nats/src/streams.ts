@@ -191,10 +191,14 @@ export class StreamRegistry {
       // another process may have created it meanwhile: verify instead
       const info = await this.#jsm.streams.info(target.name).catch(() => undefined);
       if (info && differences(info.config, target).length === 0) return;
-      throw new ConfigError('streams', `the server refused to create stream ${target.name}: ${(error as Error)?.message ?? error}`, {
-        backend: 'nats',
-        cause: safeCause(error),
-      });
+      throw new ConfigError(
+        'streams',
+        `the server refused to create stream ${target.name}: ${(error as Error)?.message ?? error}`,
+        {
+          backend: 'nats',
+          cause: safeCause(error),
+        },
+      );
     }
   }
 }

@@ -26,8 +26,12 @@ describe('connection errors', () => {
   });
 
   it('bad options are ConfigErrors naming the field', async () => {
-    await expect(createNatsBus({ streamPrefix: 'has space' })).rejects.toMatchObject({ field: 'streamPrefix' });
-    await expect(createNatsBus({ streams: [{ name: 'S', subjects: [] }] })).rejects.toMatchObject({ field: 'streams[0].subjects' });
+    await expect(createNatsBus({ streamPrefix: 'has space' })).rejects.toMatchObject({
+      field: 'streamPrefix',
+    });
+    await expect(createNatsBus({ streams: [{ name: 'S', subjects: [] }] })).rejects.toMatchObject({
+      field: 'streams[0].subjects',
+    });
     await expect(createNatsBus({ streamDefaults: { storage: 'disk' as never } })).rejects.toMatchObject({
       field: 'streamDefaults.storage',
     });
@@ -38,7 +42,10 @@ describe('server restart', () => {
   it('every acknowledged publish is delivered after the server restarts', async () => {
     const server = await startNatsServer();
     const statuses: string[] = [];
-    const bus = await createNatsBus({ url: server.url, onStatus: (s: NatsBusStatus) => statuses.push(s.type) });
+    const bus = await createNatsBus({
+      url: server.url,
+      onStatus: (s: NatsBusStatus) => statuses.push(s.type),
+    });
     try {
       const received = new Set<string>();
       await bus.consume('restart.orders', (m: Message) => void received.add(m.id), { group: 'survivors' });
@@ -80,11 +87,19 @@ await withBroker('nats', (broker) => {
     it('is idempotent: a second bus verifies the stream and creates nothing', async () => {
       const prefix = uniqueName('PROV');
       const token = uniqueName('prov');
-      const a = await createNatsBus({ url: broker.url, streamPrefix: prefix, streamDefaults: { maxAgeMs: 60_000 } });
+      const a = await createNatsBus({
+        url: broker.url,
+        streamPrefix: prefix,
+        streamDefaults: { maxAgeMs: 60_000 },
+      });
       await a.publish(`${token}.x`, '1');
       expect(a.createdStreams).toEqual([`${prefix}_${token}`]);
       for (const s of a.createdStreams) streamsToDelete.add(s);
-      const b = await createNatsBus({ url: broker.url, streamPrefix: prefix, streamDefaults: { maxAgeMs: 60_000 } });
+      const b = await createNatsBus({
+        url: broker.url,
+        streamPrefix: prefix,
+        streamDefaults: { maxAgeMs: 60_000 },
+      });
       await b.publish(`${token}.y`, '2');
       expect(b.createdStreams).toEqual([]);
       await Promise.all([a.close(), b.close()]);
@@ -93,11 +108,17 @@ await withBroker('nats', (broker) => {
     it('never changes an existing stream: a difference is a ConfigError', async () => {
       const name = uniqueName('EXPL');
       const subject = uniqueName('expl');
-      const a = await createNatsBus({ url: broker.url, streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 60_000 }] });
+      const a = await createNatsBus({
+        url: broker.url,
+        streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 60_000 }],
+      });
       await a.publish(`${subject}.x`, '1');
       streamsToDelete.add(name);
       await a.close();
-      const b = await createNatsBus({ url: broker.url, streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 5_000 }] });
+      const b = await createNatsBus({
+        url: broker.url,
+        streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 5_000 }],
+      });
       const error = await b.publish(`${subject}.x`, '2').catch((e) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toContain('max_age is 60000 ms, config says 5000 ms');
@@ -109,7 +130,11 @@ await withBroker('nats', (broker) => {
     });
 
     it("provision: 'verify' refuses to create a missing stream", async () => {
-      const bus = await createNatsBus({ url: broker.url, provision: 'verify', streamPrefix: uniqueName('VER') });
+      const bus = await createNatsBus({
+        url: broker.url,
+        provision: 'verify',
+        streamPrefix: uniqueName('VER'),
+      });
       await expect(bus.publish(`${uniqueName('ver')}.x`, '1')).rejects.toMatchObject({ field: 'provision' });
       await bus.close();
     });
@@ -126,7 +151,11 @@ await withBroker('nats', (broker) => {
       const statuses: string[] = [];
       const prefix = uniqueName('DEL');
       const token = uniqueName('del');
-      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix, onStatus: (s) => statuses.push(s.type) });
+      const bus = await createNatsBus({
+        url: broker.url,
+        streamPrefix: prefix,
+        onStatus: (s) => statuses.push(s.type),
+      });
       const got: string[] = [];
       await bus.consume(`${token}.x`, (m) => void got.push(m.text()), { group: 'keepers' });
       for (const s of bus.createdStreams) streamsToDelete.add(s);
@@ -137,7 +166,11 @@ await withBroker('nats', (broker) => {
       await nc.close();
       await bus.publish(`${token}.x`, 'after-1');
       await bus.publish(`${token}.x`, 'after-2');
-      await waitFor(() => got.includes('after-1') && got.includes('after-2'), 'messages after the deletion', 20_000);
+      await waitFor(
+        () => got.includes('after-1') && got.includes('after-2'),
+        'messages after the deletion',
+        20_000,
+      );
       expect(statuses).toContain('consumer_recreated');
       await bus.close();
     });

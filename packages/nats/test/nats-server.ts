@@ -17,7 +17,9 @@ export interface LocalNatsServer {
   dispose(): Promise<void>;
 }
 
-const BINARY = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find(existsSync) ?? 'nats-server';
+const BINARY =
+  ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find(existsSync) ??
+  'nats-server';
 
 async function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,7 +56,13 @@ async function waitPort(port: number, open: boolean, what: string): Promise<void
 export async function startNatsServer(options: { jetstream?: boolean } = {}): Promise<LocalNatsServer> {
   const port = await sparePort();
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
-  const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.jetstream === false ? [] : ['-js', '-sd', store])];
+  const args = [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
+  ];
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(BINARY, args, { stdio: 'ignore' });

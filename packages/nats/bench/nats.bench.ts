@@ -1,0 +1,206 @@
+// Omnibus on NATS vs the raw @nats-io/jetstream client doing the same work, in the same run.
+// Bounded: fixed message counts, each phase capped in time. NATS_URL (default nats://127.0.0.1:4222).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { createNatsBus } from '../src/index.js';
+
+const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 2_000);
+const N_PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20_000);
+const N_CONSUME = Number(process.env.BENCH_CONSUME ?? 20_000);
+const N_LATENCY = Number(process.env.BENCH_LATENCY ?? 1_000);
+const PHASE_LIMIT_MS = 60_000;
+const payload = new Uint8Array(256).fill(7);
+const run = Date.now().toString(36);
+const rawStream = `BENCH_RAW_${run}`;
+const prefix = `BENCH_OMNI_${run}`;
+const rawSubject = (s: string) => `braw${run}.${s}`;
+const omniSubject = (s: string) => `bomni${run}.${s}`;
+
+type Row = { scenario: string; omnibus: number; raw: number; unit: string };
+const rows: Row[] = [];
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} exceeded ${PHASE_LIMIT_MS} ms`)), PHASE_LIMIT_MS),
+    ),
+  ]);
+}
+
+const nc = await connect({ servers: url });
+const js = jetstream(nc);
+const jsm = await jetstreamManager(nc);
+await jsm.streams.add({ name: rawStream, subjects: [`braw${run}.>`] });
+const bus = await createNatsBus({ url, streamPrefix: prefix });
+
+try {
+  // 1. awaited publishes
+  let t = performance.now();
+  for (let i = 0; i < N_AWAITED; i++) await bus.publish(omniSubject('awaited'), payload);
+  const omniAwaited = rate(N_AWAITED, performance.now() - t);
+  t = performance.now();
+  for (let i = 0; i < N_AWAITED; i++) await js.publish(rawSubject('awaited'), payload);
+  rows.push({
+    scenario: `publish, awaited one by one (${N_AWAITED})`,
+    omnibus: omniAwaited,
+    raw: rate(N_AWAITED, performance.now() - t),
+    unit: 'msg/s',
+  });
+
+  // 2. pipelined publishes, in batches of 1,000
+  t = performance.now();
+  for (let i = 0; i < N_PIPELINED; i += 1000) {
+    await bus.publishBatch(
+      Array.from({ length: 1000 }, () => ({ subject: omniSubject('pipelined'), payload })),
+    );
+  }
+  const omniPipelined = rate(N_PIPELINED, performance.now() - t);
+  t = performance.now();
+  for (let i = 0; i < N_PIPELINED; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, () => js.publish(rawSubject('pipelined'), payload)));
+  }
+  rows.push({
+    scenario: `publish, pipelined (${N_PIPELINED})`,
+    omnibus: omniPipelined,
+    raw: rate(N_PIPELINED, performance.now() - t),
+    unit: 'msg/s',
+  });
+
+  // 3. consume throughput over a backlog, with explicit acks
+  await bus.publishBatch(
+    Array.from({ length: N_CONSUME }, () => ({ subject: omniSubject('backlog'), payload })),
+  );
+  await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(rawSubject('backlog'), payload)));
+  let seen = 0;
+  let done!: () => void;
+  let finished = new Promise<void>((r) => {
+    done = r;
+  });
+  t = performance.now();
+  const consumer = await bus.consume(
+    omniSubject('backlog'),
+    () => {
+      if (++seen === N_CONSUME) done();
+    },
+    { group: 'bench', from: 'earliest', maxInFlight: 500 },
+  );
+  await within(finished, 'omnibus consume');
+  const omniConsume = rate(N_CONSUME, performance.now() - t);
+  await consumer.close();
+  await jsm.consumers.add(rawStream, {
+    durable_name: 'bench',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: rawSubject('backlog'),
+  });
+  seen = 0;
+  finished = new Promise<void>((r) => {
+    done = r;
+  });
+  t = performance.now();
+  const raw = await (await js.consumers.get(rawStream, 'bench')).consume({ max_messages: 500 });
+  void (async () => {
+    // the same work as consume(): acks confirmed, up to 500 in flight
+    for await (const m of raw) {
+      void m.ackAck().then(() => {
+        if (++seen === N_CONSUME) done();
+      });
+    }
+  })();
+  await within(finished, 'raw consume');
+  rows.push({
+    scenario: `consume a backlog with acks (${N_CONSUME})`,
+    omnibus: omniConsume,
+    raw: rate(N_CONSUME, performance.now() - t),
+    unit: 'msg/s',
+  });
+  await raw.close();
+
+  // 4. publish → deliver latency, one message at a time
+  const latencies = async (
+    subscribe: (onMessage: (sentAt: number) => void) => Promise<() => Promise<void>>,
+    publish: (sentAt: number) => Promise<unknown>,
+  ) => {
+    const samples: number[] = [];
+    let next!: () => void;
+    const stop = await subscribe((sentAt) => {
+      samples.push(performance.now() - sentAt);
+      next();
+    });
+    for (let i = 0; i < N_LATENCY; i++) {
+      const arrived = new Promise<void>((r) => {
+        next = r;
+      });
+      await publish(performance.now());
+      await within(arrived, 'latency sample');
+    }
+    await stop();
+    return samples.sort((a, b) => a - b);
+  };
+  const enc = new TextEncoder();
+  const omniLat = await latencies(
+    async (on) => {
+      const c = await bus.consume(omniSubject('latency'), (m) => on(Number(m.text())));
+      return () => c.close();
+    },
+    (sentAt) => bus.publish(omniSubject('latency'), String(sentAt)),
+  );
+  await jsm.consumers.add(rawStream, {
+    durable_name: 'lat',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: rawSubject('latency'),
+  });
+  const rawLat = await latencies(
+    async (on) => {
+      const msgs = await (await js.consumers.get(rawStream, 'lat')).consume({ max_messages: 100 });
+      void (async () => {
+        for await (const m of msgs) {
+          on(Number(m.string()));
+          m.ack();
+        }
+      })();
+      return async () => void (await msgs.close());
+    },
+    (sentAt) => js.publish(rawSubject('latency'), enc.encode(String(sentAt))),
+  );
+  rows.push({
+    scenario: `publish → deliver latency p50 (${N_LATENCY})`,
+    omnibus: +pct(omniLat, 50).toFixed(3),
+    raw: +pct(rawLat, 50).toFixed(3),
+    unit: 'ms',
+  });
+  rows.push({
+    scenario: `publish → deliver latency p99 (${N_LATENCY})`,
+    omnibus: +pct(omniLat, 99).toFixed(3),
+    raw: +pct(rawLat, 99).toFixed(3),
+    unit: 'ms',
+  });
+} finally {
+  await bus.close();
+  for (const s of [rawStream, ...bus.createdStreams]) await jsm.streams.delete(s).catch(() => false);
+  await nc.close();
+}
+
+console.log(
+  `\nOmnibus NATS adapter vs raw @nats-io/jetstream (${url}, 256-byte payloads, same process, same run)\n`,
+);
+console.log('| scenario | omnibus | raw client | omnibus / raw |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const r of rows)
+  console.log(
+    `| ${r.scenario} | ${r.omnibus} ${r.unit} | ${r.raw} ${r.unit} | ${(r.omnibus / r.raw).toFixed(2)} |`,
+  );
+const dir = join(import.meta.dirname, '..', '..', '..', 'reports');
+mkdirSync(dir, { recursive: true });
+writeFileSync(
+  join(dir, 'bench-nats.json'),
+  `${JSON.stringify({ backend: 'nats', url: url.replace(/\/\/[^@]*@/, '//***@'), rows }, null, 2)}\n`,
+);
