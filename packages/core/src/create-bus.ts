@@ -32,6 +32,17 @@ import {
   resolveSubscribeOptions,
 } from './validate.js';
 
+/** The user-facing handle of a subscription or consumer. */
+function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
+  return {
+    pattern,
+    group: runtime.group,
+    closed: runtime.closed,
+    close: () => runtime.close(),
+    [Symbol.asyncDispose]: () => runtime.close(),
+  };
+}
+
 /**
  * Builds a complete `EventBus` from a transport driver. Everything the contract
  * requires beyond moving bytes — validation, payload limits, receipts, stats,
@@ -193,11 +204,7 @@ export function createBus(driver: BusDriver): EventBus {
     async subscribe(pattern: string, options: SubscribeOptions = {}): Promise<Subscription> {
       const runtime = await open(pattern, options);
       return {
-        pattern,
-        group: runtime.group,
-        closed: runtime.closed,
-        close: () => runtime.close(),
-        [Symbol.asyncDispose]: () => runtime.close(),
+        ...closable(pattern, runtime),
         [Symbol.asyncIterator]: (): AsyncIterator<Message> => runtime.iterator(),
       };
     },
@@ -207,13 +214,7 @@ export function createBus(driver: BusDriver): EventBus {
         throw new InvalidArgumentError('consume needs a handler function', { backend });
       const runtime = await open(pattern, options);
       startConsumeLoop(runtime, handler, stats, options.onError);
-      return {
-        pattern,
-        group: runtime.group,
-        closed: runtime.closed,
-        close: () => runtime.close(),
-        [Symbol.asyncDispose]: () => runtime.close(),
-      };
+      return closable(pattern, runtime);
     },
 
     stats() {

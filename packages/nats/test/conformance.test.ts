@@ -1,18 +1,11 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { runConformanceSuite, withBroker } from '@omnibus/testing';
 import { afterAll } from 'vitest';
 import { createNatsBus } from '../src/index.js';
+import { deleteStreams } from './nats-server.js';
 
 await withBroker('nats', async (broker) => {
   const created = new Set<string>();
-  afterAll(async () => {
-    // remove the per-test streams this run created
-    const nc = await connect({ servers: broker.url });
-    const jsm = await jetstreamManager(nc);
-    for (const name of created) await jsm.streams.delete(name).catch(() => false);
-    await nc.close();
-  });
+  afterAll(() => deleteStreams(broker.url, created)); // the per-test streams this run created
   await runConformanceSuite({
     name: 'nats',
     createBus: async () => {

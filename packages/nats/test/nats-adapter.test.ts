@@ -4,7 +4,7 @@ import { ConfigError, ConnectionError, type Message } from '@omnibus/core';
 import { uniqueName, waitFor, withBroker } from '@omnibus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBusStatus } from '../src/index.js';
-import { startNatsServer } from './nats-server.js';
+import { deleteStreams, startNatsServer } from './nats-server.js';
 
 describe('connection errors', () => {
   it('an unreachable server gives ConnectionError without the credentials', async () => {
@@ -76,12 +76,7 @@ describe('server restart', () => {
 
 await withBroker('nats', (broker) => {
   const streamsToDelete = new Set<string>();
-  afterAll(async () => {
-    const nc = await connect({ servers: broker.url });
-    const jsm = await jetstreamManager(nc);
-    for (const s of streamsToDelete) await jsm.streams.delete(s).catch(() => false);
-    await nc.close();
-  });
+  afterAll(() => deleteStreams(broker.url, streamsToDelete));
 
   describe('stream provisioning', () => {
     it('is idempotent: a second bus verifies the stream and creates nothing', async () => {

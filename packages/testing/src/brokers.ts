@@ -74,48 +74,40 @@ async function dockerProblem(): Promise<string | undefined> {
   }
 }
 
+interface StartedContainer {
+  getHost(): string;
+  getMappedPort(port: number): number;
+  stop(): Promise<unknown>;
+}
+
+function fromContainer(kind: BrokerKind, container: StartedContainer, port: number): AvailableBroker {
+  const hostPort = `${container.getHost()}:${container.getMappedPort(port)}`;
+  return {
+    kind,
+    available: true,
+    url: `${kind}://${hostPort}`,
+    brokers: [hostPort],
+    source: 'testcontainers',
+    stop: async () => void (await container.stop()),
+  };
+}
+
 async function startContainer(kind: BrokerKind): Promise<AvailableBroker> {
   const tc = await import('testcontainers');
   if (kind === 'nats') {
-    const c = await new tc.GenericContainer(images.nats)
+    const container = await new tc.GenericContainer(images.nats)
       .withCommand(['-js'])
       .withExposedPorts(4222)
       .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/))
       .start();
-    const hostPort = `${c.getHost()}:${c.getMappedPort(4222)}`;
-    return {
-      kind,
-      available: true,
-      url: `nats://${hostPort}`,
-      brokers: [hostPort],
-      source: 'testcontainers',
-      stop: async () => void (await c.stop()),
-    };
+    return fromContainer(kind, container, 4222);
   }
   if (kind === 'redis') {
     const { RedisContainer } = await import('@testcontainers/redis');
-    const c = await new RedisContainer(images.redis).start();
-    const hostPort = `${c.getHost()}:${c.getMappedPort(6379)}`;
-    return {
-      kind,
-      available: true,
-      url: `redis://${hostPort}`,
-      brokers: [hostPort],
-      source: 'testcontainers',
-      stop: async () => void (await c.stop()),
-    };
+    return fromContainer(kind, await new RedisContainer(images.redis).start(), 6379);
   }
   const { KafkaContainer } = await import('@testcontainers/kafka');
-  const c = await new KafkaContainer(images.kafka).withKraft().start();
-  const hostPort = `${c.getHost()}:${c.getMappedPort(9093)}`;
-  return {
-    kind,
-    available: true,
-    url: `kafka://${hostPort}`,
-    brokers: [hostPort],
-    source: 'testcontainers',
-    stop: async () => void (await c.stop()),
-  };
+  return fromContainer(kind, await new KafkaContainer(images.kafka).withKraft().start(), 9093);
 }
 
 /**
