@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
 import { uniqueName, withBroker } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -157,5 +159,12 @@ await withBroker('nats', (broker) => {
       expect(m.text()).toBe('via factory');
       break;
     }
+    const created = (bus as EventBus & { createdStreams: string[] }).createdStreams;
+    expect(created).toHaveLength(1);
+    await bus.close();
+    bus = undefined;
+    const nc = await connect({ servers: broker.url });
+    for (const name of created) await (await jetstreamManager(nc)).streams.delete(name);
+    await nc.close();
   });
 });

@@ -208,12 +208,12 @@ export class NatsDriver implements BusDriver {
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     const target = this.streams.forPattern(request.pattern);
-    await this.streams.ensure(target);
+    const stream = await this.streams.ensure(target);
     const name = request.group ?? `omnibus_${request.id}`;
-    await this.#createConsumer(target.name, request, name);
+    await this.#createConsumer(stream, request, name);
     const loop = new PullLoop({
       js: this.#js,
-      stream: target.name,
+      stream,
       consumer: name,
       sink: request.sink,
       expiresMs: this.#options.pullExpiresMs,
@@ -222,8 +222,7 @@ export class NatsDriver implements BusDriver {
       minBatch: Math.max(1, Math.floor(request.maxInFlight / 4)),
       recreate: async (lastSeq) => {
         this.streams.forget(target.name);
-        await this.streams.ensure(target);
-        await this.#createConsumer(target.name, request, name, lastSeq);
+        await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
         this.#status('consumer_recreated', name);
       },
       flush: () => this.nc.flush(),
@@ -233,7 +232,7 @@ export class NatsDriver implements BusDriver {
     return {
       stop: async () => {
         await loop.stop();
-        if (!request.group) await this.#jsm.consumers.delete(target.name, name).catch(() => false);
+        if (!request.group) await this.#jsm.consumers.delete(stream, name).catch(() => false);
       },
     };
   }

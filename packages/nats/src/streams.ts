@@ -97,7 +97,7 @@ function isNotFound(error: unknown): boolean {
 export class StreamRegistry {
   readonly #jsm: JetStreamManager;
   readonly #options: ResolvedNatsOptions;
-  readonly #ready = new Map<string, Promise<void>>();
+  readonly #ready = new Map<string, Promise<string>>();
   /** Streams this bus created (for tests and tooling). */
   readonly created: string[] = [];
 
@@ -146,8 +146,12 @@ export class StreamRegistry {
     return this.#auto(first);
   }
 
-  /** Creates or verifies the stream once per bus. */
-  ensure(target: StreamTarget): Promise<void> {
+  /**
+   * Creates or verifies the stream once per bus and resolves with the name of the
+   * stream that holds the target's subjects (an automatic target adopts an existing
+   * stream that already holds them).
+   */
+  ensure(target: StreamTarget): Promise<string> {
     let ready = this.#ready.get(target.name);
     if (!ready) {
       ready = this.#ensure(target);
@@ -162,7 +166,7 @@ export class StreamRegistry {
     this.#ready.delete(name);
   }
 
-  async #ensure(target: StreamTarget): Promise<void> {
+  async #ensure(target: StreamTarget): Promise<string> {
     try {
       const info = await this.#jsm.streams.info(target.name);
       const diff = differences(info.config, target);
@@ -175,9 +179,15 @@ export class StreamRegistry {
           },
         );
       }
-      return;
+      return target.name;
     } catch (error) {
       if (!isNotFound(error)) throw error;
+    }
+    const isAuto = !this.#options.streams.some((d) => d.name === target.name);
+    if (isAuto) {
+      // another stream (another prefix, another application) may already hold these subjects
+      const holder = await this.#jsm.streams.find(target.subjects[1] as string).catch(() => undefined);
+      if (holder) return holder;
     }
     if (this.#options.provision === 'verify') {
       throw new ConfigError('provision', `stream ${target.name} does not exist and provision is 'verify'`, {
@@ -187,10 +197,11 @@ export class StreamRegistry {
     try {
       await this.#jsm.streams.add(toConfig(target));
       this.created.push(target.name);
+      return target.name;
     } catch (error) {
       // another process may have created it meanwhile: verify instead
       const info = await this.#jsm.streams.info(target.name).catch(() => undefined);
-      if (info && differences(info.config, target).length === 0) return;
+      if (info && differences(info.config, target).length === 0) return target.name;
       throw new ConfigError(
         'streams',
         `the server refused to create stream ${target.name}: ${(error as Error)?.message ?? error}`,

@@ -124,6 +124,25 @@ await withBroker('nats', (broker) => {
       await nc.close();
     });
 
+    it('adopts a stream that already holds the subjects instead of creating an overlapping one', async () => {
+      const token = uniqueName('adopt');
+      const theirs = uniqueName('THEIRS');
+      const nc = await connect({ servers: broker.url });
+      await (await jetstreamManager(nc)).streams.add({ name: theirs, subjects: [`${token}.>`] });
+      await nc.close();
+      streamsToDelete.add(theirs);
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: uniqueName('MINE') });
+      const sub = await bus.subscribe(`${token}.*`);
+      const receipt = await bus.publish(`${token}.x`, 'hello');
+      expect(receipt.sequence).toBe(`${theirs}:1`);
+      for await (const m of sub) {
+        expect(m.text()).toBe('hello');
+        break;
+      }
+      expect(bus.createdStreams).toEqual([]);
+      await bus.close();
+    });
+
     it("provision: 'verify' refuses to create a missing stream", async () => {
       const bus = await createNatsBus({
         url: broker.url,
