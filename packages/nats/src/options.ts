@@ -125,8 +125,8 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)
     fail('maxPayloadBytes', 'must be a positive integer');
   const pullExpiresMs = options.pullExpiresMs ?? 1_000;
-  if (!Number.isInteger(pullExpiresMs) || pullExpiresMs < 200)
-    fail('pullExpiresMs', 'must be an integer ≥ 200');
+  if (!Number.isInteger(pullExpiresMs) || pullExpiresMs < 1000)
+    fail('pullExpiresMs', 'must be an integer ≥ 1000 (the client refuses shorter pulls)');
   if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
     fail('onStatus', 'must be a function');
   return {

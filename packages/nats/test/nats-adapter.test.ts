@@ -32,6 +32,7 @@ describe('connection errors', () => {
     await expect(createNatsBus({ streams: [{ name: 'S', subjects: [] }] })).rejects.toMatchObject({
       field: 'streams[0].subjects',
     });
+    await expect(createNatsBus({ pullExpiresMs: 500 })).rejects.toMatchObject({ field: 'pullExpiresMs' });
     await expect(createNatsBus({ streamDefaults: { storage: 'disk' as never } })).rejects.toMatchObject({
       field: 'streamDefaults.storage',
     });
@@ -72,6 +73,37 @@ describe('server restart', () => {
       await server.dispose();
     }
   }, 90_000);
+});
+
+describe('a server that stops answering', () => {
+  it('missed heartbeats are reported, and delivery resumes when the server answers again', async () => {
+    const server = await startNatsServer();
+    const statuses: string[] = [];
+    const bus = await createNatsBus({
+      url: server.url,
+      pullExpiresMs: 1000,
+      onStatus: (s) => statuses.push(`${s.type} ${s.detail}`),
+    });
+    try {
+      const got: string[] = [];
+      await bus.consume('frozen.x', (m) => void got.push(m.text()), { group: 'patient' });
+      await bus.publish('frozen.x', 'before');
+      await waitFor(() => got.includes('before'), 'the first message');
+      server.pause(true);
+      await waitFor(
+        () => statuses.some((s) => s.startsWith('pull_failed')),
+        'missed heartbeats to be reported',
+        15_000,
+      );
+      server.pause(false);
+      await bus.publish('frozen.x', 'after');
+      await waitFor(() => got.includes('after'), 'delivery after the server answers again', 20_000);
+    } finally {
+      server.pause(false);
+      await bus.close({ timeoutMs: 2_000 });
+      await server.dispose();
+    }
+  }, 60_000);
 });
 
 await withBroker('nats', (broker) => {

@@ -11,6 +11,8 @@ export interface LocalNatsServer {
   readonly pid: number | undefined;
   /** Kills this server's process (SIGKILL: a crash) and waits until it is gone. */
   kill(): Promise<void>;
+  /** Freezes the process (SIGSTOP) or thaws it (SIGCONT): a server that stops answering without closing sockets. */
+  pause(paused: boolean): void;
   /** Starts it again on the same port with the same store directory. */
   restart(): Promise<void>;
   /** Stops it for good and removes its store directory. */
@@ -84,6 +86,9 @@ export async function startNatsServer(options: { jetstream?: boolean } = {}): Pr
       return child?.pid;
     },
     kill,
+    pause(paused) {
+      child?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+    },
     restart: start,
     async dispose() {
       await kill();
