@@ -144,7 +144,9 @@ export interface Subscription extends AsyncIterable<Message>, Closable {
 
 /** A running `consume` loop. */
 export interface Consumer extends Closable {
+  /** The pattern consumed. */
   readonly pattern: string;
+  /** The group, if any. */
   readonly group: string | undefined;
 }
 
@@ -185,7 +187,9 @@ export interface BusStats {
   delivered: number;
   /** Deliveries with `attempt > 1`. */
   redelivered: number;
+  /** Deliveries settled with ack (by the application or by auto ack). */
   acked: number;
+  /** Deliveries given back for redelivery: nak, handler error before the last attempt, or release on close. */
   nakked: number;
   /** Messages moved to a dead-letter subject. */
   deadLettered: number;

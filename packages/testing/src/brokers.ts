@@ -31,6 +31,7 @@ export interface MissingBroker {
   readonly reason: string;
 }
 
+/** What `resolveBroker` found: connection settings, or why there is no broker. */
 export type Broker = AvailableBroker | MissingBroker;
 
 /** Options of `resolveBroker`, mainly for testing the resolver itself. */
