@@ -23,6 +23,7 @@ for (const folder of ['packages', 'examples']) {
     perPackage.push(`${folder}/${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
   }
 }
-for (const line of perPackage) console.log(`  ${line}`);
+const lastLineOnly = process.argv.includes('--last-line-only');
+if (!lastLineOnly) for (const line of perPackage) console.log(`  ${line}`);
 console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
