@@ -1,5 +1,5 @@
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES, redact } from '@omnibus/core';
 
 /** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
 export interface StreamSettings {
@@ -103,11 +103,42 @@ function checkSettings(field: string, s: StreamSettings | undefined): void {
     fail(`${field}.maxBytes`, 'must be an integer ≥ -1');
 }
 
+/**
+ * The client takes credentials from options, not from server URLs, so
+ * `nats://user:pass@host` and `nats://token@host` are turned into `user`/`pass`
+ * or `token` and removed from the URLs.
+ */
+function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<ConnectionOptions> } {
+  let auth: Partial<ConnectionOptions> = {};
+  let seen: string | undefined;
+  const servers = urls.map((raw, i) => {
+    const withScheme = raw.includes('://') ? raw : `nats://${raw}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      fail('url', `cannot parse server ${i + 1} (${redact(raw)})`);
+    }
+    if (!url.username && !url.password) return raw;
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    const key = `${user}\u0000${pass}`;
+    if (seen !== undefined && seen !== key) fail('url', 'all servers must use the same credentials');
+    seen = key;
+    auth = url.password ? { user, pass } : { token: user };
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  });
+  return { servers, auth };
+}
+
 /** Validates options; throws `ConfigError` naming the field. */
 export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOptions {
   const raw = options.url ?? 'nats://127.0.0.1:4222';
-  const servers = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (!options.connection && servers.length === 0) fail('url', 'needs at least one server');
+  const urls = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (!options.connection && urls.length === 0) fail('url', 'needs at least one server');
+  const { servers, auth } = splitCredentials(urls);
   const streamPrefix = options.streamPrefix ?? 'OMNIBUS';
   if (!STREAM_NAME.test(streamPrefix)) fail('streamPrefix', 'must be letters, digits, "_" or "-"');
   const provision = options.provision ?? 'create';
@@ -132,7 +163,7 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
   return {
     servers,
     connection: options.connection,
-    connectOptions: options.connectOptions ?? {},
+    connectOptions: { ...auth, ...options.connectOptions },
     streams,
     streamDefaults: options.streamDefaults ?? {},
     streamPrefix,

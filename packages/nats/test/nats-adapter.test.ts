@@ -33,9 +33,59 @@ describe('connection errors', () => {
       field: 'streams[0].subjects',
     });
     await expect(createNatsBus({ pullExpiresMs: 500 })).rejects.toMatchObject({ field: 'pullExpiresMs' });
+    const mixed = await createNatsBus({ url: 'nats://a:one@127.0.0.1:1,nats://a:two@127.0.0.1:2' }).catch(
+      (e) => e,
+    );
+    expect(mixed).toMatchObject({ field: 'url' });
+    expect(mixed.message).not.toMatch(/one|two/);
     await expect(createNatsBus({ streamDefaults: { storage: 'disk' as never } })).rejects.toMatchObject({
       field: 'streamDefaults.storage',
     });
+  });
+});
+
+describe('authentication passes through', () => {
+  it('user/password in the URL or in connectOptions; a wrong password fails without echoing it', async () => {
+    const server = await startNatsServer({ args: ['--user', 'svc', '--pass', 'right-horse-battery'] });
+    try {
+      const viaUrl = await createNatsBus({ url: `nats://svc:right-horse-battery@127.0.0.1:${server.port}` });
+      expect((await viaUrl.publish('auth.x', 'ok')).duplicate).toBe(false);
+      await viaUrl.close();
+      const viaOptions = await createNatsBus({
+        url: server.url,
+        connectOptions: { user: 'svc', pass: 'right-horse-battery' },
+      });
+      expect((await viaOptions.publish('auth.x', 'ok')).duplicate).toBe(false);
+      await viaOptions.close();
+      const error = await createNatsBus({ url: `nats://svc:wrong-staple@127.0.0.1:${server.port}` }).catch(
+        (e) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(`${error.message} ${error.cause?.message} ${error.cause?.stack}`).not.toMatch(
+        /wrong-staple|right-horse/,
+      );
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('token auth via connectOptions', async () => {
+    const server = await startNatsServer({ args: ['--auth', 's3cr3t-token'] });
+    try {
+      const bus = await createNatsBus({ url: server.url, connectOptions: { token: 's3cr3t-token' } });
+      expect((await bus.publish('auth.t', 'ok')).duplicate).toBe(false);
+      await bus.close();
+      const viaUrl = await createNatsBus({ url: `nats://s3cr3t-token@127.0.0.1:${server.port}` });
+      expect((await viaUrl.publish('auth.t', 'ok')).duplicate).toBe(false);
+      await viaUrl.close();
+      const error = await createNatsBus({ url: server.url, connectOptions: { token: 'nope-token' } }).catch(
+        (e) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(JSON.stringify({ m: error.message, c: error.cause?.message })).not.toContain('nope-token');
+    } finally {
+      await server.dispose();
+    }
   });
 });
 

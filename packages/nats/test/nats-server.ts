@@ -55,7 +55,9 @@ async function waitPort(port: number, open: boolean, what: string): Promise<void
 }
 
 /** Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary store unless `jetstream: false`). */
-export async function startNatsServer(options: { jetstream?: boolean } = {}): Promise<LocalNatsServer> {
+export async function startNatsServer(
+  options: { jetstream?: boolean; args?: string[] } = {},
+): Promise<LocalNatsServer> {
   const port = await sparePort();
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
   const args = [
@@ -64,6 +66,7 @@ export async function startNatsServer(options: { jetstream?: boolean } = {}): Pr
     '-p',
     String(port),
     ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
+    ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
   const start = async () => {
