@@ -10,7 +10,7 @@ describe('connection errors', () => {
   it('an unreachable server gives ConnectionError without the credentials', async () => {
     const error = await createNatsBus({ url: 'nats://alice:s3cret-pw@127.0.0.1:1' }).catch((e) => e);
     expect(error).toBeInstanceOf(ConnectionError);
-    expect(error.message).toContain('nats://***@127.0.0.1:1');
+    expect(error.message).toContain('127.0.0.1:1');
     expect(`${error.message} ${error.cause?.message} ${error.cause?.stack}`).not.toContain('s3cret-pw');
   });
 
