@@ -77,6 +77,12 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   /** Connects the driver-side subscription (after `driver.subscribe` resolved). */
   attach(subscription: DriverSubscription): void {
     this.#driverSubscription = subscription;
+    if (this.#state !== 'open') {
+      // closed (aborted, bus closing) while the driver was still subscribing
+      subscription.stop().catch(() => {
+        this.#ctx.stats.errors++;
+      });
+    }
   }
 
   /** Installs the consume loop's drain (waits for running handlers). */

@@ -209,3 +209,17 @@ describe('memory specifics', () => {
     expect(bus.stats().deadLettered).toBe(5);
   });
 });
+
+describe('closing while subscribing', () => {
+  it('a subscription aborted before the driver finished subscribing is stopped, not leaked', async () => {
+    // a leaked (never stopped) subscription would hold messages and, with a buffer of 1, block publishers
+    bus = createMemoryBus({ maxBuffered: 1, blockTimeoutMs: 50 });
+    const controller = new AbortController();
+    const pending = bus.subscribe('late.abort', { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    const r = reader(await bus.subscribe('late.abort'));
+    for (let i = 0; i < 3; i++) await bus.publish('late.abort', String(i));
+    expect((await r.take(3)).map((m) => m.text())).toEqual(['0', '1', '2']);
+  });
+});
