@@ -84,8 +84,11 @@ export class PullLoop {
       headers,
       publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
       attempt: m.info.deliveryCount,
+      // ack is written to the connection without waiting for the server's
+      // confirmation (as the raw client's ack()); a lost ack means a redelivery,
+      // never a loss
       ack: async () => {
-        await m.ackAck();
+        m.ack();
       },
       nak: async (delayMs) => {
         m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
@@ -94,6 +97,8 @@ export class PullLoop {
     };
   }
 
+  // One pull at a time: two concurrent pulls would overlap round trips but could
+  // interleave messages out of stream order across their iterators.
   async #run(): Promise<void> {
     const { js, stream, sink } = this.#ctx;
     let consumer: Consumer | undefined;
