@@ -168,6 +168,8 @@ export function createBus(driver: BusDriver): EventBus {
           return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));
         } catch (error) {
           stats.errors++;
+          // configuration and validation errors from the backend pass through unchanged
+          if (error instanceof OmnibusError && !(error instanceof PublishError)) throw error;
           const accepted = error instanceof PublishError ? error.accepted : [];
           const receipts = accepted.map((r, i) =>
             toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
