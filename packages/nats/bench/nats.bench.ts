@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { createNatsBus } from '../src/index.js';
+// the built package, as users get it (tsx would add name-keeping wrappers to src)
+import { createNatsBus } from '@omnibus/nats';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 2_000);
