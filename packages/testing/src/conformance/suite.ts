@@ -9,6 +9,7 @@ import { type ConformanceContext, createContext, type Register } from './context
 import { dedupeTests, replayTests } from './history.js';
 import { lifecycleTests } from './lifecycle.js';
 import { deliveryTests, routingTests } from './routing.js';
+import { typedEventTests } from './typed.js';
 
 /** Options of `runConformanceSuite`. */
 export interface ConformanceOptions {
@@ -56,6 +57,7 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'replay', requires: 'replay', define: replayTests },
   { name: 'limits and closed bus', define: limitTests },
   { name: 'lifecycle and stats', define: lifecycleTests },
+  { name: 'typed events', define: typedEventTests },
 ];
 
 function supports(capabilities: Capabilities, requirement: GroupSpec['requires']): boolean {
