@@ -1,21 +1,17 @@
 // The in-memory bus vs Node's EventEmitter (the in-process peer) doing the same work, in one run.
 // Bounded: fixed message counts, each phase capped in time.
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createMemoryBus } from '@omnibus/memory';
+import { type BenchRow, latencyRows, reportBenchmark } from '@omnibus/testing';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const FANOUT = 10;
 const N_LATENCY = Number(process.env.BENCH_LATENCY ?? 5_000);
 const PHASE_LIMIT_MS = 60_000;
 const payload = new Uint8Array(256).fill(7);
-type Row = { scenario: string; omnibus: number; peer: number; unit: string };
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
 function counter(target: number) {
   let seen = 0;
@@ -96,32 +92,12 @@ rows.push({
     await p;
     peerSamples.push(performance.now() - t);
   }
-  samples.sort((a, b) => a - b);
-  peerSamples.sort((a, b) => a - b);
-  rows.push({
-    scenario: `publish → handler latency p50 (${N_LATENCY})`,
-    omnibus: +pct(samples, 50).toFixed(4),
-    peer: +pct(peerSamples, 50).toFixed(4),
-    unit: 'ms',
-  });
-  rows.push({
-    scenario: `publish → handler latency p99 (${N_LATENCY})`,
-    omnibus: +pct(samples, 99).toFixed(4),
-    peer: +pct(peerSamples, 99).toFixed(4),
-    unit: 'ms',
-  });
+  rows.push(...latencyRows('publish → handler latency', samples, peerSamples, 4));
 }
 
-console.log('\nOmnibus memory bus vs EventEmitter (256-byte payloads, same process, same run)\n');
-console.log('| scenario | omnibus memory | EventEmitter | omnibus / peer |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const r of rows)
-  console.log(
-    `| ${r.scenario} | ${r.omnibus} ${r.unit} | ${r.peer} ${r.unit} | ${(r.omnibus / r.peer).toFixed(2)} |`,
-  );
-const dir = join(import.meta.dirname, '..', '..', '..', 'reports');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'bench-memory.json'),
-  `${JSON.stringify({ backend: 'memory', peer: 'EventEmitter', rows }, null, 2)}\n`,
-);
+reportBenchmark({
+  name: 'memory',
+  title: 'Omnibus memory bus vs EventEmitter (256-byte payloads, same process, same run)',
+  peer: 'EventEmitter',
+  rows,
+});

@@ -1,11 +1,10 @@
 // Omnibus on NATS vs the raw @nats-io/jetstream client doing the same work, in the same run.
 // Bounded: fixed message counts, each phase capped in time. NATS_URL (default nats://127.0.0.1:4222).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
+import { type BenchRow, latencyRows, reportBenchmark } from '@omnibus/testing';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 2_000);
@@ -20,11 +19,8 @@ const prefix = `BENCH_OMNI_${run}`;
 const rawSubject = (s: string) => `braw${run}.${s}`;
 const omniSubject = (s: string) => `bomni${run}.${s}`;
 
-type Row = { scenario: string; omnibus: number; raw: number; unit: string };
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
 function within<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([
@@ -51,7 +47,7 @@ try {
   rows.push({
     scenario: `publish, awaited one by one (${N_AWAITED})`,
     omnibus: omniAwaited,
-    raw: rate(N_AWAITED, performance.now() - t),
+    peer: rate(N_AWAITED, performance.now() - t),
     unit: 'msg/s',
   });
 
@@ -70,7 +66,7 @@ try {
   rows.push({
     scenario: `publish, pipelined (${N_PIPELINED})`,
     omnibus: omniPipelined,
-    raw: rate(N_PIPELINED, performance.now() - t),
+    peer: rate(N_PIPELINED, performance.now() - t),
     unit: 'msg/s',
   });
 
@@ -118,7 +114,7 @@ try {
   rows.push({
     scenario: `consume a backlog with acks (${N_CONSUME})`,
     omnibus: omniConsume,
-    raw: rate(N_CONSUME, performance.now() - t),
+    peer: rate(N_CONSUME, performance.now() - t),
     unit: 'msg/s',
   });
   await raw.close();
@@ -142,7 +138,7 @@ try {
       await within(arrived, 'latency sample');
     }
     await stop();
-    return samples.sort((a, b) => a - b);
+    return samples;
   };
   const enc = new TextEncoder();
   const omniLat = await latencies(
@@ -171,36 +167,16 @@ try {
     },
     (sentAt) => js.publish(rawSubject('latency'), enc.encode(String(sentAt))),
   );
-  rows.push({
-    scenario: `publish → deliver latency p50 (${N_LATENCY})`,
-    omnibus: +pct(omniLat, 50).toFixed(3),
-    raw: +pct(rawLat, 50).toFixed(3),
-    unit: 'ms',
-  });
-  rows.push({
-    scenario: `publish → deliver latency p99 (${N_LATENCY})`,
-    omnibus: +pct(omniLat, 99).toFixed(3),
-    raw: +pct(rawLat, 99).toFixed(3),
-    unit: 'ms',
-  });
+  rows.push(...latencyRows('publish → deliver latency', omniLat, rawLat));
 } finally {
   await bus.close();
   for (const s of [rawStream, ...bus.createdStreams]) await jsm.streams.delete(s).catch(() => false);
   await nc.close();
 }
 
-console.log(
-  `\nOmnibus NATS adapter vs raw @nats-io/jetstream (${url}, 256-byte payloads, same process, same run)\n`,
-);
-console.log('| scenario | omnibus | raw client | omnibus / raw |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const r of rows)
-  console.log(
-    `| ${r.scenario} | ${r.omnibus} ${r.unit} | ${r.raw} ${r.unit} | ${(r.omnibus / r.raw).toFixed(2)} |`,
-  );
-const dir = join(import.meta.dirname, '..', '..', '..', 'reports');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'bench-nats.json'),
-  `${JSON.stringify({ backend: 'nats', url: url.replace(/\/\/[^@]*@/, '//***@'), rows }, null, 2)}\n`,
-);
+reportBenchmark({
+  name: 'nats',
+  title: `Omnibus NATS adapter vs raw @nats-io/jetstream (${url}, 256-byte payloads, same process, same run)`,
+  peer: 'raw client',
+  rows,
+});

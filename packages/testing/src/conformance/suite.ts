@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Capabilities, CapabilityName, EventBus } from '@omnibus/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uniquePrefix } from '../reader.js';
+import { defaultReportDir } from '../report-dir.js';
 import { ackTests, delayedNakTests, groupTests } from './acks.js';
 import { limitTests, payloadTests, subjectTests } from './basics.js';
 import { type ConformanceContext, createContext, type Register } from './context.js';
@@ -64,17 +65,6 @@ function supports(capabilities: Capabilities, requirement: GroupSpec['requires']
   if (requirement === undefined) return true;
   if (requirement === 'ordering') return capabilities.ordering === 'subject';
   return capabilities[requirement] === true;
-}
-
-function defaultReportDir(): string {
-  if (process.env.OMNIBUS_REPORT_DIR) return resolve(process.env.OMNIBUS_REPORT_DIR);
-  let dir = process.cwd();
-  for (;;) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return join(dir, 'reports');
-    const parent = dirname(dir);
-    if (parent === dir) return join(process.cwd(), 'reports');
-    dir = parent;
-  }
 }
 
 /**

@@ -1,0 +1,56 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redact } from '@omnibus/core';
+import { defaultReportDir } from './report-dir.js';
+
+/** One benchmark scenario measured for Omnibus and for its peer (the raw client, or an in-process peer). */
+export interface BenchRow {
+  scenario: string;
+  omnibus: number;
+  peer: number;
+  unit: string;
+}
+
+/** The `p`th percentile of ascending `sorted` samples. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** p50 and p99 rows from two sets of latency samples (ms). */
+export function latencyRows(label: string, omnibus: number[], peer: number[], digits = 3): BenchRow[] {
+  const a = [...omnibus].sort((x, y) => x - y);
+  const b = [...peer].sort((x, y) => x - y);
+  return [50, 99].map((p) => ({
+    scenario: `${label} p${p} (${a.length})`,
+    omnibus: +percentile(a, p).toFixed(digits),
+    peer: +percentile(b, p).toFixed(digits),
+    unit: 'ms',
+  }));
+}
+
+/**
+ * Prints the rows as a markdown table (Omnibus, peer, ratio) and writes
+ * `reports/bench-<name>.json`. Strings pass through `redact()`.
+ */
+export function reportBenchmark(options: {
+  name: string;
+  title: string;
+  peer: string;
+  rows: readonly BenchRow[];
+}): void {
+  const { name, title, peer, rows } = options;
+  console.log(`\n${redact(title)}\n`);
+  console.log(`| scenario | omnibus | ${peer} | omnibus / ${peer} |`);
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.scenario} | ${r.omnibus} ${r.unit} | ${r.peer} ${r.unit} | ${(r.omnibus / r.peer).toFixed(2)} |`,
+    );
+  }
+  const dir = defaultReportDir();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `bench-${name}.json`),
+    `${JSON.stringify({ name, title: redact(title), peer, rows }, null, 2)}\n`,
+  );
+}
