@@ -69,6 +69,9 @@ export async function startNatsServer(
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
+  // never outlive the test process, even when a test times out before its clean-up
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const start = async () => {
     child = spawn(BINARY, args, { stdio: 'ignore' });
     await waitPort(port, true, 'open');
@@ -94,6 +97,7 @@ export async function startNatsServer(
     },
     restart: start,
     async dispose() {
+      process.off('exit', killOnExit);
       await kill();
       rmSync(store, { recursive: true, force: true });
     },
