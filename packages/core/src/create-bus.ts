@@ -75,10 +75,17 @@ export function createBus(driver: BusDriver): EventBus {
     };
   };
 
-  const asPublishError = (error: unknown, subject: string, accepted: readonly unknown[] = []) =>
+  const asPublishError = (error: unknown, subject: string) =>
     error instanceof OmnibusError
       ? error
-      : new PublishError(`publish to "${subject}" failed`, { backend, cause: error, accepted });
+      : new PublishError(`publish to "${subject}" failed`, { backend, cause: error });
+
+  const batchFailed = (error: unknown, accepted: PublishReceipt[], total: number) =>
+    new PublishError(`publishBatch failed after ${accepted.length} of ${total} messages`, {
+      backend,
+      cause: error,
+      accepted,
+    });
 
   const ctx = {
     backend,
@@ -174,14 +181,7 @@ export function createBus(driver: BusDriver): EventBus {
           const receipts = accepted.map((r, i) =>
             toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
           );
-          throw new PublishError(
-            `publishBatch failed after ${receipts.length} of ${messages.length} messages`,
-            {
-              backend,
-              cause: error,
-              accepted: receipts,
-            },
-          );
+          throw batchFailed(error, receipts, messages.length);
         }
       }
       const receipts: PublishReceipt[] = [];
@@ -190,14 +190,7 @@ export function createBus(driver: BusDriver): EventBus {
           receipts.push(toReceipt(m, await driver.publish(m)));
         } catch (error) {
           stats.errors++;
-          throw new PublishError(
-            `publishBatch failed after ${receipts.length} of ${messages.length} messages`,
-            {
-              backend,
-              cause: error,
-              accepted: receipts,
-            },
-          );
+          throw batchFailed(error, receipts, messages.length);
         }
       }
       return receipts;

@@ -31,7 +31,7 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
-export { redact, redactUrl, safeCause } from './redact.js';
+export { redact, safeCause } from './redact.js';
 export type {
   InferInput,
   InferOutput,

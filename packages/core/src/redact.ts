@@ -11,11 +11,6 @@ export function redact(text: string): string {
   return text.replace(URL_CREDENTIALS, '$1***@').replace(SECRET_PARAMS, '$1=***');
 }
 
-/** A URL safe to print: credentials and secret query parameters replaced by `***`. */
-export function redactUrl(url: string): string {
-  return redact(url);
-}
-
 /**
  * A copy of an error that is safe to keep as `cause`: same name, code and stack
  * shape, message redacted. Client libraries sometimes put URLs with credentials

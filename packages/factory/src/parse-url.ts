@@ -1,4 +1,4 @@
-import { ConfigError, redactUrl } from '@omnibus/core';
+import { ConfigError } from '@omnibus/core';
 import { adapters, type BackendName } from './adapters.js';
 
 /** What an `OMNIBUS_URL` says: the backend and the adapter options it implies. */
@@ -44,13 +44,10 @@ function kafkaOptions(url: string): Record<string, unknown> {
   const at = hostPart.lastIndexOf('@');
   const hosts = (at >= 0 ? hostPart.slice(at + 1) : hostPart).split(',').filter(Boolean);
   if (hosts.length === 0)
-    throw new ConfigError(
-      'OMNIBUS_URL',
-      `no broker in ${redactUrl(url)}; expected kafka://host:9092[,host2:9092]`,
-    );
+    throw new ConfigError('OMNIBUS_URL', `no broker in ${url}; expected kafka://host:9092[,host2:9092]`);
   for (const h of hosts) {
     if (!/^[A-Za-z0-9.[\]:-]+:\d+$/.test(h)) {
-      throw new ConfigError('OMNIBUS_URL', `broker "${redactUrl(h)}" must be host:port in ${redactUrl(url)}`);
+      throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port in ${url}`);
     }
   }
   return { brokers: hosts, url, ssl: url.startsWith('kafka+ssl:') };
@@ -58,7 +55,8 @@ function kafkaOptions(url: string): Record<string, unknown> {
 
 /**
  * Parses `memory://`, `nats://…`, `tls://…`, `redis://…`, `rediss://…`,
- * `kafka://h1:9092,h2:9092`. Errors never echo credentials.
+ * `kafka://h1:9092,h2:9092`. Errors never echo credentials: every `OmnibusError`
+ * message passes through `redact()`.
  */
 export function parseOmnibusUrl(url: string): ParsedUrl {
   const trimmed = url.trim();
@@ -75,7 +73,7 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
       new URL(trimmed);
     } catch {
       // the parser's own error would repeat the URL, credentials included: leave it out
-      throw new ConfigError('OMNIBUS_URL', `cannot parse ${redactUrl(trimmed)}`, { backend });
+      throw new ConfigError('OMNIBUS_URL', `cannot parse ${trimmed}`, { backend });
     }
     return { backend, options: { url: trimmed } };
   }
@@ -83,8 +81,5 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
     .flatMap((a) => a.schemes)
     .map((s) => `${s}//`)
     .join(', ');
-  throw new ConfigError(
-    'OMNIBUS_URL',
-    `unknown scheme in ${redactUrl(trimmed) || '(empty)'}; expected one of ${known}`,
-  );
+  throw new ConfigError('OMNIBUS_URL', `unknown scheme in ${trimmed || '(empty)'}; expected one of ${known}`);
 }

@@ -169,10 +169,10 @@ export class MemoryDriver implements BusDriver {
           },
         );
       }
-      target = existing ?? this.#createTarget(`group:${group}`, pattern, group, request);
+      target = existing ?? this.#createTarget(pattern, group, request);
       if (!existing) this.#groups.set(group, target);
     } else {
-      target = this.#createTarget(`sub:${request.id}`, pattern, undefined, request);
+      target = this.#createTarget(pattern, undefined, request);
     }
     const member = { sink, ackTimeoutMs: request.ackTimeoutMs };
     target.members.push(member);
@@ -192,13 +192,8 @@ export class MemoryDriver implements BusDriver {
     };
   }
 
-  #createTarget(
-    key: string,
-    pattern: string,
-    group: string | undefined,
-    request: DriverSubscribeRequest,
-  ): Target {
-    const target = new Target(key, pattern, group, this.#notifySpace);
+  #createTarget(pattern: string, group: string | undefined, request: DriverSubscribeRequest): Target {
+    const target = new Target(pattern, group, this.#notifySpace);
     for (const envelope of this.#history?.replay(pattern, request.from, Date.now()) ?? []) {
       target.enqueue({ ...envelope, tracker: undefined });
     }

@@ -19,7 +19,6 @@ interface InFlight {
  * redelivers on nak, release or ack timeout.
  */
 export class Target {
-  readonly key: string;
   readonly pattern: string;
   readonly group: string | undefined;
   readonly members: Member[] = [];
@@ -34,8 +33,7 @@ export class Target {
   #retryAt = 0;
   #closed = false;
 
-  constructor(key: string, pattern: string, group: string | undefined, onSpace: () => void) {
-    this.key = key;
+  constructor(pattern: string, group: string | undefined, onSpace: () => void) {
     this.pattern = pattern;
     this.group = group;
     this.#onSpace = onSpace;

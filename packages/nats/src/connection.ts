@@ -18,7 +18,7 @@ export async function openConnection(
     return { nc, owned: true };
   } catch (error) {
     throw new ConnectionError(
-      `cannot connect to ${options.servers.map(redact).join(', ')}: ${(error as Error)?.message ?? error}`,
+      `cannot connect to ${options.servers.join(', ')}: ${(error as Error)?.message ?? error}`,
       {
         backend: 'nats',
         cause: safeCause(error),

@@ -26,19 +26,16 @@ function fromBase64(value: string): string {
   return decoder.decode(Buffer.from(value, 'base64'));
 }
 
-/** Builds NATS headers: the user's (byte-exact after decoding) plus Omnibus metadata. */
-export function encodeHeaders(
-  user: Readonly<Headers>,
-  id: string,
-  publishedAt: number,
-  dedupe: boolean,
-): MsgHdrs {
+/**
+ * Builds NATS headers: the user's (byte-exact after decoding) plus Omnibus
+ * metadata. `Nats-Msg-Id` is set by the client's `msgID` publish option.
+ */
+export function encodeHeaders(user: Readonly<Headers>, id: string, publishedAt: number): MsgHdrs {
   const h = natsHeaders();
   for (const [name, value] of Object.entries(user))
     h.set(name, needsEncoding(value) ? `${ENCODED}${toBase64(value)}` : value);
   h.set(META.id, id);
   h.set(META.publishedAt, String(publishedAt));
-  if (dedupe) h.set(META.msgId, id);
   return h;
 }
 

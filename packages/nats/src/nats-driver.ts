@@ -22,6 +22,7 @@ import {
   safeCause,
 } from '@omnibus/core';
 import { encodeHeaders } from './envelope.js';
+import { isConsumerNotFound, isNoStreamForPublish } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { PullLoop } from './pull-loop.js';
 import { StreamRegistry } from './streams.js';
@@ -29,18 +30,6 @@ import { StreamRegistry } from './streams.js';
 const MS = 1_000_000;
 /** Room left under the server's max_payload for Omnibus and user headers. */
 export const HEADER_ROOM = 8 * 1024;
-
-function isNoStream(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: string };
-  return /no responders|no stream matches|stream not found/i.test(e?.message ?? '') || e?.code === 503;
-}
-
-function isConsumerMissing(error: unknown): boolean {
-  const e = error as { name?: string; code?: number; message?: string };
-  return (
-    e?.name === 'ConsumerNotFoundError' || e?.code === 10014 || /consumer not found/i.test(e?.message ?? '')
-  );
-}
 
 /** The JetStream transport behind `createNatsBus`. */
 export class NatsDriver implements BusDriver {
@@ -107,11 +96,11 @@ export class NatsDriver implements BusDriver {
     let ack: PubAck;
     try {
       ack = await this.#js.publish(message.subject, message.payload, {
-        headers: encodeHeaders(message.headers, message.id, message.publishedAt, false),
+        headers: encodeHeaders(message.headers, message.id, message.publishedAt),
         msgID: message.dedupe ? message.id : undefined,
       });
     } catch (error) {
-      if (retry && isNoStream(error)) {
+      if (retry && isNoStreamForPublish(error)) {
         // the stream was deleted from outside since we verified it: provision again once
         this.streams.forget(target.name);
         return this.#publishOne(message, false);
@@ -133,6 +122,7 @@ export class NatsDriver implements BusDriver {
 
   /** Pipelined: every publish is sent before any ack is awaited. */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    // provision first, so the pipelined publishes below leave in order without waiting
     for (const m of messages) await this.streams.ensure(this.streams.forSubject(m.subject));
     const results = await Promise.allSettled(messages.map((m) => this.#publishOne(m)));
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
@@ -200,7 +190,7 @@ export class NatsDriver implements BusDriver {
         }
         return;
       } catch (error) {
-        if (!isConsumerMissing(error)) throw error;
+        if (!isConsumerNotFound(error)) throw error;
       }
     }
     await this.#jsm.consumers.add(stream, config);

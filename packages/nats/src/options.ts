@@ -1,5 +1,5 @@
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES, redact } from '@omnibus/core';
+import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
 
 /** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
 export interface StreamSettings {
@@ -117,7 +117,7 @@ function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<Co
     try {
       url = new URL(withScheme);
     } catch {
-      fail('url', `cannot parse server ${i + 1} (${redact(raw)})`);
+      fail('url', `cannot parse server ${i + 1} (${raw})`);
     }
     if (!url.username && !url.password) return raw;
     const user = decodeURIComponent(url.username);

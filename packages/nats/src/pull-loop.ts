@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { DeliverySink, InboundDelivery } from '@omnibus/core';
 import { decodeHeaders } from './envelope.js';
+import { isConsumerGone } from './nats-errors.js';
 
 /** What a pull loop needs from the driver. */
 export interface PullLoopContext {
@@ -27,16 +28,6 @@ export interface PullLoopContext {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function isMissingConsumer(error: unknown): boolean {
-  const e = error as { name?: string; code?: number; message?: string };
-  return (
-    e?.name === 'ConsumerNotFoundError' ||
-    e?.code === 10014 ||
-    /consumer (not found|deleted)/i.test(e?.message ?? '') ||
-    /no responders/i.test(e?.message ?? '')
-  );
-}
 
 /**
  * Pulls from one JetStream consumer into one subscription, never asking for more
@@ -134,7 +125,7 @@ export class PullLoop {
         if (this.#stopped) break;
         failures++;
         sink.reportError(error);
-        if (isMissingConsumer(error)) {
+        if (isConsumerGone(error)) {
           this.#ctx.status('consumer_missing', this.#ctx.consumer);
           consumer = undefined;
           await this.#ctx.recreate(this.#lastSeq).catch((e) => sink.reportError(e));

@@ -1,5 +1,6 @@
 import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from '@nats-io/jetstream';
 import { ConfigError, safeCause, subjectMatches } from '@omnibus/core';
+import { isStreamNotFound } from './nats-errors.js';
 import type { ResolvedNatsOptions, StreamDefinition, StreamSettings } from './options.js';
 
 /** A stream Omnibus routes to. */
@@ -77,16 +78,6 @@ function differences(existing: StreamConfig, target: StreamTarget): string[] {
     );
   }
   return out;
-}
-
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; code?: number; status?: number; message?: string };
-  return (
-    e?.name === 'StreamNotFoundError' ||
-    e?.code === 10059 ||
-    e?.status === 404 ||
-    /stream not found/i.test(e?.message ?? '')
-  );
 }
 
 /**
@@ -181,7 +172,7 @@ export class StreamRegistry {
       }
       return target.name;
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isStreamNotFound(error)) throw error;
     }
     const isAuto = !this.#options.streams.some((d) => d.name === target.name);
     if (isAuto) {
