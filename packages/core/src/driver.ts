@@ -84,7 +84,11 @@ export interface DriverSubscribeRequest {
 
 /** A live subscription at the driver level. */
 export interface DriverSubscription {
-  /** Stop intake; resolves when no further `push` will happen. */
+  /**
+   * Stop intake; resolves when no further `push` will happen. Deliveries pushed
+   * while stopping (a pull already on its way) are held by core and released, in
+   * push order after the ones buffered earlier, once this resolves.
+   */
   stop(): Promise<void>;
 }
 

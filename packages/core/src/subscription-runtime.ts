@@ -111,6 +111,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (delivery.attempt > 1) stats.redelivered++;
     this.#unsettled++;
     const message = new DeliveredMessage(delivery, this);
+    if (this.#state === 'closing') {
+      // arrived while the driver stops: never handed out, released in order after stop()
+      this.#buffer.push(message);
+      return;
+    }
     if (this.#state !== 'open') {
       void this.settle(message, { kind: 'release' });
       return;
@@ -297,7 +302,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       this.#ctx.stats.errors++;
     }
     if (this.#drain) await this.#drain(timeoutMs);
-    const leftovers = [...this.#buffer.splice(0), ...this.#handedOut];
+    // handed-out messages came before the buffered ones: release in delivery order
+    const leftovers = [...this.#handedOut, ...this.#buffer.splice(0)];
     await Promise.all(leftovers.map((m) => this.settle(m, { kind: 'release' })));
     await Promise.all([...this.#settling]);
     this.#state = 'closed';

@@ -147,7 +147,7 @@ export class Target {
         if (!settle()) return;
         if (info.error !== undefined) this.#reportFailure(item, info.error);
         if (info.reason === 'release' && !info.handedOut) {
-          this.#queue.unshift(item); // never seen: back to the front, same attempt
+          this.#requeue(item); // never seen: back in its place, same attempt
           this.schedule();
           return;
         }
@@ -155,6 +155,14 @@ export class Target {
       },
     };
     member.sink.push(delivery);
+  }
+
+  /** Puts a released item back where it was: the queue stays in publish order, whatever order releases come in. */
+  #requeue(item: QueueItem): void {
+    const { sequence } = item.envelope;
+    let i = 0;
+    while (i < this.#queue.length && (this.#queue[i] as QueueItem).envelope.sequence < sequence) i++;
+    this.#queue.splice(i, 0, item);
   }
 
   #reportFailure(item: QueueItem, error: unknown): void {

@@ -25,6 +25,7 @@ import { encodeHeaders } from './envelope.js';
 import { isConsumerNotFound, isNoStreamForPublish } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { PullLoop } from './pull-loop.js';
+import { ReleaseLedger } from './release-ledger.js';
 import { StreamRegistry } from './streams.js';
 
 const MS = 1_000_000;
@@ -41,6 +42,7 @@ export class NatsDriver implements BusDriver {
   readonly #jsm: JetStreamManager;
   readonly #options: ResolvedNatsOptions;
   readonly #owned: boolean;
+  readonly #ledger: ReleaseLedger;
 
   private constructor(
     nc: NatsConnection,
@@ -54,6 +56,7 @@ export class NatsDriver implements BusDriver {
     this.#js = jetstream(nc);
     this.#options = options;
     this.streams = new StreamRegistry(jsm, options);
+    this.#ledger = new ReleaseLedger(this.#js, jsm);
     const serverMax = nc.info?.max_payload ?? 1024 * 1024;
     this.capabilities = Object.freeze({
       durable: (options.streamDefaults.storage ?? 'file') === 'file',
@@ -209,6 +212,7 @@ export class NatsDriver implements BusDriver {
       expiresMs: this.#options.pullExpiresMs,
       heartbeatMs: Math.floor(this.#options.pullExpiresMs / 2),
       drainOnStop: request.group !== undefined,
+      ledger: request.group !== undefined ? this.#ledger : undefined,
       minBatch: Math.max(1, Math.floor(request.maxInFlight / 4)),
       recreate: async (lastSeq) => {
         this.streams.forget(target.name);

@@ -2,6 +2,7 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-i
 import type { DeliverySink, InboundDelivery } from '@omnibus/core';
 import { decodeHeaders } from './envelope.js';
 import { isConsumerGone } from './nats-errors.js';
+import type { ReleaseLedger } from './release-ledger.js';
 
 /** What a pull loop needs from the driver. */
 export interface PullLoopContext {
@@ -18,6 +19,12 @@ export interface PullLoopContext {
    * a request whose subscriber is gone, delaying it by the ack wait).
    */
   readonly drainOnStop: boolean;
+  /**
+   * Group members record releases of unseen messages here, so they do not count
+   * as attempts (JetStream counts every delivery). Undefined for ungrouped
+   * subscriptions: their consumer is deleted on close.
+   */
+  readonly ledger: ReleaseLedger | undefined;
   /** Pull again only once at least this much capacity is free (avoids trickles of tiny pulls). */
   readonly minBatch: number;
   /** Makes sure the consumer exists again (after it was deleted from outside); gets the last stream sequence seen. */
@@ -66,22 +73,54 @@ export class PullLoop {
     await this.#done;
   }
 
-  #toDelivery(m: JsMsg): InboundDelivery {
+  /** Releases recorded for a message so far (only a redelivery can have any). */
+  async #releasesOf(m: JsMsg): Promise<number> {
+    const { ledger, stream, consumer } = this.#ctx;
+    if (!ledger || m.info.deliveryCount <= 1) return 0;
+    try {
+      return await ledger.releases(stream, consumer, m.seq);
+    } catch (error) {
+      this.#ctx.sink.reportError(error);
+      return 0;
+    }
+  }
+
+  /** Gives a message back unseen: recorded first (so it is not an attempt), then nakked. */
+  async #release(m: JsMsg, released: number): Promise<void> {
+    const { ledger, stream, consumer } = this.#ctx;
+    if (ledger) {
+      try {
+        await ledger.record(stream, consumer, m.seq, released + 1);
+      } catch (error) {
+        // not recorded: the message still goes back (it then counts as an attempt)
+        this.#ctx.sink.reportError(error);
+      }
+    }
+    m.nak();
+    await this.#ctx.flush();
+  }
+
+  #toDelivery(m: JsMsg, released: number): InboundDelivery {
     const { headers, id, publishedAt } = decodeHeaders(m.headers);
+    const forget = () => {
+      if (released > 0) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
+    };
     return {
       id: id ?? `${m.info.stream}:${m.seq}`,
       subject: m.subject,
       payload: new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength),
       headers,
       publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
-      attempt: m.info.deliveryCount,
+      attempt: Math.max(1, m.info.deliveryCount - released),
       // ack is written to the connection without waiting for the server's
       // confirmation (as the raw client's ack()); a lost ack means a redelivery,
       // never a loss
       ack: async () => {
         m.ack();
+        forget();
       },
-      nak: async (delayMs) => {
+      nak: async (delayMs, info) => {
+        if (info.reason === 'release' && !info.handedOut) return this.#release(m, released);
         m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
         await this.#ctx.flush();
       },
@@ -112,12 +151,11 @@ export class PullLoop {
         this.#current = messages;
         if (this.#stopped && !this.#ctx.drainOnStop) messages.stop();
         for await (const m of messages) {
-          if (this.#stopped) {
-            m.nak(); // arrived after stop: give it straight back
-            continue;
-          }
           this.#lastSeq = Math.max(this.#lastSeq, m.seq);
-          sink.push(this.#toDelivery(m));
+          // Pushed even after stop: core holds what arrives while closing and releases
+          // it in order once stop() resolved. A nak now would bounce straight back
+          // into this same pull, once per round trip.
+          sink.push(this.#toDelivery(m, await this.#releasesOf(m)));
         }
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);
         failures = 0;

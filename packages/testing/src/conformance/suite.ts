@@ -9,6 +9,7 @@ import { limitTests, payloadTests, subjectTests } from './basics.js';
 import { type ConformanceContext, createContext, type Register } from './context.js';
 import { dedupeTests, replayTests } from './history.js';
 import { lifecycleTests } from './lifecycle.js';
+import { releaseTests } from './release.js';
 import { deliveryTests, routingTests } from './routing.js';
 import { typedEventTests } from './typed.js';
 
@@ -54,6 +55,7 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'acks, retries and dead-letter', define: ackTests },
   { name: 'delayed nak and backoff', requires: 'delayedNak', define: delayedNakTests },
   { name: 'consumer groups', requires: 'groups', define: groupTests },
+  { name: 'release on close', requires: 'groups', define: releaseTests },
   { name: 'dedupe', requires: 'dedupe', define: dedupeTests },
   { name: 'replay', requires: 'replay', define: replayTests },
   { name: 'limits and closed bus', define: limitTests },
