@@ -21,6 +21,8 @@ export interface OmnibusErrorOptions {
   cause?: unknown;
   /** The backend that raised the error (`memory`, `nats`, `redis`, `kafka`); prefixes the message. */
   backend?: string;
+  /** What the person reading the error can do about it, e.g. the command to run (redacted). */
+  hint?: string;
 }
 
 /**
@@ -32,6 +34,8 @@ export class OmnibusError extends Error {
   readonly code: OmnibusErrorCode;
   /** Backend that raised the error, when known. */
   readonly backend: string | undefined;
+  /** What to do about it, when Omnibus knows (never contains credentials). */
+  readonly hint: string | undefined;
 
   constructor(code: OmnibusErrorCode, message: string, options: OmnibusErrorOptions = {}) {
     const prefix = `[omnibus${options.backend ? `:${options.backend}` : ''}]`;
@@ -39,6 +43,7 @@ export class OmnibusError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.backend = options.backend;
+    this.hint = options.hint === undefined ? undefined : redact(options.hint);
   }
 }
 
@@ -94,17 +99,35 @@ export class ConfigError extends OmnibusError {
   }
 }
 
-/** The adapter package for the configured backend is not installed. */
+/** Options of `AdapterNotInstalledError`. */
+export interface AdapterNotInstalledErrorOptions extends Omit<OmnibusErrorOptions, 'backend' | 'hint'> {
+  /**
+   * The command that installs the package, e.g. `pnpm add @omnibus/nats` (the
+   * factory picks it from the package manager that runs the process). Default:
+   * `npm install <package>`.
+   */
+  installCommand?: string;
+}
+
+/** The adapter package for the configured backend (or a client library it needs) is not installed. */
 export class AdapterNotInstalledError extends OmnibusError {
   /** The npm package to add, e.g. `@omnibus/nats`. */
   readonly packageName: string;
-  constructor(backend: string, packageName: string, options?: Omit<OmnibusErrorOptions, 'backend'>) {
+  /** The command that installs it, e.g. `pnpm add @omnibus/nats`. */
+  readonly installCommand: string;
+  constructor(backend: string, packageName: string, options: AdapterNotInstalledErrorOptions = {}) {
+    const { installCommand = `npm install ${packageName}`, ...rest } = options;
     super(
       'ADAPTER_NOT_INSTALLED',
-      `backend "${backend}" needs the package ${packageName}; install it with: pnpm add ${packageName}`,
-      options,
+      `the ${backend} backend needs the package ${packageName}, which is not installed`,
+      {
+        ...rest,
+        backend,
+        hint: `install it: ${installCommand}`,
+      },
     );
     this.packageName = packageName;
+    this.installCommand = installCommand;
   }
 }
 

@@ -12,7 +12,12 @@ export type {
   OutgoingMessage,
   SettleInfo,
 } from './driver.js';
-export type { OmnibusErrorCode, OmnibusErrorOptions, ValidationIssue } from './errors.js';
+export type {
+  AdapterNotInstalledErrorOptions,
+  OmnibusErrorCode,
+  OmnibusErrorOptions,
+  ValidationIssue,
+} from './errors.js';
 export {
   AbortedError,
   AdapterNotInstalledError,
@@ -31,6 +36,10 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export type { FormatErrorOptions } from './format-error.js';
+export { formatError } from './format-error.js';
+export type { OptionNames } from './options.js';
+export { rejectUnknownOptions } from './options.js';
 export { redact, safeCause } from './redact.js';
 export type {
   InferInput,

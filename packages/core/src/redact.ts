@@ -1,14 +1,31 @@
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s@]*)@/gi;
+/** `user:password@host` written without a scheme (a forgotten `nats://`). */
+const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;])([^\s"'`/@:]+):([^\s"'`/@]+)@(?=[^\s@])/g;
+/** `token@host:port` written without a scheme (an e-mail address has no port). */
+const BARE_TOKEN = /(^|[\s"'`(<[{=,;])([^\s"'`/@:]+)@(?=[A-Za-z0-9.[\]-]+:\d)/g;
 const SECRET_PARAMS =
   /\b(password|passwd|pass|pwd|token|secret|auth|apikey|api_key|access_key|sasl_password|credentials?)=([^&\s,;]+)/gi;
+/** `"password": "…"` as in JSON dumps of options. */
+const SECRET_FIELDS =
+  /("(?:password|passwd|pass|pwd|token|secret|apikey|api_key|access_key|sasl_password|credentials?)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,}]+)/gi;
+/** `Authorization: Bearer …`. */
+const AUTH_SCHEMES = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 
 /**
- * Removes credentials from free text: the `user:password@` part of URLs and the
- * values of secret-looking query parameters. Used on every error message Omnibus
- * builds and on every string it reports (stats, dead-letter headers).
+ * Removes credentials from free text: the `user:password@` part of URLs (with or
+ * without a scheme), the values of secret-looking query parameters and fields
+ * (`password=…`, `"token": "…"`) and `Bearer` tokens. Used on every
+ * error message Omnibus builds and on every string it reports (stats,
+ * dead-letter headers).
  */
 export function redact(text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1***@').replace(SECRET_PARAMS, '$1=***');
+  return text
+    .replace(URL_CREDENTIALS, '$1***@')
+    .replace(BARE_CREDENTIALS, '$1***@')
+    .replace(BARE_TOKEN, '$1***@')
+    .replace(SECRET_PARAMS, '$1=***')
+    .replace(SECRET_FIELDS, '$1***')
+    .replace(AUTH_SCHEMES, '$1 ***');
 }
 
 /**
