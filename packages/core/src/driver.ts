@@ -45,6 +45,13 @@ export interface InboundDelivery {
   readonly publishedAt: number;
   /** 1 on first delivery. */
   readonly attempt: number;
+  /**
+   * Optional: called when the application takes the message (iterator or handler).
+   * Backends whose ack timeout would otherwise run from delivery restart it here,
+   * so a message waiting in the subscription's buffer is never taken over by
+   * another member before anyone saw it.
+   */
+  onHandOut?(): void;
   /** Removes the message from this subscription or group for good. */
   ack(info: SettleInfo): Promise<void>;
   /** Redeliver after `delayMs` with `attempt + 1` (unless `info.reason` is a release of an unseen message). */

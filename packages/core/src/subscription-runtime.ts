@@ -142,6 +142,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       if (next) {
         next.handedOut = true;
         this.#handedOut.add(next);
+        next.delivery.onHandOut?.();
         return next;
       }
       await new Promise<void>((resolve) => {

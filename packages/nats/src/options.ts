@@ -1,5 +1,10 @@
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+import {
+  ConfigError,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type OptionNames,
+  rejectUnknownOptions,
+} from '@omnibus/core';
 
 /** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
 export interface StreamSettings {
@@ -37,6 +42,13 @@ export interface NatsBusOptions {
    */
   connectOptions?: Partial<ConnectionOptions>;
   /**
+   * How long the first connection may take before `createNatsBus` rejects with
+   * `ConnectionError` (default 5,000 ms; the client's own default is 20 s). The
+   * error says what was reached: nothing listening, no answer, or a server that
+   * does not speak NATS (a Redis port, say). `connectOptions.timeout` overrides it.
+   */
+  connectTimeoutMs?: number;
+  /**
    * Explicit streams. A subject goes to the first stream whose subjects match it;
    * any other subject gets an automatic stream for its first token
    * (`<streamPrefix>_<token>` holding `<token>` and `<token>.>`).
@@ -72,6 +84,7 @@ export interface ResolvedNatsOptions {
   servers: string[];
   connection: NatsConnection | undefined;
   connectOptions: Partial<ConnectionOptions>;
+  connectTimeoutMs: number;
   streams: StreamDefinition[];
   streamDefaults: StreamSettings;
   streamPrefix: string;
@@ -81,14 +94,53 @@ export interface ResolvedNatsOptions {
   pullExpiresMs: number;
 }
 
+/** Every option name of `createNatsBus`; anything else is refused as a likely typo. */
+export const NATS_OPTION_NAMES: OptionNames<NatsBusOptions> = {
+  url: true,
+  connection: true,
+  connectOptions: true,
+  connectTimeoutMs: true,
+  streams: true,
+  streamDefaults: true,
+  streamPrefix: true,
+  provision: true,
+  maxPayloadBytes: true,
+  onStatus: true,
+  pullExpiresMs: true,
+};
+
+/** Every stream setting name. */
+export const STREAM_SETTING_NAMES: OptionNames<StreamSettings> = {
+  retention: true,
+  maxAgeMs: true,
+  maxBytes: true,
+  storage: true,
+  replicas: true,
+  duplicateWindowMs: true,
+};
+
+const STREAM_DEFINITION_NAMES: OptionNames<StreamDefinition> = {
+  ...STREAM_SETTING_NAMES,
+  name: true,
+  subjects: true,
+};
+
+/** Default of `connectTimeoutMs`. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
 
 function fail(field: string, message: string): never {
   throw new ConfigError(field, message, { backend: 'nats' });
 }
 
-function checkSettings(field: string, s: StreamSettings | undefined): void {
+function checkSettings(
+  field: string,
+  s: StreamSettings | undefined,
+  names: Readonly<Record<string, true>> = STREAM_SETTING_NAMES,
+): void {
   if (!s) return;
+  rejectUnknownOptions(s, names, { backend: 'nats', prefix: field, what: 'stream setting' });
   if (s.retention !== undefined && !['limits', 'interest', 'workqueue'].includes(s.retention)) {
     fail(`${field}.retention`, `must be 'limits', 'interest' or 'workqueue'`);
   }
@@ -133,8 +185,12 @@ function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<Co
   return { servers, auth };
 }
 
-/** Validates options; throws `ConfigError` naming the field. */
+/**
+ * Validates options; throws `ConfigError` naming the field, including for
+ * option and stream-setting names it does not know (`strams`, `maxAge`).
+ */
 export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOptions {
+  rejectUnknownOptions(options, NATS_OPTION_NAMES, { backend: 'nats' });
   const raw = options.url ?? 'nats://127.0.0.1:4222';
   const urls = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
   if (!options.connection && urls.length === 0) fail('url', 'needs at least one server');
@@ -150,7 +206,7 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
       fail(`streams[${i}].name`, 'must be letters, digits, "_" or "-"');
     if (!Array.isArray(s.subjects) || s.subjects.length === 0)
       fail(`streams[${i}].subjects`, 'must list at least one subject');
-    checkSettings(`streams[${i}]`, s);
+    checkSettings(`streams[${i}]`, s, STREAM_DEFINITION_NAMES);
   });
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)
@@ -160,10 +216,14 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     fail('pullExpiresMs', 'must be an integer ≥ 1000 (the client refuses shorter pulls)');
   if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
     fail('onStatus', 'must be a function');
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1)
+    fail('connectTimeoutMs', 'must be a positive integer (milliseconds)');
   return {
     servers,
     connection: options.connection,
     connectOptions: { ...auth, ...options.connectOptions },
+    connectTimeoutMs,
     streams,
     streamDefaults: options.streamDefaults ?? {},
     streamPrefix,

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startLocalServer } from '@omnibus/testing';
 
 /** A nats-server this test process started on a spare port; stopped only by its own PID. */
 export interface LocalNatsServer {
@@ -19,86 +18,34 @@ export interface LocalNatsServer {
   dispose(): Promise<void>;
 }
 
-const BINARY =
-  ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find(existsSync) ??
-  'nats-server';
-
-async function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.connect(port, '127.0.0.1');
-  });
-}
-
-async function waitPort(port: number, open: boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await portOpen(port)) !== open) {
-    if (Date.now() > deadline) throw new Error(`nats-server on ${port} did not ${what} within 15 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary store unless `jetstream: false`). */
 export async function startNatsServer(
   options: { jetstream?: boolean; args?: string[] } = {},
 ): Promise<LocalNatsServer> {
-  const port = await sparePort();
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
-  const args = [
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
-    ...(options.args ?? []),
-  ];
-  let child: ChildProcess | undefined;
-  // never outlive the test process, even when a test times out before its clean-up
-  const killOnExit = () => child?.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const start = async () => {
-    child = spawn(BINARY, args, { stdio: 'ignore' });
-    await waitPort(port, true, 'open');
-  };
-  const kill = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGKILL');
-    await exited;
-    await waitPort(port, false, 'close');
-  };
-  await start();
+  const server = await startLocalServer({
+    name: 'nats-server',
+    binaries: ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server', 'nats-server'],
+    args: (port) => [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
+      ...(options.args ?? []),
+    ],
+  });
   return {
-    port,
-    url: `nats://127.0.0.1:${port}`,
+    port: server.port,
+    url: `nats://127.0.0.1:${server.port}`,
     get pid() {
-      return child?.pid;
+      return server.pid;
     },
-    kill,
-    pause(paused) {
-      child?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
-    },
-    restart: start,
+    kill: () => server.kill(),
+    pause: (paused) => server.pause(paused),
+    restart: () => server.restart(),
     async dispose() {
-      process.off('exit', killOnExit);
-      await kill();
+      await server.dispose();
       rmSync(store, { recursive: true, force: true });
     },
   };

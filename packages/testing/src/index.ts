@@ -5,5 +5,7 @@ export { brokerEnvVar, getBroker, resolveBroker, uniqueName, withBroker } from '
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
 export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
 export { conformanceGroups, runConformanceSuite } from './conformance/suite.js';
+export type { LocalServer, LocalServerOptions } from './local-server.js';
+export { sparePort, startLocalServer } from './local-server.js';
 export type { Reader } from './reader.js';
 export { deferred, reader, uniquePrefix, waitFor } from './reader.js';

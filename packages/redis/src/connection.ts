@@ -1,0 +1,106 @@
+import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisBusStatus, ResolvedRedisOptions } from './options.js';
+
+/** Either kind of ioredis client. */
+export type AnyRedis = Redis | Cluster;
+
+const reconnectForever = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+
+/** The URL without its credentials, for messages. */
+export function safeUrl(url: string): string {
+  return redact(url);
+}
+
+/** Reports a client's connection events through `onStatus` (redacted); always listens for `error`. */
+export function watchClient(
+  client: AnyRedis,
+  role: string,
+  onStatus: ((status: RedisBusStatus) => void) | undefined,
+): void {
+  const report = (type: string, detail?: string) => {
+    try {
+      onStatus?.({ type, detail: detail === undefined ? role : redact(`${role}: ${detail}`) });
+    } catch {
+      // a throwing listener must not break the connection
+    }
+  };
+  let lost = false;
+  client.on('error', (error: Error) => report('error', error?.message ?? String(error)));
+  client.on('reconnecting', () => {
+    lost = true;
+    report('reconnecting');
+  });
+  client.on('ready', () => {
+    if (lost) report('reconnected');
+    lost = false;
+  });
+}
+
+/**
+ * Waits until `client` is ready, at most `timeoutMs`; on failure disconnects it
+ * and throws a credential-free `ConnectionError` saying what was tried.
+ */
+export async function waitReady(client: Redis, url: string, timeoutMs: number): Promise<void> {
+  let lastError: unknown;
+  const onError = (error: unknown) => {
+    lastError = error;
+  };
+  client.on('error', onError);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.status === 'ready' ? Promise.resolve() : client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    client.disconnect();
+    const cause = lastError ?? error;
+    throw new ConnectionError(`cannot connect to ${safeUrl(url)}: ${(cause as Error)?.message ?? cause}`, {
+      backend: 'redis',
+      cause: safeCause(cause),
+    });
+  } finally {
+    clearTimeout(timer);
+    client.off('error', onError);
+  }
+}
+
+/** Opens the bus's main client (or adopts `options.client`). */
+export async function openClient(
+  options: ResolvedRedisOptions,
+): Promise<{ client: AnyRedis; owned: boolean }> {
+  if (options.client) return { client: options.client, owned: false };
+  const redisOptions: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: options.connectTimeoutMs,
+    maxRetriesPerRequest: null, // commands wait for the reconnect; publishes are bounded by publishTimeoutMs
+    enableAutoPipelining: true,
+    retryStrategy: reconnectForever,
+    connectionName: 'omnibus',
+    ...options.redisOptions,
+  };
+  const client = new Redis(options.url, redisOptions);
+  await waitReady(client, options.url, options.connectTimeoutMs);
+  return { client, owned: true };
+}
+
+/**
+ * A dedicated connection for one subscription's blocking reads: a blocking
+ * command holds its connection, and a reply lost with a dropped connection must
+ * fail the read (`maxRetriesPerRequest: 0`) so that it is re-issued, never hang.
+ */
+export function blockingClient(client: AnyRedis): Redis {
+  const options = { lazyConnect: true, enableAutoPipelining: false, maxRetriesPerRequest: 0 };
+  if (client instanceof Redis) return client.duplicate(options);
+  // a Cluster: a plain connection to the node that owns the bus's slot is resolved per read by ioredis
+  return (client as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis;
+}
+
+/** Detects AOF persistence (`INFO persistence`); false when the server will not say. */
+export async function detectDurable(client: AnyRedis): Promise<boolean> {
+  const info = (await client.info('persistence')) as string;
+  return /^aof_enabled:1\s*$/m.test(info);
+}

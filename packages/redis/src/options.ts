@@ -1,0 +1,144 @@
+import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+/** How streams are trimmed on every publish (`XADD … MAXLEN|MINID`). */
+export interface RedisTrimOptions {
+  /** Keep at most this many entries per subject stream. */
+  maxLen?: number;
+  /** Drop entries older than this (ms), by entry id (`MINID`). */
+  maxAgeMs?: number;
+  /** `~` trimming: cheaper, may keep a little more than the bound (default false: exact). */
+  approximate?: boolean;
+}
+
+/** Options of `createRedisBus`. */
+export interface RedisBusOptions {
+  /** `redis://[user:password@]host:6379[/db]` or `rediss://…` (TLS). Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /**
+   * An existing ioredis client (`Redis` or `Cluster`) to use instead of connecting;
+   * `close()` then leaves it open. Blocking reads use `duplicate()`s of it.
+   */
+  client?: Redis | Cluster;
+  /** Passed to ioredis (`tls`, `username`, `password`, `db`, timeouts …) when Omnibus connects. */
+  redisOptions?: Partial<RedisOptions>;
+  /** Prefix of every key, wrapped in a hash tag so that a Cluster keeps a bus in one slot (default `omnibus`). */
+  keyPrefix?: string;
+  /** Trimming applied on every publish (default: none — streams grow until trimmed). */
+  trim?: RedisTrimOptions;
+  /** Dedupe window for publisher-chosen ids (ms, default 120,000; 0 disables dedupe). */
+  dedupeWindowMs?: number;
+  /** Largest payload (default 1 MiB). */
+  maxPayloadBytes?: number;
+  /** Longest a blocking read waits before it is re-issued (ms, default 1,000). */
+  blockMs?: number;
+  /**
+   * How often a wildcard subscription checks the subject registry for subjects it
+   * was not told about (a missed notification, e.g. during a reconnect). New
+   * subjects normally arrive at once by notification. Default 2,000 ms.
+   */
+  discoveryIntervalMs?: number;
+  /** Connecting gives up after this long with `ConnectionError` (ms, default 5,000). */
+  connectTimeoutMs?: number;
+  /**
+   * Whether acknowledged publishes survive a server restart. Default: detected —
+   * true when the server has AOF enabled (`INFO persistence`).
+   */
+  durable?: boolean;
+  /** Connection and consumer status changes (`reconnecting`, `ready`, `group_recreated`, `read_failed` …). */
+  onStatus?: (status: RedisBusStatus) => void;
+}
+
+/** A connection or consumer status change. Never contains credentials. */
+export interface RedisBusStatus {
+  type: string;
+  /** Extra data, redacted. */
+  detail?: string;
+}
+
+/** Options after validation. */
+export interface ResolvedRedisOptions {
+  url: string;
+  client: Redis | Cluster | undefined;
+  redisOptions: Partial<RedisOptions>;
+  keyPrefix: string;
+  trim: RedisTrimOptions;
+  dedupeWindowMs: number;
+  maxPayloadBytes: number;
+  blockMs: number;
+  discoveryIntervalMs: number;
+  connectTimeoutMs: number;
+  durable: boolean | undefined;
+  onStatus: ((status: RedisBusStatus) => void) | undefined;
+}
+
+const KNOWN = new Set<string>([
+  'url',
+  'client',
+  'redisOptions',
+  'keyPrefix',
+  'trim',
+  'dedupeWindowMs',
+  'maxPayloadBytes',
+  'blockMs',
+  'discoveryIntervalMs',
+  'connectTimeoutMs',
+  'durable',
+  'onStatus',
+]);
+const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+function fail(field: string, message: string): never {
+  throw new ConfigError(field, message, { backend: 'redis' });
+}
+
+function int(field: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    fail(field, `must be an integer ≥ ${min}`);
+  return value;
+}
+
+/** Validates options; throws `ConfigError` naming the field (unknown names included). */
+export function resolveRedisOptions(options: RedisBusOptions = {}): ResolvedRedisOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) fail(key, `unknown option; known: ${[...KNOWN].join(', ')}`);
+  }
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  if (!options.client) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail('url', 'cannot parse the URL; expected redis://[user:password@]host:port[/db] or rediss://…');
+    }
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+      fail('url', `scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  const keyPrefix = options.keyPrefix ?? 'omnibus';
+  if (!PREFIX.test(keyPrefix))
+    fail('keyPrefix', 'must be 1–64 characters of A–Z, a–z, 0–9, "_", ".", ":" or "-"');
+  const trim = options.trim ?? {};
+  if (trim.maxLen !== undefined) int('trim.maxLen', trim.maxLen, 0, 1);
+  if (trim.maxAgeMs !== undefined) int('trim.maxAgeMs', trim.maxAgeMs, 0, 1);
+  if (trim.maxLen !== undefined && trim.maxAgeMs !== undefined)
+    fail('trim', 'set maxLen or maxAgeMs, not both (XADD trims by one strategy)');
+  if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
+    fail('onStatus', 'must be a function');
+  if (options.durable !== undefined && typeof options.durable !== 'boolean')
+    fail('durable', 'must be true or false');
+  return {
+    url,
+    client: options.client,
+    redisOptions: options.redisOptions ?? {},
+    keyPrefix,
+    trim,
+    dedupeWindowMs: int('dedupeWindowMs', options.dedupeWindowMs, 120_000, 0),
+    maxPayloadBytes: int('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    blockMs: int('blockMs', options.blockMs, 1_000, 10),
+    discoveryIntervalMs: int('discoveryIntervalMs', options.discoveryIntervalMs, 2_000, 50),
+    connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 5_000, 100),
+    durable: options.durable,
+    onStatus: options.onStatus,
+  };
+}

@@ -1,0 +1,362 @@
+import type { DeliverySink, InboundDelivery, SettleInfo } from '@omnibus/core';
+import type { Redis } from 'ioredis';
+import type { AnyRedis } from './connection.js';
+import { decodeEntry, parseClaimReply, parseReadReply, type RawEntry } from './envelope.js';
+import { dueMember, type Keys } from './keys.js';
+import { isBusyGroup, isNoGroup } from './redis-errors.js';
+import type { Scripted } from './scripted.js';
+
+/** What one subscription's loop needs from the driver. */
+export interface ReadLoopContext {
+  readonly client: AnyRedis & Scripted;
+  readonly blocking: Redis;
+  readonly keys: Keys;
+  readonly group: string;
+  readonly consumer: string;
+  /** False for an ungrouped subscription: its own group is destroyed on close. */
+  readonly grouped: boolean;
+  readonly sink: DeliverySink;
+  readonly blockMs: number;
+  readonly ackTimeoutMs: number;
+  /** Entries trimmed away while pending: acknowledged and counted, never retried. */
+  countTrimmed(n: number): void;
+  /** Wakes every loop of this group in this process (something became due). */
+  wakeGroup(dueAt: number): void;
+  status(type: string, detail?: string): void;
+}
+
+interface Held {
+  readonly stream: string;
+  readonly entryId: string;
+  handedOut: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A blocking read that has not answered this long after its BLOCK time is treated as hung. */
+const HUNG_READ_MARGIN_MS = 5_000;
+
+/**
+ * Reads one subscription's streams into its sink: due entries of the group
+ * (nakked or released) first, then entries idle past the ack timeout (their
+ * holder is gone), then new entries with one blocking `XREADGROUP` over every
+ * stream. Never pushes more than the sink's capacity (extra entries of a
+ * multi-stream read wait in a small overflow queue), keeps the entries it holds
+ * but has not handed out fresh so that nobody takes them over, and survives
+ * dropped connections (a hung read is abandoned and re-issued on a fresh
+ * connection) and lost groups (`NOGROUP`: recreated).
+ */
+export class ReadLoop {
+  readonly #ctx: ReadLoopContext;
+  readonly #streams = new Set<string>();
+  readonly #newStreams = new Set<string>();
+  readonly #held = new Map<string, Held>();
+  readonly #overflow: RawEntry[] = [];
+  #stopped = false;
+  #done: Promise<void> = Promise.resolve();
+  #clientId: string | undefined;
+  #blocked = false;
+  #wakeCapacity: (() => void) | undefined;
+  #nextDue = Number.POSITIVE_INFINITY;
+  #lastRefresh = 0;
+  #lastReclaim = 0;
+  #whenIdle: (() => void) | undefined;
+
+  constructor(ctx: ReadLoopContext, streams: Iterable<string>) {
+    this.#ctx = ctx;
+    for (const s of streams) this.#streams.add(s);
+    ctx.sink.onCapacity(() => this.#resumeForCapacity());
+    ctx.blocking.on('ready', () => void this.#learnClientId());
+  }
+
+  get streams(): ReadonlySet<string> {
+    return this.#streams;
+  }
+
+  /** How often held entries are refreshed and idle ones reclaimed. */
+  get #refreshEveryMs(): number {
+    return Math.max(100, Math.floor(this.#ctx.ackTimeoutMs / 4));
+  }
+
+  async start(): Promise<void> {
+    await this.#ctx.blocking.connect().catch(() => undefined);
+    await this.#learnClientId();
+    this.#done = this.#run();
+  }
+
+  /** A stream whose group already exists (created before the loop starts). */
+  addStreamKnown(stream: string): void {
+    this.#newStreams.delete(stream);
+    this.#streams.add(stream);
+  }
+
+  /** A stream to read too (a subject first published after the subscription started). */
+  addStream(stream: string): void {
+    if (this.#streams.has(stream) || this.#newStreams.has(stream)) return;
+    this.#newStreams.add(stream);
+    this.wake(0);
+  }
+
+  /** Something is due at `dueAt` (epoch ms): interrupt a blocking read so the loop looks. */
+  wake(dueAt: number): void {
+    this.#nextDue = Math.min(this.#nextDue, dueAt);
+    this.#resumeForCapacity();
+    if (this.#blocked && this.#clientId) {
+      this.#ctx.client.call('CLIENT', 'UNBLOCK', this.#clientId).catch(() => undefined);
+    }
+  }
+
+  /** Stops reading; resolves when no further push will happen. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.wake(0);
+    await this.#done;
+  }
+
+  /** Resolves once every entry this loop pushed has been settled (core settles all on close). */
+  settled(): Promise<void> {
+    if (this.#held.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#whenIdle = resolve;
+    });
+  }
+
+  disconnect(): void {
+    this.#ctx.blocking.disconnect();
+  }
+
+  async #learnClientId(): Promise<void> {
+    try {
+      this.#clientId = String(await this.#ctx.blocking.call('CLIENT', 'ID'));
+    } catch {
+      this.#clientId = undefined;
+    }
+  }
+
+  #resumeForCapacity(): void {
+    const w = this.#wakeCapacity;
+    this.#wakeCapacity = undefined;
+    w?.();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        await this.#createNewGroups();
+        this.#drainOverflow();
+        const now = Date.now();
+        if (now - this.#lastRefresh >= this.#refreshEveryMs) await this.#refreshHeld(now);
+        if (this.#ctx.sink.capacity === 0) {
+          await this.#waitForCapacity(this.#refreshEveryMs);
+          continue;
+        }
+        let got = await this.#claimDue(now);
+        if (now - this.#lastReclaim >= this.#refreshEveryMs) got += await this.#reclaim(now);
+        if (got > 0 || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
+        await this.#readNew();
+        if (failures > 0) this.#ctx.status('read_resumed', this.#ctx.group);
+        failures = 0;
+      } catch (error) {
+        this.#blocked = false;
+        if (this.#stopped) break;
+        failures++;
+        this.#ctx.sink.reportError(error);
+        if (isNoGroup(error)) {
+          await this.#recreateGroups().catch((e) => this.#ctx.sink.reportError(e));
+        } else {
+          this.#ctx.status('read_failed', (error as Error)?.message);
+          await sleep(Math.min(2_000, 50 * 2 ** Math.min(failures, 6)));
+        }
+      }
+    }
+  }
+
+  async #waitForCapacity(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#wakeCapacity = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (this.#ctx.sink.capacity > 0 || this.#stopped) this.#wakeCapacity();
+    });
+  }
+
+  async #createNewGroups(): Promise<void> {
+    if (this.#newStreams.size === 0) return;
+    for (const stream of [...this.#newStreams]) {
+      // first published after the subscription started: everything in it is new to us
+      await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
+      this.#newStreams.delete(stream);
+      this.#streams.add(stream);
+    }
+  }
+
+  async #recreateGroups(): Promise<void> {
+    for (const stream of this.#streams) await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
+    this.#ctx.status('group_recreated', this.#ctx.group);
+  }
+
+  async #claimDue(now: number): Promise<number> {
+    const { client, keys, group, consumer, sink } = this.#ctx;
+    const reply = await client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, sink.capacity);
+    return this.#accept(reply);
+  }
+
+  async #reclaim(now: number): Promise<number> {
+    this.#lastReclaim = now;
+    const { client, keys, group, consumer, ackTimeoutMs } = this.#ctx;
+    let got = 0;
+    for (const stream of this.#streams) {
+      const capacity = this.#ctx.sink.capacity;
+      if (capacity === 0) break;
+      const reply = await client.omnibusReclaimBuffer(
+        stream,
+        keys.due(group),
+        group,
+        consumer,
+        ackTimeoutMs,
+        capacity,
+      );
+      got += this.#accept(reply);
+    }
+    return got;
+  }
+
+  #accept(reply: unknown): number {
+    const { claimed, trimmed } = parseClaimReply(reply);
+    if (trimmed > 0) this.#ctx.countTrimmed(trimmed);
+    for (const entry of claimed) this.#push(entry);
+    return claimed.length;
+  }
+
+  async #readNew(): Promise<void> {
+    const { blocking, group, consumer, sink, blockMs } = this.#ctx;
+    const streams = [...this.#streams];
+    if (streams.length === 0) {
+      await this.#waitForCapacity(blockMs); // a wildcard with no subject yet: wait for one
+      return;
+    }
+    const until = this.#nextDue - Date.now();
+    const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
+    this.#nextDue = Number.POSITIVE_INFINITY;
+    const args = ['GROUP', group, consumer, 'COUNT', sink.capacity, 'BLOCK', block, 'STREAMS'];
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    this.#blocked = true;
+    try {
+      const reply = await Promise.race([
+        blocking.callBuffer('XREADGROUP', ...args, ...streams, ...streams.map(() => '>')),
+        new Promise<never>((_, reject) => {
+          watchdog = setTimeout(() => {
+            // a read on a silently dropped connection never answers: start over on a fresh one
+            blocking.disconnect(true);
+            reject(new Error(`blocking read did not answer within ${block + HUNG_READ_MARGIN_MS} ms`));
+          }, block + HUNG_READ_MARGIN_MS);
+        }),
+      ]);
+      for (const entry of parseReadReply(reply)) this.#push(entry);
+    } finally {
+      clearTimeout(watchdog);
+      this.#blocked = false;
+    }
+  }
+
+  #drainOverflow(): void {
+    while (this.#overflow.length > 0 && this.#ctx.sink.capacity > 0) {
+      this.#deliver(this.#overflow.shift() as RawEntry);
+    }
+  }
+
+  #push(entry: RawEntry): void {
+    const key = `${entry.stream}\n${entry.entryId}`;
+    this.#held.set(key, { stream: entry.stream, entryId: entry.entryId, handedOut: false });
+    // while stopping, core takes everything and releases it in order
+    if (this.#overflow.length > 0 || (this.#ctx.sink.capacity === 0 && !this.#stopped)) {
+      this.#overflow.push(entry);
+      return;
+    }
+    this.#deliver(entry);
+  }
+
+  /** Keeps entries held but not yet handed out from looking idle (the ack timeout runs from hand-out). */
+  async #refreshHeld(now: number): Promise<void> {
+    this.#lastRefresh = now;
+    const byStream = new Map<string, string[]>();
+    for (const h of this.#held.values()) {
+      if (h.handedOut) continue;
+      const ids = byStream.get(h.stream) ?? [];
+      ids.push(h.entryId);
+      byStream.set(h.stream, ids);
+    }
+    const { client, group, consumer } = this.#ctx;
+    await Promise.all(
+      [...byStream].map(([stream, ids]) => client.xclaim(stream, group, consumer, 0, ...ids, 'JUSTID')),
+    );
+  }
+
+  #settle(key: string): void {
+    this.#held.delete(key);
+    if (this.#held.size === 0 && this.#whenIdle) {
+      const idle = this.#whenIdle;
+      this.#whenIdle = undefined;
+      idle();
+    }
+  }
+
+  #deliver(entry: RawEntry): void {
+    const { client, keys, group, consumer, grouped } = this.#ctx;
+    const { stream, entryId } = entry;
+    const key = `${stream}\n${entryId}`;
+    const decoded = decodeEntry(entry);
+    const delivery: InboundDelivery = {
+      id: decoded.id,
+      subject: keys.subjectOf(stream),
+      payload: decoded.payload,
+      headers: decoded.headers,
+      publishedAt: decoded.publishedAt,
+      attempt: entry.deliveries,
+      onHandOut: () => {
+        const held = this.#held.get(key);
+        if (held) held.handedOut = true;
+      },
+      ack: async () => {
+        this.#settle(key);
+        await client.xack(stream, group, entryId);
+      },
+      nak: async (delayMs: number, info: SettleInfo) => {
+        this.#settle(key);
+        if (info.reason === 'release' && !grouped) return; // the subscription's own group goes with it
+        const member = dueMember(stream, entryId);
+        const now = Date.now();
+        if (info.reason === 'release' && !info.handedOut) {
+          // back unchanged: the next claim counts the same attempt again
+          await client.omnibusRelease(
+            stream,
+            keys.due(group),
+            group,
+            consumer,
+            entryId,
+            entry.deliveries - 1,
+            member,
+            now,
+          );
+          this.#ctx.wakeGroup(now);
+          return;
+        }
+        const dueAt = now + Math.max(0, Math.ceil(delayMs));
+        await client.zadd(keys.due(group), dueAt, member);
+        this.#ctx.wakeGroup(dueAt);
+      },
+    };
+    this.#ctx.sink.push(delivery);
+  }
+}
+
+/** `XGROUP CREATE … MKSTREAM` at `position`; an existing group is kept as it is. */
+export async function createGroup(client: AnyRedis, stream: string, group: string, position: string) {
+  try {
+    await client.xgroup('CREATE', stream, group, position, 'MKSTREAM');
+  } catch (error) {
+    if (!isBusyGroup(error)) throw error;
+  }
+}

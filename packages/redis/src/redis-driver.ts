@@ -1,0 +1,256 @@
+import { hostname } from 'node:os';
+import {
+  type BusDriver,
+  type Capabilities,
+  type DriverReceipt,
+  type DriverSubscribeRequest,
+  type DriverSubscription,
+  hasWildcard,
+  type OutgoingMessage,
+  PublishError,
+  redact,
+  safeCause,
+  subjectMatches,
+} from '@omnibus/core';
+import { type AnyRedis, blockingClient, watchClient } from './connection.js';
+import { encodeHeaders } from './envelope.js';
+import { Keys } from './keys.js';
+import type { ResolvedRedisOptions } from './options.js';
+import { createGroup, ReadLoop } from './read-loop.js';
+import { type Scripted, withScripts } from './scripted.js';
+import { SubjectWatcher } from './subject-watcher.js';
+
+const BACKEND = 'redis';
+
+/** The Redis Streams transport behind `createRedisBus`. */
+export class RedisDriver implements BusDriver {
+  readonly backend = BACKEND;
+  readonly capabilities: Readonly<Capabilities>;
+  readonly keys: Keys;
+  readonly #client: AnyRedis & Scripted;
+  readonly #owned: boolean;
+  readonly #options: ResolvedRedisOptions;
+  readonly #trimArgs: [string, string, string];
+  readonly #groups = new Map<string, Set<ReadLoop>>();
+  readonly #cleanUps = new Set<Promise<void>>();
+  #watcher: SubjectWatcher | undefined;
+  #trimmed = 0;
+
+  constructor(client: AnyRedis, owned: boolean, options: ResolvedRedisOptions, durable: boolean) {
+    this.#client = withScripts(client);
+    this.#owned = owned;
+    this.#options = options;
+    this.keys = new Keys(options.keyPrefix);
+    const { trim } = options;
+    const op = trim.approximate ? '~' : '=';
+    this.#trimArgs =
+      trim.maxLen !== undefined
+        ? ['MAXLEN', op, String(trim.maxLen)]
+        : trim.maxAgeMs !== undefined
+          ? ['MINID', op, String(trim.maxAgeMs)]
+          : ['', '', ''];
+    this.capabilities = Object.freeze({
+      durable,
+      replay: true,
+      groups: true,
+      dedupe: options.dedupeWindowMs > 0,
+      delayedNak: true,
+      ordering: 'subject',
+      wildcards: 'emulated',
+      maxPayloadBytes: options.maxPayloadBytes,
+    } satisfies Capabilities);
+  }
+
+  /** Messages trimmed away while pending (acknowledged, never redelivered). */
+  extraStats(): { dropped: number } {
+    return { dropped: this.#trimmed };
+  }
+
+  #status(type: string, detail?: string): void {
+    try {
+      this.#options.onStatus?.({ type, detail: detail === undefined ? undefined : redact(detail) });
+    } catch {
+      // ignore listener errors
+    }
+  }
+
+  #publishArgs(m: OutgoingMessage): (string | number | Buffer)[] {
+    const dedupe = m.dedupe && this.capabilities.dedupe;
+    return [
+      this.keys.stream(m.subject),
+      this.keys.dedupe(m.subject, m.id),
+      this.keys.registry,
+      m.subject,
+      m.id,
+      m.publishedAt,
+      encodeHeaders(m),
+      Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
+      dedupe ? '1' : '0',
+      this.#options.dedupeWindowMs,
+      ...this.#trimArgs,
+      this.keys.newSubjects,
+    ];
+  }
+
+  #publishError(subject: string, error: unknown): PublishError {
+    return new PublishError(`publish to "${subject}" failed: ${(error as Error)?.message ?? error}`, {
+      backend: BACKEND,
+      cause: safeCause(error),
+    });
+  }
+
+  async publish(message: OutgoingMessage): Promise<DriverReceipt> {
+    let reply: [number, string];
+    try {
+      reply = await this.#client.omnibusPublish(...this.#publishArgs(message));
+    } catch (error) {
+      throw this.#publishError(message.subject, error);
+    }
+    return { duplicate: Number(reply[0]) === 1, sequence: String(reply[1]) };
+  }
+
+  /** Pipelined in one round trip, in order. */
+  async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    const pipeline = this.#client.pipeline();
+    for (const m of messages) (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      throw new PublishError('publishBatch failed; nothing is known to be accepted', {
+        backend: BACKEND,
+        cause: safeCause(error),
+        accepted: [],
+      });
+    }
+    const receipts: DriverReceipt[] = [];
+    for (const [i, [error, reply]] of (results ?? []).entries()) {
+      if (error) {
+        throw new PublishError(
+          `publishBatch: entry ${i} failed (later entries may also have been accepted)`,
+          {
+            backend: BACKEND,
+            cause: this.#publishError(messages[i]?.subject ?? '', error),
+            accepted: receipts,
+          },
+        );
+      }
+      const [dup, id] = reply as [number, string];
+      receipts.push({ duplicate: Number(dup) === 1, sequence: String(id) });
+    }
+    return receipts;
+  }
+
+  async #watcherFor(): Promise<SubjectWatcher> {
+    if (!this.#watcher) {
+      const subscriber = blockingClient(this.#client);
+      watchClient(subscriber, 'subject watcher', this.#options.onStatus);
+      this.#watcher = new SubjectWatcher(
+        this.#client,
+        subscriber,
+        this.keys,
+        this.#options.discoveryIntervalMs,
+        () => undefined,
+      );
+    }
+    await this.#watcher.start();
+    return this.#watcher;
+  }
+
+  #position(from: DriverSubscribeRequest['from']): string {
+    if (from === 'new') return '$';
+    if (from === 'earliest') return '0';
+    return `${Math.max(0, Math.floor(from.time))}-0`;
+  }
+
+  async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    const grouped = request.group !== undefined;
+    const group = request.group ?? `omnibus-${request.id}`;
+    const consumer = `${hostname()}-${process.pid}-${request.id}`;
+    const position = this.#position(request.from);
+    const blocking = blockingClient(this.#client);
+    watchClient(blocking, `subscription ${request.pattern}`, this.#options.onStatus);
+    const loop = new ReadLoop(
+      {
+        client: this.#client,
+        blocking,
+        keys: this.keys,
+        group,
+        consumer,
+        grouped,
+        sink: request.sink,
+        blockMs: this.#options.blockMs,
+        ackTimeoutMs: request.ackTimeoutMs,
+        countTrimmed: (n) => {
+          this.#trimmed += n;
+        },
+        wakeGroup: (dueAt) => {
+          for (const l of this.#groups.get(group) ?? []) l.wake(dueAt);
+        },
+        status: (type, detail) => this.#status(type, detail),
+      },
+      [],
+    );
+    let unlisten: (() => void) | undefined;
+    try {
+      const streams: string[] = [];
+      if (hasWildcard(request.pattern)) {
+        const watcher = await this.#watcherFor();
+        // listen before the snapshot: a subject announced in between is not missed
+        unlisten = watcher.listen((subject) => {
+          if (subjectMatches(request.pattern, subject)) loop.addStream(this.keys.stream(subject));
+        });
+        for (const subject of await watcher.subjects()) {
+          if (subjectMatches(request.pattern, subject)) streams.push(this.keys.stream(subject));
+        }
+      } else {
+        streams.push(this.keys.stream(request.pattern));
+      }
+      for (const stream of streams) {
+        await createGroup(this.#client, stream, group, position);
+        loop.addStreamKnown(stream);
+      }
+      await loop.start();
+    } catch (error) {
+      unlisten?.();
+      blocking.disconnect();
+      throw error;
+    }
+    const members = this.#groups.get(group) ?? new Set<ReadLoop>();
+    members.add(loop);
+    this.#groups.set(group, members);
+    return {
+      stop: async () => {
+        unlisten?.();
+        await loop.stop();
+        members.delete(loop);
+        if (members.size === 0) this.#groups.delete(group);
+        // clean up once core has settled (acked or released) everything this member held
+        const cleanUp = loop
+          .settled()
+          .then(() => this.#cleanUp(loop, group, consumer, grouped))
+          .catch((error) => request.sink.reportError(error))
+          .finally(() => {
+            loop.disconnect();
+            this.#cleanUps.delete(cleanUp);
+          });
+        this.#cleanUps.add(cleanUp);
+      },
+    };
+  }
+
+  /** Ungrouped: the subscription's own group and due set go. Grouped: the consumer goes if it holds nothing. */
+  async #cleanUp(loop: ReadLoop, group: string, consumer: string, grouped: boolean): Promise<void> {
+    for (const stream of loop.streams) {
+      if (grouped) await this.#client.omnibusDropIdleConsumer(stream, group, consumer);
+      else await this.#client.xgroup('DESTROY', stream, group);
+    }
+    if (!grouped) await this.#client.del(this.keys.due(group));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#cleanUps]);
+    this.#watcher?.stop();
+    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Lua scripts: each is one round trip and atomic. In a Cluster they touch keys of
+ * one hash tag only (see keys.ts); stream keys found in due-set members are of
+ * the same tag.
+ */
+
+/**
+ * Publish. KEYS: stream, dedupe key, registry. ARGV: subject, id, publishedAt,
+ * headers JSON, payload, dedupe ('1'|'0'), window ms, trim kind ('', 'MAXLEN',
+ * 'MINID'), trim operator ('=', '~'), trim value (MINID: max age in ms),
+ * new-subject channel.
+ * Returns { duplicate (0|1), entry id }.
+ */
+export const PUBLISH = `
+if ARGV[6] == '1' then
+  local seen = redis.call('GET', KEYS[2])
+  if seen then return {1, seen} end
+end
+local args = {KEYS[1]}
+if ARGV[8] == 'MAXLEN' then
+  table.insert(args, 'MAXLEN'); table.insert(args, ARGV[9]); table.insert(args, ARGV[10])
+elseif ARGV[8] == 'MINID' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  table.insert(args, 'MINID'); table.insert(args, ARGV[9]); table.insert(args, tostring(now - tonumber(ARGV[10])))
+end
+table.insert(args, '*')
+table.insert(args, 'i'); table.insert(args, ARGV[2])
+table.insert(args, 't'); table.insert(args, ARGV[3])
+if ARGV[4] ~= '' then table.insert(args, 'h'); table.insert(args, ARGV[4]) end
+table.insert(args, 'p'); table.insert(args, ARGV[5])
+local entry = redis.call('XADD', unpack(args))
+if ARGV[6] == '1' then redis.call('SET', KEYS[2], entry, 'PX', ARGV[7]) end
+if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
+return {0, entry}
+`;
+
+/**
+ * Claims due entries of a group (nakked or released) for one consumer.
+ * KEYS: due set. ARGV: group, consumer, now ms, count.
+ * Returns a list of { stream, id, fields, deliveryCount } for claimed entries and
+ * { stream, id, false, -1 } for entries trimmed away while pending (then acked).
+ */
+export const CLAIM_DUE = `
+local out = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  local nl = string.find(member, '\\n', 1, true)
+  local stream = string.sub(member, 1, nl - 1)
+  local ms, seq = string.match(string.sub(member, nl + 1), '^(%d+)-(%d+)$')
+  local id = string.format('%.0f-%.0f', tonumber(ms), tonumber(seq))
+  local pending = redis.call('XPENDING', stream, ARGV[1], id, id, 1)
+  if #pending > 0 then
+    local claimed = redis.call('XCLAIM', stream, ARGV[1], ARGV[2], 0, id)
+    if #claimed > 0 and claimed[1] then
+      table.insert(out, {stream, claimed[1][1], claimed[1][2], pending[1][4] + 1})
+    else
+      redis.call('XACK', stream, ARGV[1], id)
+      table.insert(out, {stream, id, false, -1})
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Takes over entries idle for longer than the ack timeout (their holder crashed,
+ * hung or lost its connection), skipping entries waiting in the due set.
+ * KEYS: stream, due set. ARGV: group, consumer, min idle ms, count.
+ * Returns entries as CLAIM_DUE does.
+ */
+export const RECLAIM = `
+local out = {}
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))
+for _, p in ipairs(pending) do
+  local id = p[1]
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  local member = KEYS[1] .. '\\n' .. string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq
+  if not redis.call('ZSCORE', KEYS[2], member) then
+    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), id)
+    if #claimed > 0 and claimed[1] then
+      table.insert(out, {KEYS[1], claimed[1][1], claimed[1][2], p[4] + 1})
+    elseif #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 then
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      table.insert(out, {KEYS[1], id, false, -1})
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Gives an entry back without counting an attempt: resets its delivery counter to
+ * `attempt - 1` (the next claim adds one back) and makes it due now.
+ * KEYS: stream, due set. ARGV: group, consumer, id, counter, member, now ms.
+ */
+export const RELEASE = `
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'RETRYCOUNT', tonumber(ARGV[4]), 'JUSTID')
+redis.call('ZADD', KEYS[2], tonumber(ARGV[6]), ARGV[5])
+return 1
+`;
+
+/**
+ * Removes a consumer from a group only when it has nothing pending.
+ * KEYS: stream. ARGV: group, consumer. Returns 1 when removed.
+ */
+export const DROP_IDLE_CONSUMER = `
+local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if not ok or #pending > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;

@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
+import { reader, uniquePrefix, waitFor } from '@omnibus/testing';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisBus, type RedisBusStatus } from '../src/index.js';
+import { type LocalRedisServer, startRedisServer } from './redis-server.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function server(options: Parameters<typeof startRedisServer>[0] = {}): Promise<LocalRedisServer> {
+  const s = await startRedisServer(options);
+  cleanups.push(() => s.dispose());
+  return s;
+}
+
+async function bus(options: Parameters<typeof createRedisBus>[0]): Promise<EventBus> {
+  const b = await createRedisBus(options);
+  cleanups.push(() => b.close({ timeoutMs: 1_000 }));
+  return b;
+}
+
+function raw(url: string): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  cleanups.push(async () => client.disconnect());
+  return client;
+}
+
+describe('redis adapter', () => {
+  it('a member killed with pending entries: another member reclaims every one after the ack timeout', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const subject = 'jobs.crash';
+    const group = 'workers';
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./fixtures/crashing-member.ts', import.meta.url)),
+        s.url,
+        keyPrefix,
+        subject,
+        group,
+        '20',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(async () => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += String(d);
+    });
+    await waitFor(() => out.includes('ready'), 'the member to subscribe', 20_000);
+    const publisher = await bus({ url: s.url, keyPrefix });
+    for (let i = 0; i < 20; i++) await publisher.publish(subject, String(i));
+    await waitFor(() => out.includes('holding 20'), 'the member to hold 20 messages', 10_000);
+    child.kill('SIGKILL');
+    const survivor = await bus({ url: s.url, keyPrefix });
+    const r = reader(
+      await survivor.subscribe(subject, { group, ack: 'manual', ackTimeoutMs: 1_000 }),
+      15_000,
+    );
+    const got: Message[] = [];
+    while (got.length < 20) {
+      const m = await r.next();
+      got.push(m);
+      await m.ack();
+    }
+    expect(got.map((m) => m.text()).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
+    // handed out once by the member that crashed: this is the second attempt
+    for (const m of got) expect(m.attempt).toBe(2);
+    expect(await r.nothingWithin(300)).toBeUndefined();
+  });
+
+  it('server restarted with AOF: every acknowledged publish is delivered afterwards', async () => {
+    const s = await server({ aof: true });
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    expect(b.capabilities.durable).toBe(true);
+    const first = await b.subscribe('orders.aof', { group: 'billing' });
+    await first.close();
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push((await b.publish('orders.aof', String(i))).id);
+    await s.kill();
+    await s.restart();
+    const r = reader(await b.subscribe('orders.aof', { group: 'billing' }), 20_000);
+    const got = await r.take(200);
+    expect(got.map((m) => m.id)).toEqual(ids);
+  });
+
+  it('server restarted without persistence: the group is recreated (reported) and later messages flow', async () => {
+    const s = await server();
+    const statuses: RedisBusStatus[] = [];
+    const b = await bus({ url: s.url, keyPrefix: uniquePrefix(), onStatus: (st) => statuses.push(st) });
+    expect(b.capabilities.durable).toBe(false);
+    const r = reader(await b.subscribe('orders.volatile', { group: 'g' }), 20_000);
+    await b.publish('orders.volatile', 'before');
+    expect((await r.next()).text()).toBe('before');
+    await s.kill();
+    await s.restart();
+    await waitFor(() => statuses.some((st) => st.type === 'group_recreated'), 'group_recreated', 20_000);
+    await b.publish('orders.volatile', 'after');
+    expect((await r.next()).text()).toBe('after');
+    expect(statuses.some((st) => st.type === 'reconnecting')).toBe(true);
+  });
+
+  it('password-protected server: works with credentials; typed ConnectionError without; the password is in no error', async () => {
+    const password = 'hunter2-secret-pw';
+    const s = await server({ args: ['--requirepass', password] });
+    const url = `redis://:${password}@127.0.0.1:${s.port}`;
+    const b = await bus({ url, keyPrefix: uniquePrefix() });
+    const r = reader(await b.subscribe('secure.x'), 10_000);
+    await b.publish('secure.x', 'ok');
+    expect((await r.next()).text()).toBe('ok');
+    for (const attempt of [`redis://127.0.0.1:${s.port}`, `redis://:wrong-${password}@127.0.0.1:${s.port}`]) {
+      const error = await createRedisBus({ url: attempt, connectTimeoutMs: 2_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectionError);
+      const everything = JSON.stringify(error, Object.getOwnPropertyNames(error as object));
+      const cause = (error as Error).cause as Error;
+      for (const text of [
+        String((error as Error).message),
+        String((error as Error).stack),
+        everything,
+        cause?.message,
+        cause?.stack,
+      ]) {
+        expect(text).not.toContain(password);
+      }
+    }
+  });
+
+  it('an unreachable server fails fast with a ConnectionError naming the URL without credentials', async () => {
+    const started = Date.now();
+    const error = await createRedisBus({
+      url: 'redis://:pw-secret@127.0.0.1:1',
+      connectTimeoutMs: 1_000,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain('127.0.0.1:1');
+    expect((error as Error).message).not.toContain('pw-secret');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('bad options are ConfigErrors naming the field', async () => {
+    await expect(createRedisBus({ keyPrefix: 'a b' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createRedisBus({ trim: { maxLen: 0 } })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createRedisBus({ url: 'nats://127.0.0.1:4222' })).rejects.toBeInstanceOf(ConfigError);
+    // biome-ignore lint/suspicious/noExplicitAny: a typo a JavaScript caller can make
+    await expect(createRedisBus({ keyPrefx: 'x' } as any)).rejects.toThrow(/keyPrefx/);
+  });
+
+  it('trimming keeps the bound (MAXLEN on every publish)', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix, trim: { maxLen: 10 } });
+    for (let i = 0; i < 50; i++) await b.publish('metrics.cpu', String(i));
+    const client = raw(s.url);
+    await client.connect();
+    expect(await client.xlen(`{${keyPrefix}}:s:metrics.cpu`)).toBe(10);
+  });
+
+  it('an entry trimmed away while pending is acknowledged and counted in dropped, never retried', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    const r = reader(await b.subscribe('logs.app', { group: 'g', ack: 'manual' }), 10_000);
+    for (let i = 0; i < 3; i++) await b.publish('logs.app', String(i));
+    const held = await r.take(3);
+    const client = raw(s.url);
+    await client.connect();
+    await client.xtrim(`{${keyPrefix}}:s:logs.app`, 'MAXLEN', 0);
+    for (const m of held) await m.nak({ delayMs: 100 });
+    await waitFor(() => b.stats().dropped === 3, 'three trimmed entries counted', 10_000);
+    expect(await r.nothingWithin(500)).toBeUndefined();
+    expect(await client.xpending(`{${keyPrefix}}:s:logs.app`, 'g')).toEqual([0, null, null, null]);
+  });
+
+  it('a wildcard subscription finds a subject whose announcement it missed (registry check)', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix, discoveryIntervalMs: 100 });
+    const r = reader(await b.subscribe('sensors.*'), 10_000);
+    const client = raw(s.url);
+    await client.connect();
+    // written behind the bus's back: registered, but never announced
+    await client.sadd(`{${keyPrefix}}:subjects`, 'sensors.quiet');
+    await client.xadd(
+      `{${keyPrefix}}:s:sensors.quiet`,
+      '*',
+      'i',
+      'quiet-1',
+      't',
+      String(Date.now()),
+      'p',
+      'hello',
+    );
+    const m = await r.next();
+    expect(m.subject).toBe('sensors.quiet');
+    expect(m.text()).toBe('hello');
+  });
+
+  it('connections killed by the server (CLIENT KILL): subscriptions resume, nothing is lost', async () => {
+    const s = await server();
+    const b = await bus({ url: s.url, keyPrefix: uniquePrefix(), blockMs: 200 });
+    const r = reader(await b.subscribe('chat.*', { group: 'g' }), 20_000);
+    await b.publish('chat.a', 'one');
+    expect((await r.next()).text()).toBe('one');
+    const client = raw(s.url);
+    await client.connect();
+    await client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await client.client('KILL', 'TYPE', 'pubsub', 'SKIPME', 'yes');
+    await b.publish('chat.a', 'two');
+    await b.publish('chat.b', 'three');
+    const got = await r.take(2);
+    expect(got.map((m) => m.text()).sort()).toEqual(['three', 'two']);
+  });
+
+  it('a paused server (SIGSTOP for 6 s): reads and publishes resume by themselves', async () => {
+    const s = await server();
+    const b = await bus({ url: s.url, keyPrefix: uniquePrefix(), blockMs: 100 });
+    const r = reader(await b.subscribe('tick.x', { group: 'g' }), 30_000);
+    s.pause(true);
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    s.pause(false);
+    await b.publish('tick.x', 'after pause');
+    expect((await r.next()).text()).toBe('after pause');
+  }, 60_000);
+});
