@@ -4,14 +4,20 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import { connect } from '@nats-io/transport-node';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
-import { type BenchRow, latencyRows, reportBenchmark } from '@omnibus/testing';
+import {
+  type BenchRow,
+  latencyRows,
+  measureLatencies,
+  rate,
+  reportBenchmark,
+  within,
+} from '@omnibus/testing';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 2_000);
 const N_PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20_000);
 const N_CONSUME = Number(process.env.BENCH_CONSUME ?? 20_000);
 const N_LATENCY = Number(process.env.BENCH_LATENCY ?? 1_000);
-const PHASE_LIMIT_MS = 60_000;
 const payload = new Uint8Array(256).fill(7);
 const run = Date.now().toString(36);
 const rawStream = `BENCH_RAW_${run}`;
@@ -20,16 +26,6 @@ const rawSubject = (s: string) => `braw${run}.${s}`;
 const omniSubject = (s: string) => `bomni${run}.${s}`;
 
 const rows: BenchRow[] = [];
-const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
-
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) =>
-      setTimeout(() => reject(new Error(`${what} exceeded ${PHASE_LIMIT_MS} ms`)), PHASE_LIMIT_MS),
-    ),
-  ]);
-}
 
 const nc = await connect({ servers: url });
 const js = jetstream(nc);
@@ -120,28 +116,9 @@ try {
   await raw.close();
 
   // 4. publish → deliver latency, one message at a time
-  const latencies = async (
-    subscribe: (onMessage: (sentAt: number) => void) => Promise<() => Promise<void>>,
-    publish: (sentAt: number) => Promise<unknown>,
-  ) => {
-    const samples: number[] = [];
-    let next!: () => void;
-    const stop = await subscribe((sentAt) => {
-      samples.push(performance.now() - sentAt);
-      next();
-    });
-    for (let i = 0; i < N_LATENCY; i++) {
-      const arrived = new Promise<void>((r) => {
-        next = r;
-      });
-      await publish(performance.now());
-      await within(arrived, 'latency sample');
-    }
-    await stop();
-    return samples;
-  };
   const enc = new TextEncoder();
-  const omniLat = await latencies(
+  const omniLat = await measureLatencies(
+    N_LATENCY,
     async (on) => {
       const c = await bus.consume(omniSubject('latency'), (m) => on(Number(m.text())));
       return () => c.close();
@@ -154,7 +131,8 @@ try {
     deliver_policy: DeliverPolicy.New,
     filter_subject: rawSubject('latency'),
   });
-  const rawLat = await latencies(
+  const rawLat = await measureLatencies(
+    N_LATENCY,
     async (on) => {
       const msgs = await (await js.consumers.get(rawStream, 'lat')).consume({ max_messages: 100 });
       void (async () => {

@@ -1,4 +1,9 @@
-import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+import {
+  ConfigError,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type OptionNames,
+  rejectUnknownOptions,
+} from '@omnibus/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /** How streams are trimmed on every publish (`XADD … MAXLEN|MINID`). */
@@ -13,7 +18,13 @@ export interface RedisTrimOptions {
 
 /** Options of `createRedisBus`. */
 export interface RedisBusOptions {
-  /** `redis://[user:password@]host:6379[/db]` or `rediss://…` (TLS). Default `redis://127.0.0.1:6379`. */
+  /**
+   * `redis://[user:password@]host:6379[/db]` or `rediss://…` (TLS). Default
+   * `redis://127.0.0.1:6379`. Query parameters set Omnibus options (explicit options
+   * win): `keyPrefix`, `durable`, `trimMaxLen`, `trimMaxAgeMs`, `dedupeWindowMs`,
+   * `maxPayloadBytes`, `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`; any other
+   * parameter is left to ioredis.
+   */
   url?: string;
   /**
    * An existing ioredis client (`Redis` or `Cluster`) to use instead of connecting;
@@ -72,20 +83,49 @@ export interface ResolvedRedisOptions {
   onStatus: ((status: RedisBusStatus) => void) | undefined;
 }
 
-const KNOWN = new Set<string>([
-  'url',
-  'client',
-  'redisOptions',
-  'keyPrefix',
-  'trim',
+const KNOWN: OptionNames<RedisBusOptions> = {
+  url: true,
+  client: true,
+  redisOptions: true,
+  keyPrefix: true,
+  trim: true,
+  dedupeWindowMs: true,
+  maxPayloadBytes: true,
+  blockMs: true,
+  discoveryIntervalMs: true,
+  connectTimeoutMs: true,
+  durable: true,
+  onStatus: true,
+};
+/** Omnibus options a `redis://` URL may carry as query parameters (removed before ioredis sees the URL). */
+const URL_NUMBERS = [
   'dedupeWindowMs',
   'maxPayloadBytes',
   'blockMs',
   'discoveryIntervalMs',
   'connectTimeoutMs',
-  'durable',
-  'onStatus',
-]);
+] as const;
+const URL_PARAMS = ['keyPrefix', 'durable', 'trimMaxLen', 'trimMaxAgeMs', ...URL_NUMBERS] as const;
+
+function fromUrl(parsed: URL): { url: string; options: RedisBusOptions } {
+  const options: RedisBusOptions & { trim: RedisTrimOptions } = { trim: {} };
+  for (const name of URL_PARAMS) {
+    const value = parsed.searchParams.get(name);
+    if (value === null) continue;
+    parsed.searchParams.delete(name);
+    const n = Number(value);
+    if (name === 'keyPrefix') options.keyPrefix = value;
+    else if (name === 'durable')
+      options.durable = value === 'true' ? true : value === 'false' ? false : (value as never);
+    else if (name === 'trimMaxLen') options.trim.maxLen = n;
+    else if (name === 'trimMaxAgeMs') options.trim.maxAgeMs = n;
+    else options[name] = n;
+  }
+  if (options.trim.maxLen === undefined && options.trim.maxAgeMs === undefined)
+    delete (options as RedisBusOptions).trim;
+  return { url: parsed.toString(), options };
+}
+
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function fail(field: string, message: string): never {
@@ -100,11 +140,10 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
 }
 
 /** Validates options; throws `ConfigError` naming the field (unknown names included). */
-export function resolveRedisOptions(options: RedisBusOptions = {}): ResolvedRedisOptions {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) fail(key, `unknown option; known: ${[...KNOWN].join(', ')}`);
-  }
-  const url = options.url ?? 'redis://127.0.0.1:6379';
+export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisOptions {
+  let options = input;
+  rejectUnknownOptions(options, KNOWN, { backend: 'redis' });
+  let url = options.url ?? 'redis://127.0.0.1:6379';
   if (!options.client) {
     let parsed: URL;
     try {
@@ -114,7 +153,15 @@ export function resolveRedisOptions(options: RedisBusOptions = {}): ResolvedRedi
     }
     if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
       fail('url', `scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
+    const fromQuery = fromUrl(parsed);
+    url = fromQuery.url;
+    options = { ...fromQuery.options, ...options, url }; // explicit options win over the URL's
   }
+  if ((options.redisOptions as { keyPrefix?: unknown } | undefined)?.keyPrefix !== undefined)
+    fail(
+      'redisOptions.keyPrefix',
+      'use the Omnibus keyPrefix option (ioredis prefixing would break the scripts)',
+    );
   const keyPrefix = options.keyPrefix ?? 'omnibus';
   if (!PREFIX.test(keyPrefix))
     fail('keyPrefix', 'must be 1–64 characters of A–Z, a–z, 0–9, "_", ".", ":" or "-"');

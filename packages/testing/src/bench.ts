@@ -54,3 +54,46 @@ export function reportBenchmark(options: {
     `${JSON.stringify({ name, title: redact(title), peer, rows }, null, 2)}\n`,
   );
 }
+
+/** Messages per second. */
+export function rate(n: number, ms: number): number {
+  return Math.round((n / ms) * 1000);
+}
+
+/** `promise`, or a rejection naming `what` after `limitMs`: every benchmark phase is bounded in time. */
+export function within<T>(promise: Promise<T>, what: string, limitMs = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} exceeded ${limitMs} ms`)), limitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Publish → deliver latency, one message at a time: `subscribe` installs a
+ * receiver that reports each message's send time and returns its stop function;
+ * `publish` sends one message carrying `sentAt`. Returns `n` samples (ms).
+ */
+export async function measureLatencies(
+  n: number,
+  subscribe: (onMessage: (sentAt: number) => void) => Promise<() => Promise<void>>,
+  publish: (sentAt: number) => Promise<unknown>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  let next!: () => void;
+  const stop = await subscribe((sentAt) => {
+    samples.push(performance.now() - sentAt);
+    next();
+  });
+  for (let i = 0; i < n; i++) {
+    const arrived = new Promise<void>((r) => {
+      next = r;
+    });
+    await publish(performance.now());
+    await within(arrived, 'latency sample');
+  }
+  await stop();
+  return samples;
+}

@@ -1,5 +1,5 @@
 export type { BenchRow } from './bench.js';
-export { latencyRows, percentile, reportBenchmark } from './bench.js';
+export { latencyRows, measureLatencies, percentile, rate, reportBenchmark, within } from './bench.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export { brokerEnvVar, getBroker, resolveBroker, uniqueName, withBroker } from './brokers.js';
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';

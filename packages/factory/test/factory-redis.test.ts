@@ -1,0 +1,35 @@
+import type { EventBus } from '@omnibus/core';
+import { uniqueName, withBroker } from '@omnibus/testing';
+import { Redis } from 'ioredis';
+import { afterEach, expect, it } from 'vitest';
+import { createEventBusFromEnv } from '../src/index.js';
+
+let bus: EventBus | undefined;
+afterEach(async () => {
+  await bus?.close();
+  bus = undefined;
+});
+
+await withBroker('redis', (broker) => {
+  it('selects the Redis adapter from OMNIBUS_URL, with Omnibus options from the query', async () => {
+    const keyPrefix = uniqueName('factory');
+    bus = await createEventBusFromEnv({
+      OMNIBUS_URL: `${broker.url}?keyPrefix=${keyPrefix}&trimMaxLen=5`,
+      OMNIBUS_REQUIRE: 'replay,groups,dedupe',
+    });
+    expect(bus.backend).toBe('redis');
+    const sub = await bus.subscribe('factory.*');
+    for (let i = 0; i < 7; i++) await bus.publish('factory.x', String(i));
+    for await (const m of sub) {
+      expect(m.text()).toBe('0');
+      break;
+    }
+    await bus.close();
+    bus = undefined;
+    const client = new Redis(broker.url);
+    expect(await client.xlen(`{${keyPrefix}}:s:factory.x`)).toBe(5);
+    const keys = await client.keys(`{${keyPrefix}}:*`);
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+  });
+});
