@@ -1,26 +1,58 @@
 import { type CapabilityName, ConfigError, type EventBus } from '@omnibus/core';
+import type { MemoryBusOptions } from '@omnibus/memory';
+import type { NatsBusOptions } from '@omnibus/nats';
+import type { RedisBusOptions } from '@omnibus/redis';
 import { adapters, type BackendName, isBackendName } from './adapters.js';
 import { loadAdapter } from './load-adapter.js';
 import { parseOmnibusUrl } from './parse-url.js';
 
 const CAPABILITIES: readonly CapabilityName[] = ['durable', 'replay', 'groups', 'dedupe', 'delayedNak'];
 
-/**
- * Configuration for `createEventBus`. `backend` picks the adapter; every other
- * field except `require` is passed to the adapter's factory as its options
- * (see each adapter's README).
- */
-export interface EventBusConfig {
-  backend: BackendName;
+/** What every backend's configuration has besides the adapter's own options. */
+export interface CommonConfig {
   /**
    * Capabilities the application depends on. Start-up fails with `ConfigError`
    * (field `require.<name>`) when the backend lacks one, instead of behaving
    * differently later.
    */
   require?: Partial<Record<CapabilityName, boolean>>;
-  /** Adapter options, e.g. `url` for NATS and Redis, `brokers` for Kafka, `history` for memory. */
+}
+
+/** `createEventBus` configuration of the in-memory bus: `backend: 'memory'` plus `createMemoryBus` options. */
+export interface MemoryConfig extends CommonConfig, MemoryBusOptions {
+  backend: 'memory';
+}
+
+/** `createEventBus` configuration of NATS JetStream: `backend: 'nats'` plus `createNatsBus` options. */
+export interface NatsConfig extends CommonConfig, NatsBusOptions {
+  backend: 'nats';
+}
+
+/** `createEventBus` configuration of Redis Streams: `backend: 'redis'` plus `createRedisBus` options. */
+export interface RedisConfig extends CommonConfig, RedisBusOptions {
+  backend: 'redis';
+}
+
+/**
+ * `createEventBus` configuration of Kafka. The adapter is in progress, so its
+ * options are an open record for now (`brokers`, …); they become a closed type
+ * when `@omnibus/kafka` exists.
+ */
+export interface KafkaConfig extends CommonConfig {
+  backend: 'kafka';
   [option: string]: unknown;
 }
+
+/**
+ * Configuration for `createEventBus`: a union discriminated by `backend`. Every
+ * field except `backend` and `require` is passed to the adapter's factory as its
+ * options (see each adapter's README), so a misspelt option is a compile error
+ * in TypeScript and a `ConfigError` naming it at run time.
+ */
+export type EventBusConfig = MemoryConfig | NatsConfig | RedisConfig | KafkaConfig;
+
+/** The configuration of one backend, e.g. `ConfigFor<'nats'>`. */
+export type ConfigFor<B extends BackendName> = Extract<EventBusConfig, { backend: B }>;
 
 function checkRequirements(bus: EventBus, required: EventBusConfig['require']): ConfigError | undefined {
   if (required === undefined) return undefined;
@@ -49,7 +81,14 @@ function checkRequirements(bus: EventBus, required: EventBusConfig['require']): 
 export async function createEventBus(config: EventBusConfig): Promise<EventBus> {
   if (!config || typeof config !== 'object')
     throw new ConfigError('config', 'must be an object with a backend');
-  const { backend, require: required, ...options } = config;
+  const {
+    backend,
+    require: required,
+    ...options
+  } = config as CommonConfig & {
+    backend: unknown;
+    [option: string]: unknown;
+  };
   if (!isBackendName(backend)) {
     throw new ConfigError(
       'backend',
@@ -83,5 +122,5 @@ export async function createEventBusFromEnv(
     .filter(Boolean)) {
     required[name as CapabilityName] = true;
   }
-  return createEventBus({ backend: parsed.backend, ...parsed.options, require: required });
+  return createEventBus({ backend: parsed.backend, ...parsed.options, require: required } as EventBusConfig);
 }

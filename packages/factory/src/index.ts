@@ -1,8 +1,16 @@
 export type { AdapterEntry, BackendName } from './adapters.js';
 export { adapters, isBackendName } from './adapters.js';
-export type { EventBusConfig } from './create-event-bus.js';
+export type {
+  CommonConfig,
+  ConfigFor,
+  EventBusConfig,
+  KafkaConfig,
+  MemoryConfig,
+  NatsConfig,
+  RedisConfig,
+} from './create-event-bus.js';
 export { createEventBus, createEventBusFromEnv } from './create-event-bus.js';
 export type { AdapterFactory } from './load-adapter.js';
-export { loadAdapter } from './load-adapter.js';
+export { installCommand, loadAdapter } from './load-adapter.js';
 export type { ParsedUrl } from './parse-url.js';
 export { parseOmnibusUrl } from './parse-url.js';

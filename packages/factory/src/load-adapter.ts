@@ -18,6 +18,28 @@ function missingPackage(error: unknown): string | undefined {
 }
 
 /**
+ * The command that adds `packageName` with the package manager running this
+ * process (from `npm_config_user_agent`, which npm, pnpm, yarn and bun set),
+ * or `npm install` when it cannot tell.
+ */
+export function installCommand(
+  packageName: string,
+  env: Record<string, string | undefined> = globalThis.process?.env ?? {},
+): string {
+  const agent = (env.npm_config_user_agent ?? '').split('/', 1)[0]?.trim();
+  switch (agent) {
+    case 'pnpm':
+      return `pnpm add ${packageName}`;
+    case 'yarn':
+      return `yarn add ${packageName}`;
+    case 'bun':
+      return `bun add ${packageName}`;
+    default:
+      return `npm install ${packageName}`;
+  }
+}
+
+/**
  * Imports an adapter package and returns its factory. A missing package (the
  * adapter, or a client library it needs) gives `AdapterNotInstalledError` naming
  * what to install.
@@ -28,10 +50,13 @@ export async function loadAdapter(backend: string, entry: AdapterEntry): Promise
     mod = (await import(entry.packageName)) as Record<string, unknown>;
   } catch (error) {
     const missing = missingPackage(error);
-    if (missing)
-      throw new AdapterNotInstalledError(backend, missing.startsWith('/') ? entry.packageName : missing, {
+    if (missing) {
+      const packageName = missing.startsWith('/') ? entry.packageName : missing;
+      throw new AdapterNotInstalledError(backend, packageName, {
         cause: error,
+        installCommand: installCommand(packageName),
       });
+    }
     throw error;
   }
   const factory = mod[entry.factory];

@@ -48,7 +48,9 @@ describe('name map', () => {
     }).catch((e) => e);
     expect(error).toBeInstanceOf(AdapterNotInstalledError);
     expect(error.packageName).toBe('@omnibus/ghost-adapter');
-    expect(error.message).toContain('pnpm add @omnibus/ghost-adapter');
+    expect(error.backend).toBe('ghost');
+    expect(error.hint).toContain(`${error.installCommand}`);
+    expect(error.installCommand).toMatch(/ @omnibus\/ghost-adapter$/);
   });
 });
 
@@ -166,5 +168,31 @@ await withBroker('nats', (broker) => {
     const nc = await connect({ servers: broker.url });
     for (const name of created) await (await jetstreamManager(nc)).streams.delete(name);
     await nc.close();
+  });
+
+  it('OMNIBUS_URL stream settings let a factory user subscribe to a pattern that starts with a wildcard', async () => {
+    const token = uniqueName('wild');
+    const stream = token.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase();
+    const url = `${broker.url}?stream=${stream}:*.${token}&storage=memory&maxAgeMs=60000`;
+    bus = await createEventBusFromEnv({ OMNIBUS_URL: url });
+    try {
+      const sub = await bus.subscribe(`*.${token}`);
+      await bus.publish(`eu.${token}`, 'first-token wildcard');
+      for await (const m of sub) {
+        expect(m.subject).toBe(`eu.${token}`);
+        break;
+      }
+      expect((bus as EventBus & { createdStreams: string[] }).createdStreams).toEqual([stream]);
+    } finally {
+      await bus.close();
+      bus = undefined;
+      const nc = await connect({ servers: broker.url });
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.info(stream);
+      expect(info.config.storage).toBe('memory');
+      expect(info.config.max_age).toBe(60_000 * 1_000_000);
+      await jsm.streams.delete(stream);
+      await nc.close();
+    }
   });
 });

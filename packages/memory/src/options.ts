@@ -1,4 +1,9 @@
-import { ConfigError, DEFAULT_MAX_PAYLOAD_BYTES } from '@omnibus/core';
+import {
+  ConfigError,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type OptionNames,
+  rejectUnknownOptions,
+} from '@omnibus/core';
 
 /** What the memory bus does when a subscription's (or group's) buffer is full. */
 export type OverflowPolicy = 'block' | 'drop-oldest' | 'drop-newest';
@@ -41,6 +46,18 @@ export interface MemoryBusOptions {
   onDrop?: (info: DropInfo) => void;
 }
 
+/** Every option name of `createMemoryBus`; anything else is refused as a likely typo. */
+export const MEMORY_OPTION_NAMES: OptionNames<MemoryBusOptions> = {
+  maxPayloadBytes: true,
+  dedupeWindowMs: true,
+  dedupeMaxEntries: true,
+  history: true,
+  maxBuffered: true,
+  overflow: true,
+  blockTimeoutMs: true,
+  onDrop: true,
+};
+
 /** Options after validation. */
 export interface ResolvedMemoryOptions {
   maxPayloadBytes: number;
@@ -61,8 +78,12 @@ function count(field: string, value: unknown, fallback: number, min = 1): number
   return value;
 }
 
-/** Validates memory options and fills defaults; throws `ConfigError` naming the field. */
+/**
+ * Validates memory options and fills defaults; throws `ConfigError` naming the
+ * field, including for option names it does not know (`histroy`).
+ */
 export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMemoryOptions {
+  rejectUnknownOptions(options, MEMORY_OPTION_NAMES, { backend: 'memory' });
   const overflow = options.overflow ?? 'block';
   if (!['block', 'drop-oldest', 'drop-newest'].includes(overflow)) {
     throw new ConfigError('overflow', `must be 'block', 'drop-oldest' or 'drop-newest'`, {
@@ -72,6 +93,10 @@ export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMe
   let history: ResolvedMemoryOptions['history'];
   if (options.history === true) history = { maxMessages: 10_000, maxAgeMs: Number.POSITIVE_INFINITY };
   else if (options.history && typeof options.history === 'object') {
+    rejectUnknownOptions(options.history, ['maxMessages', 'maxAgeMs'], {
+      backend: 'memory',
+      prefix: 'history',
+    });
     history = {
       maxMessages: count('history.maxMessages', options.history.maxMessages, 10_000),
       maxAgeMs: count('history.maxAgeMs', options.history.maxAgeMs, Number.MAX_SAFE_INTEGER),

@@ -184,6 +184,19 @@ describe('memory specifics', () => {
     bus = createMemoryBus();
   });
 
+  it('refuses option names it does not know, instead of ignoring a typo', () => {
+    // @ts-expect-error a misspelt option is a compile error too
+    expect(() => createMemoryBus({ histroy: true })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', field: 'histroy', backend: 'memory' }),
+    );
+    const options: Record<string, unknown> = { maxBufferd: 10 };
+    expect(() => createMemoryBus(options)).toThrow(expect.objectContaining({ field: 'maxBufferd' }));
+    // @ts-expect-error nested options are checked as well
+    expect(() => createMemoryBus({ history: { maxMessage: 5 } })).toThrow(
+      expect.objectContaining({ field: 'history.maxMessage' }),
+    );
+  });
+
   it('delivers a group backlog to the member that joins later', async () => {
     bus = createMemoryBus();
     const first = await bus.subscribe('g.x', { group: 'late' });

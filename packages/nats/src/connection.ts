@@ -1,29 +1,83 @@
+import { Socket } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { isConnectionRefused, isConnectTimeout, isHostNotFound, isNotNatsProtocol } from './nats-errors.js';
 import type { NatsBusStatus, ResolvedNatsOptions } from './options.js';
 
-/** Opens (or adopts) the connection; reconnects forever by default. Errors are credential-free. */
+const CONNECT_HINT =
+  'check the URL (OMNIBUS_URL or `url`): NATS listens on port 4222 by default and needs `nats-server -js`';
+
+/** `host:port` of a server URL, for a TCP probe; undefined when it does not parse. */
+function hostPort(server: string): { host: string; port: number } | undefined {
+  try {
+    const url = new URL(server.includes('://') ? server : `nats://${server}`);
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 4222) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a TCP connection to the server opens within `ms` (only used to explain a failure). */
+function tcpOpens(server: string, ms: number): Promise<boolean> {
+  const target = hostPort(server);
+  if (!target) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(ms, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.connect(target.port, target.host);
+  });
+}
+
+/** Says what was reached when the first connection failed; never echoes credentials. */
+async function explain(error: unknown, options: ResolvedNatsOptions, timeoutMs: number): Promise<string> {
+  const where = options.servers.join(', ');
+  if (isNotNatsProtocol(error))
+    return `${where} answered, but not as a NATS server (is it another service's port?)`;
+  if (isConnectionRefused(error)) return `nothing is listening at ${where} (connection refused)`;
+  if (isHostNotFound(error)) return `the host of ${where} does not resolve`;
+  if (isConnectTimeout(error)) {
+    const open = await Promise.all(options.servers.slice(0, 4).map((s) => tcpOpens(s, 1_000)));
+    return open.some(Boolean)
+      ? `${where} accepted a TCP connection but sent no NATS greeting within ${timeoutMs} ms (is it another service's port, e.g. Redis?)`
+      : `no answer from ${where} within ${timeoutMs} ms`;
+  }
+  return `${where}: ${(error as Error)?.message ?? error}`;
+}
+
+/**
+ * Opens (or adopts) the connection; reconnects forever by default once
+ * connected. A first connection that fails within `connectTimeoutMs` is a
+ * `ConnectionError` saying what was reached. Errors are credential-free.
+ */
 export async function openConnection(
   options: ResolvedNatsOptions,
 ): Promise<{ nc: NatsConnection; owned: boolean }> {
   if (options.connection) return { nc: options.connection, owned: false };
+  const timeoutMs = options.connectOptions.timeout ?? options.connectTimeoutMs;
   try {
     const nc = await connect({
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       name: 'omnibus',
       ...options.connectOptions,
+      timeout: timeoutMs,
       servers: options.servers,
     });
     return { nc, owned: true };
   } catch (error) {
-    throw new ConnectionError(
-      `cannot connect to ${options.servers.join(', ')}: ${(error as Error)?.message ?? error}`,
-      {
-        backend: 'nats',
-        cause: safeCause(error),
-      },
-    );
+    throw new ConnectionError(`cannot connect: ${await explain(error, options, timeoutMs)}`, {
+      backend: 'nats',
+      cause: safeCause(error),
+      hint: isConnectTimeout(error)
+        ? `${CONNECT_HINT}; on a slow network raise connectTimeoutMs (now ${timeoutMs})`
+        : CONNECT_HINT,
+    });
   }
 }
 

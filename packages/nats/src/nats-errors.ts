@@ -38,3 +38,30 @@ export function isConsumerNotFound(error: unknown): boolean {
 export function isConsumerGone(error: unknown): boolean {
   return isConsumerNotFound(error) || /consumer deleted|no responders/i.test(text(error));
 }
+
+/** The first connection timed out: no NATS greeting (`INFO`) arrived in time. */
+export function isConnectTimeout(error: unknown): boolean {
+  const e = error as ClientError;
+  return e?.name === 'TimeoutError' || /^timeout$/i.test(text(error));
+}
+
+/** The server answered, but not as a NATS server (an HTTP or other protocol port). */
+export function isNotNatsProtocol(error: unknown): boolean {
+  return /unexpected response from server/i.test(text(error));
+}
+
+/** Nothing listens at the address (the TCP connection was refused). */
+export function isConnectionRefused(error: unknown): boolean {
+  const e = error as ClientError & { cause?: ClientError };
+  return (
+    e?.code === 'ECONNREFUSED' ||
+    e?.cause?.code === 'ECONNREFUSED' ||
+    /ECONNREFUSED|connection refused/i.test(text(error))
+  );
+}
+
+/** The host name does not resolve. */
+export function isHostNotFound(error: unknown): boolean {
+  const e = error as ClientError;
+  return e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(text(error));
+}
