@@ -174,7 +174,7 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
     'OMNIBUS_URL',
     `unknown scheme in ${trimmed || '(empty)'}; expected one of ${known}`,
     {
-      hint: 'OMNIBUS_URL starts with the backend, e.g. nats://user:password@127.0.0.1:4222 or memory://',
+      hint: 'OMNIBUS_URL starts with the scheme of a backend, e.g. nats://127.0.0.1:4222 or memory://; credentials go after it',
     },
   );
 }
