@@ -164,6 +164,12 @@ export interface Capabilities {
   delayedNak: boolean;
   /** Order guarantee for one publisher and one consumer. */
   ordering: 'subject' | 'none';
+  /**
+   * How a group spreads work over its members: any message to any member
+   * (`message`), or each subject to one member at a time (`subject`: Kafka, where
+   * a subject's partition belongs to one member, which also keeps its order).
+   */
+  groupBalance: 'message' | 'subject';
   /** Wildcards are routed by the broker (`native`) or emulated by the adapter. */
   wildcards: 'native' | 'emulated';
   /** Largest payload accepted, in bytes. */

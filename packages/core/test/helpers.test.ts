@@ -13,6 +13,7 @@ const caps: Capabilities = {
   dedupe: true,
   delayedNak: true,
   ordering: 'subject',
+  groupBalance: 'message',
   wildcards: 'emulated',
   maxPayloadBytes: 10,
 };

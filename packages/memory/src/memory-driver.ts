@@ -47,6 +47,7 @@ export class MemoryDriver implements BusDriver {
       dedupe: options.dedupeWindowMs > 0,
       delayedNak: true,
       ordering: 'subject',
+      groupBalance: 'message',
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
     } satisfies Capabilities);

@@ -65,6 +65,7 @@ export class NatsDriver implements BusDriver {
       dedupe: true,
       delayedNak: true,
       ordering: 'subject',
+      groupBalance: 'message',
       wildcards: 'native',
       maxPayloadBytes: Math.min(options.maxPayloadBytes, serverMax - HEADER_ROOM),
     } satisfies Capabilities);

@@ -56,6 +56,7 @@ export class RedisDriver implements BusDriver {
       dedupe: options.dedupeWindowMs > 0,
       delayedNak: true,
       ordering: 'subject',
+      groupBalance: 'message',
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
     } satisfies Capabilities);

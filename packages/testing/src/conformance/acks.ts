@@ -175,28 +175,55 @@ export function delayedNakTests(test: Register): void {
 /** Consumer groups and resuming after a member dies. */
 export function groupTests(test: Register): void {
   test('two groups each get every message; within a group each message goes to one member and work is spread', async (ctx) => {
-    const s = ctx.subject('work');
+    // 20 subjects: a backend that gives each subject to one member (groupBalance 'subject') spreads them too
+    const root = ctx.subject('work');
     const g1 = ctx.group('g1');
     const g2 = ctx.group('g2');
-    const seen = { a: [] as string[], b: [] as string[], c: [] as string[] };
-    const handler = (into: string[]) => async (m: Message) => {
-      into.push(m.text());
+    const seen = { a: [] as Message[], b: [] as Message[], c: [] as Message[] };
+    const handler = (into: Message[]) => async (m: Message) => {
+      into.push(m);
       await new Promise((resolve) => setTimeout(resolve, 2));
     };
-    ctx.track(await ctx.bus.consume(s, handler(seen.a), { group: g1, maxInFlight: 5 }));
-    ctx.track(await ctx.bus.consume(s, handler(seen.b), { group: g1, maxInFlight: 5 }));
-    ctx.track(await ctx.bus.consume(s, handler(seen.c), { group: g2, maxInFlight: 5 }));
+    ctx.track(await ctx.bus.consume(`${root}.*`, handler(seen.a), { group: g1, maxInFlight: 5 }));
+    ctx.track(await ctx.bus.consume(`${root}.*`, handler(seen.b), { group: g1, maxInFlight: 5 }));
+    ctx.track(await ctx.bus.consume(`${root}.*`, handler(seen.c), { group: g2, maxInFlight: 5 }));
     const all = Array.from({ length: 100 }, (_, i) => String(i));
-    for (const v of all) await ctx.bus.publish(s, v);
+    for (const v of all) await ctx.bus.publish(`${root}.k${Number(v) % 20}`, v);
     await waitFor(
       () => seen.a.length + seen.b.length === 100 && seen.c.length === 100,
       'both groups to finish',
       ctx.timeoutMs,
     );
-    expect([...seen.a, ...seen.b].sort()).toEqual([...all].sort());
-    expect([...seen.c].sort()).toEqual([...all].sort());
+    const texts = (ms: Message[]) => ms.map((m) => m.text());
+    expect([...texts(seen.a), ...texts(seen.b)].sort()).toEqual([...all].sort());
+    expect(texts(seen.c).sort()).toEqual([...all].sort());
     expect(seen.a.length).toBeGreaterThan(0);
     expect(seen.b.length).toBeGreaterThan(0);
+  });
+
+  test('a group spreads work as capabilities.groupBalance declares', async (ctx) => {
+    const s = ctx.subject('balance');
+    const group = ctx.group('g');
+    const seen = { a: [] as string[], b: [] as string[] };
+    const handler = (into: string[]) => async (m: Message) => {
+      into.push(m.text());
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    ctx.track(await ctx.bus.consume(s, handler(seen.a), { group, maxInFlight: 5 }));
+    ctx.track(await ctx.bus.consume(s, handler(seen.b), { group, maxInFlight: 5 }));
+    const all = Array.from({ length: 60 }, (_, i) => String(i));
+    for (const v of all) await ctx.bus.publish(s, v);
+    await waitFor(() => seen.a.length + seen.b.length === 60, 'the group to finish', ctx.timeoutMs);
+    expect([...seen.a, ...seen.b].sort()).toEqual([...all].sort());
+    if (ctx.capabilities.groupBalance === 'message') {
+      // one subject's messages go to every member
+      expect(seen.a.length).toBeGreaterThan(0);
+      expect(seen.b.length).toBeGreaterThan(0);
+    } else {
+      // one subject belongs to one member at a time, in publish order
+      const owner = seen.a.length > 0 ? seen.a : seen.b;
+      expect(owner).toEqual(all);
+    }
   });
 
   test('crash and resume: unacked messages of a member that leaves go to a new member', async (ctx) => {

@@ -1,0 +1,76 @@
+import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { KafkaBusStatus, ResolvedKafkaOptions } from './options.js';
+
+/**
+ * kafkajs logs to the console by default; Omnibus sends its warnings and errors
+ * to `onStatus` (redacted) and keeps the rest quiet.
+ */
+function logCreator(onStatus: ((status: KafkaBusStatus) => void) | undefined) {
+  return () =>
+    ({ level, log }: { level: number; log: { message?: string; error?: string } }) => {
+      if (!onStatus || level > logLevel.WARN) return;
+      try {
+        onStatus({
+          type: level === logLevel.ERROR ? 'client_error' : 'client_warning',
+          detail: redact(`${log.message ?? ''}${log.error ? `: ${log.error}` : ''}`),
+        });
+      } catch {
+        // a throwing listener must not break the client
+      }
+    };
+}
+
+/** The kafkajs instance: the user's, or one built from the options. */
+export function kafkaClient(options: ResolvedKafkaOptions): Kafka {
+  if (options.kafka) return options.kafka;
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl,
+    connectionTimeout: Math.min(options.connectTimeoutMs, 3_000),
+    logLevel: logLevel.WARN,
+    logCreator: logCreator(options.onStatus),
+    retry: { retries: 8, maxRetryTime: 2_000 },
+  });
+}
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connects the admin client and the idempotent producer, or fails with a credential-free `ConnectionError`. */
+export async function connectClients(
+  kafka: Kafka,
+  options: ResolvedKafkaOptions,
+): Promise<{ admin: Admin; producer: Producer }> {
+  const admin = kafka.admin();
+  // idempotent: retried sends are never stored twice; one request in flight keeps the order
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  try {
+    await within(Promise.all([admin.connect(), producer.connect()]), options.connectTimeoutMs);
+  } catch (error) {
+    await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+    const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';
+    throw new ConnectionError(`cannot connect to ${where}: ${(error as Error)?.message ?? error}`, {
+      backend: 'kafka',
+      cause: safeCause(error),
+    });
+  }
+  return { admin, producer };
+}

@@ -1,0 +1,454 @@
+import {
+  type DeliverySink,
+  type DriverStartPosition,
+  hasWildcard,
+  type InboundDelivery,
+  type SettleInfo,
+  subjectMatches,
+} from '@omnibus/core';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { decodeRecord, retryRecord } from './envelope.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import { PartitionOffsets } from './partition-offsets.js';
+import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
+
+/** What one subscription's consumer needs from the driver. */
+export interface ConsumerLoopContext {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly topics: TopicRegistry;
+  readonly options: ResolvedKafkaOptions;
+  readonly groupId: string;
+  /** False for an ungrouped subscription: its group is deleted on close. */
+  readonly grouped: boolean;
+  readonly pattern: string;
+  readonly from: DriverStartPosition;
+  readonly sink: DeliverySink;
+  readonly ackTimeoutMs: number;
+  status(type: string, detail?: string): void;
+}
+
+const retryTopicOf = (topic: string) => (topic.endsWith(RETRY_SUFFIX) ? topic : `${topic}${RETRY_SUFFIX}`);
+
+/**
+ * One subscription's Kafka consumer (its own consumer group, or the named
+ * group's). Commits only after ack, up to the lowest offset not yet done in each
+ * partition. A nak, a handler failure or an ack timeout sends a copy to the
+ * subject topic's retry topic (attempt + 1, due time, group) and marks the
+ * original done, so the partition never waits for a delay; the retry topic's
+ * partition pauses only while its head is not yet due. A message released unseen
+ * on close stays uncommitted: the next member starts there, at the same attempt.
+ */
+export class ConsumerLoop {
+  readonly #ctx: ConsumerLoopContext;
+  readonly #consumer: Consumer;
+  readonly #topics = new Set<string>();
+  readonly #partitions = new Map<string, PartitionOffsets>();
+  readonly #resumeTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Spans topics that may be created later (pattern starts with a wildcard, or a custom mapping). */
+  readonly #discovers: boolean;
+  #stopped = false;
+  #wakeCapacity: (() => void) | undefined;
+  #batch: Promise<void> = Promise.resolve();
+  #held = 0;
+  #whenIdle: (() => void) | undefined;
+  #commitQueued = false;
+  #committing: Promise<void> = Promise.resolve();
+  #discoveryTimer: ReturnType<typeof setInterval> | undefined;
+  #unlisten: (() => void) | undefined;
+  #restarting: Promise<void> | undefined;
+  #onJoin: ((assignment: Record<string, number[]>) => void) | undefined;
+
+  constructor(ctx: ConsumerLoopContext) {
+    this.#ctx = ctx;
+    const first = ctx.pattern.split('.', 1)[0] as string;
+    this.#discovers = !ctx.topics.perFirstToken ? hasWildcard(ctx.pattern) : first === '*' || first === '>';
+    this.#consumer = ctx.kafka.consumer({
+      groupId: ctx.groupId,
+      sessionTimeout: ctx.options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(1_000, Math.floor(ctx.options.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: ctx.options.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2_000 },
+    });
+    ctx.sink.onCapacity(() => {
+      const w = this.#wakeCapacity;
+      this.#wakeCapacity = undefined;
+      w?.();
+    });
+    const { GROUP_JOIN, CRASH, CONNECT } = this.#consumer.events;
+    this.#consumer.on(GROUP_JOIN, (e) => {
+      const assigned = e.payload.memberAssignment as Record<string, number[]>;
+      // partitions this member lost: their unacked messages belong to the new owner now
+      for (const key of [...this.#partitions.keys()]) {
+        const [topic, partition] = splitKey(key);
+        if (!assigned[topic]?.includes(partition)) this.#partitions.delete(key);
+      }
+      ctx.status('group_joined', ctx.groupId);
+      const onJoin = this.#onJoin;
+      this.#onJoin = undefined;
+      onJoin?.(assigned);
+    });
+    this.#consumer.on(CRASH, (e) => ctx.status('consumer_crashed', String(e.payload.error?.message ?? '')));
+    this.#consumer.on(CONNECT, () => ctx.status('consumer_connected', ctx.groupId));
+  }
+
+  /** Subscribes; resolves once every message published after it will be delivered. */
+  async start(): Promise<void> {
+    const { topics, pattern } = this.#ctx;
+    const initial = this.#discovers ? await topics.list() : [topics.topicFor(pattern)];
+    for (const t of initial) await topics.ensure(t);
+    if (this.#discovers) {
+      this.#unlisten = topics.onTopic((t) => void this.#addTopics([t]));
+      this.#discoveryTimer = setInterval(
+        () =>
+          void topics.list().then(
+            (all) => this.#addTopics(all),
+            (e) => this.#ctx.sink.reportError(e),
+          ),
+        this.#ctx.options.topicDiscoveryMs,
+      );
+      this.#discoveryTimer.unref?.();
+    }
+    const plan = await this.#startPlan(initial);
+    for (const t of initial) this.#topics.add(t);
+    await this.#consumer.connect();
+    await this.#run(plan);
+  }
+
+  /**
+   * Subscribes and runs the consumer. With a start plan (the first run), every
+   * topic stays paused until this member has joined and moved the partitions it
+   * got that have no committed offset to their planned start, and committed that:
+   * nothing is fetched from a wrong position, and nothing published after
+   * `subscribe` resolved is missed.
+   */
+  async #run(plan?: StartPlan): Promise<void> {
+    const topics = [...this.#topics].flatMap((t) => [t, retryTopicOf(t)]);
+    if (topics.length === 0) return; // nothing to read until a topic appears
+    await this.#consumer.subscribe({ topics, fromBeginning: true });
+    const joined = new Promise<Record<string, number[]>>((resolve) => {
+      this.#onJoin = resolve;
+    });
+    const running = this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => {
+        const batch = this.#eachBatch(payload);
+        this.#batch = batch.catch(() => undefined);
+        return batch;
+      },
+    });
+    if (!plan) return running;
+    const all = topics.map((topic) => ({ topic }));
+    this.#consumer.pause(all);
+    await running;
+    const assignment = await withTimeout(joined, this.#ctx.options.connectTimeoutMs * 3, 'joining the group');
+    const seeks: { topic: string; partition: number; offset: string }[] = [];
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const offset = plan.get(topic)?.get(partition);
+        if (offset !== undefined) seeks.push({ topic, partition, offset });
+      }
+    }
+    for (const seek of seeks) this.#consumer.seek(seek);
+    if (seeks.length > 0) await this.#consumer.commitOffsets(seeks);
+    this.#consumer.resume(all);
+  }
+
+  /**
+   * Where a group starts on partitions it has no committed offset for: `from`
+   * on subject topics, the end on retry topics. Topics found later start at their
+   * beginning (everything in them is newer than the subscription).
+   */
+  async #startPlan(topics: string[]): Promise<StartPlan> {
+    const plan: StartPlan = new Map();
+    if (topics.length === 0) return plan;
+    const { admin, groupId, from } = this.#ctx;
+    const all = topics.flatMap((t) => [t, retryTopicOf(t)]);
+    const committed = await retrying(() => admin.fetchOffsets({ groupId, topics: all }));
+    for (const { topic, partitions } of committed) {
+      const missing = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      if (missing.size === 0) continue;
+      const retry = topic.endsWith(RETRY_SUFFIX);
+      const byTime = !retry && typeof from === 'object';
+      const positions: { partition: number; offset?: string; low?: string; high?: string }[] = byTime
+        ? await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, from.time))
+        : await retrying(() => admin.fetchTopicOffsets(topic));
+      const chosen = new Map<number, string>();
+      for (const p of positions) {
+        if (!missing.has(p.partition)) continue;
+        chosen.set(
+          p.partition,
+          String((byTime ? p.offset : !retry && from === 'earliest' ? p.low : p.high) ?? '0'),
+        );
+      }
+      plan.set(topic, chosen);
+    }
+    return plan;
+  }
+
+  async #addTopics(candidates: string[]): Promise<void> {
+    if (this.#stopped) return;
+    const fresh = candidates.filter(
+      (t) => !this.#topics.has(t) && this.#ctx.topics.isSubjectTopic(t) && this.#mayHold(t),
+    );
+    if (fresh.length === 0) return;
+    for (const t of fresh) this.#topics.add(t);
+    // kafkajs subscribes only while stopped: restart the consumer with the larger set
+    const previous = this.#restarting ?? Promise.resolve();
+    this.#restarting = previous.then(async () => {
+      if (this.#stopped) return;
+      this.#ctx.status('topics_added', fresh.join(','));
+      await this.#consumer.stop();
+      await this.#run();
+    });
+    await this.#restarting.catch((e) => this.#ctx.sink.reportError(e));
+  }
+
+  /** Could a subject matching the pattern live on `topic`? */
+  #mayHold(topic: string): boolean {
+    if (!this.#ctx.topics.perFirstToken) return true;
+    const token = topic.slice(this.#ctx.options.topicPrefix.length);
+    return (
+      subjectMatches(this.#ctx.pattern.split('.', 1)[0] as string, token) || this.#ctx.pattern.startsWith('>')
+    );
+  }
+
+  async #waitForCapacity(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wakeCapacity = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (this.#ctx.sink.capacity > 0 || this.#stopped) this.#wakeCapacity();
+    });
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+    const { topic, partition } = batch;
+    const key = `${topic}\u0000${partition}`;
+    let offsets = this.#partitions.get(key);
+    if (!offsets) {
+      offsets = new PartitionOffsets();
+      this.#partitions.set(key, offsets);
+    }
+    const retry = topic.endsWith(RETRY_SUFFIX);
+    for (const m of batch.messages) {
+      if (this.#stopped || !isRunning() || isStale()) break;
+      const offset = Number(m.offset);
+      if (offsets.seen(offset)) {
+        resolveOffset(m.offset); // re-fetched after a rebalance or restart: already ours
+        continue;
+      }
+      const record = decodeRecord(m, `${topic}:${partition}:${offset}`);
+      if (
+        !subjectMatches(this.#ctx.pattern, record.subject) ||
+        (retry && record.group !== this.#ctx.groupId)
+      ) {
+        offsets.take(offset);
+        offsets.done(offset); // not for this subscription
+        resolveOffset(m.offset);
+        this.#queueCommit();
+        continue;
+      }
+      const wait = retry ? record.due - Date.now() : 0;
+      if (wait > 0) {
+        // the head of this retry partition is not due: pause only this partition
+        const resume = pause();
+        this.#consumer.seek({ topic, partition, offset: m.offset });
+        const timer = setTimeout(() => {
+          this.#resumeTimers.delete(timer);
+          resume();
+        }, wait);
+        this.#resumeTimers.add(timer);
+        break;
+      }
+      while (this.#ctx.sink.capacity === 0 && !this.#stopped) {
+        await this.#waitForCapacity(1_000);
+        await heartbeat();
+        if (!isRunning() || isStale()) return;
+      }
+      if (this.#stopped) break;
+      offsets.take(offset);
+      this.#deliver(topic, offset, m, record, offsets);
+      resolveOffset(m.offset);
+    }
+    await heartbeat();
+  }
+
+  #deliver(
+    topic: string,
+    offset: number,
+    m: KafkaMessage,
+    record: ReturnType<typeof decodeRecord>,
+    offsets: PartitionOffsets,
+  ): void {
+    const { producer, groupId, grouped, ackTimeoutMs } = this.#ctx;
+    this.#held++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let finished = false;
+    /** Claims the one settlement of this delivery; false when it was already settled (or timed out). */
+    const finish = (): boolean => {
+      if (finished) return false;
+      finished = true;
+      clearTimeout(timer);
+      return true;
+    };
+    /** The settlement is complete (its retry copy stored, its offset marked): the member may leave now. */
+    const released = () => {
+      this.#held--;
+      if (this.#held === 0 && this.#whenIdle) {
+        const idle = this.#whenIdle;
+        this.#whenIdle = undefined;
+        idle();
+      }
+    };
+    const done = () => {
+      offsets.done(offset);
+      this.#queueCommit();
+      released();
+    };
+    const toRetry = async (attempt: number, delayMs: number) => {
+      await producer.send({
+        topic: retryTopicOf(topic),
+        acks: -1,
+        messages: [retryRecord(m, attempt, Date.now() + Math.max(0, Math.ceil(delayMs)), groupId)],
+      });
+    };
+    const delivery: InboundDelivery = {
+      id: record.id,
+      subject: record.subject,
+      payload: record.payload,
+      headers: record.headers,
+      publishedAt: record.publishedAt,
+      attempt: record.attempt,
+      onHandOut: () => {
+        timer = setTimeout(() => {
+          // not settled in time: redelivered as the next attempt (a later ack is ignored)
+          if (!finish()) return;
+          toRetry(record.attempt + 1, 0).then(done, (e) => {
+            this.#ctx.sink.reportError(e);
+            released(); // left uncommitted: redelivered from here after a restart
+          });
+        }, ackTimeoutMs);
+        timer.unref?.();
+      },
+      ack: async () => {
+        if (finish()) done();
+      },
+      nak: async (delayMs: number, info: SettleInfo) => {
+        if (!finish()) return;
+        // never seen: left uncommitted, the next member starts here at the same attempt
+        if (info.reason === 'release' && !info.handedOut) return released();
+        if (info.reason === 'release' && !grouped) return done(); // the subscription's own group goes with it
+        try {
+          await toRetry(record.attempt + 1, delayMs);
+        } catch (error) {
+          released(); // left uncommitted: redelivered from here after a restart
+          throw error;
+        }
+        done();
+      },
+    };
+    this.#ctx.sink.push(delivery);
+  }
+
+  #queueCommit(): void {
+    if (this.#commitQueued) return;
+    this.#commitQueued = true;
+    setImmediate(() => {
+      this.#commitQueued = false;
+      this.#committing = this.#committing.then(() => this.#commit());
+    });
+  }
+
+  async #commit(): Promise<void> {
+    const points: {
+      topic: string;
+      partition: number;
+      offset: string;
+      state: PartitionOffsets;
+      at: number;
+    }[] = [];
+    for (const [key, state] of this.#partitions) {
+      const at = state.commitPoint();
+      if (at === undefined) continue;
+      const [topic, partition] = splitKey(key);
+      points.push({ topic, partition, offset: String(at), state, at });
+    }
+    if (points.length === 0) return;
+    try {
+      await this.#consumer.commitOffsets(
+        points.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      );
+      for (const p of points) p.state.committed(p.at);
+    } catch (error) {
+      // a rebalance is under way or the partition moved: the next ack tries again
+      this.#ctx.sink.reportError(error);
+      this.#ctx.status('commit_failed', (error as Error)?.message);
+    }
+  }
+
+  /** Stops fetching; resolves when no further push will happen. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeCapacity?.();
+    clearInterval(this.#discoveryTimer);
+    this.#unlisten?.();
+    for (const t of this.#resumeTimers) clearTimeout(t);
+    this.#consumer.pause([...this.#topics].flatMap((t) => [{ topic: t }, { topic: retryTopicOf(t) }]));
+    await this.#restarting?.catch(() => undefined);
+    await this.#batch;
+  }
+
+  /** After core settled everything this member held: last commit, leave the group, delete an own group. */
+  async finish(): Promise<void> {
+    if (this.#held > 0) {
+      await new Promise<void>((resolve) => {
+        this.#whenIdle = resolve;
+      });
+    }
+    await this.#committing;
+    await this.#commit();
+    await this.#consumer.disconnect();
+    if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
+  }
+}
+
+/** Partitions without a committed offset → where they start (per topic). */
+type StartPlan = Map<string, Map<number, string>>;
+
+/** Retries an admin call that failed retriably (a group's coordinator still moving right after it is first named). */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 10 || (error as { retriable?: boolean })?.retriable !== true) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const i = key.lastIndexOf('\u0000');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+}

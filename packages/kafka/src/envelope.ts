@@ -1,0 +1,90 @@
+import type { Headers, OutgoingMessage } from '@omnibus/core';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+
+/** Kafka headers Omnibus uses for its own metadata; stripped before delivery. */
+export const META = {
+  subject: 'omnibus-subject',
+  id: 'omnibus-id',
+  publishedAt: 'omnibus-published-at',
+  /** On retry-topic copies: the attempt the copy is for. */
+  attempt: 'omnibus-attempt',
+  /** On retry-topic copies: not to be handed out before this time (epoch ms). */
+  due: 'omnibus-due',
+  /** On retry-topic copies: the consumer group the retry is for (other groups skip it). */
+  group: 'omnibus-group',
+} as const;
+const RESERVED = new Set<string>(Object.values(META));
+
+/** A Kafka record for one outgoing message: key = subject (one subject, one partition). */
+export function toRecord(m: OutgoingMessage): {
+  key: string;
+  value: Buffer;
+  headers: IHeaders;
+  timestamp: string;
+} {
+  const headers: IHeaders = { ...m.headers };
+  headers[META.subject] = m.subject;
+  headers[META.id] = m.id;
+  headers[META.publishedAt] = String(m.publishedAt);
+  return {
+    key: m.subject,
+    value: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
+    headers,
+    timestamp: String(m.publishedAt),
+  };
+}
+
+/** A record read back: the user's headers plus Omnibus metadata. */
+export interface DecodedRecord {
+  readonly subject: string;
+  readonly id: string;
+  readonly publishedAt: number;
+  readonly headers: Headers;
+  readonly payload: Uint8Array;
+  /** 1 for an original, the copy's attempt for a retry. */
+  readonly attempt: number;
+  readonly due: number;
+  readonly group: string | undefined;
+}
+
+const text = (v: Buffer | string | (Buffer | string)[] | undefined): string | undefined => {
+  if (v === undefined) return undefined;
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : one.toString();
+};
+
+/** Decodes a fetched record; `fallbackId` names records written by other producers. */
+export function decodeRecord(m: KafkaMessage, fallbackId: string): DecodedRecord {
+  const raw = m.headers ?? {};
+  const headers: Headers = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (RESERVED.has(name)) continue;
+    const t = text(value);
+    if (t !== undefined) headers[name] = t;
+  }
+  const value = m.value ?? Buffer.alloc(0);
+  return {
+    subject: text(raw[META.subject]) ?? m.key?.toString() ?? '',
+    id: text(raw[META.id]) ?? fallbackId,
+    publishedAt: Number(text(raw[META.publishedAt]) ?? m.timestamp),
+    headers,
+    payload: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    attempt: Number(text(raw[META.attempt]) ?? 1),
+    due: Number(text(raw[META.due]) ?? 0),
+    group: text(raw[META.group]),
+  };
+}
+
+/** A retry-topic copy of a delivered record: same key, value and headers, plus attempt, due time and group. */
+export function retryRecord(
+  m: KafkaMessage,
+  attempt: number,
+  due: number,
+  group: string,
+): { key: Buffer | null; value: Buffer | null; headers: IHeaders } {
+  const headers: IHeaders = { ...(m.headers ?? {}) };
+  headers[META.attempt] = String(attempt);
+  headers[META.due] = String(due);
+  headers[META.group] = group;
+  return { key: m.key ?? null, value: m.value ?? null, headers };
+}

@@ -1,0 +1,23 @@
+import { createBus, type EventBus } from '@omnibus/core';
+import { connectClients, kafkaClient } from './connection.js';
+import { KafkaDriver } from './kafka-driver.js';
+import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
+import { TopicRegistry } from './topics.js';
+
+export type { KafkaBusOptions, KafkaBusStatus, KafkaTopicSettings } from './options.js';
+export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
+
+/**
+ * Connects to Kafka (or uses `options.kafka`) and returns a bus: a topic per
+ * subject's first token (message key = subject, so a subject stays on one
+ * partition), consumer groups committing only after ack, non-blocking retries
+ * through retry topics, emulated wildcards, dead-letter by Omnibus. Kafka has no
+ * publisher-id dedupe: `capabilities.dedupe` is false. Rejects with a
+ * credential-free `ConnectionError` when no broker answers.
+ */
+export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
+  const resolved = resolveKafkaOptions(options);
+  const kafka = kafkaClient(resolved);
+  const { admin, producer } = await connectClients(kafka, resolved);
+  return createBus(new KafkaDriver(kafka, admin, producer, new TopicRegistry(admin, resolved), resolved));
+}

@@ -1,0 +1,201 @@
+import {
+  type BusDriver,
+  type Capabilities,
+  type DriverReceipt,
+  type DriverSubscribeRequest,
+  type DriverSubscription,
+  type OutgoingMessage,
+  PublishError,
+  redact,
+  safeCause,
+} from '@omnibus/core';
+import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
+import { ConsumerLoop } from './consumer-loop.js';
+import { toRecord } from './envelope.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import type { TopicRegistry } from './topics.js';
+
+const BACKEND = 'kafka';
+
+interface Queued {
+  readonly topic: string;
+  readonly message: OutgoingMessage;
+  resolve(receipt: DriverReceipt): void;
+  reject(error: unknown): void;
+}
+
+/** The Kafka transport behind `createKafkaBus`. */
+export class KafkaDriver implements BusDriver {
+  readonly backend = BACKEND;
+  readonly capabilities: Readonly<Capabilities>;
+  readonly #kafka: Kafka;
+  readonly #admin: Admin;
+  readonly #producer: Producer;
+  readonly #topics: TopicRegistry;
+  readonly #options: ResolvedKafkaOptions;
+  readonly #finishing = new Set<Promise<void>>();
+  #queue: Queued[] = [];
+  #sending: Promise<void> | undefined;
+
+  constructor(
+    kafka: Kafka,
+    admin: Admin,
+    producer: Producer,
+    topics: TopicRegistry,
+    options: ResolvedKafkaOptions,
+  ) {
+    this.#kafka = kafka;
+    this.#admin = admin;
+    this.#producer = producer;
+    this.#topics = topics;
+    this.#options = options;
+    this.capabilities = Object.freeze({
+      durable: true,
+      replay: true,
+      groups: true,
+      dedupe: false,
+      delayedNak: true,
+      ordering: 'subject',
+      groupBalance: 'subject',
+      wildcards: 'emulated',
+      maxPayloadBytes: options.maxPayloadBytes,
+    } satisfies Capabilities);
+  }
+
+  #status(type: string, detail?: string): void {
+    try {
+      this.#options.onStatus?.({ type, detail: detail === undefined ? undefined : redact(detail) });
+    } catch {
+      // ignore listener errors
+    }
+  }
+
+  /**
+   * Publishes issued while a send is in flight wait and leave together as one
+   * request (the idempotent producer allows one request in flight per broker),
+   * in the order they were issued.
+   */
+  async publish(message: OutgoingMessage): Promise<DriverReceipt> {
+    const topic = this.#topics.topicFor(message.subject);
+    await this.#topics.ensure(topic);
+    return new Promise<DriverReceipt>((resolve, reject) => {
+      this.#queue.push({ topic, message, resolve, reject });
+      this.#sending ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      await this.#send(batch);
+    }
+    this.#sending = undefined;
+  }
+
+  async #send(batch: Queued[]): Promise<void> {
+    const byTopic = new Map<string, Queued[]>();
+    for (const q of batch) {
+      const list = byTopic.get(q.topic) ?? [];
+      list.push(q);
+      byTopic.set(q.topic, list);
+    }
+    let metadata: RecordMetadata[];
+    try {
+      metadata = await this.#producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, list]) => ({
+          topic,
+          messages: list.map((q) => toRecord(q.message)),
+        })),
+      });
+    } catch (error) {
+      for (const q of batch) {
+        q.reject(
+          new PublishError(
+            `publish to "${q.message.subject}" failed: ${(error as Error)?.message ?? error}`,
+            {
+              backend: BACKEND,
+              cause: safeCause(error),
+            },
+          ),
+        );
+      }
+      return;
+    }
+    const single = batch.length === 1 ? metadata[0] : undefined;
+    for (const q of batch) {
+      q.resolve({
+        duplicate: false,
+        sequence: single
+          ? `${single.topicName}:${single.partition}:${single.baseOffset ?? single.offset}`
+          : undefined,
+      });
+    }
+  }
+
+  /** One request for the whole batch, in order. */
+  async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    const topics = messages.map((m) => this.#topics.topicFor(m.subject));
+    for (const t of new Set(topics)) await this.#topics.ensure(t);
+    const receipts = messages.map(
+      (message, i) =>
+        new Promise<DriverReceipt>((resolve, reject) => {
+          this.#queue.push({ topic: topics[i] as string, message, resolve, reject });
+        }),
+    );
+    this.#sending ??= this.#drain();
+    const results = await Promise.allSettled(receipts);
+    const firstFailure = results.findIndex((r) => r.status === 'rejected');
+    if (firstFailure < 0) return results.map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
+    throw new PublishError('publishBatch failed; nothing is known to be accepted', {
+      backend: BACKEND,
+      cause: (results[firstFailure] as PromiseRejectedResult).reason,
+      accepted: [],
+    });
+  }
+
+  async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    const grouped = request.group !== undefined;
+    const groupId = `${this.#options.groupPrefix}${request.group ?? `sub-${request.id}`}`;
+    const loop = new ConsumerLoop({
+      kafka: this.#kafka,
+      admin: this.#admin,
+      producer: this.#producer,
+      topics: this.#topics,
+      options: this.#options,
+      groupId,
+      grouped,
+      pattern: request.pattern,
+      from: request.from,
+      sink: request.sink,
+      ackTimeoutMs: request.ackTimeoutMs,
+      status: (type, detail) => this.#status(type, detail),
+    });
+    try {
+      await loop.start();
+    } catch (error) {
+      await loop.stop().catch(() => undefined);
+      await loop.finish().catch(() => undefined);
+      throw error;
+    }
+    return {
+      stop: async () => {
+        await loop.stop();
+        // commit and leave once core has settled (acked or released) everything this member held
+        const finishing = loop
+          .finish()
+          .catch((error) => request.sink.reportError(error))
+          .finally(() => this.#finishing.delete(finishing));
+        this.#finishing.add(finishing);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#sending;
+    await Promise.all([...this.#finishing]);
+    await this.#producer.disconnect().catch(() => undefined);
+    await this.#admin.disconnect().catch(() => undefined);
+  }
+}

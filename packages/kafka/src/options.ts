@@ -1,0 +1,193 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { ConfigError, type OptionNames, rejectUnknownOptions } from '@omnibus/core';
+import type { Kafka, SASLOptions } from 'kafkajs';
+
+/** Settings of the topics Omnibus creates (or verifies, when set explicitly). */
+export interface KafkaTopicSettings {
+  /** Partitions of a created topic (default 3; a subject stays on one partition). */
+  numPartitions?: number;
+  /** Replication factor of a created topic (default: the broker's default). */
+  replicationFactor?: number;
+}
+
+/** Options of `createKafkaBus`. */
+export interface KafkaBusOptions {
+  /**
+   * `kafka://host:9092[,host2:9092]` or `kafka+ssl://…`; `kafka://user:password@host:9092`
+   * means SASL/PLAIN (use `sasl` for SCRAM). Default `kafka://127.0.0.1:9092`.
+   */
+  url?: string;
+  /** Bootstrap brokers (`host:port`); instead of `url`. */
+  brokers?: string[];
+  /** An existing kafkajs `Kafka` instance to use instead of creating one. */
+  kafka?: Kafka;
+  /** Client id (default `omnibus`). */
+  clientId?: string;
+  /** TLS: `true` or Node TLS options. */
+  ssl?: boolean | TlsOptions;
+  /** SASL: `{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }`. */
+  sasl?: SASLOptions;
+  /**
+   * Subject → topic. Default: `<topicPrefix><first token>` (a topic per first token,
+   * as NATS has a stream per first token). Must return a valid topic name.
+   */
+  topicFor?: (subject: string) => string;
+  /** Prefix of automatic topic names (default `omnibus.`). */
+  topicPrefix?: string;
+  /** Prefix of consumer group ids (default `omnibus.`). */
+  groupPrefix?: string;
+  /** Settings of topics Omnibus creates; explicit settings are also verified on existing topics. */
+  topics?: KafkaTopicSettings;
+  /** Largest payload (default 1,000,000 bytes; keep it under the broker's `message.max.bytes`). */
+  maxPayloadBytes?: number;
+  /** Connecting gives up after this with `ConnectionError` (ms, default 10,000). */
+  connectTimeoutMs?: number;
+  /**
+   * How often a subscription whose pattern can span topics (it starts with a
+   * wildcard, or `topicFor` is custom) looks for new topics (ms, default 5,000).
+   * Topics this bus creates itself are seen at once.
+   */
+  topicDiscoveryMs?: number;
+  /** Longest a fetch waits on the broker (ms, default 250): bounds how late a delayed retry can start. */
+  maxWaitTimeMs?: number;
+  /** Consumer session timeout (ms, default 10,000): how long a crashed member holds its partitions. */
+  sessionTimeoutMs?: number;
+  /** Connection, consumer and client-log events (redacted). */
+  onStatus?: (status: KafkaBusStatus) => void;
+}
+
+/** A connection or consumer status change. Never contains credentials. */
+export interface KafkaBusStatus {
+  type: string;
+  detail?: string;
+}
+
+/** Options after validation. */
+export interface ResolvedKafkaOptions {
+  brokers: string[];
+  kafka: Kafka | undefined;
+  clientId: string;
+  ssl: boolean | TlsOptions | undefined;
+  sasl: SASLOptions | undefined;
+  topicFor: ((subject: string) => string) | undefined;
+  topicPrefix: string;
+  groupPrefix: string;
+  topics: KafkaTopicSettings;
+  maxPayloadBytes: number;
+  connectTimeoutMs: number;
+  topicDiscoveryMs: number;
+  maxWaitTimeMs: number;
+  sessionTimeoutMs: number;
+  onStatus: ((status: KafkaBusStatus) => void) | undefined;
+}
+
+const KNOWN: OptionNames<KafkaBusOptions> = {
+  url: true,
+  brokers: true,
+  kafka: true,
+  clientId: true,
+  ssl: true,
+  sasl: true,
+  topicFor: true,
+  topicPrefix: true,
+  groupPrefix: true,
+  topics: true,
+  maxPayloadBytes: true,
+  connectTimeoutMs: true,
+  topicDiscoveryMs: true,
+  maxWaitTimeMs: true,
+  sessionTimeoutMs: true,
+  onStatus: true,
+};
+
+/**
+ * Default payload limit: 1,000,000 bytes, leaving room for headers and record
+ * overhead under the broker's default `message.max.bytes` (1,048,588).
+ */
+export const DEFAULT_KAFKA_MAX_PAYLOAD = 1_000_000;
+
+/** Kafka's own rule for topic names. */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const BROKER = /^[A-Za-z0-9.[\]:-]+:\d+$/;
+
+function fail(field: string, message: string): never {
+  throw new ConfigError(field, message, { backend: 'kafka' });
+}
+
+function int(field: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    fail(field, `must be an integer ≥ ${min}`);
+  return value;
+}
+
+/** Splits a `kafka://` URL into brokers, TLS and SASL/PLAIN credentials. */
+function fromUrl(url: string): { brokers: string[]; ssl: boolean; sasl: SASLOptions | undefined } {
+  const match = /^(kafka|kafka\+ssl):\/\/(.*)$/i.exec(url.trim());
+  if (!match) fail('url', 'expected kafka://host:9092[,host2:9092] or kafka+ssl://…');
+  const rest = (match[2] ?? '').split(/[/?]/, 1)[0] ?? '';
+  const at = rest.lastIndexOf('@');
+  const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split(',').filter(Boolean);
+  let sasl: SASLOptions | undefined;
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon < 0) fail('url', 'credentials in the URL must be user:password');
+    sasl = {
+      mechanism: 'plain',
+      username: decodeURIComponent(userinfo.slice(0, colon)),
+      password: decodeURIComponent(userinfo.slice(colon + 1)),
+    };
+  }
+  if (hosts.length === 0) fail('url', 'needs at least one broker host:port');
+  for (const h of hosts) if (!BROKER.test(h)) fail('url', `broker "${h}" must be host:port`);
+  return { brokers: hosts, ssl: match[1]?.toLowerCase() === 'kafka+ssl', sasl };
+}
+
+/** Validates options; throws `ConfigError` naming the field (unknown names included). */
+export function resolveKafkaOptions(options: KafkaBusOptions = {}): ResolvedKafkaOptions {
+  rejectUnknownOptions(options, KNOWN, { backend: 'kafka' });
+  let brokers = options.brokers;
+  let ssl = options.ssl;
+  let sasl = options.sasl;
+  if (!options.kafka && !brokers) {
+    const parsed = fromUrl(options.url ?? 'kafka://127.0.0.1:9092');
+    brokers = parsed.brokers;
+    ssl ??= parsed.ssl || undefined;
+    sasl ??= parsed.sasl;
+  }
+  if (brokers) for (const h of brokers) if (!BROKER.test(h)) fail('brokers', `"${h}" must be host:port`);
+  const topicPrefix = options.topicPrefix ?? 'omnibus.';
+  if (topicPrefix !== '' && !/^[a-zA-Z0-9._-]{1,100}$/.test(topicPrefix))
+    fail('topicPrefix', 'must be up to 100 characters of a–z, A–Z, 0–9, ".", "_" or "-"');
+  const groupPrefix = options.groupPrefix ?? 'omnibus.';
+  if (options.topicFor !== undefined && typeof options.topicFor !== 'function')
+    fail('topicFor', 'must be a function');
+  if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
+    fail('onStatus', 'must be a function');
+  const topics = options.topics ?? {};
+  rejectUnknownOptions(
+    topics,
+    { numPartitions: true, replicationFactor: true },
+    { backend: 'kafka', prefix: 'topics' },
+  );
+  if (topics.numPartitions !== undefined) int('topics.numPartitions', topics.numPartitions, 0, 1);
+  if (topics.replicationFactor !== undefined) int('topics.replicationFactor', topics.replicationFactor, 0, 1);
+  return {
+    brokers: brokers ?? [],
+    kafka: options.kafka,
+    clientId: options.clientId ?? 'omnibus',
+    ssl,
+    sasl,
+    topicFor: options.topicFor,
+    topicPrefix,
+    groupPrefix,
+    topics,
+    maxPayloadBytes: int('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_KAFKA_MAX_PAYLOAD, 1),
+    connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 10_000, 100),
+    topicDiscoveryMs: int('topicDiscoveryMs', options.topicDiscoveryMs, 5_000, 100),
+    maxWaitTimeMs: int('maxWaitTimeMs', options.maxWaitTimeMs, 250, 10),
+    sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, 10_000, 6_000),
+    onStatus: options.onStatus,
+  };
+}
