@@ -48,18 +48,27 @@ export async function runOrdersDemo(
     summary.deadLettered++;
     check();
   });
+  const charged = new Set<string>();
   for (const member of ['worker-a', 'worker-b']) {
-    await startBillingWorker(bus, member, log, () => {
-      summary.charged++;
-      check();
-    });
+    await startBillingWorker(
+      bus,
+      member,
+      log,
+      () => {
+        summary.charged++;
+        check();
+      },
+      charged,
+    );
   }
   const service = createOrderService(bus, log);
   for (const order of orders) {
     await service.place(order);
     summary.placed++;
   }
-  await service.place(orders[0] as Order); // a retried request: deduplicated by id
+  // a retried request: deduplicated by id where the backend can (capabilities.dedupe), and
+  // skipped by the billing worker's ledger everywhere
+  await service.place(orders[0] as Order);
   await allSettled;
   return summary;
 }
