@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
-import { uniqueName, withBroker } from '@omnibus/testing';
+import { startLocalServer, uniqueName, withBroker } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapters,
@@ -171,28 +172,43 @@ await withBroker('nats', (broker) => {
   });
 
   it('OMNIBUS_URL stream settings let a factory user subscribe to a pattern that starts with a wildcard', async () => {
-    const token = uniqueName('wild');
-    const stream = token.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase();
-    const url = `${broker.url}?stream=${stream}:*.${token}&storage=memory&maxAgeMs=60000`;
-    bus = await createEventBusFromEnv({ OMNIBUS_URL: url });
+    // a server of its own: a first-token wildcard overlaps every automatic stream other tests leave on a shared one
+    const store = mkdtempSync(join(tmpdir(), 'omnibus-factory-nats-'));
+    const server = await startLocalServer({
+      name: 'nats-server',
+      binaries: [
+        '/usr/sbin/nats-server',
+        '/usr/local/bin/nats-server',
+        '/usr/bin/nats-server',
+        'nats-server',
+      ],
+      args: (port) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store],
+    });
+    const url = `nats://127.0.0.1:${server.port}`;
     try {
-      const sub = await bus.subscribe(`*.${token}`);
-      await bus.publish(`eu.${token}`, 'first-token wildcard');
+      bus = await createEventBusFromEnv({
+        OMNIBUS_URL: `${url}?stream=EVENTS:*.created&storage=memory&maxAgeMs=60000`,
+      });
+      const sub = await bus.subscribe('*.created');
+      await bus.publish('orders.created', 'first-token wildcard');
       for await (const m of sub) {
-        expect(m.subject).toBe(`eu.${token}`);
+        expect(m.subject).toBe('orders.created');
         break;
       }
-      expect((bus as EventBus & { createdStreams: string[] }).createdStreams).toEqual([stream]);
+      expect((bus as EventBus & { createdStreams: string[] }).createdStreams).toEqual(['EVENTS']);
+      const nc = await connect({ servers: url });
+      try {
+        const info = await (await jetstreamManager(nc)).streams.info('EVENTS');
+        expect(info.config.storage).toBe('memory');
+        expect(info.config.max_age).toBe(60_000 * 1_000_000);
+      } finally {
+        await nc.close();
+      }
     } finally {
-      await bus.close();
+      await bus?.close();
       bus = undefined;
-      const nc = await connect({ servers: broker.url });
-      const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info(stream);
-      expect(info.config.storage).toBe('memory');
-      expect(info.config.max_age).toBe(60_000 * 1_000_000);
-      await jsm.streams.delete(stream);
-      await nc.close();
+      await server.dispose();
+      rmSync(store, { recursive: true, force: true });
     }
   });
 });
