@@ -1,4 +1,5 @@
 import { type CapabilityName, ConfigError, type EventBus } from '@omnibus/core';
+import type { KafkaBusOptions } from '@omnibus/kafka';
 import type { MemoryBusOptions } from '@omnibus/memory';
 import type { NatsBusOptions } from '@omnibus/nats';
 import type { RedisBusOptions } from '@omnibus/redis';
@@ -33,14 +34,9 @@ export interface RedisConfig extends CommonConfig, RedisBusOptions {
   backend: 'redis';
 }
 
-/**
- * `createEventBus` configuration of Kafka. The adapter is in progress, so its
- * options are an open record for now (`brokers`, …); they become a closed type
- * when `@omnibus/kafka` exists.
- */
-export interface KafkaConfig extends CommonConfig {
+/** `createEventBus` configuration of Kafka: `backend: 'kafka'` plus `createKafkaBus` options. */
+export interface KafkaConfig extends CommonConfig, KafkaBusOptions {
   backend: 'kafka';
-  [option: string]: unknown;
 }
 
 /**

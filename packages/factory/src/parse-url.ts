@@ -126,7 +126,8 @@ function kafkaOptions(url: string): Record<string, unknown> {
       throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port in ${url}`);
     }
   }
-  return { brokers: hosts, url, ssl: url.startsWith('kafka+ssl:') };
+  // the adapter reads the rest itself: SASL credentials, TLS, and its options as query parameters
+  return { url };
 }
 
 /**

@@ -119,7 +119,7 @@ describe('parseOmnibusUrl', () => {
     expect(parseOmnibusUrl('rediss://h:6380').backend).toBe('redis');
     expect(parseOmnibusUrl('kafka://h1:9092,h2:9092')).toEqual({
       backend: 'kafka',
-      options: { brokers: ['h1:9092', 'h2:9092'], url: 'kafka://h1:9092,h2:9092', ssl: false },
+      options: { url: 'kafka://h1:9092,h2:9092' },
     });
   });
 

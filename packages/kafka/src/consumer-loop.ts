@@ -29,6 +29,9 @@ export interface ConsumerLoopContext {
   status(type: string, detail?: string): void;
 }
 
+/** How long acks gather before their offsets are committed together. */
+const COMMIT_EVERY_MS = 50;
+
 const retryTopicOf = (topic: string) => (topic.endsWith(RETRY_SUFFIX) ? topic : `${topic}${RETRY_SUFFIX}`);
 
 /**
@@ -357,13 +360,14 @@ export class ConsumerLoop {
     this.#ctx.sink.push(delivery);
   }
 
+  /** Commits at most every `COMMIT_EVERY_MS` (and once more when the member leaves): one request covers many acks. */
   #queueCommit(): void {
     if (this.#commitQueued) return;
     this.#commitQueued = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.#commitQueued = false;
       this.#committing = this.#committing.then(() => this.#commit());
-    });
+    }, COMMIT_EVERY_MS).unref?.();
   }
 
   async #commit(): Promise<void> {

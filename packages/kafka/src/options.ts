@@ -121,11 +121,49 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
   return value;
 }
 
-/** Splits a `kafka://` URL into brokers, TLS and SASL/PLAIN credentials. */
-function fromUrl(url: string): { brokers: string[]; ssl: boolean; sasl: SASLOptions | undefined } {
+/** Omnibus options a `kafka://` URL may carry as query parameters. */
+const URL_NUMBERS = [
+  'maxPayloadBytes',
+  'connectTimeoutMs',
+  'topicDiscoveryMs',
+  'maxWaitTimeMs',
+  'sessionTimeoutMs',
+] as const;
+const URL_STRINGS = ['topicPrefix', 'groupPrefix', 'clientId'] as const;
+const URL_TOPICS = ['numPartitions', 'replicationFactor'] as const;
+
+function queryOptions(query: string): KafkaBusOptions {
+  const options: KafkaBusOptions & { topics: KafkaTopicSettings } = { topics: {} };
+  for (const [key, value] of new URLSearchParams(query)) {
+    if ((URL_STRINGS as readonly string[]).includes(key))
+      options[key as (typeof URL_STRINGS)[number]] = value;
+    else if ((URL_NUMBERS as readonly string[]).includes(key))
+      options[key as (typeof URL_NUMBERS)[number]] = Number(value);
+    else if ((URL_TOPICS as readonly string[]).includes(key))
+      options.topics[key as (typeof URL_TOPICS)[number]] = Number(value);
+    else
+      fail(
+        `url.${key}`,
+        `unknown kafka:// parameter; known: ${[...URL_STRINGS, ...URL_NUMBERS, ...URL_TOPICS].join(', ')}`,
+      );
+  }
+  if (Object.keys(options.topics).length === 0) delete (options as KafkaBusOptions).topics;
+  return options;
+}
+
+/** Splits a `kafka://` URL into brokers, TLS, SASL/PLAIN credentials and query options. */
+function fromUrl(url: string): {
+  brokers: string[];
+  ssl: boolean;
+  sasl: SASLOptions | undefined;
+  query: KafkaBusOptions;
+} {
   const match = /^(kafka|kafka\+ssl):\/\/(.*)$/i.exec(url.trim());
   if (!match) fail('url', 'expected kafka://host:9092[,host2:9092] or kafka+ssl://…');
   const rest = (match[2] ?? '').split(/[/?]/, 1)[0] ?? '';
+  const query = (match[2] ?? '').includes('?')
+    ? (match[2] ?? '').slice((match[2] ?? '').indexOf('?') + 1)
+    : '';
   const at = rest.lastIndexOf('@');
   const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split(',').filter(Boolean);
   let sasl: SASLOptions | undefined;
@@ -141,12 +179,13 @@ function fromUrl(url: string): { brokers: string[]; ssl: boolean; sasl: SASLOpti
   }
   if (hosts.length === 0) fail('url', 'needs at least one broker host:port');
   for (const h of hosts) if (!BROKER.test(h)) fail('url', `broker "${h}" must be host:port`);
-  return { brokers: hosts, ssl: match[1]?.toLowerCase() === 'kafka+ssl', sasl };
+  return { brokers: hosts, ssl: match[1]?.toLowerCase() === 'kafka+ssl', sasl, query: queryOptions(query) };
 }
 
 /** Validates options; throws `ConfigError` naming the field (unknown names included). */
-export function resolveKafkaOptions(options: KafkaBusOptions = {}): ResolvedKafkaOptions {
-  rejectUnknownOptions(options, KNOWN, { backend: 'kafka' });
+export function resolveKafkaOptions(input: KafkaBusOptions = {}): ResolvedKafkaOptions {
+  rejectUnknownOptions(input, KNOWN, { backend: 'kafka' });
+  let options = input;
   let brokers = options.brokers;
   let ssl = options.ssl;
   let sasl = options.sasl;
@@ -155,6 +194,7 @@ export function resolveKafkaOptions(options: KafkaBusOptions = {}): ResolvedKafk
     brokers = parsed.brokers;
     ssl ??= parsed.ssl || undefined;
     sasl ??= parsed.sasl;
+    options = { ...parsed.query, ...options }; // explicit options win over the URL's
   }
   if (brokers) for (const h of brokers) if (!BROKER.test(h)) fail('brokers', `"${h}" must be host:port`);
   const topicPrefix = options.topicPrefix ?? 'omnibus.';

@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
-import { reader, uniquePrefix, waitFor } from '@omnibus/testing';
-import { Redis } from 'ioredis';
+import { reader, startLocalServer, uniquePrefix, waitFor } from '@omnibus/testing';
+import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisBus, type RedisBusStatus } from '../src/index.js';
 import { type LocalRedisServer, startRedisServer } from './redis-server.js';
@@ -238,4 +241,176 @@ describe('redis adapter', () => {
     await b.publish('tick.x', 'after pause');
     expect((await r.next()).text()).toBe('after pause');
   }, 60_000);
+
+  it('an ACL user with a password, and a database number in the URL', async () => {
+    const s = await server({ args: ['--user', 'alice', 'on', '>alice-pw-secret', '~*', '&*', '+@all'] });
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: `redis://alice:alice-pw-secret@127.0.0.1:${s.port}/3`, keyPrefix });
+    const r = reader(await b.subscribe('acl.x'), 10_000);
+    await b.publish('acl.x', 'in db 3');
+    expect((await r.next()).text()).toBe('in db 3');
+    const client = raw(`redis://alice:alice-pw-secret@127.0.0.1:${s.port}/3`);
+    await client.connect();
+    expect(await client.exists(`{${keyPrefix}}:s:acl.x`)).toBe(1);
+    await client.select(0);
+    expect(await client.exists(`{${keyPrefix}}:s:acl.x`)).toBe(0);
+    const error = await createRedisBus({ url: `redis://alice:wrong-alice-pw@127.0.0.1:${s.port}` }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error as object))).not.toContain(
+      'wrong-alice-pw',
+    );
+  });
+
+  it("TLS: rediss:// with the server's CA", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-tls-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=omnibus-test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+    );
+    const ext = join(dir, 'ext.cnf');
+    execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1' > ${ext}`]);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      ext,
+      '-out',
+      'server.crt',
+    );
+    const tls = await startLocalServer({
+      name: 'redis-server (TLS)',
+      binaries: ['/usr/sbin/redis-server', '/usr/bin/redis-server', 'redis-server'],
+      args: (port) => [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--tls-cert-file',
+        join(dir, 'server.crt'),
+        '--tls-key-file',
+        join(dir, 'server.key'),
+        '--tls-ca-cert-file',
+        join(dir, 'ca.crt'),
+        '--tls-auth-clients',
+        'no',
+      ],
+    });
+    cleanups.push(() => tls.dispose());
+    const b = await bus({
+      url: `rediss://127.0.0.1:${tls.port}`,
+      keyPrefix: uniquePrefix(),
+      redisOptions: { tls: { ca: readFileSync(join(dir, 'ca.crt')) } },
+    });
+    const r = reader(await b.subscribe('secure.*', { group: 'g' }), 10_000);
+    await b.publish('secure.tls', 'over TLS');
+    expect((await r.next()).text()).toBe('over TLS');
+    // without the CA the certificate is refused: a ConnectionError, not a hang
+    await expect(
+      createRedisBus({ url: `rediss://127.0.0.1:${tls.port}`, connectTimeoutMs: 3_000 }),
+    ).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('a Redis Cluster client: the bus lives in one slot; groups, wildcards and naks work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-cluster-'));
+    const nodes = await Promise.all(
+      [0, 1, 2].map((i) =>
+        startLocalServer({
+          name: `redis-server (cluster node ${i})`,
+          binaries: ['/usr/sbin/redis-server', '/usr/bin/redis-server', 'redis-server'],
+          args: (port) => [
+            '--bind',
+            '127.0.0.1',
+            '--port',
+            String(port),
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${i}.conf`),
+            '--dir',
+            dir,
+          ],
+        }),
+      ),
+    );
+    for (const n of nodes) cleanups.push(() => n.dispose());
+    execFileSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { stdio: 'ignore' },
+    );
+    const probe = raw(`redis://127.0.0.1:${nodes[0]?.port}`);
+    await probe.connect();
+    await waitFor(() => true, 'noop');
+    for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
+    cleanups.push(async () => cluster.disconnect());
+    const b = await bus({ client: cluster, keyPrefix: uniquePrefix() });
+    const r = reader(await b.subscribe('shard.*', { group: 'g', ack: 'manual' }), 15_000);
+    await b.publish('shard.a', 'one');
+    await b.publishBatch([{ subject: 'shard.b', payload: 'two' }]);
+    const first = await r.next();
+    await first.nak({ delayMs: 50 });
+    const got = [first.text()];
+    for (let i = 0; i < 2; i++) {
+      const m = await r.next();
+      got.push(`${m.text()}@${m.attempt}`);
+      await m.ack();
+    }
+    expect(got.sort()).toEqual(['one', 'one@2', 'two@1']);
+  });
 });
