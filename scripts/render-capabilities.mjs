@@ -4,11 +4,64 @@
 // README.md (between the `backends:start` / `backends:end` markers): a backend is
 // listed as available once its package exists and its conformance report has no
 // failure, otherwise as in progress. Run by `pnpm test` and `pnpm capabilities`.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+//
+// Stale reports: every report is stamped with the git commit and the time it was written
+// (`commit`, `generatedAt`). A report is marked stale when it has no stamp, when its commit is
+// not the current HEAD, or when it was written before the current test run started — the time
+// `pnpm test` records first, with `--start-run`, in .omnibus-cache/test-run.json (so a backend
+// whose suite this run skipped keeps its old numbers, marked stale).
+//
+//   node scripts/render-capabilities.mjs --start-run   # record the start of a test run
+//   node scripts/render-capabilities.mjs               # render
+// Options for testing this script: --root <dir> (another workspace), --head <sha> (instead of git).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
+};
+const root = arg('--root') ? resolve(arg('--root')) : join(dirname(fileURLToPath(import.meta.url)), '..');
+const runFile = join(root, '.omnibus-cache', 'test-run.json');
+
+function gitHead() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return /^[0-9a-f]{4,40}$/.test(sha) ? sha : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+const head = arg('--head') ?? gitHead();
+
+if (process.argv.includes('--start-run')) {
+  mkdirSync(dirname(runFile), { recursive: true });
+  writeFileSync(runFile, `${JSON.stringify({ startedAt: new Date().toISOString(), commit: head })}\n`);
+  process.exit(0);
+}
+const runStartedAt = existsSync(runFile) ? JSON.parse(readFileSync(runFile, 'utf8')).startedAt : undefined;
+
+const sameCommit = (a, b) => a.startsWith(b) || b.startsWith(a);
+/** Why a report is stale, or undefined when it is fresh. */
+function staleness(report) {
+  if (!report.commit || !report.generatedAt) return 'no commit/time stamp';
+  if (head !== 'unknown' && (report.commit === 'unknown' || !sameCommit(report.commit, head)))
+    return `measured at ${report.commit}, HEAD is ${head}`;
+  if (runStartedAt && Date.parse(report.generatedAt) < Date.parse(runStartedAt))
+    return 'older than the current test run (this run did not run that suite)';
+  return undefined;
+}
+const stampOf = (report) =>
+  report.generatedAt
+    ? `${report.commit} · ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC`
+    : 'unstamped';
+
 const reportsDir = join(root, 'reports');
 const order = ['memory', 'nats', 'redis', 'kafka'];
 const reports = (existsSync(reportsDir) ? readdirSync(reportsDir) : [])
@@ -18,7 +71,8 @@ const reports = (existsSync(reportsDir) ? readdirSync(reportsDir) : [])
     const ia = order.indexOf(a.backend);
     const ib = order.indexOf(b.backend);
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.backend.localeCompare(b.backend);
-  });
+  })
+  .map((r) => ({ ...r, stale: staleness(r) }));
 
 const mark = { passed: '✅ passes', failed: '❌ fails', unsupported: '➖ unsupported (declared)' };
 const flag = (v) => (v === true ? 'yes' : v === false ? 'no' : String(v));
@@ -31,6 +85,11 @@ const lines = [
   '(`runConformanceSuite`). A group is skipped only where the backend declares the capability',
   'unsupported, and that is reported here. See [contract.md](contract.md) for what each feature means.',
   '',
+  'Each report is stamped with the git commit and the time the suite ran (row *report*). A report is',
+  'marked **⚠️ stale** when its commit is not the current `HEAD`, or when it is older than the start of',
+  'the last `pnpm test` run (that run skipped the backend, e.g. no broker): its numbers are then the',
+  'last ones measured, not a result for the current code.',
+  '',
 ];
 if (reports.length === 0) {
   lines.push('No conformance report yet: run `pnpm test`.');
@@ -39,6 +98,9 @@ if (reports.length === 0) {
   const sep = `| --- | ${reports.map(() => '---').join(' | ')} |`;
   lines.push('## Conformance', '', header, sep);
   lines.push(`| tests passed / failed | ${reports.map((r) => `${r.passed} / ${r.failed}`).join(' | ')} |`);
+  lines.push(
+    `| report | ${reports.map((r) => (r.generatedAt ? `${stampOf(r)}${r.stale ? ` — ⚠️ stale: ${r.stale}` : ''}` : `⚠️ stale: ${r.stale}`)).join(' | ')} |`,
+  );
   const groups = [...new Set(reports.flatMap((r) => Object.keys(r.groups ?? {})))];
   for (const g of groups)
     lines.push(`| ${g} | ${reports.map((r) => mark[r.groups?.[g]] ?? '—').join(' | ')} |`);
@@ -70,7 +132,8 @@ if (readme.includes(start) && readme.includes(end)) {
         : exists && report
           ? `in progress — conformance ${report.passed} passed, ${report.failed} failed`
           : 'in progress — not yet released';
-    return `| ${b.label} | \`@omnibus/${b.pkg}\` | ${b.url} | ${status} |`;
+    const stale = exists && report?.stale ? ` (⚠️ stale report: ${stampOf(report)})` : '';
+    return `| ${b.label} | \`@omnibus/${b.pkg}\` | ${b.url} | ${status}${stale} |`;
   });
   const block = [
     start,
@@ -87,5 +150,5 @@ if (readme.includes(start) && readme.includes(end)) {
   if (updated !== readme) writeFileSync(readmePath, updated);
 }
 console.log(
-  `docs/capabilities.md: ${reports.length} backend(s): ${reports.map((r) => `${r.backend} ${r.passed} passed, ${r.failed} failed`).join('; ') || 'none'}`,
+  `docs/capabilities.md: ${reports.length} backend(s): ${reports.map((r) => `${r.backend} ${r.passed} passed, ${r.failed} failed${r.stale ? ` (stale: ${r.stale})` : ''}`).join('; ') || 'none'}`,
 );

@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Adds up the vitest JSON results of every workspace package and prints one
-// closing line: "Tests: N passed, N failed, N skipped". Exits 1 if any failed or none ran.
+// Adds up the vitest JSON results of every workspace package and prints, per package, the passed,
+// failed and skipped counts (with the reason of each skipped integration suite), then one closing
+// line: "Tests: N passed, N failed, N skipped". Exits 1 if any failed or none ran.
+//
+// Skipped = vitest's skipped and todo tests, plus the tests `withBroker` (@omnibus/testing)
+// registers in place of an integration suite whose broker is missing: they are titled
+// "skipped: <reason>" (SKIPPED_TITLE_PREFIX) and assert that the broker really is missing.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SKIPPED_TITLE_PREFIX = 'skipped: ';
+// `--root <dir>` reads another workspace (for testing this script)
+const rootAt = process.argv.indexOf('--root');
+const root =
+  rootAt > 0 ? resolve(process.argv[rootAt + 1] ?? '.') : join(dirname(fileURLToPath(import.meta.url)), '..');
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -13,14 +22,21 @@ const perPackage = [];
 for (const folder of ['packages', 'examples']) {
   const base = join(root, folder);
   if (!existsSync(base)) continue;
-  for (const name of readdirSync(base)) {
+  for (const name of readdirSync(base).sort()) {
     const file = join(base, name, '.vitest', 'results.json');
     if (!existsSync(file)) continue;
     const r = JSON.parse(readFileSync(file, 'utf8'));
-    passed += r.numPassedTests;
+    const standIns = (r.testResults ?? [])
+      .flatMap((f) => f.assertionResults ?? [])
+      .filter((t) => t.status === 'passed' && t.title?.startsWith(SKIPPED_TITLE_PREFIX));
+    const p = r.numPassedTests - standIns.length;
+    const s = r.numPendingTests + (r.numTodoTests ?? 0) + standIns.length;
+    passed += p;
     failed += r.numFailedTests;
-    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-    perPackage.push(`${folder}/${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+    skipped += s;
+    perPackage.push(`${folder}/${name}: ${p} passed, ${r.numFailedTests} failed, ${s} skipped`);
+    const reasons = [...new Set(standIns.map((t) => t.title.slice(SKIPPED_TITLE_PREFIX.length)))];
+    for (const reason of reasons) perPackage.push(`  skipped: ${reason}`);
   }
 }
 const lastLineOnly = process.argv.includes('--last-line-only');

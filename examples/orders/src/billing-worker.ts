@@ -1,5 +1,9 @@
 import type { Consumer, EventBus } from '@omnibus/core';
 import { orderSchema } from './events.js';
+import type { Print } from './output.js';
+
+/** Attempts before an order is dead-lettered. */
+export const MAX_ATTEMPTS = 3;
 
 /**
  * A grouped worker: members of "billing" share the work. The payment provider is
@@ -12,7 +16,7 @@ import { orderSchema } from './events.js';
 export function startBillingWorker(
   bus: EventBus,
   member: string,
-  log: (line: string) => void,
+  print: Print,
   onSettled: () => void,
   charged: Set<string>,
 ): Promise<Consumer> {
@@ -21,28 +25,30 @@ export function startBillingWorker(
     async (message) => {
       const order = orderSchema.parse(message.json());
       if (charged.has(order.orderId)) {
-        log(`billing  skipped  ${order.orderId}: already charged (duplicate delivery)`);
+        print('billing', 'skipped', order.orderId, `by ${member}: already charged (duplicate delivery)`);
         return;
       }
-      const n = Number(order.orderId.split('-').at(-1));
-      if (order.total > 1000) throw new Error(`payment refused for ${order.orderId}: total over limit`);
-      if (n % 3 === 0 && message.attempt === 1)
-        throw new Error(`payment provider timeout for ${order.orderId}`);
+      try {
+        const n = Number(order.orderId.split('-').at(-1));
+        if (order.total > 1000) throw new Error(`payment refused for ${order.orderId}: total over limit`);
+        if (n % 3 === 0 && message.attempt === 1)
+          throw new Error(`payment provider timeout for ${order.orderId}`);
+      } catch (error) {
+        // printed here, before the throw: the retry or the dead-letter (and the dlq watcher's
+        // line) happen after it — an onError callback would run only after the dead-letter
+        const next = message.attempt >= MAX_ATTEMPTS ? 'dead-letter' : 'retry';
+        print(
+          'billing',
+          'failed',
+          order.orderId,
+          `by ${member}, attempt ${message.attempt}: ${(error as Error).message} → ${next}`,
+        );
+        throw error;
+      }
       charged.add(order.orderId);
-      log(`billing  charged  ${order.orderId} by ${member} (attempt ${message.attempt})`);
+      print('billing', 'charged', order.orderId, `by ${member}, attempt ${message.attempt}`);
       onSettled();
     },
-    {
-      group: 'billing',
-      maxAttempts: 3,
-      backoff: [20, 50],
-      maxInFlight: 4,
-      onError: (error, message) => {
-        const last = message.attempt >= 3;
-        log(
-          `billing  failed   ${message.id} on attempt ${message.attempt}: ${(error as Error).message}${last ? ' → dead-letter' : ' → retry'}`,
-        );
-      },
-    },
+    { group: 'billing', maxAttempts: MAX_ATTEMPTS, backoff: [20, 50], maxInFlight: 4 },
   );
 }

@@ -2,6 +2,7 @@ import type { EventBus } from '@omnibus/core';
 import { startBillingWorker } from './billing-worker.js';
 import type { Order } from './events.js';
 import { createOrderService } from './order-service.js';
+import { createPrinter, legend } from './output.js';
 import { startAuditLog, startDeadLetterWatcher, startEuReport } from './watchers.js';
 
 /** What a run did. */
@@ -25,9 +26,10 @@ export function demoOrders(count = 12, run = Date.now().toString(36)): Order[] {
 }
 
 /**
- * Wires the modules to the bus, places the orders, waits until every order is
- * either charged or dead-lettered, and returns the tally. The bus is the
- * caller's: this function never closes it.
+ * Prints the legend, wires the modules to the bus, places the orders, waits until
+ * every order is either charged or dead-lettered, and returns the tally. Every
+ * line goes through `log`, one event per aligned row, in the order the events
+ * happened. The bus is the caller's: this function never closes it.
  */
 export async function runOrdersDemo(
   bus: EventBus,
@@ -42,9 +44,12 @@ export async function runOrdersDemo(
   const check = () => {
     if (summary.charged + summary.deadLettered === orders.length) settle();
   };
-  await startAuditLog(bus, log);
-  await startEuReport(bus, log);
-  await startDeadLetterWatcher(bus, log, () => {
+  const orderWidth = Math.max(...orders.map((o) => o.orderId.length));
+  for (const line of legend(orderWidth)) log(line);
+  const print = createPrinter(log, orderWidth);
+  await startAuditLog(bus, print);
+  await startEuReport(bus, print);
+  await startDeadLetterWatcher(bus, print, () => {
     summary.deadLettered++;
     check();
   });
@@ -53,7 +58,7 @@ export async function runOrdersDemo(
     await startBillingWorker(
       bus,
       member,
-      log,
+      print,
       () => {
         summary.charged++;
         check();
@@ -61,7 +66,7 @@ export async function runOrdersDemo(
       charged,
     );
   }
-  const service = createOrderService(bus, log);
+  const service = createOrderService(bus, print);
   for (const order of orders) {
     await service.place(order);
     summary.placed++;

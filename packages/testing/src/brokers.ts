@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /** A real broker the integration tests can use. */
 export type BrokerKind = 'nats' | 'redis' | 'kafka';
@@ -39,7 +39,22 @@ export interface ResolveBrokerOptions {
   env?: Record<string, string | undefined>;
   /** Try testcontainers when the env var is unset (default true). */
   useContainers?: boolean;
+  /**
+   * Loads an optional container package (default: `import(specifier)`); a test seam for
+   * "testcontainers is not installed".
+   */
+  importModule?: (specifier: string) => Promise<unknown>;
 }
+
+/**
+ * The optional peer dependencies of `@omnibus/testing` that start a broker of each kind in
+ * Docker. They are loaded with `import()` only when no env var points at a broker.
+ */
+export const containerPackages: Readonly<Record<BrokerKind, readonly string[]>> = {
+  nats: ['testcontainers'],
+  redis: ['testcontainers', '@testcontainers/redis'],
+  kafka: ['testcontainers', '@testcontainers/kafka'],
+};
 
 const images = {
   nats: 'nats:2.10-alpine',
@@ -65,6 +80,35 @@ function fromEnv(kind: BrokerKind, value: string): AvailableBroker {
   return { kind, available: true, url, brokers, source: 'env', stop: async () => {} };
 }
 
+function isModuleNotFound(error: unknown, specifier: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = String(message ?? '');
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' ||
+      /cannot find (package|module)|failed to (load|resolve)/i.test(text)) &&
+    text.includes(specifier)
+  );
+}
+
+const defaultImport = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
+
+/** The container packages of `kind` that cannot be loaded, in install order. */
+async function missingContainerPackages(
+  kind: BrokerKind,
+  importModule: (specifier: string) => Promise<unknown>,
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const specifier of containerPackages[kind]) {
+    try {
+      await importModule(specifier);
+    } catch (error) {
+      if (!isModuleNotFound(error, specifier)) throw error;
+      missing.push(specifier);
+    }
+  }
+  return missing;
+}
+
 async function dockerProblem(): Promise<string | undefined> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
@@ -73,6 +117,27 @@ async function dockerProblem(): Promise<string | undefined> {
   } catch (error) {
     return `no Docker engine reachable (${(error as Error).message.split('\n')[0]})`;
   }
+}
+
+/** Why no container can be started, or undefined when one can. */
+async function containerProblem(
+  kind: BrokerKind,
+  options: ResolveBrokerOptions,
+): Promise<string | undefined> {
+  if (options.useContainers === false) return 'testcontainers disabled';
+  let missing: string[];
+  try {
+    missing = await missingContainerPackages(kind, options.importModule ?? defaultImport);
+  } catch (error) {
+    return `the container packages failed to load (${String((error as Error)?.message ?? error).split('\n')[0]})`;
+  }
+  if (missing.length > 0) {
+    return (
+      `${missing.join(' and ')} not installed (optional peer dependencies of @omnibus/testing; ` +
+      `to start a ${kind} container in Docker: npm install --save-dev ${missing.join(' ')})`
+    );
+  }
+  return dockerProblem();
 }
 
 interface StartedContainer {
@@ -122,7 +187,7 @@ export async function resolveBroker(kind: BrokerKind, options: ResolveBrokerOpti
   const variable = brokerEnvVar[kind];
   const value = env[variable];
   if (value?.trim()) return fromEnv(kind, value);
-  const problem = options.useContainers === false ? 'testcontainers disabled' : await dockerProblem();
+  const problem = await containerProblem(kind, options);
   if (!problem) return startContainer(kind);
   const reason = `${kind} integration tests need a broker: set ${variable} (see README "Integration tests"); ${problem}`;
   if (env.CI === 'true' || env.CI === '1') throw new Error(`[omnibus:testing] CI=true and ${reason}`);
@@ -142,9 +207,23 @@ export function getBroker(kind: BrokerKind): Promise<Broker> {
 }
 
 /**
+ * Title prefix of the test `withBroker` registers in place of the integration tests when no broker
+ * is available. `scripts/test-summary.mjs` counts tests with this prefix as skipped.
+ */
+export const SKIPPED_TITLE_PREFIX = 'skipped: ';
+
+/** The one line printed (to stderr) when a suite's integration tests are skipped. */
+export function skipLine(broker: MissingBroker): string {
+  return `[omnibus:testing] ${SKIPPED_TITLE_PREFIX}${broker.reason}`;
+}
+
+/**
  * Registers integration tests that need a real broker. When none is available
- * (and not under CI), registers one test that is skipped at run time with the
- * reason, so the run says why instead of passing silently.
+ * (and not under CI), prints one line with the reason — naming the variable to
+ * set — and registers, instead of the tests, one test titled
+ * `skipped: <reason>` that checks the broker really is missing; the test summary
+ * counts it as skipped. `options` (env, containers) are for testing the helper
+ * itself; by default the broker is resolved once per process and kind.
  *
  * @example
  * await withBroker('nats', (broker) => {
@@ -154,15 +233,18 @@ export function getBroker(kind: BrokerKind): Promise<Broker> {
 export async function withBroker(
   kind: BrokerKind,
   define: (broker: AvailableBroker) => void | Promise<void>,
+  options?: ResolveBrokerOptions,
 ): Promise<void> {
-  const broker = await getBroker(kind);
+  const broker = options ? await resolveBroker(kind, options) : await getBroker(kind);
   if (broker.available) {
     await define(broker);
     return;
   }
+  console.warn(skipLine(broker));
   describe(`${kind} integration`, () => {
-    it(`needs a ${kind} broker`, (ctx) => {
-      ctx.skip(broker.reason);
+    it(`${SKIPPED_TITLE_PREFIX}${broker.reason}`, () => {
+      expect(broker.available).toBe(false);
+      expect(broker.reason).toContain(`set ${brokerEnvVar[kind]}`);
     });
   });
 }

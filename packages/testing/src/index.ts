@@ -1,10 +1,19 @@
 export type { BenchRow } from './bench.js';
 export { latencyRows, measureLatencies, percentile, rate, reportBenchmark, within } from './bench.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
-export { brokerEnvVar, getBroker, resolveBroker, uniqueName, withBroker } from './brokers.js';
+export {
+  brokerEnvVar,
+  containerPackages,
+  getBroker,
+  resolveBroker,
+  SKIPPED_TITLE_PREFIX,
+  skipLine,
+  uniqueName,
+  withBroker,
+} from './brokers.js';
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
 export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
-export { conformanceGroups, runConformanceSuite } from './conformance/suite.js';
+export { conformanceGroups, reportStamp, runConformanceSuite } from './conformance/suite.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
 export type { Reader } from './reader.js';

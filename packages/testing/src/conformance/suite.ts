@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Capabilities, CapabilityName, EventBus } from '@omnibus/core';
@@ -38,6 +39,31 @@ export interface ConformanceReport {
   /** Each group's outcome: every test passed, at least one failed, or not run because unsupported. */
   groups: Record<string, 'passed' | 'failed' | 'unsupported'>;
   failures: string[];
+  /** The git commit the suite ran on (short sha), or `unknown` outside a git checkout. */
+  commit?: string;
+  /** When the report was written (ISO 8601). With `commit`, what tells a stale report from a fresh one. */
+  generatedAt?: string;
+}
+
+/**
+ * What a report is stamped with: the short sha of the git `HEAD` seen from `cwd` (`unknown` when
+ * git or the checkout is unavailable) and the time. `scripts/render-capabilities.mjs` marks a
+ * report stale when its commit is not the current `HEAD` or it predates the current test run.
+ */
+export function reportStamp(cwd: string, now: Date = new Date()): { commit: string; generatedAt: string } {
+  let commit = 'unknown';
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
+    if (/^[0-9a-f]{4,40}$/.test(sha)) commit = sha;
+  } catch {
+    // no git, or not a checkout: the report says so
+  }
+  return { commit, generatedAt: now.toISOString() };
 }
 
 interface GroupSpec {
@@ -109,6 +135,7 @@ export async function runConformanceSuite(options: ConformanceOptions): Promise<
       if (options.reportDir === false) return;
       const dir = options.reportDir ?? defaultReportDir();
       mkdirSync(dir, { recursive: true });
+      Object.assign(report, reportStamp(dir));
       const { failures, ...summary } = report;
       writeFileSync(
         join(dir, `conformance-${options.name}.json`),
