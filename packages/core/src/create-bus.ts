@@ -8,6 +8,8 @@ import {
   PublishError,
 } from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
+import { type BusHealth, type BusOptions, type BusStatus, type Logger, log } from './operability.js';
+import { redact } from './redact.js';
 import { createStats } from './stats.js';
 import { assertPattern, assertSubject } from './subject.js';
 import { SubscriptionRuntime } from './subscription-runtime.js';
@@ -49,9 +51,29 @@ function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
  * `consume` with retries and dead-letter, `maxInFlight`, `AbortSignal`, drain on
  * close, `BusClosedError` afterwards — is implemented here once for every adapter.
  */
-export function createBus(driver: BusDriver): EventBus {
+export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus {
   const { backend, capabilities } = driver;
+  const logger: Logger = options.logger ?? console;
   const stats = createStats();
+  let connectionLost = false;
+  driver.setStatusListener?.((status: BusStatus) => {
+    if (status.connection === 'lost' && !connectionLost) {
+      connectionLost = true;
+      log(
+        logger,
+        'warn',
+        `[omnibus:${backend}] connection lost${status.detail ? `: ${status.detail}` : ''}; reconnecting`,
+      );
+    } else if (status.connection === 'restored' && connectionLost) {
+      connectionLost = false;
+      log(logger, 'warn', `[omnibus:${backend}] connection restored`);
+    }
+    try {
+      options.onStatus?.(status);
+    } catch {
+      // a throwing listener must not break the bus
+    }
+  });
   const runtimes = new Set<SubscriptionRuntime>();
   let state: 'open' | 'closing' | 'closed' = 'open';
   let closing: Promise<void> | undefined;
@@ -91,6 +113,7 @@ export function createBus(driver: BusDriver): EventBus {
     backend,
     capabilities,
     stats,
+    logger,
     publishDeadLetter: async (message: OutgoingMessage) => {
       if (state === 'closed') throw new BusClosedError({ backend });
       await driver.publish(message);
@@ -214,6 +237,27 @@ export function createBus(driver: BusDriver): EventBus {
 
     stats() {
       return { ...stats, ...driver.extraStats?.() };
+    },
+
+    async health(timeoutMs = 2_000): Promise<BusHealth> {
+      const base = { backend, state, connectionLost };
+      if (state !== 'open') return { ...base, ok: false, detail: `the bus is ${state}` };
+      if (!driver.probe) return { ...base, ok: !connectionLost };
+      const started = performance.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          driver.probe(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return { ...base, ok: true, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 };
+      } catch (error) {
+        return { ...base, ok: false, detail: redact(String((error as Error)?.message ?? error)) };
+      } finally {
+        clearTimeout(timer);
+      }
     },
 
     close(options: { timeoutMs?: number } = {}): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BusStatus } from './operability.js';
 import type { BusStats, Capabilities, Headers } from './types.js';
 
 /**
@@ -112,6 +113,17 @@ export interface BusDriver {
   publishBatch?(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]>;
   /** Resolve once live: every message accepted after this resolves is pushed to the sink. */
   subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription>;
+  /**
+   * Optional: core installs its status listener here once, right after `createBus`.
+   * Drivers report connection loss and recovery (`connection: 'lost' | 'restored'`)
+   * and other status changes through it; core logs and forwards them.
+   */
+  setStatusListener?(listener: (status: BusStatus) => void): void;
+  /**
+   * Optional readiness probe: resolves when the backend answers (a ping, a metadata
+   * request), rejects otherwise. Core bounds it with a timeout.
+   */
+  probe?(): Promise<void>;
   /** Optional backend-owned counters merged into `stats()` (e.g. `dropped`). */
   extraStats?(): Partial<Pick<BusStats, 'dropped'>>;
   /** Flush pending publishes and disconnect. Called once, after every subscription stopped. */

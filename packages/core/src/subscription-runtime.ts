@@ -1,4 +1,4 @@
-import { deadLetterHeaders } from './dead-letter.js';
+import { deadLetterHeaders, describeError } from './dead-letter.js';
 import type {
   DeliverySink,
   DriverSubscription,
@@ -8,6 +8,7 @@ import type {
 } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
+import { type Logger, log } from './operability.js';
 import type { StatsCounter } from './stats.js';
 import { isValidSubject } from './subject.js';
 import type { Capabilities, Message } from './types.js';
@@ -18,6 +19,7 @@ export interface RuntimeContext {
   readonly backend: string;
   readonly capabilities: Readonly<Capabilities>;
   readonly stats: StatsCounter;
+  readonly logger: Logger;
   /** Publishes a dead-lettered copy (bypasses the closed check: runs during drain too). */
   publishDeadLetter(message: OutgoingMessage): Promise<void>;
   /** Called once when the subscription has fully closed. */
@@ -283,6 +285,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
     await delivery.ack(info);
     stats.deadLettered++;
+    log(
+      this.#ctx.logger,
+      'warn',
+      `[omnibus:${this.#ctx.backend}] dead-lettered message ${message.id} from "${message.subject}" to "${target}" at attempt ${message.attempt}${this.options.group ? ` (group ${this.options.group})` : ''}: ${reason}${error === undefined ? '' : ` — ${describeError(error)}`}`,
+    );
   }
 
   // ---- closing --------------------------------------------------------------
@@ -305,8 +312,17 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (this.#drain) await this.#drain(timeoutMs);
     // handed-out messages came before the buffered ones: release in delivery order
     const leftovers = [...this.#handedOut, ...this.#buffer.splice(0)];
-    await Promise.all(leftovers.map((m) => this.settle(m, { kind: 'release' })));
-    await Promise.all([...this.#settling]);
+    for (const m of leftovers) void this.settle(m, { kind: 'release' });
+    // bounded: with the backend away a settle may wait for the reconnect; what is not
+    // settled in time stays unacknowledged on the broker and is redelivered later
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#settling]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(timeoutMs, 1_000));
+      }),
+    ]);
+    clearTimeout(timer);
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

@@ -1,3 +1,4 @@
+import type { BusHealth } from './operability.js';
 /** Message headers: string keys to string values (see docs/contract.md for allowed characters). */
 export type Headers = Record<string, string>;
 
@@ -245,6 +246,12 @@ export interface EventBus extends AsyncDisposable {
   consume(pattern: string, handler: MessageHandler, options?: ConsumeOptions): Promise<Consumer>;
   /** A snapshot of the counters. */
   stats(): BusStats;
+  /**
+   * Readiness: asks the backend (a ping or metadata request, bounded by
+   * `timeoutMs`, default 2,000) and says whether the bus can work now. Never
+   * rejects; `ok: false` carries the reason.
+   */
+  health(timeoutMs?: number): Promise<BusHealth>;
   /**
    * Drains and closes: stops intake, waits for in-flight handlers (up to
    * `timeoutMs`, default 10 s), flushes publishes, disconnects. Idempotent.

@@ -43,6 +43,7 @@ const NATS_OPTIONS = {
   maxPayloadBytes: 1,
   pullExpiresMs: 1,
   connectTimeoutMs: 1,
+  publishTimeoutMs: 1,
 } as const;
 
 /**

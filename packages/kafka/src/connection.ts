@@ -1,28 +1,27 @@
-import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
-import type { KafkaBusStatus, ResolvedKafkaOptions } from './options.js';
+import type { ResolvedKafkaOptions } from './options.js';
 
 /**
  * kafkajs logs to the console by default; Omnibus sends its warnings and errors
  * to `onStatus` (redacted) and keeps the rest quiet.
  */
-function logCreator(onStatus: ((status: KafkaBusStatus) => void) | undefined) {
+function logCreator(report: (status: BusStatus) => void) {
   return () =>
     ({ level, log }: { level: number; log: { message?: string; error?: string } }) => {
-      if (!onStatus || level > logLevel.WARN) return;
-      try {
-        onStatus({
-          type: level === logLevel.ERROR ? 'client_error' : 'client_warning',
-          detail: redact(`${log.message ?? ''}${log.error ? `: ${log.error}` : ''}`),
-        });
-      } catch {
-        // a throwing listener must not break the client
-      }
+      if (level > logLevel.WARN) return;
+      const detail = redact(`${log.message ?? ''}${log.error ? `: ${log.error}` : ''}`);
+      const lost = level === logLevel.ERROR && /connect|ECONNREFUSED|ECONNRESET|socket|closed/i.test(detail);
+      report({
+        type: level === logLevel.ERROR ? 'client_error' : 'client_warning',
+        detail,
+        ...(lost ? { connection: 'lost' as const } : {}),
+      });
     };
 }
 
 /** The kafkajs instance: the user's, or one built from the options. */
-export function kafkaClient(options: ResolvedKafkaOptions): Kafka {
+export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusStatus) => void): Kafka {
   if (options.kafka) return options.kafka;
   return new Kafka({
     clientId: options.clientId,
@@ -31,7 +30,7 @@ export function kafkaClient(options: ResolvedKafkaOptions): Kafka {
     sasl: options.sasl,
     connectionTimeout: Math.min(options.connectTimeoutMs, 3_000),
     logLevel: logLevel.WARN,
-    logCreator: logCreator(options.onStatus),
+    logCreator: logCreator(report),
     retry: { retries: 8, maxRetryTime: 2_000 },
   });
 }

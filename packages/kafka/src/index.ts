@@ -2,6 +2,7 @@ import { createBus, type EventBus } from '@omnibus/core';
 import { connectClients, kafkaClient } from './connection.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
+import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
 
 export type { KafkaBusOptions, KafkaBusStatus, KafkaTopicSettings } from './options.js';
@@ -17,7 +18,16 @@ export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
  */
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
-  const kafka = kafkaClient(resolved);
+  const reporter = new StatusReporter(resolved.onStatus);
+  const kafka = kafkaClient(resolved, reporter.report);
   const { admin, producer } = await connectClients(kafka, resolved);
-  return createBus(new KafkaDriver(kafka, admin, producer, new TopicRegistry(admin, resolved), resolved));
+  const driver = new KafkaDriver(
+    kafka,
+    admin,
+    producer,
+    new TopicRegistry(admin, resolved),
+    resolved,
+    reporter,
+  );
+  return createBus(driver, { logger: resolved.logger });
 }

@@ -1,5 +1,6 @@
 import {
   type BusDriver,
+  type BusStatus,
   type Capabilities,
   type DriverReceipt,
   type DriverSubscribeRequest,
@@ -13,6 +14,7 @@ import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
 
 const BACKEND = 'kafka';
@@ -33,6 +35,7 @@ export class KafkaDriver implements BusDriver {
   readonly #producer: Producer;
   readonly #topics: TopicRegistry;
   readonly #options: ResolvedKafkaOptions;
+  readonly #reporter: StatusReporter;
   readonly #finishing = new Set<Promise<void>>();
   #queue: Queued[] = [];
   #sending: Promise<void> | undefined;
@@ -43,7 +46,9 @@ export class KafkaDriver implements BusDriver {
     producer: Producer,
     topics: TopicRegistry,
     options: ResolvedKafkaOptions,
+    reporter: StatusReporter,
   ) {
+    this.#reporter = reporter;
     this.#kafka = kafka;
     this.#admin = admin;
     this.#producer = producer;
@@ -63,11 +68,22 @@ export class KafkaDriver implements BusDriver {
   }
 
   #status(type: string, detail?: string): void {
-    try {
-      this.#options.onStatus?.({ type, detail: detail === undefined ? undefined : redact(detail) });
-    } catch {
-      // ignore listener errors
-    }
+    // a member that joins its group again, after a loss, has its connection back
+    const restored = this.#reporter.lost && type === 'group_joined';
+    this.#reporter.report({
+      type,
+      detail: detail === undefined ? undefined : redact(detail),
+      ...(restored ? { connection: 'restored' as const } : {}),
+    });
+  }
+
+  setStatusListener(listener: (status: BusStatus) => void): void {
+    this.#reporter.listener = listener;
+  }
+
+  /** Readiness: a metadata request to the cluster. */
+  async probe(): Promise<void> {
+    await this.#admin.describeCluster();
   }
 
   /**
@@ -123,6 +139,7 @@ export class KafkaDriver implements BusDriver {
       }
       return;
     }
+    if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
     const single = batch.length === 1 ? metadata[0] : undefined;
     for (const q of batch) {
       q.resolve({

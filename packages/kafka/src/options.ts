@@ -1,5 +1,11 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigError, type OptionNames, rejectUnknownOptions } from '@omnibus/core';
+import {
+  type BusStatus,
+  ConfigError,
+  type Logger,
+  type OptionNames,
+  rejectUnknownOptions,
+} from '@omnibus/core';
 import type { Kafka, SASLOptions } from 'kafkajs';
 
 /** Settings of the topics Omnibus creates (or verifies, when set explicitly). */
@@ -54,13 +60,12 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** Connection, consumer and client-log events (redacted). */
   onStatus?: (status: KafkaBusStatus) => void;
+  /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
+  logger?: Logger;
 }
 
-/** A connection or consumer status change. Never contains credentials. */
-export interface KafkaBusStatus {
-  type: string;
-  detail?: string;
-}
+/** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
+export type KafkaBusStatus = BusStatus;
 
 /** Options after validation. */
 export interface ResolvedKafkaOptions {
@@ -79,6 +84,7 @@ export interface ResolvedKafkaOptions {
   maxWaitTimeMs: number;
   sessionTimeoutMs: number;
   onStatus: ((status: KafkaBusStatus) => void) | undefined;
+  logger: Logger | undefined;
 }
 
 const KNOWN: OptionNames<KafkaBusOptions> = {
@@ -98,6 +104,7 @@ const KNOWN: OptionNames<KafkaBusOptions> = {
   maxWaitTimeMs: true,
   sessionTimeoutMs: true,
   onStatus: true,
+  logger: true,
 };
 
 /**
@@ -229,5 +236,6 @@ export function resolveKafkaOptions(input: KafkaBusOptions = {}): ResolvedKafkaO
     maxWaitTimeMs: int('maxWaitTimeMs', options.maxWaitTimeMs, 250, 10),
     sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, 10_000, 6_000),
     onStatus: options.onStatus,
+    logger: options.logger,
   };
 }

@@ -1,3 +1,4 @@
+import { silentLogger } from '@omnibus/core';
 import { runConformanceSuite, withBroker } from '@omnibus/testing';
 import { afterAll } from 'vitest';
 import { createKafkaBus } from '../src/index.js';
@@ -9,6 +10,12 @@ await withBroker('kafka', async (broker) => {
   afterAll(() => deleteTopics([...broker.brokers], topicPrefix));
   await runConformanceSuite({
     name: 'kafka',
-    createBus: () => createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix }),
+    createBus: () =>
+      createKafkaBus({
+        brokers: [...broker.brokers],
+        topicPrefix,
+        groupPrefix: topicPrefix,
+        logger: silentLogger,
+      }),
   });
 });

@@ -136,7 +136,12 @@ await withBroker('kafka', (broker) => {
 it('the broker restarted under load: every acknowledged publish arrives', async () => {
   const kafka = await startKafka();
   cleanups.push(() => kafka.dispose());
-  const b = await createKafkaBus({ brokers: kafka.brokers, connectTimeoutMs: 30_000 });
+  const logged: string[] = [];
+  const b = await createKafkaBus({
+    brokers: kafka.brokers,
+    connectTimeoutMs: 30_000,
+    logger: { warn: (line) => logged.push(line) },
+  });
   cleanups.push(() => b.close({ timeoutMs: 5_000 }));
   const got = new Set<string>();
   const consumer = await b.consume('restart.*', (m) => void got.add(m.text()), { group: 'survivors' });
@@ -158,4 +163,7 @@ it('the broker restarted under load: every acknowledged publish arrives', async 
   await waitFor(() => acknowledged.every((v) => got.has(v)), 'every acknowledged message', 90_000);
   expect(acknowledged.length + rejected).toBe(300);
   expect(acknowledged.length).toBeGreaterThan(100);
+  expect(logged.some((l) => /\[omnibus:kafka\] connection lost/.test(l))).toBe(true);
+  expect(logged.some((l) => /\[omnibus:kafka\] connection restored/.test(l))).toBe(true);
+  expect((await b.health()).ok).toBe(true);
 }, 240_000);

@@ -42,8 +42,9 @@ export interface MemoryBus extends EventBus {
  * dedupe options.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
-  const driver = new MemoryDriver(resolveMemoryOptions(options));
-  const bus = createBus(driver);
+  const resolved = resolveMemoryOptions(options);
+  const driver = new MemoryDriver(resolved);
+  const bus = createBus(driver, { logger: resolved.logger });
   const publishAndWait: MemoryBus['publishAndWait'] = async (subject, payload, opts = {}) => {
     const { timeoutMs = 30_000, ...publishOptions } = opts;
     const id = publishOptions.id ?? generateId();

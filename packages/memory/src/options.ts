@@ -1,6 +1,7 @@
 import {
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type Logger,
   type OptionNames,
   rejectUnknownOptions,
 } from '@omnibus/core';
@@ -44,6 +45,8 @@ export interface MemoryBusOptions {
   blockTimeoutMs?: number;
   /** Called for each dropped message (dropping policies only). */
   onDrop?: (info: DropInfo) => void;
+  /** Where dead-letters are reported (default `console`; `silentLogger` for none). */
+  logger?: Logger;
 }
 
 /** Every option name of `createMemoryBus`; anything else is refused as a likely typo. */
@@ -56,6 +59,7 @@ export const MEMORY_OPTION_NAMES: OptionNames<MemoryBusOptions> = {
   overflow: true,
   blockTimeoutMs: true,
   onDrop: true,
+  logger: true,
 };
 
 /** Options after validation. */
@@ -68,6 +72,7 @@ export interface ResolvedMemoryOptions {
   overflow: OverflowPolicy;
   blockTimeoutMs: number;
   onDrop: ((info: DropInfo) => void) | undefined;
+  logger: Logger | undefined;
 }
 
 function count(field: string, value: unknown, fallback: number, min = 1): number {
@@ -118,5 +123,6 @@ export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMe
     overflow,
     blockTimeoutMs: count('blockTimeoutMs', options.blockTimeoutMs, 30_000, 0),
     onDrop: options.onDrop,
+    logger: options.logger,
   };
 }

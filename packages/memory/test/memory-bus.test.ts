@@ -236,3 +236,41 @@ describe('closing while subscribing', () => {
     expect((await r.take(3)).map((m) => m.text())).toEqual(['0', '1', '2']);
   });
 });
+
+describe('logger', () => {
+  it('reports a dead-letter at warn level, one line, to the logger given (console by default)', async () => {
+    const lines: string[] = [];
+    const bus = createMemoryBus({ logger: { warn: (line: string) => lines.push(line) } });
+    const consumer = await bus.consume(
+      'jobs.poison',
+      () => {
+        throw new Error('cannot process');
+      },
+      { maxAttempts: 2, backoff: 0 },
+    );
+    await bus.publish('jobs.poison', 'x', { id: 'job-1' });
+    await waitFor(() => lines.length === 1, 'the dead-letter line');
+    expect(lines[0]).toMatch(
+      /^\[omnibus:memory\] dead-lettered message job-1 from "jobs.poison" to "dlq.jobs.poison" at attempt 2: failed after 2 attempts — .*cannot process/,
+    );
+    await consumer.close();
+    await bus.close();
+  });
+
+  it('a throwing logger never breaks message flow', async () => {
+    const bus = createMemoryBus({
+      logger: {
+        warn: () => {
+          throw new Error('logger down');
+        },
+      },
+    });
+    const dlq: string[] = [];
+    await bus.consume('dlq.jobs.x', (m) => void dlq.push(m.text()));
+    await bus.consume('jobs.x', (m) => m.term('no'), {});
+    await bus.publish('jobs.x', 'y');
+    await waitFor(() => dlq.length === 1, 'the dead-letter');
+    expect((await bus.health()).ok).toBe(true);
+    await bus.close();
+  });
+});

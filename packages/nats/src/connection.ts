@@ -1,8 +1,8 @@
 import { Socket } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
 import { isConnectionRefused, isConnectTimeout, isHostNotFound, isNotNatsProtocol } from './nats-errors.js';
-import type { NatsBusStatus, ResolvedNatsOptions } from './options.js';
+import type { ResolvedNatsOptions } from './options.js';
 
 const CONNECT_HINT =
   'check the URL (OMNIBUS_URL or `url`): NATS listens on port 4222 by default and needs `nats-server -js`';
@@ -82,22 +82,16 @@ export async function openConnection(
 }
 
 /** Forwards connection status changes to `onStatus`, redacted, until the connection closes. */
-export function watchStatus(
-  nc: NatsConnection,
-  onStatus: ((status: NatsBusStatus) => void) | undefined,
-): void {
-  if (!onStatus) return;
+export function watchStatus(nc: NatsConnection, report: (status: BusStatus) => void): void {
   void (async () => {
     for await (const s of nc.status()) {
       const { type, ...rest } = s as { type: string } & Record<string, unknown>;
-      try {
-        onStatus({
-          type,
-          detail: redact(JSON.stringify(rest, (_k, v) => (v instanceof Error ? v.message : v))),
-        });
-      } catch {
-        // a throwing listener must not stop status reporting
-      }
+      const connection = type === 'disconnect' ? 'lost' : type === 'reconnect' ? 'restored' : undefined;
+      report({
+        type,
+        detail: redact(JSON.stringify(rest, (_k, v) => (v instanceof Error ? v.message : v))),
+        ...(connection ? { connection } : {}),
+      });
     }
   })();
 }

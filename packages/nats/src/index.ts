@@ -20,9 +20,9 @@ export interface NatsBus extends EventBus {
 export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsBus> {
   const resolved = resolveNatsOptions(options);
   const { nc, owned } = await openConnection(resolved);
-  watchStatus(nc, resolved.onStatus);
   const driver = await NatsDriver.create(nc, owned, resolved);
-  const bus = createBus(driver);
+  watchStatus(nc, (status) => driver.report(status));
+  const bus = createBus(driver, { logger: resolved.logger });
   return Object.defineProperty(bus, 'createdStreams', {
     get: () => [...driver.streams.created],
     enumerable: true,

@@ -11,18 +11,20 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type BusDriver,
+  type BusStatus,
   type Capabilities,
   ConfigError,
   ConnectionError,
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
+  OmnibusError,
   type OutgoingMessage,
   PublishError,
   safeCause,
 } from '@omnibus/core';
 import { encodeHeaders } from './envelope.js';
-import { isConsumerNotFound, isNoStreamForPublish } from './nats-errors.js';
+import { isConsumerNotFound, isNoStreamForPublish, isOutage } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { PullLoop } from './pull-loop.js';
 import { ReleaseLedger } from './release-ledger.js';
@@ -31,6 +33,11 @@ import { StreamRegistry } from './streams.js';
 const MS = 1_000_000;
 /** Room left under the server's max_payload for Omnibus and user headers. */
 export const HEADER_ROOM = 8 * 1024;
+/** Longest one publish try waits for the server's ack before it is retried (within `publishTimeoutMs`). */
+const PUBLISH_TRY_MS = 1_000;
+/** Longest `close()` waits for the connection to drain before it closes it anyway. */
+const CLOSE_WAIT_MS = 2_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The JetStream transport behind `createNatsBus`. */
 export class NatsDriver implements BusDriver {
@@ -86,38 +93,72 @@ export class NatsDriver implements BusDriver {
     return new NatsDriver(nc, owned, jsm, options);
   }
 
-  #status(type: string, detail?: string): void {
+  #listener: ((status: BusStatus) => void) | undefined;
+
+  setStatusListener(listener: (status: BusStatus) => void): void {
+    this.#listener = listener;
+  }
+
+  /** Reports a status change to `onStatus` and to core (which logs connection loss and recovery). */
+  report(status: BusStatus): void {
     try {
-      this.#options.onStatus?.({ type, detail });
+      this.#options.onStatus?.(status);
     } catch {
       // ignore listener errors
     }
+    this.#listener?.(status);
   }
 
-  async #publishOne(message: OutgoingMessage, retry = true): Promise<DriverReceipt> {
+  #status(type: string, detail?: string): void {
+    this.report({ type, detail });
+  }
+
+  /** Readiness: a round trip to the server. */
+  async probe(): Promise<void> {
+    if (this.nc.isClosed()) throw new Error('the connection is closed');
+    await this.nc.rtt();
+  }
+
+  /**
+   * One publish, retried through a short outage until `publishTimeoutMs`: each
+   * try waits at most `PUBLISH_TRY_MS` for the server's ack, and every publish
+   * carries its id as `Nats-Msg-Id`, so a retry whose first try was stored is
+   * recognised as a duplicate by the stream, never stored twice.
+   */
+  async #publishOne(message: OutgoingMessage): Promise<DriverReceipt> {
     const target = this.streams.forSubject(message.subject);
-    await this.streams.ensure(target);
-    let ack: PubAck;
-    try {
-      ack = await this.#js.publish(message.subject, message.payload, {
-        headers: encodeHeaders(message.headers, message.id, message.publishedAt),
-        msgID: message.dedupe ? message.id : undefined,
-      });
-    } catch (error) {
-      if (retry && isNoStreamForPublish(error)) {
-        // the stream was deleted from outside since we verified it: provision again once
-        this.streams.forget(target.name);
-        return this.#publishOne(message, false);
+    const deadline = Date.now() + this.#options.publishTimeoutMs;
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.streams.ensure(target);
+        const ack: PubAck = await this.#js.publish(message.subject, message.payload, {
+          headers: encodeHeaders(message.headers, message.id, message.publishedAt),
+          msgID: message.id,
+          timeout: Math.max(1, Math.min(PUBLISH_TRY_MS, deadline - Date.now())),
+        });
+        // a generated id can only repeat through our own retry: that is the first copy, not a duplicate
+        const duplicate = ack.duplicate && (message.dedupe || tries === 1);
+        return { duplicate, sequence: `${ack.stream}:${ack.seq}` };
+      } catch (error) {
+        // no stream answered: deleted from outside since we verified it, or a restarted server whose
+        // JetStream is not ready yet; verify (or provision) again on the next try
+        const noStream = isNoStreamForPublish(error);
+        if (noStream) this.streams.forget(target.name);
+        const left = deadline - Date.now();
+        if ((noStream || isOutage(error)) && left > 0 && !this.nc.isClosed()) {
+          await sleep(Math.min(left, 50 * 2 ** Math.min(tries, 4)));
+          continue;
+        }
+        if (error instanceof OmnibusError) throw error;
+        throw new PublishError(
+          `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,
+          {
+            backend: 'nats',
+            cause: safeCause(error),
+          },
+        );
       }
-      throw new PublishError(
-        `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,
-        {
-          backend: 'nats',
-          cause: safeCause(error),
-        },
-      );
     }
-    return { duplicate: ack.duplicate, sequence: `${ack.stream}:${ack.seq}` };
   }
 
   publish(message: OutgoingMessage): Promise<DriverReceipt> {
@@ -232,8 +273,24 @@ export class NatsDriver implements BusDriver {
     };
   }
 
+  /**
+   * Drains (or, for an adopted connection, flushes) — bounded: with the server
+   * away, a drain would wait for the reconnect forever, so after
+   * `CLOSE_WAIT_MS` an owned connection is closed without it.
+   */
   async close(): Promise<void> {
-    if (this.#owned) await this.nc.drain().catch(() => undefined);
-    else await this.nc.flush().catch(() => undefined);
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([
+        p.then(
+          () => true,
+          () => true,
+        ),
+        sleep(CLOSE_WAIT_MS).then(() => false),
+      ]);
+    if (!this.#owned) {
+      await bounded(this.nc.flush());
+      return;
+    }
+    if (!(await bounded(this.nc.drain()))) await bounded(this.nc.close());
   }
 }

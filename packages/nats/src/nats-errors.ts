@@ -65,3 +65,18 @@ export function isHostNotFound(error: unknown): boolean {
   const e = error as ClientError;
   return e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(text(error));
 }
+
+/**
+ * A publish that failed because the connection or the server was away (a
+ * timeout, a closed or reconnecting connection, JetStream not answering yet):
+ * worth retrying once the server is back.
+ */
+export function isOutage(error: unknown): boolean {
+  const e = error as ClientError;
+  return (
+    e?.name === 'TimeoutError' ||
+    e?.code === 'TIMEOUT' ||
+    e?.code === 503 ||
+    /timeout|timed out|no responders|disconnect|connection (closed|lost)|reconnect/i.test(text(error))
+  );
+}

@@ -1,7 +1,9 @@
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import {
+  type BusStatus,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type Logger,
   type OptionNames,
   rejectUnknownOptions,
 } from '@omnibus/core';
@@ -64,20 +66,24 @@ export interface NatsBusOptions {
   maxPayloadBytes?: number;
   /** Called with every connection status change (reconnecting, reconnected, disconnected, error, …). */
   onStatus?: (status: NatsBusStatus) => void;
+  /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
+  logger?: Logger;
   /**
    * How long one pull request waits on the server (default 1,000 ms). A group
    * member that closes waits up to this long, so that no message is routed to
    * its expired request. The idle heartbeat is half of it.
    */
   pullExpiresMs?: number;
+  /**
+   * How long a publish may wait through a connection loss or server restart
+   * before it rejects (default 10,000 ms). It is retried once the server is back;
+   * every publish carries its id as `Nats-Msg-Id`, so a retry is never stored twice.
+   */
+  publishTimeoutMs?: number;
 }
 
-/** A connection or consumer status change. Never contains credentials. */
-export interface NatsBusStatus {
-  type: string;
-  /** Extra data, redacted. */
-  detail?: string;
-}
+/** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
+export type NatsBusStatus = BusStatus;
 
 /** Options after validation. */
 export interface ResolvedNatsOptions {
@@ -91,7 +97,9 @@ export interface ResolvedNatsOptions {
   provision: 'create' | 'verify';
   maxPayloadBytes: number;
   onStatus: ((status: NatsBusStatus) => void) | undefined;
+  logger: Logger | undefined;
   pullExpiresMs: number;
+  publishTimeoutMs: number;
 }
 
 /** Every option name of `createNatsBus`; anything else is refused as a likely typo. */
@@ -106,7 +114,9 @@ export const NATS_OPTION_NAMES: OptionNames<NatsBusOptions> = {
   provision: true,
   maxPayloadBytes: true,
   onStatus: true,
+  logger: true,
   pullExpiresMs: true,
+  publishTimeoutMs: true,
 };
 
 /** Every stream setting name. */
@@ -211,6 +221,9 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)
     fail('maxPayloadBytes', 'must be a positive integer');
+  const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
+  if (!Number.isInteger(publishTimeoutMs) || publishTimeoutMs < 100)
+    fail('publishTimeoutMs', 'must be an integer ≥ 100');
   const pullExpiresMs = options.pullExpiresMs ?? 1_000;
   if (!Number.isInteger(pullExpiresMs) || pullExpiresMs < 1000)
     fail('pullExpiresMs', 'must be an integer ≥ 1000 (the client refuses shorter pulls)');
@@ -230,6 +243,8 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     provision,
     maxPayloadBytes,
     onStatus: options.onStatus,
+    logger: options.logger,
     pullExpiresMs,
+    publishTimeoutMs,
   };
 }

@@ -1,3 +1,4 @@
+import { silentLogger } from '@omnibus/core';
 import { runConformanceSuite, withBroker } from '@omnibus/testing';
 import { afterAll } from 'vitest';
 import { createNatsBus } from '../src/index.js';
@@ -9,7 +10,11 @@ await withBroker('nats', async (broker) => {
   await runConformanceSuite({
     name: 'nats',
     createBus: async () => {
-      const bus = await createNatsBus({ url: broker.url, streamPrefix: 'OMNIBUS_TEST' });
+      const bus = await createNatsBus({
+        url: broker.url,
+        streamPrefix: 'OMNIBUS_TEST',
+        logger: silentLogger,
+      });
       const close = bus.close.bind(bus);
       bus.close = async (options) => {
         for (const name of bus.createdStreams) created.add(name);

@@ -1,6 +1,6 @@
-import { ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisBusStatus, ResolvedRedisOptions } from './options.js';
+import type { ResolvedRedisOptions } from './options.js';
 
 /** Either kind of ioredis client. */
 export type AnyRedis = Redis | Cluster;
@@ -12,27 +12,30 @@ export function safeUrl(url: string): string {
   return redact(url);
 }
 
-/** Reports a client's connection events through `onStatus` (redacted); always listens for `error`. */
+/**
+ * Reports a client's connection events (redacted); always listens for `error`.
+ * Only the bus's main connection marks connection loss and recovery.
+ */
 export function watchClient(
   client: AnyRedis,
   role: string,
-  onStatus: ((status: RedisBusStatus) => void) | undefined,
+  report: (status: BusStatus) => void,
+  main = false,
 ): void {
-  const report = (type: string, detail?: string) => {
-    try {
-      onStatus?.({ type, detail: detail === undefined ? role : redact(`${role}: ${detail}`) });
-    } catch {
-      // a throwing listener must not break the connection
-    }
-  };
+  const say = (type: string, detail?: string, connection?: 'lost' | 'restored') =>
+    report({
+      type,
+      detail: detail === undefined ? role : redact(`${role}: ${detail}`),
+      ...(main && connection ? { connection } : {}),
+    });
   let lost = false;
-  client.on('error', (error: Error) => report('error', error?.message ?? String(error)));
+  client.on('error', (error: Error) => say('error', error?.message ?? String(error)));
   client.on('reconnecting', () => {
+    if (!lost) say('reconnecting', undefined, 'lost');
     lost = true;
-    report('reconnecting');
   });
   client.on('ready', () => {
-    if (lost) report('reconnected');
+    if (lost) say('reconnected', undefined, 'restored');
     lost = false;
   });
 }

@@ -28,6 +28,7 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
       cause: safeCause(error),
     });
   }
-  if (owned) watchClient(client, 'connection', resolved.onStatus);
-  return createBus(new RedisDriver(client, owned, resolved, durable));
+  const driver = new RedisDriver(client, owned, resolved, durable);
+  watchClient(client, 'connection', driver.report, true);
+  return createBus(driver, { logger: resolved.logger });
 }

@@ -1,6 +1,8 @@
 import {
+  type BusStatus,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type Logger,
   type OptionNames,
   rejectUnknownOptions,
 } from '@omnibus/core';
@@ -56,16 +58,14 @@ export interface RedisBusOptions {
    * true when the server has AOF enabled (`INFO persistence`).
    */
   durable?: boolean;
-  /** Connection and consumer status changes (`reconnecting`, `ready`, `group_recreated`, `read_failed` …). */
+  /** Connection and consumer status changes (`reconnecting`, `reconnected`, `group_recreated`, `read_failed` …). */
   onStatus?: (status: RedisBusStatus) => void;
+  /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
+  logger?: Logger;
 }
 
-/** A connection or consumer status change. Never contains credentials. */
-export interface RedisBusStatus {
-  type: string;
-  /** Extra data, redacted. */
-  detail?: string;
-}
+/** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
+export type RedisBusStatus = BusStatus;
 
 /** Options after validation. */
 export interface ResolvedRedisOptions {
@@ -81,6 +81,7 @@ export interface ResolvedRedisOptions {
   connectTimeoutMs: number;
   durable: boolean | undefined;
   onStatus: ((status: RedisBusStatus) => void) | undefined;
+  logger: Logger | undefined;
 }
 
 const KNOWN: OptionNames<RedisBusOptions> = {
@@ -96,6 +97,7 @@ const KNOWN: OptionNames<RedisBusOptions> = {
   connectTimeoutMs: true,
   durable: true,
   onStatus: true,
+  logger: true,
 };
 /** Omnibus options a `redis://` URL may carry as query parameters (removed before ioredis sees the URL). */
 const URL_NUMBERS = [
@@ -187,5 +189,6 @@ export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisO
     connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 5_000, 100),
     durable: options.durable,
     onStatus: options.onStatus,
+    logger: options.logger,
   };
 }

@@ -34,6 +34,8 @@ interface Held {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A blocking read that has not answered this long after its BLOCK time is treated as hung. */
 const HUNG_READ_MARGIN_MS = 5_000;
+/** Longest `stop()` waits for the loop's command in flight. */
+const STOP_WAIT_MS = 2_000;
 
 /**
  * Reads one subscription's streams into its sink: due entries of the group
@@ -109,7 +111,9 @@ export class ReadLoop {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.wake(0);
-    await this.#done;
+    // bounded: with the server away, a command of this loop waits for the reconnect;
+    // anything it still pushes afterwards is released by core at once
+    await Promise.race([this.#done, sleep(STOP_WAIT_MS)]);
   }
 
   /** Resolves once every entry this loop pushed has been settled (core settles all on close). */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import {
   type BusDriver,
+  type BusStatus,
   type Capabilities,
   type DriverReceipt,
   type DriverSubscribeRequest,
@@ -21,6 +22,9 @@ import { type Scripted, withScripts } from './scripted.js';
 import { SubjectWatcher } from './subject-watcher.js';
 
 const BACKEND = 'redis';
+/** Longest `close()` waits for clean-up and `QUIT` before it drops the connection. */
+const CLOSE_WAIT_MS = 2_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The Redis Streams transport behind `createRedisBus`. */
 export class RedisDriver implements BusDriver {
@@ -33,6 +37,7 @@ export class RedisDriver implements BusDriver {
   readonly #trimArgs: [string, string, string];
   readonly #groups = new Map<string, Set<ReadLoop>>();
   readonly #cleanUps = new Set<Promise<void>>();
+  readonly #loops = new Set<ReadLoop>();
   #watcher: SubjectWatcher | undefined;
   #trimmed = 0;
 
@@ -67,12 +72,29 @@ export class RedisDriver implements BusDriver {
     return { dropped: this.#trimmed };
   }
 
-  #status(type: string, detail?: string): void {
+  #listener: ((status: BusStatus) => void) | undefined;
+
+  setStatusListener(listener: (status: BusStatus) => void): void {
+    this.#listener = listener;
+  }
+
+  /** Reports a status change to `onStatus` and to core (which logs connection loss and recovery). */
+  readonly report = (status: BusStatus): void => {
     try {
-      this.#options.onStatus?.({ type, detail: detail === undefined ? undefined : redact(detail) });
+      this.#options.onStatus?.(status);
     } catch {
       // ignore listener errors
     }
+    this.#listener?.(status);
+  };
+
+  #status(type: string, detail?: string): void {
+    this.report({ type, detail: detail === undefined ? undefined : redact(detail) });
+  }
+
+  /** Readiness: a PING. */
+  async probe(): Promise<void> {
+    await this.#client.ping();
   }
 
   #publishArgs(m: OutgoingMessage): (string | number | Buffer)[] {
@@ -145,7 +167,7 @@ export class RedisDriver implements BusDriver {
   async #watcherFor(): Promise<SubjectWatcher> {
     if (!this.#watcher) {
       const subscriber = blockingClient(this.#client);
-      watchClient(subscriber, 'subject watcher', this.#options.onStatus);
+      watchClient(subscriber, 'subject watcher', this.report);
       this.#watcher = new SubjectWatcher(
         this.#client,
         subscriber,
@@ -170,7 +192,7 @@ export class RedisDriver implements BusDriver {
     const consumer = `${hostname()}-${process.pid}-${request.id}`;
     const position = this.#position(request.from);
     const blocking = blockingClient(this.#client);
-    watchClient(blocking, `subscription ${request.pattern}`, this.#options.onStatus);
+    watchClient(blocking, `subscription ${request.pattern}`, this.report);
     const loop = new ReadLoop(
       {
         client: this.#client,
@@ -217,6 +239,7 @@ export class RedisDriver implements BusDriver {
       blocking.disconnect();
       throw error;
     }
+    this.#loops.add(loop);
     const members = this.#groups.get(group) ?? new Set<ReadLoop>();
     members.add(loop);
     this.#groups.set(group, members);
@@ -233,6 +256,7 @@ export class RedisDriver implements BusDriver {
           .catch((error) => request.sink.reportError(error))
           .finally(() => {
             loop.disconnect();
+            this.#loops.delete(loop);
             this.#cleanUps.delete(cleanUp);
           });
         this.#cleanUps.add(cleanUp);
@@ -249,9 +273,24 @@ export class RedisDriver implements BusDriver {
     if (!grouped) await this.#client.del(this.keys.due(group));
   }
 
+  /**
+   * Waits for the members' clean-up and quits — bounded: with the server away
+   * both would wait for the reconnect forever, so after `CLOSE_WAIT_MS` an owned
+   * connection is dropped without them (their leftovers are harmless: consumers
+   * with nothing pending, groups removed by the next sweep of `NOGROUP`).
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.#cleanUps]);
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([
+        p.then(
+          () => true,
+          () => true,
+        ),
+        sleep(CLOSE_WAIT_MS).then(() => false),
+      ]);
+    await bounded(Promise.all([...this.#cleanUps]));
+    for (const loop of this.#loops) loop.disconnect();
     this.#watcher?.stop();
-    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+    if (this.#owned && !(await bounded(this.#client.quit()))) this.#client.disconnect();
   }
 }

@@ -1,3 +1,4 @@
+import { silentLogger } from '@omnibus/core';
 import { runConformanceSuite, withBroker } from '@omnibus/testing';
 import { afterAll } from 'vitest';
 import { createRedisBus } from '../src/index.js';
@@ -9,6 +10,6 @@ await withBroker('redis', async (broker) => {
   afterAll(() => deleteKeys(broker.url, keyPrefix));
   await runConformanceSuite({
     name: 'redis',
-    createBus: () => createRedisBus({ url: broker.url, keyPrefix }),
+    createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
   });
 });

@@ -101,7 +101,13 @@ describe('redis adapter', () => {
   it('server restarted without persistence: the group is recreated (reported) and later messages flow', async () => {
     const s = await server();
     const statuses: RedisBusStatus[] = [];
-    const b = await bus({ url: s.url, keyPrefix: uniquePrefix(), onStatus: (st) => statuses.push(st) });
+    const logged: string[] = [];
+    const b = await bus({
+      url: s.url,
+      keyPrefix: uniquePrefix(),
+      onStatus: (st) => statuses.push(st),
+      logger: { warn: (line) => logged.push(line) },
+    });
     expect(b.capabilities.durable).toBe(false);
     const r = reader(await b.subscribe('orders.volatile', { group: 'g' }), 20_000);
     await b.publish('orders.volatile', 'before');
@@ -112,6 +118,13 @@ describe('redis adapter', () => {
     await b.publish('orders.volatile', 'after');
     expect((await r.next()).text()).toBe('after');
     expect(statuses.some((st) => st.type === 'reconnecting')).toBe(true);
+    expect(logged.some((l) => /\[omnibus:redis\] connection lost/.test(l))).toBe(true);
+    expect(logged.some((l) => /\[omnibus:redis\] connection restored/.test(l))).toBe(true);
+    expect((await b.health()).ok).toBe(true);
+    await s.kill();
+    const down = await b.health(500);
+    expect(down.ok).toBe(false);
+    expect(down.detail).toBeTruthy();
   });
 
   it('password-protected server: works with credentials; typed ConnectionError without; the password is in no error', async () => {

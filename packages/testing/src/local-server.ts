@@ -81,7 +81,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
   const kill = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return; // already gone
     const exited = new Promise((resolve) => c.once('exit', resolve));
     c.kill('SIGKILL');
     await exited;

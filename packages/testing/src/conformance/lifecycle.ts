@@ -108,4 +108,14 @@ export function lifecycleTests(test: Register): void {
     expect(st.delivered).toBe(13); // 11 + 1 redelivery + the DLQ copy
     for (const value of Object.values(st)) expect(Number.isInteger(value) && value >= 0).toBe(true);
   });
+
+  test('health() answers ok while the bus is open, and says why not once it is closed', async (ctx) => {
+    const open = await ctx.bus.health();
+    expect(open).toMatchObject({ ok: true, state: 'open', backend: ctx.bus.backend, connectionLost: false });
+    await ctx.bus.close();
+    const closed = await ctx.bus.health();
+    expect(closed.ok).toBe(false);
+    expect(closed.state).toBe('closed');
+    expect(closed.detail).toContain('closed');
+  });
 }

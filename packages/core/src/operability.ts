@@ -1,0 +1,61 @@
+import { redact } from './redact.js';
+
+/**
+ * Where Omnibus reports what an operator should know. The minimal shape that
+ * `console`, pino and winston all satisfy: each method takes one string.
+ * Omnibus calls `warn` for dead-letters, connection loss and recovery, and
+ * `info`/`debug` (when present) for less urgent events. Messages are redacted.
+ */
+export interface Logger {
+  warn(message: string): void;
+  info?(message: string): void;
+  debug?(message: string): void;
+  error?(message: string): void;
+}
+
+/** A logger that drops everything (`logger: silentLogger`). */
+export const silentLogger: Logger = { warn() {} };
+
+/**
+ * A status change reported by an adapter: connection, consumer and client events.
+ * `connection` marks the two an operator must see: the connection to the backend
+ * was `lost`, or `restored`. Never contains credentials.
+ */
+export interface BusStatus {
+  readonly type: string;
+  readonly detail?: string;
+  readonly connection?: 'lost' | 'restored';
+}
+
+/** What `bus.health()` answers: for readiness probes. */
+export interface BusHealth {
+  /** True when the bus is open and its backend answered now. */
+  readonly ok: boolean;
+  readonly backend: string;
+  /** `open`, `closing` or `closed`. */
+  readonly state: 'open' | 'closing' | 'closed';
+  /** Whether the last connection event was a loss not yet followed by a recovery. */
+  readonly connectionLost: boolean;
+  /** Round trip of the probe (ms), when the backend was asked. */
+  readonly latencyMs?: number;
+  /** Why `ok` is false (redacted). */
+  readonly detail?: string;
+}
+
+/** Options `createBus` takes besides the driver. */
+export interface BusOptions {
+  /** Default: `console` (warn level and up are what Omnibus reports by default). `silentLogger` for none. */
+  logger?: Logger;
+  /** Every status change the adapter reports, including connection loss and recovery. */
+  onStatus?: (status: BusStatus) => void;
+}
+
+/** Calls a logger method without letting a throwing logger break the bus. */
+export function log(logger: Logger, level: keyof Logger, message: string): void {
+  try {
+    const method = logger[level] ?? (level === 'error' ? logger.warn : undefined);
+    method?.call(logger, redact(message));
+  } catch {
+    // a logger must never break message flow
+  }
+}
