@@ -3,7 +3,8 @@
 # with Maven into a cache outside git, run with the machine's Java 17.
 #   scripts/kafka-local.sh start|stop|status
 # Env: KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE (~/.cache/omnibus/kafka),
-#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s).
+#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s),
+#      KAFKA_SASL_PLAIN (user:password: a SASL/PLAIN listener instead of PLAINTEXT).
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
@@ -71,15 +72,17 @@ POM
 
 write_config() {
   mkdir -p "$RUN"
+  local proto=PLAINTEXT
+  [[ -n "${KAFKA_SASL_PLAIN:-}" ]] && proto=SASL_PLAINTEXT
   cat >"$RUN/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$proto://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=$proto://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=$proto:$proto,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$proto
 log.dirs=$RUN/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -92,6 +95,15 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
 PROPS
+  if [[ -n "${KAFKA_SASL_PLAIN:-}" ]]; then
+    # SASL/PLAIN with one user (KAFKA_SASL_PLAIN=user:password), for tests of credentials
+    local user="${KAFKA_SASL_PLAIN%%:*}" pass="${KAFKA_SASL_PLAIN#*:}"
+    cat >>"$RUN/server.properties" <<PROPS
+sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$user" password="$pass" user_$user="$pass";
+PROPS
+  fi
   cat >"$RUN/log4j.properties" <<'L4J'
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender

@@ -167,3 +167,33 @@ it('the broker restarted under load: every acknowledged publish arrives', async 
   expect(logged.some((l) => /\[omnibus:kafka\] connection restored/.test(l))).toBe(true);
   expect((await b.health()).ok).toBe(true);
 }, 240_000);
+
+it('SASL/PLAIN from the URL works; a wrong password is a ConnectionError that never shows it', async () => {
+  const kafka = await startKafka({ saslPlain: 'alice:alice-kafka-secret' });
+  cleanups.push(() => kafka.dispose());
+  const b = await createKafkaBus({
+    url: `kafka://alice:alice-kafka-secret@127.0.0.1:${kafka.port}`,
+    connectTimeoutMs: 30_000,
+  });
+  cleanups.push(() => b.close({ timeoutMs: 5_000 }));
+  const r = reader(await b.subscribe('secure.x'), 30_000);
+  await b.publish('secure.x', 'authenticated');
+  expect((await r.next()).text()).toBe('authenticated');
+  const statuses: string[] = [];
+  const error = await createKafkaBus({
+    url: `kafka://alice:wrong-kafka-secret@127.0.0.1:${kafka.port}`,
+    connectTimeoutMs: 10_000,
+    onStatus: (s) => statuses.push(JSON.stringify(s)),
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConnectionError);
+  const everything = [
+    JSON.stringify(error, Object.getOwnPropertyNames(error as object)),
+    String((error as Error).stack),
+    ...statuses,
+  ].join('\n');
+  expect(everything).not.toContain('wrong-kafka-secret');
+  expect(everything).not.toContain('alice-kafka-secret');
+}, 180_000);

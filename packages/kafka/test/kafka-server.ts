@@ -24,11 +24,16 @@ export interface LocalKafka {
   dispose(): Promise<void>;
 }
 
-/** Starts a Kafka broker+controller on spare ports (the jars come from the script's Maven cache). */
-export async function startKafka(): Promise<LocalKafka> {
+/** Starts a Kafka broker+controller on spare ports (the jars come from the script's Maven cache); `saslPlain: 'user:password'` for a SASL/PLAIN listener. */
+export async function startKafka(options: { saslPlain?: string } = {}): Promise<LocalKafka> {
   const port = await sparePort();
   const controller = await sparePort();
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller) };
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controller),
+    ...(options.saslPlain ? { KAFKA_SASL_PLAIN: options.saslPlain } : {}),
+  };
   const runDir = join(CACHE, `run-${port}`);
   const pid = () => Number(readFileSync(join(runDir, 'kafka.pid'), 'utf8').trim());
   const start = async () => void (await run('bash', [SCRIPT, 'start'], { env, timeout: 120_000 }));

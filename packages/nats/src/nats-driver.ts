@@ -18,6 +18,7 @@ import {
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
+  generateId,
   OmnibusError,
   type OutgoingMessage,
   PublishError,
@@ -122,18 +123,22 @@ export class NatsDriver implements BusDriver {
   /**
    * One publish, retried through a short outage until `publishTimeoutMs`: each
    * try waits at most `PUBLISH_TRY_MS` for the server's ack, and every publish
-   * carries its id as `Nats-Msg-Id`, so a retry whose first try was stored is
-   * recognised as a duplicate by the stream, never stored twice.
+   * carries a `Nats-Msg-Id`, so a retry whose first try was stored is recognised
+   * as a duplicate by the stream, never stored twice.
    */
   async #publishOne(message: OutgoingMessage): Promise<DriverReceipt> {
     const target = this.streams.forSubject(message.subject);
     const deadline = Date.now() + this.#options.publishTimeoutMs;
+    // the stream dedupes on Nats-Msg-Id: the publisher's id, or one fresh per call (stable across
+    // this call's retries) — never a generated or copied id, which a dead-letter copy shares
+    // with its original
+    const msgID = message.dedupe ? message.id : `omnibus-${generateId()}`;
     for (let tries = 1; ; tries++) {
       try {
         await this.streams.ensure(target);
         const ack: PubAck = await this.#js.publish(message.subject, message.payload, {
           headers: encodeHeaders(message.headers, message.id, message.publishedAt),
-          msgID: message.id,
+          msgID,
           timeout: Math.max(1, Math.min(PUBLISH_TRY_MS, deadline - Date.now())),
         });
         // a generated id can only repeat through our own retry: that is the first copy, not a duplicate

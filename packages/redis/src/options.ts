@@ -54,6 +54,13 @@ export interface RedisBusOptions {
   /** Connecting gives up after this long with `ConnectionError` (ms, default 5,000). */
   connectTimeoutMs?: number;
   /**
+   * How long a publish may wait through a connection loss (commands wait for the
+   * reconnect) before it rejects with `PublishError` (ms, default 10,000). The
+   * outcome of a publish rejected this way is unknown — it may still be stored
+   * when the connection returns — so publish with an `id` to make a retry safe.
+   */
+  publishTimeoutMs?: number;
+  /**
    * Whether acknowledged publishes survive a server restart. Default: detected —
    * true when the server has AOF enabled (`INFO persistence`).
    */
@@ -79,6 +86,7 @@ export interface ResolvedRedisOptions {
   blockMs: number;
   discoveryIntervalMs: number;
   connectTimeoutMs: number;
+  publishTimeoutMs: number;
   durable: boolean | undefined;
   onStatus: ((status: RedisBusStatus) => void) | undefined;
   logger: Logger | undefined;
@@ -95,6 +103,7 @@ const KNOWN: OptionNames<RedisBusOptions> = {
   blockMs: true,
   discoveryIntervalMs: true,
   connectTimeoutMs: true,
+  publishTimeoutMs: true,
   durable: true,
   onStatus: true,
   logger: true,
@@ -187,6 +196,7 @@ export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisO
     blockMs: int('blockMs', options.blockMs, 1_000, 10),
     discoveryIntervalMs: int('discoveryIntervalMs', options.discoveryIntervalMs, 2_000, 50),
     connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 5_000, 100),
+    publishTimeoutMs: int('publishTimeoutMs', options.publishTimeoutMs, 10_000, 100),
     durable: options.durable,
     onStatus: options.onStatus,
     logger: options.logger,

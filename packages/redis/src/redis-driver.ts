@@ -122,10 +122,33 @@ export class RedisDriver implements BusDriver {
     });
   }
 
+  /** A command bounded by `publishTimeoutMs` (commands wait for the reconnect otherwise). */
+  async #bounded<T>(command: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        command,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `${what}: no answer within ${this.#options.publishTimeoutMs} ms (connection lost?); the outcome is unknown — publish with an id to make a retry safe`,
+                ),
+              ),
+            this.#options.publishTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     let reply: [number, string];
     try {
-      reply = await this.#client.omnibusPublish(...this.#publishArgs(message));
+      reply = await this.#bounded(this.#client.omnibusPublish(...this.#publishArgs(message)), 'publish');
     } catch (error) {
       throw this.#publishError(message.subject, error);
     }
@@ -138,7 +161,7 @@ export class RedisDriver implements BusDriver {
     for (const m of messages) (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
     let results: [Error | null, unknown][] | null;
     try {
-      results = await pipeline.exec();
+      results = await this.#bounded(pipeline.exec(), 'publishBatch');
     } catch (error) {
       throw new PublishError('publishBatch failed; nothing is known to be accepted', {
         backend: BACKEND,

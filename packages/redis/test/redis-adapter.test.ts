@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
+import { ConfigError, ConnectionError, type EventBus, type Message, PublishError } from '@omnibus/core';
 import { reader, startLocalServer, uniquePrefix, waitFor } from '@omnibus/testing';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +108,7 @@ describe('redis adapter', () => {
       keyPrefix: uniquePrefix(),
       onStatus: (st) => statuses.push(st),
       logger: { warn: (line) => logged.push(line) },
+      publishTimeoutMs: 1_500,
     });
     expect(b.capabilities.durable).toBe(false);
     const r = reader(await b.subscribe('orders.volatile', { group: 'g' }), 20_000);
@@ -125,6 +127,10 @@ describe('redis adapter', () => {
     const down = await b.health(500);
     expect(down.ok).toBe(false);
     expect(down.detail).toBeTruthy();
+    // a publish waits for the server (bounded by publishTimeoutMs), then fails with a typed error
+    const started = Date.now();
+    await expect(b.publish('orders.volatile', 'while away')).rejects.toBeInstanceOf(PublishError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
   });
 
   it('password-protected server: works with credentials; typed ConnectionError without; the password is in no error', async () => {
@@ -426,4 +432,122 @@ describe('redis adapter', () => {
     }
     expect(got.sort()).toEqual(['one', 'one@2', 'two@1']);
   });
+
+  it("close() leaves nothing behind: an ungrouped subscription's group and due set go; a grouped member that holds nothing leaves its group", async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    const ungroupedSub = await b.subscribe('clean.x', { ack: 'manual' });
+    const memberSub = await b.subscribe('clean.x', { group: 'workers', ack: 'manual' });
+    const ungrouped = reader(ungroupedSub, 10_000);
+    const member = reader(memberSub, 10_000);
+    await b.publish('clean.x', 'one');
+    const m = await ungrouped.next();
+    await m.nak({ delayMs: 60_000 }); // something in the due set
+    await (await member.next()).ack();
+    await ungroupedSub.close();
+    await memberSub.close();
+    const client = raw(s.url);
+    await client.connect();
+    const stream = `{${keyPrefix}}:s:clean.x`;
+    const deadline = Date.now() + 5_000;
+    let groups: unknown[] = [];
+    while (Date.now() < deadline) {
+      groups = (await client.xinfo('GROUPS', stream)) as unknown[];
+      if (groups.length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(groups).toHaveLength(1); // only the named group outlives its members
+    expect(String((groups[0] as unknown[])[1])).toBe('workers');
+    let consumers: unknown[] = [];
+    for (let i = 0; i < 100; i++) {
+      consumers = (await client.xinfo('CONSUMERS', stream, 'workers')) as unknown[];
+      if (consumers.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(consumers).toEqual([]);
+    expect(await client.keys(`{${keyPrefix}}:due:*`)).toEqual([]);
+  });
+
+  it("entries waiting in a member's buffer are not taken over before they are handed out, however long they wait", async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    const options = { group: 'g', ack: 'manual' as const, ackTimeoutMs: 400, maxInFlight: 5 };
+    const slow = await b.subscribe('buffered.x', options); // holds, never iterates yet
+    const other = reader(await b.subscribe('buffered.x', options), 10_000);
+    const before = b.stats().delivered;
+    for (let i = 0; i < 3; i++) await b.publish('buffered.x', String(i));
+    await waitFor(() => b.stats().delivered - before >= 3, 'three deliveries', 10_000);
+    // whichever member holds them, nothing is handed out twice while they wait 4 ack timeouts
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    const seenByOther: string[] = [];
+    for (;;) {
+      const m = await other.nothingWithin(200);
+      if (!m) break;
+      seenByOther.push(`${m.text()}@${m.attempt}`);
+      await m.ack();
+    }
+    const it = slow[Symbol.asyncIterator]();
+    const seenBySlow: string[] = [];
+    while (seenBySlow.length + seenByOther.length < 3) {
+      const { value } = await it.next();
+      seenBySlow.push(`${value.text()}@${value.attempt}`);
+      await value.ack();
+    }
+    expect([...seenBySlow, ...seenByOther].sort()).toEqual(['0@1', '1@1', '2@1']);
+    expect(b.stats().redelivered).toBe(0);
+  });
+
+  it('a blocking read on a connection that went silent is abandoned and re-issued on a fresh one', async () => {
+    const s = await server();
+    // a proxy whose connections can be frozen: bytes stop flowing, nothing is closed (a dead peer)
+    const pairs: { client: Socket; upstream: Socket; frozen: boolean }[] = [];
+    const proxy = createServer((client) => {
+      const upstream = new Socket();
+      const pair = { client, upstream, frozen: false };
+      pairs.push(pair);
+      upstream.connect(s.port, '127.0.0.1');
+      client.on('data', (d) => {
+        if (!pair.frozen) upstream.write(d);
+      });
+      upstream.on('data', (d) => {
+        if (!pair.frozen) client.write(d);
+      });
+      for (const so of [client, upstream]) {
+        so.on('error', () => undefined);
+        so.on('close', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const p of pairs) p.client.destroy();
+      proxy.close();
+    });
+    const { port } = proxy.address() as { port: number };
+    const statuses: RedisBusStatus[] = [];
+    const b = await bus({
+      url: `redis://127.0.0.1:${port}`,
+      keyPrefix: uniquePrefix(),
+      blockMs: 200,
+      onStatus: (st) => statuses.push(st),
+    });
+    const before = pairs.length;
+    const r = reader(await b.subscribe('silent.x', { group: 'g' }), 30_000);
+    expect(pairs.length).toBe(before + 1); // the subscription's own blocking connection
+    await b.publish('silent.x', 'before');
+    expect((await r.next()).text()).toBe('before');
+    (pairs[before] as { frozen: boolean }).frozen = true;
+    await waitFor(
+      () => statuses.some((st) => st.type === 'read_failed' && /did not answer/.test(st.detail ?? '')),
+      'the hung read to be abandoned',
+      15_000,
+    );
+    await b.publish('silent.x', 'after');
+    expect((await r.next()).text()).toBe('after');
+    expect(pairs.length).toBeGreaterThan(before + 1); // read again on a fresh connection
+  }, 60_000);
 });
