@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local single-node Kafka (KRaft) without Docker: Apache's own jars, resolved
 # with Maven into a cache outside git, run with the machine's Java 17.
-#   scripts/kafka-local.sh start|stop|status
+#   scripts/kafka-local.sh start|stop|status|resolve   (resolve: only fetch the jars)
 # Env: KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE (~/.cache/omnibus/kafka),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s),
 #      KAFKA_SASL_PLAIN (user:password: a SASL/PLAIN listener instead of PLAINTEXT).
@@ -164,5 +164,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  resolve) resolve_jars; say "jars in $LIBS" ;;
+  *) echo "usage: $0 start|stop|status|resolve" >&2; exit 2 ;;
 esac
