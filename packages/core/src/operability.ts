@@ -59,3 +59,25 @@ export function log(logger: Logger, level: keyof Logger, message: string): void 
     // a logger must never break message flow
   }
 }
+
+/**
+ * Waits for `promise` at most `ms`: true when it settled (resolved or rejected)
+ * in time, false otherwise. The timer is cleared either way, so a bounded wait
+ * never keeps the process alive. For adapters' bounded close and stop.
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

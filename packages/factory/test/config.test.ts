@@ -57,7 +57,7 @@ describe('the configuration type is a union discriminated by backend', () => {
     const nats: ConfigFor<'nats'> = {
       backend: 'nats',
       url: 'nats://h:4222',
-      streams: [{ name: 'A', subjects: ['>'] }],
+      streams: [{ name: 'A', subjects: ['orders.>'] }],
     };
     // the Kafka adapter is in progress: its options are an open record until it exists
     const kafka: EventBusConfig = { backend: 'kafka', brokers: ['h:9092'] };
@@ -99,14 +99,14 @@ describe('OMNIBUS_URL parameters reach the adapter options', () => {
   it('nats: stream settings, explicit streams and other options; the adapter gets the URL without query', () => {
     expect(
       parseOmnibusUrl(
-        'nats://bob:pw@h1:4222,h2:4222?stream=ALL:>&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000&replicas=1&maxBytes=-1&retention=limits&duplicateWindowMs=1000&streamPrefix=APP&provision=verify&connectTimeoutMs=2000&pullExpiresMs=2000&maxPayloadBytes=4096',
+        'nats://bob:pw@h1:4222,h2:4222?stream=EV:*.created&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000&replicas=1&maxBytes=-1&retention=limits&duplicateWindowMs=1000&streamPrefix=APP&provision=verify&connectTimeoutMs=2000&pullExpiresMs=2000&maxPayloadBytes=4096',
       ),
     ).toEqual({
       backend: 'nats',
       options: {
         url: 'nats://bob:pw@h1:4222,h2:4222',
         streams: [
-          { name: 'ALL', subjects: ['>'] },
+          { name: 'EV', subjects: ['*.created'] },
           { name: 'ORD', subjects: ['orders.>', 'billing.>'] },
         ],
         streamDefaults: {

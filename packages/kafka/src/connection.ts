@@ -31,7 +31,8 @@ export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusS
     connectionTimeout: Math.min(options.connectTimeoutMs, 3_000),
     logLevel: logLevel.WARN,
     logCreator: logCreator(report),
-    retry: { retries: 8, maxRetryTime: 2_000 },
+    // admin calls and the first connect give up fast; the producer and consumers retry on their own
+    retry: { initialRetryTime: 100, retries: 4, maxRetryTime: 1_000 },
   });
 }
 
@@ -53,6 +54,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 export async function connectClients(
   kafka: Kafka,
   options: ResolvedKafkaOptions,
+  lastError: () => string | undefined = () => undefined,
 ): Promise<{ admin: Admin; producer: Producer }> {
   const admin = kafka.admin();
   // idempotent: retried sends are never stored twice; one request in flight keeps the order
@@ -66,7 +68,11 @@ export async function connectClients(
   } catch (error) {
     await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
     const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';
-    throw new ConnectionError(`cannot connect to ${where}: ${(error as Error)?.message ?? error}`, {
+    const seen = lastError();
+    const why = seen
+      ? `${seen} (${(error as Error)?.message ?? error})`
+      : ((error as Error)?.message ?? String(error));
+    throw new ConnectionError(`cannot connect to ${where}: ${why}`, {
       backend: 'kafka',
       cause: safeCause(error),
     });

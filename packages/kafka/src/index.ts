@@ -20,7 +20,7 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
   const resolved = resolveKafkaOptions(options);
   const reporter = new StatusReporter(resolved.onStatus);
   const kafka = kafkaClient(resolved, reporter.report);
-  const { admin, producer } = await connectClients(kafka, resolved);
+  const { admin, producer } = await connectClients(kafka, resolved, () => reporter.lastError);
   const driver = new KafkaDriver(
     kafka,
     admin,

@@ -9,6 +9,7 @@ import {
   PublishError,
   redact,
   safeCause,
+  settledWithin,
 } from '@omnibus/core';
 import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
 import { ConsumerLoop } from './consumer-loop.js';
@@ -118,13 +119,20 @@ export class KafkaDriver implements BusDriver {
     }
     let metadata: RecordMetadata[];
     try {
-      metadata = await this.#producer.sendBatch({
+      const sending = this.#producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, list]) => ({
           topic,
           messages: list.map((q) => toRecord(q.message)),
         })),
       });
+      sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
+      if (!(await settledWithin(sending, this.#options.publishTimeoutMs))) {
+        throw new Error(
+          `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
+        );
+      }
+      metadata = await sending;
     } catch (error) {
       for (const q of batch) {
         q.reject(

@@ -49,6 +49,13 @@ export interface KafkaBusOptions {
   /** Connecting gives up after this with `ConnectionError` (ms, default 10,000). */
   connectTimeoutMs?: number;
   /**
+   * How long a publish may wait through a broker outage (the idempotent producer
+   * keeps retrying) before it rejects with `PublishError` (ms, default 30,000: a
+   * restarted broker takes a while to lead its partitions again). The outcome of
+   * a publish rejected this way is unknown — it may still be stored, once.
+   */
+  publishTimeoutMs?: number;
+  /**
    * How often a subscription whose pattern can span topics (it starts with a
    * wildcard, or `topicFor` is custom) looks for new topics (ms, default 5,000).
    * Topics this bus creates itself are seen at once.
@@ -80,6 +87,7 @@ export interface ResolvedKafkaOptions {
   topics: KafkaTopicSettings;
   maxPayloadBytes: number;
   connectTimeoutMs: number;
+  publishTimeoutMs: number;
   topicDiscoveryMs: number;
   maxWaitTimeMs: number;
   sessionTimeoutMs: number;
@@ -100,6 +108,7 @@ const KNOWN: OptionNames<KafkaBusOptions> = {
   topics: true,
   maxPayloadBytes: true,
   connectTimeoutMs: true,
+  publishTimeoutMs: true,
   topicDiscoveryMs: true,
   maxWaitTimeMs: true,
   sessionTimeoutMs: true,
@@ -132,6 +141,7 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
 const URL_NUMBERS = [
   'maxPayloadBytes',
   'connectTimeoutMs',
+  'publishTimeoutMs',
   'topicDiscoveryMs',
   'maxWaitTimeMs',
   'sessionTimeoutMs',
@@ -232,6 +242,7 @@ export function resolveKafkaOptions(input: KafkaBusOptions = {}): ResolvedKafkaO
     topics,
     maxPayloadBytes: int('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_KAFKA_MAX_PAYLOAD, 1),
     connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 10_000, 100),
+    publishTimeoutMs: int('publishTimeoutMs', options.publishTimeoutMs, 30_000, 100),
     topicDiscoveryMs: int('topicDiscoveryMs', options.topicDiscoveryMs, 5_000, 100),
     maxWaitTimeMs: int('maxWaitTimeMs', options.maxWaitTimeMs, 250, 10),
     sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, 10_000, 6_000),

@@ -9,6 +9,8 @@ import type { BusStatus } from '@omnibus/core';
 export class StatusReporter {
   listener: ((status: BusStatus) => void) | undefined;
   lost = false;
+  /** The client's last error line (redacted): what a failed connect says. */
+  lastError: string | undefined;
   readonly #onStatus: ((status: BusStatus) => void) | undefined;
 
   constructor(onStatus: ((status: BusStatus) => void) | undefined) {
@@ -16,6 +18,7 @@ export class StatusReporter {
   }
 
   readonly report = (status: BusStatus): void => {
+    if (status.type === 'client_error') this.lastError = status.detail;
     if (status.connection === 'lost') {
       if (this.lost) status = { type: status.type, detail: status.detail };
       this.lost = true;

@@ -23,6 +23,7 @@ import {
   type OutgoingMessage,
   PublishError,
   safeCause,
+  settledWithin,
 } from '@omnibus/core';
 import { encodeHeaders } from './envelope.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage } from './nats-errors.js';
@@ -284,18 +285,11 @@ export class NatsDriver implements BusDriver {
    * `CLOSE_WAIT_MS` an owned connection is closed without it.
    */
   async close(): Promise<void> {
-    const bounded = (p: Promise<unknown>) =>
-      Promise.race([
-        p.then(
-          () => true,
-          () => true,
-        ),
-        sleep(CLOSE_WAIT_MS).then(() => false),
-      ]);
     if (!this.#owned) {
-      await bounded(this.nc.flush());
+      await settledWithin(this.nc.flush(), CLOSE_WAIT_MS);
       return;
     }
-    if (!(await bounded(this.nc.drain()))) await bounded(this.nc.close());
+    if (!(await settledWithin(this.nc.drain(), CLOSE_WAIT_MS)))
+      await settledWithin(this.nc.close(), CLOSE_WAIT_MS);
   }
 }

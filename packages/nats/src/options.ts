@@ -6,6 +6,7 @@ import {
   type Logger,
   type OptionNames,
   rejectUnknownOptions,
+  subjectMatches,
 } from '@omnibus/core';
 
 /** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
@@ -138,6 +139,14 @@ const STREAM_DEFINITION_NAMES: OptionNames<StreamDefinition> = {
 /** Default of `connectTimeoutMs`. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
+/** Subjects NATS itself uses: a stream must never capture them. */
+const SYSTEM_SUBJECTS = [
+  '$JS.API.STREAM.INFO.X',
+  '$JS.ACK.S.C.1.1.1.1.1',
+  '$SYS.REQ.SERVER.PING',
+  '_INBOX.abc.def',
+  '$KV.bucket.key',
+];
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
 
 function fail(field: string, message: string): never {
@@ -217,6 +226,14 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     if (!Array.isArray(s.subjects) || s.subjects.length === 0)
       fail(`streams[${i}].subjects`, 'must list at least one subject');
     checkSettings(`streams[${i}]`, s, STREAM_DEFINITION_NAMES);
+    for (const subject of s.subjects) {
+      const captured = SYSTEM_SUBJECTS.find((system) => subjectMatches(subject, system));
+      if (captured)
+        fail(
+          `streams[${i}].subjects`,
+          `"${subject}" would also capture the server's own subjects (such as ${captured}) and break JetStream for every client; list the first tokens you use (e.g. "orders.>", "*.created")`,
+        );
+    }
   });
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)

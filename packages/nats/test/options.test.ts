@@ -24,7 +24,20 @@ describe('option names', () => {
       resolveNatsOptions({ streams: [{ name: 'ALL', subjects: ['>'], subject: 'x' }] }),
     ).toThrow(expect.objectContaining({ field: 'streams[0].subject' }));
     expect(() =>
-      resolveNatsOptions({ streams: [{ name: 'ALL', subjects: ['>'], storage: 'memory' }] }),
+      resolveNatsOptions({ streams: [{ name: 'EVENTS', subjects: ['*.created'], storage: 'memory' }] }),
+    ).not.toThrow();
+  });
+
+  it("refuses a stream that would capture the server's own subjects ($JS.API.…, _INBOX.…)", () => {
+    for (const subjects of [['>'], ['*.>'], ['orders.>', '*.*.>'], ['_INBOX.>']]) {
+      expect(() => resolveNatsOptions({ streams: [{ name: 'ALL', subjects }] })).toThrow(
+        expect.objectContaining({ code: 'CONFIG', field: 'streams[0].subjects' }),
+      );
+    }
+    expect(() =>
+      resolveNatsOptions({
+        streams: [{ name: 'OK', subjects: ['orders.>', '*.created', 'billing.*.paid'] }],
+      }),
     ).not.toThrow();
   });
 

@@ -24,8 +24,9 @@ export interface RedisBusOptions {
    * `redis://[user:password@]host:6379[/db]` or `rediss://…` (TLS). Default
    * `redis://127.0.0.1:6379`. Query parameters set Omnibus options (explicit options
    * win): `keyPrefix`, `durable`, `trimMaxLen`, `trimMaxAgeMs`, `dedupeWindowMs`,
-   * `maxPayloadBytes`, `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`; any other
-   * parameter is left to ioredis.
+   * `maxPayloadBytes`, `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`,
+   * `publishTimeoutMs`; any other parameter is a `ConfigError` (ioredis options go in
+   * `redisOptions`).
    */
   url?: string;
   /**
@@ -131,6 +132,14 @@ function fromUrl(parsed: URL): { url: string; options: RedisBusOptions } {
     else if (name === 'trimMaxLen') options.trim.maxLen = n;
     else if (name === 'trimMaxAgeMs') options.trim.maxAgeMs = n;
     else options[name] = n;
+  }
+  const unknown = [...parsed.searchParams.keys()];
+  if (unknown.length > 0) {
+    // ioredis options belong in redisOptions: a misspelt parameter must not pass silently
+    fail(
+      `url.${unknown[0]}`,
+      `unknown redis:// parameter; known: ${URL_PARAMS.join(', ')} (ioredis options go in redisOptions)`,
+    );
   }
   if (options.trim.maxLen === undefined && options.trim.maxAgeMs === undefined)
     delete (options as RedisBusOptions).trim;

@@ -1,4 +1,4 @@
-import type { DeliverySink, InboundDelivery, SettleInfo } from '@omnibus/core';
+import { type DeliverySink, type InboundDelivery, type SettleInfo, settledWithin } from '@omnibus/core';
 import type { Redis } from 'ioredis';
 import type { AnyRedis } from './connection.js';
 import { decodeEntry, parseClaimReply, parseReadReply, type RawEntry } from './envelope.js';
@@ -113,7 +113,7 @@ export class ReadLoop {
     this.wake(0);
     // bounded: with the server away, a command of this loop waits for the reconnect;
     // anything it still pushes afterwards is released by core at once
-    await Promise.race([this.#done, sleep(STOP_WAIT_MS)]);
+    await settledWithin(this.#done, STOP_WAIT_MS);
   }
 
   /** Resolves once every entry this loop pushed has been settled (core settles all on close). */

@@ -11,6 +11,7 @@ import {
   PublishError,
   redact,
   safeCause,
+  settledWithin,
   subjectMatches,
 } from '@omnibus/core';
 import { type AnyRedis, blockingClient, watchClient } from './connection.js';
@@ -24,7 +25,6 @@ import { SubjectWatcher } from './subject-watcher.js';
 const BACKEND = 'redis';
 /** Longest `close()` waits for clean-up and `QUIT` before it drops the connection. */
 const CLOSE_WAIT_MS = 2_000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The Redis Streams transport behind `createRedisBus`. */
 export class RedisDriver implements BusDriver {
@@ -303,17 +303,9 @@ export class RedisDriver implements BusDriver {
    * with nothing pending, groups removed by the next sweep of `NOGROUP`).
    */
   async close(): Promise<void> {
-    const bounded = (p: Promise<unknown>) =>
-      Promise.race([
-        p.then(
-          () => true,
-          () => true,
-        ),
-        sleep(CLOSE_WAIT_MS).then(() => false),
-      ]);
-    await bounded(Promise.all([...this.#cleanUps]));
+    await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);
     for (const loop of this.#loops) loop.disconnect();
     this.#watcher?.stop();
-    if (this.#owned && !(await bounded(this.#client.quit()))) this.#client.disconnect();
+    if (this.#owned && !(await settledWithin(this.#client.quit(), CLOSE_WAIT_MS))) this.#client.disconnect();
   }
 }

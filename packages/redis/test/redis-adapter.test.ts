@@ -180,6 +180,10 @@ describe('redis adapter', () => {
     await expect(createRedisBus({ keyPrefix: 'a b' })).rejects.toBeInstanceOf(ConfigError);
     await expect(createRedisBus({ trim: { maxLen: 0 } })).rejects.toBeInstanceOf(ConfigError);
     await expect(createRedisBus({ url: 'nats://127.0.0.1:4222' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createRedisBus({ url: 'redis://127.0.0.1:1?keyPrefx=x' })).rejects.toMatchObject({
+      code: 'CONFIG',
+      field: 'url.keyPrefx',
+    });
     // biome-ignore lint/suspicious/noExplicitAny: a typo a JavaScript caller can make
     await expect(createRedisBus({ keyPrefx: 'x' } as any)).rejects.toThrow(/keyPrefx/);
   });

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { containerPackages, resolveBroker, withBroker } from '../src/index.js';
+import { containerPackages, resolveBroker } from '../src/index.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -16,31 +16,7 @@ const notInstalled = (installed: string[]) => async (specifier: string) => {
   });
 };
 
-// registered here, at collection time, exactly as an adapter's test file does
-const warnings: string[] = [];
-const warn = console.warn;
-console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-try {
-  await withBroker(
-    'kafka',
-    () => {
-      throw new Error('withBroker defined the tests although there is no broker');
-    },
-    { env: {}, useContainers: false },
-  );
-} finally {
-  console.warn = warn;
-}
-
 describe('a missing broker', () => {
-  it('is reported in one line that names the variable to set', () => {
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(
-      /^\[omnibus:testing\] skipped: kafka integration tests need a broker: set KAFKA_BROKERS/,
-    );
-    expect(warnings[0]).not.toContain('\n');
-  });
-
   it('names the container packages to install when they are missing', async () => {
     const redis = await resolveBroker('redis', { env: {}, importModule: notInstalled(['testcontainers']) });
     expect(redis.available).toBe(false);
@@ -102,7 +78,10 @@ describe('a missing broker', () => {
     );
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).toBe(0);
-    expect(output).toContain(
+    // one line naming the variable (this suite's own run registers no stand-in, so its summary stays clean)
+    const lines = output.split('\n').filter((l) => l.includes('[omnibus:testing] skipped:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
       '[omnibus:testing] skipped: redis integration tests need a broker: set REDIS_URL (see README "Integration tests")',
     );
     const json = JSON.parse(run.stdout.slice(run.stdout.indexOf('{"numTotalTestSuites"')));
