@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sparePort } from './local-server.js';
 
 /** A real broker the integration tests can use. */
 export type BrokerKind = 'nats' | 'redis' | 'kafka';
@@ -53,14 +55,33 @@ export interface ResolveBrokerOptions {
 export const containerPackages: Readonly<Record<BrokerKind, readonly string[]>> = {
   nats: ['testcontainers'],
   redis: ['testcontainers', '@testcontainers/redis'],
-  kafka: ['testcontainers', '@testcontainers/kafka'],
+  kafka: ['testcontainers'],
 };
 
-const images = {
+/** The variable that picks the image a broker container is started from. */
+export const brokerImageEnvVar: Readonly<Record<BrokerKind, string>> = {
+  nats: 'OMNIBUS_TEST_NATS_IMAGE',
+  redis: 'OMNIBUS_TEST_REDIS_IMAGE',
+  kafka: 'OMNIBUS_TEST_KAFKA_IMAGE',
+};
+
+/**
+ * The official images the container fixtures (and `docker-compose.test.yml`) use unless
+ * `OMNIBUS_TEST_*_IMAGE` names another: any image that behaves like these (NATS: arguments
+ * starting with `-` go to `nats-server`; Redis: `redis-server` on 6379; Kafka: the KRaft
+ * `KAFKA_*` environment of the official `apache/kafka` image), e.g. the `omnibus-local/…`
+ * images `scripts/local-images.sh` builds.
+ */
+export const defaultBrokerImages: Readonly<Record<BrokerKind, string>> = {
   nats: 'nats:2.10-alpine',
   redis: 'redis:7-alpine',
-  kafka: 'confluentinc/cp-kafka:7.9.0',
-} as const;
+  kafka: 'apache/kafka:3.9.1',
+};
+
+/** The image a container fixture starts for `kind`: `OMNIBUS_TEST_<KIND>_IMAGE`, else the official one. */
+export function brokerImage(kind: BrokerKind, env: Record<string, string | undefined> = process.env): string {
+  return env[brokerImageEnvVar[kind]]?.trim() || defaultBrokerImages[kind];
+}
 
 function fromEnv(kind: BrokerKind, value: string): AvailableBroker {
   const trimmed = value.trim();
@@ -141,9 +162,57 @@ async function containerProblem(
 }
 
 interface StartedContainer {
+  getId(): string;
   getHost(): string;
   getMappedPort(port: number): number;
   stop(): Promise<unknown>;
+}
+
+/**
+ * Containers this process started and has not stopped yet. Without testcontainers' reaper
+ * (`TESTCONTAINERS_RYUK_DISABLED=true`, or no reaper image) nothing else removes them, so
+ * `withBroker` stops them after the file's tests (passed or failed) and, as a last resort, the
+ * process's exit and termination signals remove whatever is left with `docker rm -f`.
+ */
+const running = new Map<string, StartedContainer>();
+let exitHooksInstalled = false;
+
+function removeLeftovers(): void {
+  for (const id of running.keys()) {
+    spawnSync('docker', ['rm', '-f', '-v', id], { stdio: 'ignore', timeout: 15_000 });
+  }
+  running.clear();
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.once('exit', removeLeftovers);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      removeLeftovers();
+      // re-raise only when nobody else handles it, so the process still ends as it would have
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
+}
+
+function track(container: StartedContainer): () => Promise<void> {
+  installExitHooks();
+  const id = container.getId();
+  running.set(id, container);
+  let stopped: Promise<void> | undefined;
+  return () => {
+    stopped ??= (async () => {
+      try {
+        await container.stop();
+      } finally {
+        running.delete(id);
+      }
+    })();
+    return stopped;
+  };
 }
 
 function fromContainer(kind: BrokerKind, container: StartedContainer, port: number): AvailableBroker {
@@ -154,26 +223,110 @@ function fromContainer(kind: BrokerKind, container: StartedContainer, port: numb
     url: `${kind}://${hostPort}`,
     brokers: [hostPort],
     source: 'testcontainers',
-    stop: async () => void (await container.stop()),
+    stop: track(container),
   };
 }
 
-async function startContainer(kind: BrokerKind): Promise<AvailableBroker> {
+type TC = typeof import('testcontainers');
+type PortBindings = Record<string, { HostIp?: string; HostPort: string }[]>;
+
+/** The host clients reach containers on (`TESTCONTAINERS_HOST_OVERRIDE`, else the engine's). */
+async function dockerHost(tc: TC): Promise<string> {
+  return (await tc.getContainerRuntimeClient()).info.containerRuntime.host;
+}
+
+const loopback = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
+
+/**
+ * Publishes the container's ports on 127.0.0.1 only when the engine runs on this machine (Docker
+ * binds 0.0.0.0 by default, which would expose a test broker to the network). testcontainers has
+ * no option for the host IP of a binding, so this sets it in the create options it sends.
+ */
+function bindToLoopback<T>(container: T, host: string): T {
+  if (!loopback.test(host)) return container;
+  const config = (container as unknown as { hostConfig?: { PortBindings?: PortBindings } }).hostConfig;
+  for (const bindings of Object.values(config?.PortBindings ?? {})) {
+    for (const binding of bindings) binding.HostIp = '127.0.0.1';
+  }
+  return container;
+}
+
+/**
+ * A single-node KRaft Kafka (broker + controller) configured through the official `apache/kafka`
+ * image's environment variables. Kafka hands clients the address it advertises, which must be the
+ * one they reach from outside the container — the host and the *host* port. A random mapped port
+ * is known only after the container started, too late for the broker's config, so the fixture
+ * picks a free port on the host first and binds the container's 9092 to exactly that port (on
+ * 127.0.0.1 for a local engine). Between brokers and the controller, a second listener (BROKER,
+ * 9094) and the controller's (9093) stay inside the container.
+ */
+async function startKafka(tc: TC, image: string): Promise<AvailableBroker> {
+  const host = await dockerHost(tc);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const hostPort = await sparePort();
+    try {
+      const container = await bindToLoopback(
+        new tc.GenericContainer(image)
+          .withExposedPorts({ container: 9092, host: hostPort })
+          .withEnvironment({
+            CLUSTER_ID: 'T21uaWJ1c1Rlc3RDbHVzdA',
+            KAFKA_NODE_ID: '1',
+            KAFKA_PROCESS_ROLES: 'broker,controller',
+            KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9094,CONTROLLER://0.0.0.0:9093',
+            KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${host}:${hostPort},BROKER://localhost:9094`,
+            KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT',
+            KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
+            KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+            KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+            KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+            KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '4',
+            KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+            KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+            KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+            KAFKA_NUM_PARTITIONS: '1',
+            KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'true',
+            KAFKA_DELETE_TOPIC_ENABLE: 'true',
+            KAFKA_HEAP_OPTS: '-Xmx512m -Xms256m',
+          })
+          .withWaitStrategy(tc.Wait.forLogMessage(/Kafka Server started/))
+          .withStartupTimeout(120_000),
+        host,
+      ).start();
+      return fromContainer('kafka', container, 9092);
+    } catch (error) {
+      lastError = error;
+      // another process took the port between the check and the start: pick another one
+      if (!/port is already allocated|address already in use/i.test(String((error as Error)?.message)))
+        throw error;
+    }
+  }
+  throw lastError;
+}
+
+async function startContainer(
+  kind: BrokerKind,
+  env: Record<string, string | undefined>,
+): Promise<AvailableBroker> {
   const tc = await import('testcontainers');
+  const image = brokerImage(kind, env);
   if (kind === 'nats') {
-    const container = await new tc.GenericContainer(images.nats)
-      .withCommand(['-js'])
-      .withExposedPorts(4222)
-      .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/))
-      .start();
+    const host = await dockerHost(tc);
+    const container = await bindToLoopback(
+      new tc.GenericContainer(image)
+        .withCommand(['-js'])
+        .withExposedPorts(4222)
+        .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/)),
+      host,
+    ).start();
     return fromContainer(kind, container, 4222);
   }
   if (kind === 'redis') {
+    const host = await dockerHost(tc);
     const { RedisContainer } = await import('@testcontainers/redis');
-    return fromContainer(kind, await new RedisContainer(images.redis).start(), 6379);
+    return fromContainer(kind, await bindToLoopback(new RedisContainer(image), host).start(), 6379);
   }
-  const { KafkaContainer } = await import('@testcontainers/kafka');
-  return fromContainer(kind, await new KafkaContainer(images.kafka).withKraft().start(), 9093);
+  return startKafka(tc, image);
 }
 
 /**
@@ -188,13 +341,15 @@ export async function resolveBroker(kind: BrokerKind, options: ResolveBrokerOpti
   const value = env[variable];
   if (value?.trim()) return fromEnv(kind, value);
   const problem = await containerProblem(kind, options);
-  if (!problem) return startContainer(kind);
+  if (!problem) return startContainer(kind, env);
   const reason = `${kind} integration tests need a broker: set ${variable} (see README "Integration tests"); ${problem}`;
   if (env.CI === 'true' || env.CI === '1') throw new Error(`[omnibus:testing] CI=true and ${reason}`);
   return { kind, available: false, reason };
 }
 
 const cache = new Map<BrokerKind, Promise<Broker>>();
+/** How many `withBroker` registrations of this process still use the cached container of a kind. */
+const users = new Map<BrokerKind, number>();
 
 /** `resolveBroker` once per test process and kind. */
 export function getBroker(kind: BrokerKind): Promise<Broker> {
@@ -237,6 +392,21 @@ export async function withBroker(
 ): Promise<void> {
   const broker = options ? await resolveBroker(kind, options) : await getBroker(kind);
   if (broker.available) {
+    if (broker.source === 'testcontainers') {
+      // registered before `define`, so it runs after the suite's own afterAll hooks
+      if (options) {
+        afterAll(() => broker.stop(), 60_000);
+      } else {
+        users.set(kind, (users.get(kind) ?? 0) + 1);
+        afterAll(async () => {
+          const left = (users.get(kind) ?? 1) - 1;
+          users.set(kind, left);
+          if (left > 0) return;
+          cache.delete(kind);
+          await broker.stop();
+        }, 60_000);
+      }
+    }
     await define(broker);
     return;
   }

@@ -3,7 +3,10 @@ export { latencyRows, measureLatencies, percentile, rate, reportBenchmark, withi
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export {
   brokerEnvVar,
+  brokerImage,
+  brokerImageEnvVar,
   containerPackages,
+  defaultBrokerImages,
   getBroker,
   resolveBroker,
   SKIPPED_TITLE_PREFIX,

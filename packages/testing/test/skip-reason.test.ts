@@ -34,7 +34,7 @@ describe('a missing broker', () => {
     await expect(
       resolveBroker('kafka', { env: { CI: 'true' }, importModule: notInstalled([]) }),
     ).rejects.toThrow(
-      /CI=true.*set KAFKA_BROKERS.*npm install --save-dev testcontainers @testcontainers\/kafka/,
+      /CI=true.*set KAFKA_BROKERS.*npm install --save-dev testcontainers\)/,
     );
   });
 
