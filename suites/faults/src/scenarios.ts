@@ -1,0 +1,194 @@
+import { History, type HistoryReport } from './history.js';
+import type { Target } from './targets.js';
+
+/** One row of reports/faults.json. */
+export interface FaultRow {
+  backend: string;
+  scenario: string;
+  published: number;
+  acknowledged: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** Longest time from a fault to the next acknowledged publish (ms); null when not applicable. */
+  recoveryMs: number | null;
+  passed: boolean;
+  /** What else the run saw (rejected publishes, peak memory, why not applicable). */
+  note: string;
+}
+
+/** Reports progress (a live line) while a scenario runs. */
+export type Progress = (text: string) => void;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitDelivered(history: History, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (history.missing() > 0 && Date.now() < deadline) await sleep(100);
+}
+
+function row(
+  target: Target,
+  scenario: string,
+  r: HistoryReport,
+  recoveryMs: number | null,
+  note: string,
+): FaultRow {
+  return {
+    backend: target.backend,
+    scenario,
+    published: r.published,
+    acknowledged: r.acknowledged,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    outOfOrder: r.outOfOrder,
+    recoveryMs,
+    passed: r.passed && r.unexpected === 0,
+    note: [
+      r.rejected > 0 ? `${r.rejected} publishes rejected (typed error, counted, not lost)` : '',
+      r.unknown > 0 ? `${r.unknown} outcome unknown` : '',
+      r.lost > 0 ? `lost: ${r.lostIds.join(', ')}` : '',
+      note,
+    ]
+      .filter(Boolean)
+      .join('; '),
+  };
+}
+
+/**
+ * Broker restart under load: `total` messages from `publishers` concurrent
+ * publishers (each its own subject, awaited one by one), the broker killed
+ * (SIGKILL) and started again at about one third and again at one half; a
+ * grouped consumer must end with every acknowledged id.
+ */
+export async function restartUnderLoad(
+  target: Target,
+  progress: Progress,
+  total = 10_000,
+  publishers = 20,
+): Promise<FaultRow> {
+  const scenario = 'broker restart under load';
+  const history = new History();
+  const publisher = await target.createBus();
+  const consumerBus = await target.createBus();
+  const consumer = await consumerBus.consume('load.*', (m) => history.deliver(m.id, 'group'), {
+    group: 'faults',
+    maxInFlight: 200,
+  });
+  const payload = new Uint8Array(128).fill(1);
+  let acked = 0;
+  let recoveryMs = 0;
+  let faultAt: number | undefined;
+  const restarts: Promise<void>[] = [];
+  const thresholds = target.hasBroker ? [Math.floor(total / 3), Math.floor(total / 2)] : [];
+  const maybeRestart = () => {
+    if (thresholds.length === 0 || acked < (thresholds[0] as number)) return;
+    thresholds.shift();
+    restarts.push(
+      (async () => {
+        await target.kill();
+        faultAt = Date.now(); // from here no publish can be acknowledged until the broker is back
+        await sleep(500);
+        await target.start();
+      })(),
+    );
+  };
+  const perPublisher = Math.ceil(total / publishers);
+  const started = Date.now();
+  const ticker = setInterval(
+    () =>
+      progress(
+        `${target.backend} · ${scenario} · ${acked.toLocaleString('en')}/${total.toLocaleString('en')} acknowledged`,
+      ),
+    500,
+  );
+  try {
+    await Promise.all(
+      Array.from({ length: publishers }, async (_, p) => {
+        for (let i = 0; i < perPublisher; i++) {
+          const id = `p${p}-${i}`;
+          history.publish(id, `load.p${p}`, `p${p}`);
+          try {
+            await publisher.publish(`load.p${p}`, payload, { id });
+            history.outcome(id, 'acknowledged');
+            acked++;
+            if (faultAt !== undefined) {
+              recoveryMs = Math.max(recoveryMs, Date.now() - faultAt);
+              faultAt = undefined;
+            }
+            maybeRestart();
+          } catch {
+            history.outcome(id, 'rejected');
+          }
+        }
+      }),
+    );
+    await Promise.all(restarts);
+    await waitDelivered(history, 90_000);
+  } finally {
+    clearInterval(ticker);
+    await consumer.close().catch(() => undefined);
+    await consumerBus.close({ timeoutMs: 2_000 }).catch(() => undefined);
+    await publisher.close({ timeoutMs: 2_000 }).catch(() => undefined);
+  }
+  const note = target.hasBroker
+    ? `broker killed twice (SIGKILL) and restarted; ran ${((Date.now() - started) / 1000).toFixed(1)} s`
+    : `no broker to restart (in-process): the same load without the fault; ran ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  return row(target, scenario, history.check(), target.hasBroker ? recoveryMs : null, note);
+}
+
+/**
+ * A slow consumer behind a fast publisher: `total` messages published as fast
+ * as the backend accepts them, handled at about 1 ms each with `maxInFlight` 10.
+ * Nothing may be lost; the process's heap must stay bounded (reported).
+ */
+export async function slowConsumer(target: Target, progress: Progress, total = 5_000): Promise<FaultRow> {
+  const scenario = 'slow consumer, fast publisher';
+  const history = new History();
+  const publisher = await target.createBus();
+  const consumerBus = await target.createBus();
+  const consumer = await consumerBus.consume(
+    'slow.x',
+    async (m) => {
+      history.deliver(m.id, 'group');
+      await sleep(1);
+    },
+    { group: 'slow', maxInFlight: 10 },
+  );
+  const payload = new Uint8Array(1024).fill(2);
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peakHeap = heapBefore;
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    progress(`${target.backend} · ${scenario} · ${(total - history.missing()).toLocaleString('en')} handled`);
+  }, 250);
+  let published = 0;
+  try {
+    for (let i = 0; i < total; i += 100) {
+      const batch = Array.from({ length: Math.min(100, total - i) }, (_, j) => {
+        const id = `s-${i + j}`;
+        history.publish(id, 'slow.x', 'publisher');
+        return { subject: 'slow.x', payload, id };
+      });
+      try {
+        await publisher.publishBatch(batch);
+        for (const m of batch) history.outcome(m.id, 'acknowledged');
+        published += batch.length;
+      } catch {
+        for (const m of batch) history.outcome(m.id, 'rejected');
+      }
+    }
+    await waitDelivered(history, 120_000);
+  } finally {
+    clearInterval(sampler);
+    await consumer.close().catch(() => undefined);
+    await consumerBus.close({ timeoutMs: 2_000 }).catch(() => undefined);
+    await publisher.close({ timeoutMs: 2_000 }).catch(() => undefined);
+  }
+  const stats = publisher.stats();
+  const growthMb = (peakHeap - heapBefore) / 1024 / 1024;
+  const note = `heap grew at most ${growthMb.toFixed(1)} MB for ${((published * 1024) / 1024 / 1024).toFixed(1)} MB published${
+    'dropped' in stats && stats.dropped ? `; dropped ${stats.dropped}` : ''
+  }`;
+  return row(target, scenario, history.check(), null, note);
+}
