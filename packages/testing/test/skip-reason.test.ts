@@ -33,9 +33,7 @@ describe('a missing broker', () => {
   it('fails under CI=true with the package to install', async () => {
     await expect(
       resolveBroker('kafka', { env: { CI: 'true' }, importModule: notInstalled([]) }),
-    ).rejects.toThrow(
-      /CI=true.*set KAFKA_BROKERS.*npm install --save-dev testcontainers\)/,
-    );
+    ).rejects.toThrow(/CI=true.*set KAFKA_BROKERS.*npm install --save-dev testcontainers\)/);
   });
 
   it('says so when a container package is installed but fails to load', async () => {
