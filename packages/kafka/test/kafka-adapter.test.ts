@@ -120,6 +120,26 @@ await withBroker('kafka', (broker) => {
     await expect(conflicting.publish('precreated.y', 'x')).rejects.toBeInstanceOf(ConfigError);
   });
 
+  it("an ungrouped subscription's own consumer group is deleted on close; a named group outlives its members", async () => {
+    const b = await bus();
+    const own = await b.subscribe('cleanup.x');
+    const named = await b.subscribe('cleanup.x', { group: 'keeper' });
+    const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const groups = async () =>
+      (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    const before = await groups();
+    expect(before).toContain(`${prefix}keeper`);
+    expect(before.filter((g) => g.startsWith(`${prefix}sub-`))).toHaveLength(1);
+    await own.close();
+    await named.close();
+    await b.close();
+    const after = await groups();
+    expect(after.filter((g) => g.startsWith(`${prefix}sub-`))).toEqual([]);
+    expect(after).toContain(`${prefix}keeper`);
+  });
+
   it('a wildcard subscription receives a subject first published (on a new topic) after it started', async () => {
     const subscriber = await bus({ topicDiscoveryMs: 300 });
     const r = reader(await subscriber.subscribe('*.created'), 30_000);
