@@ -1,10 +1,9 @@
 import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
-import { reader, waitFor, withBroker } from '@omnibus/testing';
+import { reader, startLocalKafka as startKafka, waitFor, withBroker } from '@omnibus/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createKafkaBus, type KafkaBusOptions } from '../src/index.js';
 import { deleteTopics } from './kafka-admin.js';
-import { startKafka } from './kafka-server.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -171,7 +170,7 @@ it('the broker restarted under load: every acknowledged publish arrives', async 
   for (let i = 0; i < 300; i++) {
     if (i === 100) {
       await kafka.kill();
-      setTimeout(() => void kafka.start(), 2_000);
+      setTimeout(() => void kafka.restart(), 2_000);
     }
     try {
       await b.publish(`restart.s${i % 5}`, String(i));

@@ -17,6 +17,8 @@ export {
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
 export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
 export { conformanceGroups, reportStamp, runConformanceSuite } from './conformance/suite.js';
+export type { LocalBroker, LocalKafka } from './local-brokers.js';
+export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
 export type { Reader } from './reader.js';

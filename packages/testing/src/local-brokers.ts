@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type LocalServer, sparePort, startLocalServer } from './local-server.js';
+
+/** A broker process a test started on spare ports; stopped only by its own PID. */
+export interface LocalBroker extends LocalServer {
+  /** `nats://127.0.0.1:<port>` or `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+}
+
+/** Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary store unless `jetstream: false`). */
+export async function startLocalNats(
+  options: { jetstream?: boolean; args?: string[] } = {},
+): Promise<LocalBroker> {
+  const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
+  const server = await startLocalServer({
+    name: 'nats-server',
+    binaries: ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server', 'nats-server'],
+    args: (port) => [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
+      ...(options.args ?? []),
+    ],
+  });
+  return withUrl(server, `nats://127.0.0.1:${server.port}`, store);
+}
+
+/**
+ * Starts `redis-server` on 127.0.0.1 and a spare port with a temporary directory
+ * and no persistence, or `aof: true` (append-only file, fsync always).
+ */
+export async function startLocalRedis(
+  options: { aof?: boolean; args?: string[] } = {},
+): Promise<LocalBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-'));
+  const server = await startLocalServer({
+    name: 'redis-server',
+    binaries: [
+      '/usr/sbin/redis-server',
+      '/usr/local/bin/redis-server',
+      '/usr/bin/redis-server',
+      'redis-server',
+    ],
+    args: (port) => [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      ...(options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ...(options.args ?? []),
+    ],
+  });
+  return withUrl(server, `redis://127.0.0.1:${server.port}`, dir);
+}
+
+function withUrl(server: LocalServer, url: string, dir: string): LocalBroker {
+  return {
+    port: server.port,
+    url,
+    get pid() {
+      return server.pid;
+    },
+    kill: () => server.kill(),
+    pause: (paused) => server.pause(paused),
+    restart: () => server.restart(),
+    async dispose() {
+      await server.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A single-node Kafka a test started with scripts/kafka-local.sh on spare ports. */
+export interface LocalKafka {
+  readonly port: number;
+  readonly brokers: string[];
+  /** SIGKILLs the broker (a crash); its data stays for `restart`. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data. */
+  restart(): Promise<void>;
+  /** Stops it and removes its data. */
+  dispose(): Promise<void>;
+}
+
+const run = promisify(execFile);
+
+/**
+ * Starts Kafka (broker + controller, KRaft) on spare ports with the repository's
+ * `scripts/kafka-local.sh` (Apache's jars resolved with Maven; Java 17+), or
+ * `OMNIBUS_KAFKA_SCRIPT`. `saslPlain: 'user:password'` makes its listener SASL/PLAIN.
+ */
+export async function startLocalKafka(options: { saslPlain?: string } = {}): Promise<LocalKafka> {
+  const script =
+    process.env.OMNIBUS_KAFKA_SCRIPT ??
+    fileURLToPath(new URL('../../../scripts/kafka-local.sh', import.meta.url));
+  if (!existsSync(script)) throw new Error(`[omnibus:testing] ${script} not found: set OMNIBUS_KAFKA_SCRIPT`);
+  const cache =
+    process.env.KAFKA_HOME_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'omnibus', 'kafka');
+  const port = await sparePort();
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(await sparePort()),
+    ...(options.saslPlain ? { KAFKA_SASL_PLAIN: options.saslPlain } : {}),
+  };
+  const runDir = join(cache, `run-${port}`);
+  const pid = () => Number(readFileSync(join(runDir, 'kafka.pid'), 'utf8').trim());
+  const start = async () => void (await run('bash', [script, 'start'], { env, timeout: 120_000 }));
+  let owned: number | undefined;
+  const killOnExit = () => {
+    if (owned) process.kill(owned, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  await start();
+  owned = pid();
+  return {
+    port,
+    brokers: [`127.0.0.1:${port}`],
+    async kill() {
+      const p = pid();
+      process.kill(p, 'SIGKILL');
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(p, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      rmSync(join(runDir, 'kafka.pid'), { force: true });
+      owned = undefined;
+    },
+    async restart() {
+      await start();
+      owned = pid();
+    },
+    async dispose() {
+      process.off('exit', killOnExit);
+      await run('bash', [script, 'stop'], { env, timeout: 60_000 }).catch(() => undefined);
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
