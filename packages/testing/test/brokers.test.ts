@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { resolveBroker, uniqueName, withBroker } from '../src/index.js';
+import { brokerImage, defaultBrokerImages, resolveBroker, uniqueName, withBroker } from '../src/index.js';
 
 describe('broker resolution', () => {
   it('prefers the env var and normalises it', async () => {
@@ -31,6 +31,19 @@ describe('broker resolution', () => {
     await expect(resolveBroker('kafka', { env: { CI: 'true' }, useContainers: false })).rejects.toThrow(
       /CI=true.*set KAFKA_BROKERS/,
     );
+  });
+
+  it('takes container images from OMNIBUS_TEST_*_IMAGE, else the official ones', () => {
+    expect(defaultBrokerImages).toEqual({
+      nats: 'nats:2.10-alpine',
+      redis: 'redis:7-alpine',
+      kafka: 'apache/kafka:3.9.1',
+    });
+    expect(brokerImage('kafka', {})).toBe('apache/kafka:3.9.1');
+    expect(brokerImage('nats', { OMNIBUS_TEST_NATS_IMAGE: ' omnibus-local/nats:2.9 ' })).toBe(
+      'omnibus-local/nats:2.9',
+    );
+    expect(brokerImage('redis', { OMNIBUS_TEST_REDIS_IMAGE: '' })).toBe('redis:7-alpine');
   });
 
   it('makes names unique and broker-safe', () => {
