@@ -62,6 +62,7 @@ export class ReadLoop {
   #lastRefresh = 0;
   #lastReclaim = 0;
   #whenIdle: (() => void) | undefined;
+  #recoverOwn = false;
 
   constructor(ctx: ReadLoopContext, streams: Iterable<string>) {
     this.#ctx = ctx;
@@ -154,6 +155,7 @@ export class ReadLoop {
           await this.#waitForCapacity(this.#refreshEveryMs);
           continue;
         }
+        if (this.#recoverOwn) await this.#recoverOwnPending();
         let got = await this.#claimDue(now);
         if (now - this.#lastReclaim >= this.#refreshEveryMs) got += await this.#reclaim(now);
         if (got > 0 || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
@@ -165,6 +167,7 @@ export class ReadLoop {
         if (this.#stopped) break;
         failures++;
         this.#ctx.sink.reportError(error);
+        this.#recoverOwn = true; // a read's reply may have been lost with the connection
         if (isNoGroup(error)) {
           await this.#recreateGroups().catch((e) => this.#ctx.sink.reportError(e));
         } else {
@@ -199,6 +202,24 @@ export class ReadLoop {
   async #recreateGroups(): Promise<void> {
     for (const stream of this.#streams) await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
     this.#ctx.status('group_recreated', this.#ctx.group);
+  }
+
+  /**
+   * Takes back entries delivered to this consumer whose read reply never arrived
+   * (lost with a dropped connection): without this they would wait for the ack
+   * timeout and arrive after newer ones. Entries it holds or that wait in the due
+   * set are left alone.
+   */
+  async #recoverOwnPending(): Promise<void> {
+    const { client, keys, group, consumer } = this.#ctx;
+    for (const stream of this.#streams) {
+      const reply = await client.omnibusOwnPendingBuffer(stream, keys.due(group), group, consumer, 1_000);
+      const { claimed } = parseClaimReply(reply);
+      const lost = claimed.filter((e) => !this.#held.has(`${e.stream}\n${e.entryId}`));
+      if (lost.length > 0) this.#ctx.status('read_recovered', `${lost.length} entries of ${stream}`);
+      for (const entry of lost) this.#push(entry);
+    }
+    this.#recoverOwn = false;
   }
 
   async #claimDue(now: number): Promise<number> {

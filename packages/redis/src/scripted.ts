@@ -1,5 +1,5 @@
 import type { AnyRedis } from './connection.js';
-import { CLAIM_DUE, DROP_IDLE_CONSUMER, PUBLISH, RECLAIM, RELEASE } from './scripts.js';
+import { CLAIM_DUE, DROP_IDLE_CONSUMER, OWN_PENDING, PUBLISH, RECLAIM, RELEASE } from './scripts.js';
 
 type Arg = string | number | Buffer;
 
@@ -10,6 +10,7 @@ export interface Scripted {
   omnibusReclaimBuffer(...args: Arg[]): Promise<unknown>;
   omnibusRelease(...args: Arg[]): Promise<number>;
   omnibusDropIdleConsumer(...args: Arg[]): Promise<number>;
+  omnibusOwnPendingBuffer(...args: Arg[]): Promise<unknown>;
 }
 
 /** Defines the scripts on a client (idempotent per client). */
@@ -21,5 +22,6 @@ export function withScripts<T extends AnyRedis>(client: T): T & Scripted {
   client.defineCommand('omnibusReclaim', { numberOfKeys: 2, lua: RECLAIM });
   client.defineCommand('omnibusRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('omnibusDropIdleConsumer', { numberOfKeys: 1, lua: DROP_IDLE_CONSUMER });
+  client.defineCommand('omnibusOwnPending', { numberOfKeys: 2, lua: OWN_PENDING });
   return c;
 }

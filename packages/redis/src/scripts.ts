@@ -111,3 +111,25 @@ if not ok or #pending > 0 then return 0 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
+
+/**
+ * This consumer's own pending entries that wait in no due set: after a dropped
+ * connection, the reply of a read may have been lost with it, leaving entries
+ * delivered to us that we never received. Counters are left as they are.
+ * KEYS: stream, due set. ARGV: group, consumer, count.
+ * Returns entries as CLAIM_DUE does (fields from XRANGE).
+ */
+export const OWN_PENDING = `
+local out = {}
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', tonumber(ARGV[3]), ARGV[2])
+for _, p in ipairs(pending) do
+  local id = p[1]
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  local member = KEYS[1] .. '\\n' .. string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq
+  if not redis.call('ZSCORE', KEYS[2], member) then
+    local entry = redis.call('XRANGE', KEYS[1], id, id)
+    if #entry > 0 then table.insert(out, {KEYS[1], id, entry[1][2], p[4]}) end
+  end
+end
+return out
+`;
