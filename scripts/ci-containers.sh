@@ -91,11 +91,15 @@ run_suite() { # label dir file [env…]
     failed+=("$label"); results+=("$label FAILED (exit $rc, $((SECONDS - t))s)"); fi
 }
 unset NATS_URL REDIS_URL KAFKA_BROKERS
+tc_containers() { docker ps -aq --no-trunc --filter label=org.testcontainers=true | sort; }
+before="$(tc_containers)"
 run_suite "testcontainers: broker smoke tests (nats, redis, kafka)" packages/testing test/brokers.test.ts
 run_suite "testcontainers: nats conformance" packages/nats test/conformance.test.ts
 run_suite "testcontainers: redis conformance" packages/redis test/conformance.test.ts
 run_suite "testcontainers: kafka conformance" packages/kafka test/conformance.test.ts
-left="$(docker ps -aq --filter label=org.testcontainers=true)"
+# every container the suites started must be gone (no reaper here: the fixtures stop them)
+left="$(comm -13 <(echo "$before") <(tc_containers) | tr '\n' ' ')"
+left="${left% }"
 [[ -z "$left" ]] || { failed+=("containers left running"); results+=("containers left running: $left"); }
 
 # 4. docker-compose.test.yml with the local images, on spare ports (4222/6379/9092 may be in use)
