@@ -19,7 +19,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const perPackage = [];
-for (const folder of ['packages', 'examples']) {
+for (const folder of ['packages', 'examples', 'suites']) {
   const base = join(root, folder);
   if (!existsSync(base)) continue;
   for (const name of readdirSync(base).sort()) {

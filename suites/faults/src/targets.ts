@@ -10,6 +10,8 @@ export interface Target {
   readonly backend: string;
   /** False for the in-process bus: there is no broker to restart. */
   readonly hasBroker: boolean;
+  /** `OMNIBUS_URL` of the broker, for a member in another process (undefined for memory). */
+  readonly url?: string;
   createBus(): Promise<EventBus>;
   /** Kills the broker process (SIGKILL) this target started. */
   kill(): Promise<void>;
@@ -35,11 +37,13 @@ export async function memoryTarget(): Promise<Target> {
 /** A broker process the suite started: killed and started again by its PID. */
 function brokerTarget(
   backend: string,
+  url: string,
   broker: { kill(): Promise<void>; restart(): Promise<void>; dispose(): Promise<void> },
   createBus: () => Promise<EventBus>,
 ): Target {
   return {
     backend,
+    url,
     hasBroker: true,
     createBus,
     kill: () => broker.kill(),
@@ -51,7 +55,7 @@ function brokerTarget(
 /** nats-server with JetStream (file storage) on a spare port. */
 export async function natsTarget(): Promise<Target> {
   const server = await startLocalNats();
-  return brokerTarget('nats', server, () =>
+  return brokerTarget('nats', server.url, server, () =>
     createNatsBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000 }),
   );
 }
@@ -59,7 +63,7 @@ export async function natsTarget(): Promise<Target> {
 /** redis-server with AOF (fsync always) on a spare port. */
 export async function redisTarget(): Promise<Target> {
   const server = await startLocalRedis({ aof: true });
-  return brokerTarget('redis', server, () =>
+  return brokerTarget('redis', server.url, server, () =>
     createRedisBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000 }),
   );
 }
@@ -67,7 +71,7 @@ export async function redisTarget(): Promise<Target> {
 /** A single-node Kafka started with scripts/kafka-local.sh on spare ports. */
 export async function kafkaTarget(): Promise<Target> {
   const kafka = await startLocalKafka();
-  return brokerTarget('kafka', kafka, () =>
+  return brokerTarget('kafka', `kafka://${kafka.brokers.join(',')}`, kafka, () =>
     createKafkaBus({ brokers: kafka.brokers, logger: silentLogger, connectTimeoutMs: 30_000 }),
   );
 }

@@ -1,0 +1,29 @@
+// A group member in a process of its own, for the consumer-crash scenario: it
+// consumes with manual acks, prints "ack <id>" once an ack resolved, and after
+// `stopAfter` acks SIGKILLs itself while still holding unacked messages.
+import { silentLogger } from '@omnibus/core';
+import { createEventBus } from '@omnibus/factory';
+
+const [url = '', subject = '', group = '', stopAfterText = 'Infinity'] = process.argv.slice(2);
+const stopAfter = Number(stopAfterText);
+const backend = url.slice(0, url.indexOf(':')) as 'nats' | 'redis' | 'kafka';
+const options =
+  backend === 'kafka'
+    ? { backend, url, logger: silentLogger, sessionTimeoutMs: 6_000 }
+    : { backend, url, logger: silentLogger };
+const bus = await createEventBus(options);
+let acked = 0;
+await bus.consume(
+  subject,
+  async (message) => {
+    if (acked >= stopAfter) {
+      process.kill(process.pid, 'SIGKILL'); // a crash: the messages in flight stay unacked
+      return new Promise(() => undefined);
+    }
+    await message.ack();
+    acked++;
+    process.stdout.write(`ack ${message.id}\n`);
+  },
+  { group, ack: 'manual', maxInFlight: 50, ackTimeoutMs: 2_000 },
+);
+process.stdout.write('ready\n');
