@@ -8,7 +8,14 @@ import {
   PublishError,
 } from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
-import { type BusHealth, type BusOptions, type BusStatus, type Logger, log } from './operability.js';
+import {
+  type BusHealth,
+  type BusOptions,
+  type BusStatus,
+  type Logger,
+  log,
+  withTimeout,
+} from './operability.js';
 import { redact } from './redact.js';
 import { createStats } from './stats.js';
 import { assertPattern, assertSubject } from './subject.js';
@@ -244,19 +251,11 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
       if (state !== 'open') return { ...base, ok: false, detail: `the bus is ${state}` };
       if (!driver.probe) return { ...base, ok: !connectionLost };
       const started = performance.now();
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([
-          driver.probe(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-          }),
-        ]);
+        await withTimeout(driver.probe(), timeoutMs, `no answer within ${timeoutMs} ms`);
         return { ...base, ok: true, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 };
       } catch (error) {
         return { ...base, ok: false, detail: redact(String((error as Error)?.message ?? error)) };
-      } finally {
-        clearTimeout(timer);
       }
     },
 

@@ -39,7 +39,7 @@ export {
 export type { FormatErrorOptions } from './format-error.js';
 export { formatError } from './format-error.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
-export { settledWithin, silentLogger } from './operability.js';
+export { settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
 export { redact, safeCause } from './redact.js';

@@ -61,6 +61,25 @@ export function log(logger: Logger, level: keyof Logger, message: string): void 
 }
 
 /**
+ * `promise`, or a rejection with `Error(message)` after `ms` (the timer is cleared
+ * either way). What a backend call bounded by a timeout needs; the call itself
+ * goes on, so its outcome is unknown when this rejects.
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Waits for `promise` at most `ms`: true when it settled (resolved or rejected)
  * in time, false otherwise. The timer is cleared either way, so a bounded wait
  * never keeps the process alive. For adapters' bounded close and stop.

@@ -8,7 +8,7 @@ import type {
 } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
-import { type Logger, log } from './operability.js';
+import { type Logger, log, settledWithin } from './operability.js';
 import type { StatsCounter } from './stats.js';
 import { isValidSubject } from './subject.js';
 import type { Capabilities, Message } from './types.js';
@@ -315,14 +315,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     for (const m of leftovers) void this.settle(m, { kind: 'release' });
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all([...this.#settling]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(timeoutMs, 1_000));
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(Promise.all([...this.#settling]), Math.max(timeoutMs, 1_000));
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

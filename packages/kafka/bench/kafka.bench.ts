@@ -5,10 +5,10 @@ import { createKafkaBus } from '@omnibus/kafka';
 import {
   type BenchRow,
   latencyRows,
+  measureConsumeRate,
   measureLatencies,
   rate,
   reportBenchmark,
-  within,
 } from '@omnibus/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -109,38 +109,31 @@ try {
       messages: backlog.slice(i, i + 1000).map((m) => ({ key: m.subject, value: payload })),
     });
   }
-  let seen = 0;
-  let done!: () => void;
-  let finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const consumer = await bus.consume(
-    'backlog.*',
-    () => {
-      if (++seen === N_CONSUME) done();
+  const omniConsume = await measureConsumeRate(
+    N_CONSUME,
+    async (onMessage) => {
+      const c = await bus.consume('backlog.*', onMessage, {
+        group: 'bench',
+        from: 'earliest',
+        maxInFlight: 500,
+      });
+      return () => c.close();
     },
-    { group: 'bench', from: 'earliest', maxInFlight: 500 },
+    'omnibus consume',
+    120_000,
   );
-  await within(finished, 'omnibus consume', 120_000);
-  const omniConsume = rate(N_CONSUME, performance.now() - t);
-  await consumer.close();
-  seen = 0;
-  finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const stopRaw = await rawConsume(rawTopic('backlog'), `${prefix}raw-bench`, () => {
-    if (++seen === N_CONSUME) done();
-  });
-  await within(finished, 'raw consume', 120_000);
+  const rawConsumeRate = await measureConsumeRate(
+    N_CONSUME,
+    (onMessage) => rawConsume(rawTopic('backlog'), `${prefix}raw-bench`, onMessage),
+    'raw consume',
+    120_000,
+  );
   rows.push({
     scenario: `grouped consume of a backlog with commits (${N_CONSUME})`,
     omnibus: omniConsume,
-    peer: rate(N_CONSUME, performance.now() - t),
+    peer: rawConsumeRate,
     unit: 'msg/s',
   });
-  await stopRaw();
 
   // 4. publish → deliver latency, one message at a time
   const omniLat = await measureLatencies(

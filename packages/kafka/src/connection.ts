@@ -1,4 +1,4 @@
-import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type BusStatus, ConnectionError, redact, safeCause, withTimeout } from '@omnibus/core';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -36,20 +36,6 @@ export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusS
   });
 }
 
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Connects the admin client and the idempotent producer, or fails with a credential-free `ConnectionError`. */
 export async function connectClients(
   kafka: Kafka,
@@ -64,7 +50,11 @@ export async function connectClients(
     allowAutoTopicCreation: false,
   });
   try {
-    await within(Promise.all([admin.connect(), producer.connect()]), options.connectTimeoutMs);
+    await withTimeout(
+      Promise.all([admin.connect(), producer.connect()]),
+      options.connectTimeoutMs,
+      `no answer within ${options.connectTimeoutMs} ms`,
+    );
   } catch (error) {
     await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
     const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';

@@ -5,6 +5,7 @@ import {
   type InboundDelivery,
   type SettleInfo,
   subjectMatches,
+  withTimeout,
 } from '@omnibus/core';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { decodeRecord, retryRecord } from './envelope.js';
@@ -148,7 +149,8 @@ export class ConsumerLoop {
     const all = topics.map((topic) => ({ topic }));
     this.#consumer.pause(all);
     await running;
-    const assignment = await withTimeout(joined, this.#ctx.options.connectTimeoutMs * 3, 'joining the group');
+    const limit = this.#ctx.options.connectTimeoutMs * 3;
+    const assignment = await withTimeout(joined, limit, `joining the group took longer than ${limit} ms`);
     const seeks: { topic: string; partition: number; offset: string }[] = [];
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
@@ -215,9 +217,7 @@ export class ConsumerLoop {
   #mayHold(topic: string): boolean {
     if (!this.#ctx.topics.perFirstToken) return true;
     const token = topic.slice(this.#ctx.options.topicPrefix.length);
-    return (
-      subjectMatches(this.#ctx.pattern.split('.', 1)[0] as string, token) || this.#ctx.pattern.startsWith('>')
-    );
+    return subjectMatches(this.#ctx.pattern.split('.', 1)[0] as string, token);
   }
 
   async #waitForCapacity(ms: number): Promise<void> {
@@ -435,20 +435,6 @@ async function retrying<T>(call: () => Promise<T>): Promise<T> {
       if (attempt >= 10 || (error as { retriable?: boolean })?.retriable !== true) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

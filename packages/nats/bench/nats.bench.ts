@@ -7,10 +7,10 @@ import { createNatsBus } from '@omnibus/nats';
 import {
   type BenchRow,
   latencyRows,
+  measureConsumeRate,
   measureLatencies,
   rate,
   reportBenchmark,
-  within,
 } from '@omnibus/testing';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -71,49 +71,45 @@ try {
     Array.from({ length: N_CONSUME }, () => ({ subject: omniSubject('backlog'), payload })),
   );
   await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(rawSubject('backlog'), payload)));
-  let seen = 0;
-  let done!: () => void;
-  let finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const consumer = await bus.consume(
-    omniSubject('backlog'),
-    () => {
-      if (++seen === N_CONSUME) done();
+  const omniConsume = await measureConsumeRate(
+    N_CONSUME,
+    async (onMessage) => {
+      const c = await bus.consume(omniSubject('backlog'), onMessage, {
+        group: 'bench',
+        from: 'earliest',
+        maxInFlight: 500,
+      });
+      return () => c.close();
     },
-    { group: 'bench', from: 'earliest', maxInFlight: 500 },
+    'omnibus consume',
   );
-  await within(finished, 'omnibus consume');
-  const omniConsume = rate(N_CONSUME, performance.now() - t);
-  await consumer.close();
   await jsm.consumers.add(rawStream, {
     durable_name: 'bench',
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: rawSubject('backlog'),
   });
-  seen = 0;
-  finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const raw = await (await js.consumers.get(rawStream, 'bench')).consume({ max_messages: 500 });
-  void (async () => {
-    // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
-    for await (const m of raw) {
-      m.ack();
-      if (++seen === N_CONSUME) done();
-    }
-  })();
-  await within(finished, 'raw consume');
+  const rawConsumeRate = await measureConsumeRate(
+    N_CONSUME,
+    async (onMessage) => {
+      const raw = await (await js.consumers.get(rawStream, 'bench')).consume({ max_messages: 500 });
+      void (async () => {
+        // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
+        for await (const m of raw) {
+          m.ack();
+          onMessage();
+        }
+      })();
+      return () => raw.close();
+    },
+    'raw consume',
+  );
   rows.push({
     scenario: `consume a backlog with acks (${N_CONSUME})`,
     omnibus: omniConsume,
-    peer: rate(N_CONSUME, performance.now() - t),
+    peer: rawConsumeRate,
     unit: 'msg/s',
   });
-  await raw.close();
 
   // 4. publish → deliver latency, one message at a time
   const enc = new TextEncoder();

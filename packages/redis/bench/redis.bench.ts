@@ -5,10 +5,10 @@ import { createRedisBus } from '@omnibus/redis';
 import {
   type BenchRow,
   latencyRows,
+  measureConsumeRate,
   measureLatencies,
   rate,
   reportBenchmark,
-  within,
 } from '@omnibus/testing';
 import { Redis } from 'ioredis';
 
@@ -100,39 +100,30 @@ try {
     for (let j = 0; j < 1000; j++) p.xadd(rawKey('backlog'), '*', 'p', payload);
     await p.exec();
   }
-  let seen = 0;
-  let done!: () => void;
-  let finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const consumer = await bus.consume(
-    'bench.backlog',
-    () => {
-      if (++seen === N_CONSUME) done();
+  const omniConsume = await measureConsumeRate(
+    N_CONSUME,
+    async (onMessage) => {
+      const c = await bus.consume('bench.backlog', onMessage, {
+        group: 'bench',
+        from: 'earliest',
+        maxInFlight: 500,
+      });
+      return () => c.close();
     },
-    { group: 'bench', from: 'earliest', maxInFlight: 500 },
+    'omnibus consume',
   );
-  await within(finished, 'omnibus consume');
-  const omniConsume = rate(N_CONSUME, performance.now() - t);
-  await consumer.close();
   await client.xgroup('CREATE', rawKey('backlog'), 'bench', '0');
-  seen = 0;
-  finished = new Promise<void>((r) => {
-    done = r;
-  });
-  t = performance.now();
-  const stopRaw = rawConsume(rawKey('backlog'), 'bench', 500, () => {
-    if (++seen === N_CONSUME) done();
-  });
-  await within(finished, 'raw consume');
+  const rawConsumeRate = await measureConsumeRate(
+    N_CONSUME,
+    async (onMessage) => rawConsume(rawKey('backlog'), 'bench', 500, onMessage),
+    'raw consume',
+  );
   rows.push({
     scenario: `consume a backlog with acks (${N_CONSUME})`,
     omnibus: omniConsume,
-    peer: rate(N_CONSUME, performance.now() - t),
+    peer: rawConsumeRate,
     unit: 'msg/s',
   });
-  await stopRaw();
 
   // 4. publish → deliver latency, one message at a time
   const omniLat = await measureLatencies(

@@ -1,4 +1,4 @@
-import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
+import { type BusStatus, ConnectionError, redact, safeCause, withTimeout } from '@omnibus/core';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -50,14 +50,12 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
     lastError = error;
   };
   client.on('error', onError);
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       client.status === 'ready' ? Promise.resolve() : client.connect(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      `no answer within ${timeoutMs} ms`,
+    );
   } catch (error) {
     client.disconnect();
     const cause = lastError ?? error;
@@ -66,7 +64,6 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
       cause: safeCause(cause),
     });
   } finally {
-    clearTimeout(timer);
     client.off('error', onError);
   }
 }

@@ -266,22 +266,17 @@ export class ReadLoop {
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
     this.#nextDue = Number.POSITIVE_INFINITY;
     const args = ['GROUP', group, consumer, 'COUNT', sink.capacity, 'BLOCK', block, 'STREAMS'];
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const limit = block + HUNG_READ_MARGIN_MS;
     this.#blocked = true;
     try {
-      const reply = await Promise.race([
-        blocking.callBuffer('XREADGROUP', ...args, ...streams, ...streams.map(() => '>')),
-        new Promise<never>((_, reject) => {
-          watchdog = setTimeout(() => {
-            // a read on a silently dropped connection never answers: start over on a fresh one
-            blocking.disconnect(true);
-            reject(new Error(`blocking read did not answer within ${block + HUNG_READ_MARGIN_MS} ms`));
-          }, block + HUNG_READ_MARGIN_MS);
-        }),
-      ]);
-      for (const entry of parseReadReply(reply)) this.#push(entry);
+      const read = blocking.callBuffer('XREADGROUP', ...args, ...streams, ...streams.map(() => '>'));
+      if (!(await settledWithin(read, limit))) {
+        // a read on a silently dropped connection never answers: start over on a fresh one
+        blocking.disconnect(true);
+        throw new Error(`blocking read did not answer within ${limit} ms`);
+      }
+      for (const entry of parseReadReply(await read)) this.#push(entry);
     } finally {
-      clearTimeout(watchdog);
       this.#blocked = false;
     }
   }

@@ -13,6 +13,7 @@ import {
   safeCause,
   settledWithin,
   subjectMatches,
+  withTimeout,
 } from '@omnibus/core';
 import { type AnyRedis, blockingClient, watchClient } from './connection.js';
 import { encodeHeaders } from './envelope.js';
@@ -123,26 +124,13 @@ export class RedisDriver implements BusDriver {
   }
 
   /** A command bounded by `publishTimeoutMs` (commands wait for the reconnect otherwise). */
-  async #bounded<T>(command: Promise<T>, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        command,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(
-                  `${what}: no answer within ${this.#options.publishTimeoutMs} ms (connection lost?); the outcome is unknown — publish with an id to make a retry safe`,
-                ),
-              ),
-            this.#options.publishTimeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #bounded<T>(command: Promise<T>, what: string): Promise<T> {
+    const ms = this.#options.publishTimeoutMs;
+    return withTimeout(
+      command,
+      ms,
+      `${what}: no answer within ${ms} ms (connection lost?); the outcome is unknown — publish with an id to make a retry safe`,
+    );
   }
 
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {

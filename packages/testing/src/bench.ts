@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redact } from '@omnibus/core';
+import { redact, withTimeout } from '@omnibus/core';
 import { defaultReportDir } from './report-dir.js';
 
 /** One benchmark scenario measured for Omnibus and for its peer (the raw client, or an in-process peer). */
@@ -62,13 +62,7 @@ export function rate(n: number, ms: number): number {
 
 /** `promise`, or a rejection naming `what` after `limitMs`: every benchmark phase is bounded in time. */
 export function within<T>(promise: Promise<T>, what: string, limitMs = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} exceeded ${limitMs} ms`)), limitMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return withTimeout(promise, limitMs, `${what} exceeded ${limitMs} ms`);
 }
 
 /**
@@ -96,4 +90,30 @@ export async function measureLatencies(
   }
   await stop();
   return samples;
+}
+
+/**
+ * Receive rate (messages per second) of a consumer taking `n` messages from a
+ * backlog, timed from before it starts: `start(onMessage)` installs the consumer
+ * and returns its stop function, which runs after the count is reached.
+ */
+export async function measureConsumeRate(
+  n: number,
+  start: (onMessage: () => void) => Promise<() => Promise<unknown>>,
+  what: string,
+  limitMs = 120_000,
+): Promise<number> {
+  let seen = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const t = performance.now();
+  const stop = await start(() => {
+    if (++seen === n) done();
+  });
+  await within(finished, what, limitMs);
+  const result = rate(n, performance.now() - t);
+  await stop();
+  return result;
 }

@@ -1,5 +1,13 @@
 export type { BenchRow } from './bench.js';
-export { latencyRows, measureLatencies, percentile, rate, reportBenchmark, within } from './bench.js';
+export {
+  latencyRows,
+  measureConsumeRate,
+  measureLatencies,
+  percentile,
+  rate,
+  reportBenchmark,
+  within,
+} from './bench.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export {
   brokerEnvVar,

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withTimeout } from '@omnibus/core';
 import { consumerCrash, type FaultRow, restartUnderLoad, slowConsumer } from './scenarios.js';
 import { kafkaTarget, memoryTarget, natsTarget, redisTarget, type Target } from './targets.js';
 
@@ -36,18 +37,23 @@ const say = (text: string) => {
 };
 
 const SCENARIO_LIMIT_MS = 240_000;
-function bounded<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${what} exceeded ${SCENARIO_LIMIT_MS / 1000} s`)),
-        SCENARIO_LIMIT_MS,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
+
+/** The row of a scenario that could not run at all. */
+function failed(backend: string, scenario: string, note: string): FaultRow {
+  return {
+    backend,
+    scenario,
+    published: 0,
+    acknowledged: 0,
+    lost: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    recoveryMs: null,
+    passed: false,
+    note,
+  };
 }
+const reason = (error: unknown) => String((error as Error)?.message ?? error);
 
 const rows: FaultRow[] = [];
 for (const [name, make] of targets) {
@@ -56,39 +62,19 @@ for (const [name, make] of targets) {
   try {
     target = await make();
     for (const scenario of [restartUnderLoad, consumerCrash, slowConsumer]) {
-      const result = await bounded(scenario(target, progress), `${name} ${scenario.name}`).catch(
-        (error: unknown): FaultRow => ({
-          backend: name,
-          scenario: scenario.name,
-          published: 0,
-          acknowledged: 0,
-          lost: 0,
-          duplicates: 0,
-          outOfOrder: 0,
-          recoveryMs: null,
-          passed: false,
-          note: `failed to run: ${(error as Error)?.message ?? error}`,
-        }),
-      );
+      const result = await withTimeout(
+        scenario(target, progress),
+        SCENARIO_LIMIT_MS,
+        `${name} ${scenario.name} exceeded ${SCENARIO_LIMIT_MS / 1000} s`,
+      ).catch((error: unknown) => failed(name, scenario.name, `failed to run: ${reason(error)}`));
       rows.push(result);
       say(
         `${name} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}`,
       );
     }
   } catch (error) {
-    rows.push({
-      backend: name,
-      scenario: 'set-up',
-      published: 0,
-      acknowledged: 0,
-      lost: 0,
-      duplicates: 0,
-      outOfOrder: 0,
-      recoveryMs: null,
-      passed: false,
-      note: `could not start: ${(error as Error)?.message ?? error}`,
-    });
-    say(`${name}: could not start (${(error as Error)?.message ?? error})`);
+    rows.push(failed(name, 'set-up', `could not start: ${reason(error)}`));
+    say(`${name}: could not start (${reason(error)})`);
   } finally {
     await target?.dispose().catch(() => undefined);
   }
