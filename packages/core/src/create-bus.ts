@@ -1,4 +1,4 @@
-import type { BusDriver, OutgoingMessage } from './driver.js';
+import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
 import {
   AbortedError,
   BusClosedError,
@@ -8,6 +8,7 @@ import {
   PublishError,
 } from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
+import { generateId } from './message-id.js';
 import {
   type BusHealth,
   type BusOptions,
@@ -33,13 +34,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-import {
-  assertMessageId,
-  encodePayload,
-  generateId,
-  normalizeHeaders,
-  resolveSubscribeOptions,
-} from './validate.js';
+import { assertMessageId, encodePayload, normalizeHeaders, resolveSubscribeOptions } from './validate.js';
 
 /** The user-facing handle of a subscription or consumer. */
 function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
@@ -137,7 +132,8 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     if (resolved.signal?.aborted)
       throw new AbortedError('the subscription was aborted before it started', { backend });
     subscriptionCounter++;
-    const id = `${generateId().slice(0, 8)}${subscriptionCounter.toString(36)}`;
+    // names broker-side objects: random, so two processes starting together never share one
+    const id = `${globalThis.crypto.randomUUID().slice(0, 8)}${subscriptionCounter.toString(36)}`;
     const runtime = new SubscriptionRuntime(id, pattern, resolved, ctx);
     runtimes.add(runtime);
     try {
@@ -175,9 +171,11 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     async publish(subject: string, payload: Payload, options?: PublishOptions): Promise<PublishReceipt> {
       assertOpen();
       const message = prepare(subject, payload, options);
-      let receipt: Awaited<ReturnType<BusDriver['publish']>>;
+      let receipt: DriverReceipt;
       try {
-        receipt = await driver.publish(message);
+        const pending = driver.publish(message);
+        // a receipt given at once (in-process backend) costs no extra turn
+        receipt = pending instanceof Promise ? await pending : pending;
       } catch (error) {
         stats.errors++;
         throw asPublishError(error, subject);

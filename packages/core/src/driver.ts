@@ -53,10 +53,14 @@ export interface InboundDelivery {
    * another member before anyone saw it.
    */
   onHandOut?(): void;
-  /** Removes the message from this subscription or group for good. */
-  ack(info: SettleInfo): Promise<void>;
+  /**
+   * Removes the message from this subscription or group for good. Return a promise
+   * when the backend settles asynchronously; an in-process backend may settle at
+   * once and return nothing, which spares core a promise per message.
+   */
+  ack(info: SettleInfo): Promise<void> | void;
   /** Redeliver after `delayMs` with `attempt + 1` (unless `info.reason` is a release of an unseen message). */
-  nak(delayMs: number, info: SettleInfo): Promise<void>;
+  nak(delayMs: number, info: SettleInfo): Promise<void> | void;
 }
 
 /**
@@ -104,8 +108,11 @@ export interface DriverSubscription {
 export interface BusDriver {
   readonly backend: string;
   readonly capabilities: Readonly<Capabilities>;
-  /** Resolve once the backend accepted the message; throw otherwise (nothing half-sent). */
-  publish(message: OutgoingMessage): Promise<DriverReceipt>;
+  /**
+   * Resolve once the backend accepted the message; throw otherwise (nothing
+   * half-sent). An in-process backend may return the receipt directly.
+   */
+  publish(message: OutgoingMessage): Promise<DriverReceipt> | DriverReceipt;
   /**
    * Optional pipelined batch, in order. On failure throw a `PublishError` whose
    * `accepted` holds the `DriverReceipt`s of the entries accepted before it.

@@ -4,21 +4,35 @@ import type { SubscriptionRuntime } from './subscription-runtime.js';
 import type { ConsumeOptions, MessageHandler } from './types.js';
 
 /**
- * Runs one handler call with the contract's error isolation: ack on success
- * (auto mode), nak with backoff on throw, dead-letter at the last attempt. Never
- * throws: a failing handler cannot affect any other subscription.
+ * Starts `consume` on a subscription: each message the subscription hands out
+ * (it never holds more than `maxInFlight` unsettled) runs the handler with the
+ * contract's error isolation — ack on success (auto mode), nak with backoff on
+ * throw, dead-letter at the last attempt. A failing handler cannot affect any
+ * other subscription. Installs a drain that waits for running handlers when the
+ * subscription closes.
+ *
+ * The success path allocates nothing beyond what the handler returns: a
+ * synchronous handler is acked in the same turn, an async one on its promise.
  */
-export async function runHandler(
-  message: DeliveredMessage,
-  handler: MessageHandler,
+export function startConsumeLoop(
   runtime: SubscriptionRuntime,
+  handler: MessageHandler,
   stats: StatsCounter,
   onError: ConsumeOptions['onError'],
-): Promise<void> {
-  try {
-    await handler(message);
-    if (runtime.options.ack === 'auto' && !message.settled) await message.ack();
-  } catch (error) {
+): void {
+  const autoAck = runtime.options.ack === 'auto';
+  let running = 0;
+  let idle: (() => void) | undefined;
+
+  const finished = (): void => {
+    if (--running === 0 && idle) {
+      const resolve = idle;
+      idle = undefined;
+      resolve();
+    }
+  };
+
+  const failed = async (message: DeliveredMessage, error: unknown): Promise<void> => {
     stats.errors++;
     if (!message.settled) {
       await runtime.settle(message, {
@@ -34,37 +48,57 @@ export async function runHandler(
         stats.errors++;
       }
     }
-  }
-}
+  };
 
-/**
- * Starts the `consume` loop on a subscription: takes messages as capacity allows
- * (`maxInFlight` bounds concurrency) and runs the handler for each. Installs a
- * drain that waits for running handlers when the subscription closes.
- */
-export function startConsumeLoop(
-  runtime: SubscriptionRuntime,
-  handler: MessageHandler,
-  stats: StatsCounter,
-  onError: ConsumeOptions['onError'],
-): void {
-  const running = new Set<Promise<void>>();
-  runtime.setDrain(async (timeoutMs) => {
-    if (running.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.allSettled([...running]), timeout]);
-    clearTimeout(timer);
-  });
-  void (async () => {
-    for (;;) {
-      const message = await runtime.take();
-      if (!message) return;
-      const task = runHandler(message, handler, runtime, stats, onError);
-      running.add(task);
-      void task.finally(() => running.delete(task));
+  const fail = (message: DeliveredMessage, error: unknown): void => {
+    running++;
+    failed(message, error).then(finished, finished);
+  };
+
+  const run = (message: DeliveredMessage): void => {
+    let result: unknown;
+    try {
+      result = handler(message);
+    } catch (error) {
+      fail(message, error);
+      return;
     }
-  })();
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
+      running++;
+      (result as PromiseLike<unknown>).then(
+        () => {
+          if (autoAck) runtime.ackQuietly(message);
+          finished();
+        },
+        (error: unknown) => {
+          fail(message, error);
+          finished();
+        },
+      );
+      return;
+    }
+    if (autoAck) runtime.ackQuietly(message);
+  };
+
+  const drain = (timeoutMs: number): Promise<void> => {
+    if (running === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      const previous = idle;
+      idle = () => {
+        previous?.();
+        done();
+      };
+    });
+  };
+
+  runtime.startDispatch(run, drain);
 }

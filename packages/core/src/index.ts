@@ -38,10 +38,13 @@ export {
 } from './errors.js';
 export type { FormatErrorOptions } from './format-error.js';
 export { formatError } from './format-error.js';
+export { generateId } from './message-id.js';
+export { runSoon } from './microtask.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
 export { settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
+export { type ListNode, OrderedList } from './ordered-list.js';
 export { redact, safeCause } from './redact.js';
 export type {
   InferInput,
@@ -85,4 +88,4 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, generateId, normalizeHeaders } from './validate.js';
+export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, normalizeHeaders } from './validate.js';

@@ -1,4 +1,5 @@
 import type { InboundDelivery } from './driver.js';
+import type { ListNode, OrderedList } from './ordered-list.js';
 import type { Message, NakOptions } from './types.js';
 
 const decoder = new TextDecoder();
@@ -16,16 +17,22 @@ export interface Settler {
 }
 
 /** The `Message` handed to applications; settles through its subscription. */
-export class DeliveredMessage implements Message {
+export class DeliveredMessage implements Message, ListNode<DeliveredMessage> {
   readonly id: string;
   readonly subject: string;
   readonly payload: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
-  readonly publishedAt: Date;
   readonly attempt: number;
   /** Set by the subscription once the application has seen the message. */
   handedOut = false;
+  /** @internal links of the subscription's list of handed-out, unsettled messages */
+  listPrev: DeliveredMessage | undefined = undefined;
+  /** @internal */
+  listNext: DeliveredMessage | undefined = undefined;
+  /** @internal */
+  listOwner: OrderedList<DeliveredMessage> | undefined = undefined;
   #settled = false;
+  #publishedAt: Date | undefined;
   readonly #settler: Settler;
   readonly delivery: InboundDelivery;
 
@@ -35,9 +42,14 @@ export class DeliveredMessage implements Message {
     this.subject = delivery.subject;
     this.payload = delivery.payload;
     this.headers = delivery.headers;
-    this.publishedAt = new Date(delivery.publishedAt);
     this.attempt = delivery.attempt;
     this.#settler = settler;
+  }
+
+  /** Built on first read: most handlers never look at it. */
+  get publishedAt(): Date {
+    this.#publishedAt ??= new Date(this.delivery.publishedAt);
+    return this.#publishedAt;
   }
 
   get settled(): boolean {

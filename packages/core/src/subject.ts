@@ -3,15 +3,21 @@ import { InvalidSubjectError } from './errors.js';
 /** Longest subject or pattern accepted, in UTF-16 code units. */
 export const MAX_SUBJECT_LENGTH = 255;
 
+/** What is wrong with character `c` inside a token, if anything. */
+function charProblem(c: number): string | undefined {
+  // control characters, space and DEL count as white space; '*' and '>' are wildcards
+  if (c <= 0x20 || c === 0x7f || c === 0x85 || c === 0xa0 || c === 0x2028 || c === 0x2029) {
+    return 'white space or control character';
+  }
+  if (c === 0x2a || c === 0x3e) return 'wildcard "*" or ">" inside a token';
+  return undefined;
+}
+
 function tokenProblem(token: string): string | undefined {
   if (token.length === 0) return 'empty token';
   for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    // control characters, space and DEL count as white space; '*' and '>' are wildcards
-    if (c <= 0x20 || c === 0x7f || c === 0x85 || c === 0xa0 || c === 0x2028 || c === 0x2029) {
-      return 'white space or control character';
-    }
-    if (c === 0x2a || c === 0x3e) return 'wildcard "*" or ">" inside a token';
+    const p = charProblem(token.charCodeAt(i));
+    if (p) return p;
   }
   return undefined;
 }
@@ -25,15 +31,24 @@ function commonProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Why `subject` is not a valid concrete subject, or `undefined` when it is. */
+/** Why `subject` is not a valid concrete subject, or `undefined` when it is (one pass, no allocation). */
 export function subjectProblem(subject: unknown): string | undefined {
   const problem = commonProblem(subject);
   if (problem) return problem;
-  for (const token of (subject as string).split('.')) {
-    const p = tokenProblem(token);
+  const s = subject as string;
+  let tokenLength = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) {
+      if (tokenLength === 0) return 'empty token';
+      tokenLength = 0;
+      continue;
+    }
+    const p = charProblem(c);
     if (p) return p;
+    tokenLength++;
   }
-  return undefined;
+  return tokenLength === 0 ? 'empty token' : undefined;
 }
 
 /** Why `pattern` is not a valid subscription pattern, or `undefined` when it is. */

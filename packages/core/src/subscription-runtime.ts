@@ -8,7 +8,9 @@ import type {
 } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
+import { runSoon } from './microtask.js';
 import { type Logger, log, settledWithin } from './operability.js';
+import { OrderedList } from './ordered-list.js';
 import type { StatsCounter } from './stats.js';
 import { isValidSubject } from './subject.js';
 import type { Capabilities, Message } from './types.js';
@@ -27,6 +29,13 @@ export interface RuntimeContext {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const RESOLVED = Promise.resolve();
+const ACK_SEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: true });
+const ACK_UNSEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: false });
+
+/** A promise, as opposed to the `void` a backend's synchronous settle returns. */
+const isPromise = (value: unknown): value is Promise<unknown> =>
+  value !== undefined && typeof (value as Promise<unknown>).then === 'function';
 
 /**
  * One subscription's engine, shared by every adapter: the sink drivers push into,
@@ -39,11 +48,17 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   readonly options: ResolvedSubscribeOptions;
   readonly #ctx: RuntimeContext;
   readonly #buffer: DeliveredMessage[] = [];
-  readonly #handedOut = new Set<DeliveredMessage>();
-  readonly #settling = new Set<Promise<void>>();
+  /** Handed out and not settled yet, in hand-out order (released in that order on close). */
+  readonly #handedOut = new OrderedList<DeliveredMessage>();
+  /** Backend settles still under way (close waits for them, bounded). */
+  #settling = 0;
+  #settledWaiter: (() => void) | undefined;
   #unsettled = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #waiter: (() => void) | undefined;
+  /** The consume loop's handler runner; messages are handed to it in a batch per microtask. */
+  #dispatcher: ((message: DeliveredMessage) => void) | undefined;
+  #dispatchQueued = false;
   #capacityListener: (() => void) | undefined;
   #driverSubscription: DriverSubscription | undefined;
   #closing: Promise<void> | undefined;
@@ -87,9 +102,18 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
   }
 
-  /** Installs the consume loop's drain (waits for running handlers). */
-  setDrain(drain: (timeoutMs: number) => Promise<void>): void {
+  /**
+   * Turns the subscription into a consumer: every buffered message is handed to
+   * `dispatch` (in delivery order, a batch per microtask) as it arrives; `drain`
+   * waits for running handlers when the subscription closes.
+   */
+  startDispatch(
+    dispatch: (message: DeliveredMessage) => void,
+    drain: (timeoutMs: number) => Promise<void>,
+  ): void {
+    this.#dispatcher = dispatch;
     this.#drain = drain;
+    this.#wake();
   }
 
   // ---- DeliverySink -------------------------------------------------------
@@ -141,27 +165,64 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     for (;;) {
       if (this.#state !== 'open') return undefined;
       const next = this.#buffer.shift();
-      if (next) {
-        next.handedOut = true;
-        this.#handedOut.add(next);
-        next.delivery.onHandOut?.();
-        return next;
-      }
+      if (next) return this.#handOut(next);
       await new Promise<void>((resolve) => {
         this.#waiter = resolve;
       });
     }
   }
 
+  #handOut(message: DeliveredMessage): DeliveredMessage {
+    message.handedOut = true;
+    this.#handedOut.add(message);
+    message.delivery.onHandOut?.();
+    return message;
+  }
+
   #wake(): void {
+    if (this.#dispatcher) {
+      if (this.#dispatchQueued || this.#buffer.length === 0) return;
+      this.#dispatchQueued = true;
+      runSoon(this.#dispatch);
+      return;
+    }
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.();
   }
 
-  #track(p: Promise<void>): void {
-    this.#settling.add(p);
-    void p.finally(() => this.#settling.delete(p));
+  readonly #dispatch = (): void => {
+    this.#dispatchQueued = false;
+    const dispatch = this.#dispatcher as (message: DeliveredMessage) => void;
+    const buffer = this.#buffer;
+    while (this.#state === 'open' && buffer.length > 0) {
+      dispatch(this.#handOut(buffer.shift() as DeliveredMessage));
+    }
+  };
+
+  /** Counts a backend settle under way until `done` settles (close waits for it). */
+  #track(done: Promise<unknown>): void {
+    this.#settling++;
+    const finished = () => {
+      if (--this.#settling === 0 && this.#settledWaiter) {
+        const waiter = this.#settledWaiter;
+        this.#settledWaiter = undefined;
+        waiter();
+      }
+    };
+    done.then(finished, finished);
+  }
+
+  /** Resolves once no backend settle is under way. */
+  #allSettled(): Promise<void> {
+    if (this.#settling === 0) return RESOLVED;
+    return new Promise((resolve) => {
+      const previous = this.#settledWaiter;
+      this.#settledWaiter = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   /** The async iterator behind `Subscription`; usable once. */
@@ -198,23 +259,67 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   // ---- settling -------------------------------------------------------------
 
   settle(message: DeliveredMessage, settlement: Settlement): Promise<void> {
-    if (!message.claim()) return Promise.resolve();
-    this.#handedOut.delete(message);
+    if (!message.claim()) return RESOLVED;
+    if (message.handedOut) this.#handedOut.delete(message);
+    if (settlement.kind === 'ack') return this.#ack(message) ?? RESOLVED;
     const done = this.#settle(message, settlement);
     this.#track(done);
     return done;
   }
 
-  async #settle(message: DeliveredMessage, settlement: Settlement): Promise<void> {
+  /**
+   * Acks a handled message (the consume loop's auto-ack): the hot path, with no
+   * promise at all when the backend settles synchronously. Ignored when already settled.
+   */
+  ackQuietly(message: DeliveredMessage): void {
+    if (!message.claim()) return;
+    if (message.handedOut) this.#handedOut.delete(message);
+    this.#ack(message);
+  }
+
+  #ack(message: DeliveredMessage): Promise<void> | undefined {
+    let pending: Promise<void> | void;
+    try {
+      pending = message.delivery.ack(message.handedOut ? ACK_SEEN : ACK_UNSEEN);
+    } catch {
+      this.#settleFailed();
+      return undefined;
+    }
+    if (!isPromise(pending)) {
+      this.#ctx.stats.acked++;
+      this.#settled();
+      return undefined;
+    }
+    const done = pending.then(
+      () => {
+        this.#ctx.stats.acked++;
+        this.#settled();
+      },
+      () => this.#settleFailed(),
+    );
+    this.#track(done);
+    return done;
+  }
+
+  /** The backend refused a settle: the message is left to its ack timeout. */
+  #settleFailed(): void {
+    this.#ctx.stats.errors++;
+    this.#ctx.stats.nakked++;
+    this.#settled();
+  }
+
+  #settled(): void {
+    this.#ctx.stats.inFlight--;
+    this.#unsettled--;
+    if (this.#state === 'open') this.#capacityListener?.();
+  }
+
+  async #settle(message: DeliveredMessage, settlement: Exclude<Settlement, { kind: 'ack' }>): Promise<void> {
     const { stats } = this.#ctx;
     const delivery = message.delivery;
     const handedOut = message.handedOut;
     try {
       switch (settlement.kind) {
-        case 'ack':
-          await delivery.ack({ reason: 'ack', handedOut });
-          stats.acked++;
-          break;
         case 'release':
           await delivery.nak(0, { reason: 'release', handedOut });
           stats.nakked++;
@@ -243,13 +348,10 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
         }
       }
     } catch {
-      stats.errors++;
-      stats.nakked++; // left to the backend's ack timeout
-    } finally {
-      stats.inFlight--;
-      this.#unsettled--;
-      if (this.#state === 'open') this.#capacityListener?.();
+      this.#settleFailed(); // left to the backend's ack timeout
+      return;
     }
+    this.#settled();
   }
 
   async #deadLetter(message: DeliveredMessage, reason: string, error: unknown): Promise<void> {
@@ -311,11 +413,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
     if (this.#drain) await this.#drain(timeoutMs);
     // handed-out messages came before the buffered ones: release in delivery order
-    const leftovers = [...this.#handedOut, ...this.#buffer.splice(0)];
+    const leftovers = [...this.#handedOut.clear(), ...this.#buffer.splice(0)];
     for (const m of leftovers) void this.settle(m, { kind: 'release' });
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
-    await settledWithin(Promise.all([...this.#settling]), Math.max(timeoutMs, 1_000));
+    await settledWithin(this.#allSettled(), Math.max(timeoutMs, 1_000));
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

@@ -27,10 +27,13 @@ function isHeaderNameChar(c: number): boolean {
   return c > 0x20 && c < 0x7f && c !== 0x3a;
 }
 
-/** Validates headers and returns a plain copy. Names: printable ASCII without ':'; values: no CR/LF. */
-export function normalizeHeaders(headers: Headers | undefined, backend?: string): Headers {
+/** The headers of a message published without any: one frozen object shared by all of them. */
+const NO_HEADERS: Readonly<Headers> = Object.freeze({});
+
+/** Validates headers and returns a plain copy (a shared frozen empty object when there are none). Names: printable ASCII without ':'; values: no CR/LF. */
+export function normalizeHeaders(headers: Headers | undefined, backend?: string): Readonly<Headers> {
+  if (headers === undefined) return NO_HEADERS;
   const out: Headers = {};
-  if (headers === undefined) return out;
   if (typeof headers !== 'object' || headers === null) {
     throw new InvalidArgumentError('headers must be an object of string values', { backend });
   }
@@ -69,11 +72,6 @@ export function assertMessageId(id: unknown, backend?: string): asserts id is st
         backend,
       });
   }
-}
-
-/** A fresh unique message id. */
-export function generateId(): string {
-  return globalThis.crypto.randomUUID();
 }
 
 /** Options after validation and defaults. */

@@ -15,6 +15,7 @@ import type { DeliveryTracker } from './delivery-tracker.js';
 import type { Envelope } from './envelope.js';
 import { History } from './history.js';
 import type { ResolvedMemoryOptions } from './options.js';
+import { PayloadPool } from './payload-pool.js';
 import { Target } from './target.js';
 
 const BACKEND = 'memory';
@@ -30,6 +31,7 @@ export class MemoryDriver implements BusDriver {
   readonly #history: History | undefined;
   readonly #trackers = new Map<string, DeliveryTracker>();
   readonly #spaceWaiters = new Set<() => void>();
+  readonly #payloads = new PayloadPool();
   #dropped = 0;
   #sequence = 0;
   #closed = false;
@@ -66,25 +68,37 @@ export class MemoryDriver implements BusDriver {
     this.#trackers.delete(id);
   }
 
-  async publish(message: OutgoingMessage): Promise<DriverReceipt> {
+  publish(message: OutgoingMessage): DriverReceipt | Promise<DriverReceipt> {
     if (this.#closed) throw new BusClosedError({ backend: BACKEND });
-    const dedupeKey = `${message.subject}\u0000${message.id}`;
+    const dedupeKey = message.dedupe ? `${message.subject}\u0000${message.id}` : '';
     if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) {
       const tracker = this.#trackers.get(message.id);
       this.#trackers.delete(message.id);
       tracker?.expect(0);
       return { duplicate: true };
     }
-    let targets = this.#index.match(message.subject);
-    if (this.#options.overflow === 'block') targets = await this.#waitForRoom(message.subject, targets);
-    if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) return { duplicate: true }; // raced while waiting
-    const tracker = this.#trackers.get(message.id);
-    this.#trackers.delete(message.id);
+    const targets = this.#index.match(message.subject);
+    if (this.#options.overflow === 'block' && this.#anyFull(targets)) {
+      return this.#waitForRoom(message.subject, targets).then((ready) => {
+        if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) return { duplicate: true }; // raced while waiting
+        return this.#store(message, dedupeKey, ready);
+      });
+    }
+    return this.#store(message, dedupeKey, targets);
+  }
+
+  /** Stores one accepted message: history, dedupe window, and every matching target's queue. */
+  #store(message: OutgoingMessage, dedupeKey: string, targets: readonly Target[]): DriverReceipt {
+    let tracker: DeliveryTracker | undefined;
+    if (this.#trackers.size > 0) {
+      tracker = this.#trackers.get(message.id);
+      this.#trackers.delete(message.id);
+    }
     const envelope: Envelope = {
       id: message.id,
       subject: message.subject,
-      payload: message.payload.slice(), // the publisher may reuse its buffer
-      headers: { ...message.headers },
+      payload: this.#payloads.copy(message.payload), // the publisher may reuse its buffer
+      headers: message.headers, // core's own copy, made when it validated them
       publishedAt: message.publishedAt,
       sequence: ++this.#sequence,
       tracker,
@@ -120,11 +134,16 @@ export class MemoryDriver implements BusDriver {
     target.enqueue(envelope);
   }
 
+  #anyFull(targets: readonly Target[]): boolean {
+    const { maxBuffered } = this.#options;
+    for (const t of targets) if (t.buffered >= maxBuffered) return true;
+    return false;
+  }
+
   /** Waits until every matching target has room; the message is then enqueued everywhere at once. */
   async #waitForRoom(subject: string, initial: readonly Target[]): Promise<readonly Target[]> {
     let targets = initial;
     const full = () => targets.find((t) => t.buffered >= this.#options.maxBuffered);
-    if (!full()) return targets;
     const deadline = Date.now() + this.#options.blockTimeoutMs;
     for (let blocker = full(); blocker; blocker = full()) {
       const remaining = deadline - Date.now();

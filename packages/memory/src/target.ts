@@ -1,15 +1,11 @@
-import type { DeliverySink, InboundDelivery, SettleInfo } from '@omnibus/core';
+import { type DeliverySink, OrderedList, runSoon, type SettleInfo } from '@omnibus/core';
 import type { Envelope, QueueItem } from './envelope.js';
+import { type DeliveryOwner, MemoryDelivery } from './memory-delivery.js';
 
 /** A subscriber attached to a target. */
 export interface Member {
   readonly sink: DeliverySink;
   readonly ackTimeoutMs: number;
-}
-
-interface InFlight {
-  readonly item: QueueItem;
-  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -18,15 +14,19 @@ interface InFlight {
  * consumer would be). Delivers in order, round-robin over members with capacity,
  * redelivers on nak, release or ack timeout.
  */
-export class Target {
+export class Target implements DeliveryOwner {
   readonly pattern: string;
   readonly group: string | undefined;
   readonly members: Member[] = [];
   readonly #queue: QueueItem[] = [];
   readonly #retries: QueueItem[] = [];
-  readonly #inFlight = new Map<number, InFlight>();
+  /** Handed out, not yet settled, in hand-out order. */
+  readonly #inFlight = new OrderedList<MemoryDelivery>();
   readonly #onSpace: () => void;
-  #nextToken = 0;
+  /** One timer for every ack timeout of this target, armed for the earliest deadline. */
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepAt = Number.POSITIVE_INFINITY;
+  #pumping = false;
   #roundRobin = 0;
   #pumpQueued = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -44,9 +44,11 @@ export class Target {
     return this.#queue.length + this.#retries.length;
   }
 
+  /** Queues a published message and hands it out at once when a member has room. */
   enqueue(envelope: Envelope): void {
     this.#queue.push({ envelope, attempt: 1, notBefore: 0 });
-    this.schedule();
+    if (!this.#pumping && this.#retries.length === 0) this.#pump();
+    else this.schedule();
   }
 
   /** Removes and returns the oldest waiting message (for `drop-oldest`). */
@@ -60,13 +62,14 @@ export class Target {
    */
   schedule(macrotask = false): void {
     if (this.#pumpQueued || this.#closed) return;
+    if (this.#queue.length === 0 && this.#retries.length === 0) return; // nothing to hand out
     this.#pumpQueued = true;
     const run = () => {
       this.#pumpQueued = false;
       this.#pump();
     };
     if (macrotask) setImmediate(run);
-    else queueMicrotask(run);
+    else runSoon(run);
   }
 
   #nextReady(now: number): QueueItem | undefined {
@@ -91,13 +94,18 @@ export class Target {
     if (this.#closed) return;
     const now = Date.now();
     let moved = false;
-    for (;;) {
-      const member = this.#pickMember();
-      if (!member) break;
-      const item = this.#nextReady(now);
-      if (!item) break;
-      moved = true;
-      this.#deliver(item, member);
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const member = this.#pickMember();
+        if (!member) break;
+        const item = this.#nextReady(now);
+        if (!item) break;
+        moved = true;
+        this.#deliver(item, member, now);
+      }
+    } finally {
+      this.#pumping = false;
     }
     if (moved) this.#onSpace();
     this.#armRetryTimer(now);
@@ -115,47 +123,60 @@ export class Target {
     }, next.notBefore - now);
   }
 
-  #deliver(item: QueueItem, member: Member): void {
-    const token = this.#nextToken++;
-    const timer = setTimeout(() => {
-      if (!this.#inFlight.delete(token)) return;
-      this.#redeliver(item, 0);
-    }, member.ackTimeoutMs);
-    timer.unref?.();
-    this.#inFlight.set(token, { item, timer });
-    const { envelope } = item;
-    const settle = (): boolean => {
-      const entry = this.#inFlight.get(token);
-      if (!entry) return false; // stale: timed out and redelivered, or target closed
-      clearTimeout(entry.timer);
-      this.#inFlight.delete(token);
-      return true;
-    };
-    const delivery: InboundDelivery = {
-      id: envelope.id,
-      subject: envelope.subject,
-      payload: envelope.payload,
-      headers: envelope.headers,
-      publishedAt: envelope.publishedAt,
-      attempt: item.attempt,
-      ack: async (info: SettleInfo) => {
-        if (!settle()) return;
-        if (info.error !== undefined) this.#reportFailure(item, info.error);
-        envelope.tracker?.finish();
-      },
-      nak: async (delayMs: number, info: SettleInfo) => {
-        if (!settle()) return;
-        if (info.error !== undefined) this.#reportFailure(item, info.error);
-        if (info.reason === 'release' && !info.handedOut) {
-          this.#requeue(item); // never seen: back in its place, same attempt
-          this.schedule();
-          return;
-        }
-        this.#redeliver(item, delayMs);
-      },
-    };
+  #deliver(item: QueueItem, member: Member, now: number): void {
+    const delivery = new MemoryDelivery(this, item, now + member.ackTimeoutMs);
+    this.#inFlight.add(delivery);
+    if (delivery.deadline < this.#sweepAt) this.#armSweep(delivery.deadline, now);
     member.sink.push(delivery);
   }
+
+  /** Takes a delivery out of flight; false when it is stale (timed out and redelivered, or target closed). */
+  #take(delivery: MemoryDelivery): boolean {
+    return this.#inFlight.delete(delivery);
+  }
+
+  settleAck(delivery: MemoryDelivery, info: SettleInfo): void {
+    if (!this.#take(delivery)) return;
+    const { item } = delivery;
+    if (info.error !== undefined) this.#reportFailure(item, info.error);
+    item.envelope.tracker?.finish();
+  }
+
+  settleNak(delivery: MemoryDelivery, delayMs: number, info: SettleInfo): void {
+    if (!this.#take(delivery)) return;
+    const { item } = delivery;
+    if (info.error !== undefined) this.#reportFailure(item, info.error);
+    if (info.reason === 'release' && !info.handedOut) {
+      this.#requeue(item); // never seen: back in its place, same attempt
+      this.schedule();
+      return;
+    }
+    this.#redeliver(item, delayMs);
+  }
+
+  #armSweep(at: number, now: number): void {
+    clearTimeout(this.#sweepTimer);
+    this.#sweepAt = at;
+    this.#sweepTimer = setTimeout(this.#sweep, Math.max(0, at - now));
+    this.#sweepTimer.unref?.();
+  }
+
+  /** Ack timeouts: redelivers every delivery past its deadline, then waits for the next one. */
+  readonly #sweep = (): void => {
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const delivery of this.#inFlight) {
+      if (delivery.deadline <= now) {
+        this.#inFlight.delete(delivery);
+        this.#redeliver(delivery.item, 0);
+      } else if (delivery.deadline < next) {
+        next = delivery.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY && !this.#closed) this.#armSweep(next, now);
+  };
 
   /** Puts a released item back where it was: the queue stays in publish order, whatever order releases come in. */
   #requeue(item: QueueItem): void {
@@ -187,11 +208,8 @@ export class Target {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    for (const { item, timer } of this.#inFlight.values()) {
-      clearTimeout(timer);
-      item.envelope.tracker?.finish();
-    }
-    this.#inFlight.clear();
+    clearTimeout(this.#sweepTimer);
+    for (const { item } of this.#inFlight.clear()) item.envelope.tracker?.finish();
     for (const item of [...this.#queue.splice(0), ...this.#retries.splice(0)])
       item.envelope.tracker?.finish();
     this.#onSpace();
