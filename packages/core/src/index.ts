@@ -46,6 +46,7 @@ export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
 export { type ListNode, OrderedList } from './ordered-list.js';
 export { redact, safeCause } from './redact.js';
+export { RingQueue } from './ring-queue.js';
 export type {
   InferInput,
   InferOutput,

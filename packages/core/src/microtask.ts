@@ -8,3 +8,31 @@ const resolved = Promise.resolve();
 export function runSoon(fn: () => void): void {
   void resolved.then(fn);
 }
+
+/** Something with work to do in the next shared microtask. */
+export interface Runnable {
+  run(): void;
+}
+
+const ready: Runnable[] = [];
+let readyScheduled = false;
+
+function runReady(): void {
+  // runnables queued while this pass runs are taken in the same pass
+  for (let i = 0; i < ready.length; i++) (ready[i] as Runnable).run();
+  ready.length = 0;
+  readyScheduled = false;
+}
+
+/**
+ * Runs `runnable.run()` in a microtask shared by everything queued before it
+ * runs: a publish fanned out to ten subscriptions costs one microtask, not ten.
+ * The caller coalesces (queues itself at most once until it runs); `run` must not throw.
+ */
+export function runInSharedMicrotask(runnable: Runnable): void {
+  ready.push(runnable);
+  if (!readyScheduled) {
+    readyScheduled = true;
+    runSoon(runReady);
+  }
+}

@@ -8,9 +8,10 @@ import type {
 } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
-import { runSoon } from './microtask.js';
+import { runInSharedMicrotask } from './microtask.js';
 import { type Logger, log, settledWithin } from './operability.js';
 import { OrderedList } from './ordered-list.js';
+import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
 import { isValidSubject } from './subject.js';
 import type { Capabilities, Message } from './types.js';
@@ -47,7 +48,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   readonly pattern: string;
   readonly options: ResolvedSubscribeOptions;
   readonly #ctx: RuntimeContext;
-  readonly #buffer: DeliveredMessage[] = [];
+  readonly #buffer = new RingQueue<DeliveredMessage>();
   /** Handed out and not settled yet, in hand-out order (released in that order on close). */
   readonly #handedOut = new OrderedList<DeliveredMessage>();
   /** Backend settles still under way (close waits for them, bounded). */
@@ -183,7 +184,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (this.#dispatcher) {
       if (this.#dispatchQueued || this.#buffer.length === 0) return;
       this.#dispatchQueued = true;
-      runSoon(this.#dispatch);
+      runInSharedMicrotask(this.#dispatchRunnable);
       return;
     }
     const waiter = this.#waiter;
@@ -191,14 +192,16 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     waiter?.();
   }
 
-  readonly #dispatch = (): void => {
+  readonly #dispatchRunnable = { run: () => this.#dispatch() };
+
+  #dispatch(): void {
     this.#dispatchQueued = false;
     const dispatch = this.#dispatcher as (message: DeliveredMessage) => void;
     const buffer = this.#buffer;
     while (this.#state === 'open' && buffer.length > 0) {
       dispatch(this.#handOut(buffer.shift() as DeliveredMessage));
     }
-  };
+  }
 
   /** Counts a backend settle under way until `done` settles (close waits for it). */
   #track(done: Promise<unknown>): void {
@@ -413,7 +416,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
     if (this.#drain) await this.#drain(timeoutMs);
     // handed-out messages came before the buffered ones: release in delivery order
-    const leftovers = [...this.#handedOut.clear(), ...this.#buffer.splice(0)];
+    const leftovers = [...this.#handedOut.clear(), ...this.#buffer.drain()];
     for (const m of leftovers) void this.settle(m, { kind: 'release' });
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later

@@ -81,14 +81,19 @@ export class MemoryDriver implements BusDriver {
     if (this.#options.overflow === 'block' && this.#anyFull(targets)) {
       return this.#waitForRoom(message.subject, targets).then((ready) => {
         if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) return { duplicate: true }; // raced while waiting
-        return this.#store(message, dedupeKey, ready);
+        return this.#store(message, dedupeKey, ready, Date.now());
       });
     }
-    return this.#store(message, dedupeKey, targets);
+    return this.#store(message, dedupeKey, targets, message.publishedAt);
   }
 
   /** Stores one accepted message: history, dedupe window, and every matching target's queue. */
-  #store(message: OutgoingMessage, dedupeKey: string, targets: readonly Target[]): DriverReceipt {
+  #store(
+    message: OutgoingMessage,
+    dedupeKey: string,
+    targets: readonly Target[],
+    now: number,
+  ): DriverReceipt {
     let tracker: DeliveryTracker | undefined;
     if (this.#trackers.size > 0) {
       tracker = this.#trackers.get(message.id);
@@ -106,11 +111,11 @@ export class MemoryDriver implements BusDriver {
     if (message.dedupe) this.#dedupe.record(dedupeKey, Date.now());
     this.#history?.append(envelope);
     tracker?.expect(targets.length);
-    for (const target of targets) this.#enqueue(target, envelope);
+    for (const target of targets) this.#enqueue(target, envelope, now);
     return { duplicate: false, sequence: String(envelope.sequence) };
   }
 
-  #enqueue(target: Target, envelope: Envelope): void {
+  #enqueue(target: Target, envelope: Envelope, now: number): void {
     const { overflow, maxBuffered, onDrop } = this.#options;
     if (overflow !== 'block' && target.buffered >= maxBuffered) {
       const dropped = overflow === 'drop-oldest' ? target.dropOldest()?.envelope : envelope;
@@ -131,7 +136,7 @@ export class MemoryDriver implements BusDriver {
       }
       if (overflow === 'drop-newest') return;
     }
-    target.enqueue(envelope);
+    target.enqueue(envelope, now);
   }
 
   #anyFull(targets: readonly Target[]): boolean {
@@ -215,7 +220,7 @@ export class MemoryDriver implements BusDriver {
   #createTarget(pattern: string, group: string | undefined, request: DriverSubscribeRequest): Target {
     const target = new Target(pattern, group, this.#notifySpace);
     for (const envelope of this.#history?.replay(pattern, request.from, Date.now()) ?? []) {
-      target.enqueue({ ...envelope, tracker: undefined });
+      target.enqueue({ ...envelope, tracker: undefined }, Date.now());
     }
     this.#index.add(pattern, target);
     return target;

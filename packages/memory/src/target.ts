@@ -1,4 +1,4 @@
-import { type DeliverySink, OrderedList, runSoon, type SettleInfo } from '@omnibus/core';
+import { type DeliverySink, OrderedList, RingQueue, runSoon, type SettleInfo } from '@omnibus/core';
 import type { Envelope, QueueItem } from './envelope.js';
 import { type DeliveryOwner, MemoryDelivery } from './memory-delivery.js';
 
@@ -18,7 +18,7 @@ export class Target implements DeliveryOwner {
   readonly pattern: string;
   readonly group: string | undefined;
   readonly members: Member[] = [];
-  readonly #queue: QueueItem[] = [];
+  readonly #queue = new RingQueue<QueueItem>();
   readonly #retries: QueueItem[] = [];
   /** Handed out, not yet settled, in hand-out order. */
   readonly #inFlight = new OrderedList<MemoryDelivery>();
@@ -45,9 +45,9 @@ export class Target implements DeliveryOwner {
   }
 
   /** Queues a published message and hands it out at once when a member has room. */
-  enqueue(envelope: Envelope): void {
+  enqueue(envelope: Envelope, now: number): void {
     this.#queue.push({ envelope, attempt: 1, notBefore: 0 });
-    if (!this.#pumping && this.#retries.length === 0) this.#pump();
+    if (!this.#pumping && this.#retries.length === 0) this.#pump(now);
     else this.schedule();
   }
 
@@ -66,22 +66,29 @@ export class Target implements DeliveryOwner {
     this.#pumpQueued = true;
     const run = () => {
       this.#pumpQueued = false;
-      this.#pump();
+      this.#pump(Date.now());
     };
     if (macrotask) setImmediate(run);
     else runSoon(run);
   }
 
   #nextReady(now: number): QueueItem | undefined {
-    const retry = this.#retries[0];
-    if (retry && retry.notBefore <= now) return this.#retries.shift();
+    if (this.#retries.length > 0) {
+      const retry = this.#retries[0] as QueueItem;
+      if (retry.notBefore <= now) return this.#retries.shift();
+    }
     return this.#queue.shift();
   }
 
   #pickMember(): Member | undefined {
-    const n = this.members.length;
+    const { members } = this;
+    const n = members.length;
+    if (n === 1) {
+      const only = members[0] as Member;
+      return only.sink.capacity > 0 ? only : undefined;
+    }
     for (let i = 0; i < n; i++) {
-      const m = this.members[(this.#roundRobin + i) % n] as Member;
+      const m = members[(this.#roundRobin + i) % n] as Member;
       if (m.sink.capacity > 0) {
         this.#roundRobin = (this.#roundRobin + i + 1) % n;
         return m;
@@ -90,13 +97,12 @@ export class Target implements DeliveryOwner {
     return undefined;
   }
 
-  #pump(): void {
+  #pump(now: number): void {
     if (this.#closed) return;
-    const now = Date.now();
     let moved = false;
     this.#pumping = true;
     try {
-      for (;;) {
+      while (this.#queue.length > 0 || this.#retries.length > 0) {
         const member = this.#pickMember();
         if (!member) break;
         const item = this.#nextReady(now);
@@ -108,7 +114,7 @@ export class Target implements DeliveryOwner {
       this.#pumping = false;
     }
     if (moved) this.#onSpace();
-    this.#armRetryTimer(now);
+    if (this.#retries.length > 0) this.#armRetryTimer(now);
   }
 
   #armRetryTimer(now: number): void {
@@ -181,9 +187,7 @@ export class Target implements DeliveryOwner {
   /** Puts a released item back where it was: the queue stays in publish order, whatever order releases come in. */
   #requeue(item: QueueItem): void {
     const { sequence } = item.envelope;
-    let i = 0;
-    while (i < this.#queue.length && (this.#queue[i] as QueueItem).envelope.sequence < sequence) i++;
-    this.#queue.splice(i, 0, item);
+    this.#queue.insertBefore(item, (queued) => queued.envelope.sequence > sequence);
   }
 
   #reportFailure(item: QueueItem, error: unknown): void {
@@ -210,8 +214,7 @@ export class Target implements DeliveryOwner {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#sweepTimer);
     for (const { item } of this.#inFlight.clear()) item.envelope.tracker?.finish();
-    for (const item of [...this.#queue.splice(0), ...this.#retries.splice(0)])
-      item.envelope.tracker?.finish();
+    for (const item of [...this.#queue.drain(), ...this.#retries.splice(0)]) item.envelope.tracker?.finish();
     this.#onSpace();
   }
 }
