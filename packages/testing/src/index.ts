@@ -1,5 +1,23 @@
-export type { BenchRow } from './bench.js';
+export type {
+  BenchMachine,
+  BenchMeasurement,
+  BenchMetric,
+  BenchPartOptions,
+  BenchReport,
+  BenchRound,
+  BenchRow,
+  BenchScenario,
+  BenchSettings,
+  BenchStats,
+} from './bench.js';
 export {
+  BenchPart,
+  benchCount,
+  benchMachine,
+  benchSettings,
+  benchStats,
+  benchTable,
+  latencyFigures,
   latencyRows,
   measureConsumeRate,
   measureLatencies,
@@ -8,6 +26,8 @@ export {
   reportBenchmark,
   within,
 } from './bench.js';
+export type { BenchPageEntry, BenchPageOptions } from './bench-report.js';
+export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export {
   brokerEnvVar,
