@@ -1,23 +1,23 @@
-// Omnibus on NATS vs the raw @nats-io/jetstream client doing the same work, in the same run.
-// Bounded: fixed message counts, each phase capped in time. NATS_URL (default nats://127.0.0.1:4222).
+// Omnibus on NATS vs the raw @nats-io/jetstream client doing the same work, in alternating rounds
+// of one run. Bounded: fixed message counts (smaller with --quick / BENCH_QUICK=1), each round
+// capped in time. NATS_URL (default nats://127.0.0.1:4222); skipped with a one-line reason when
+// the server cannot be reached.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
-import {
-  type BenchRow,
-  latencyRows,
-  measureConsumeRate,
-  measureLatencies,
-  rate,
-  reportBenchmark,
-} from '@omnibus/testing';
+import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/testing';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 2_000);
-const N_PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20_000);
-const N_CONSUME = Number(process.env.BENCH_CONSUME ?? 20_000);
-const N_LATENCY = Number(process.env.BENCH_LATENCY ?? 1_000);
+const part = new BenchPart({
+  name: 'nats',
+  title: 'Omnibus NATS adapter vs raw @nats-io/jetstream (256-byte payloads, same process)',
+  peer: 'raw client',
+});
+const N_AWAITED = part.count('BENCH_AWAITED', 2_000, 300);
+const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 3_000);
+const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
+const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const payload = new Uint8Array(256).fill(7);
 const run = Date.now().toString(36);
 const rawStream = `BENCH_RAW_${run}`;
@@ -25,132 +25,158 @@ const prefix = `BENCH_OMNI_${run}`;
 const rawSubject = (s: string) => `braw${run}.${s}`;
 const omniSubject = (s: string) => `bomni${run}.${s}`;
 
-const rows: BenchRow[] = [];
-
-const nc = await connect({ servers: url });
+const nc = await part.require(`NATS at ${url}`, () => connect({ servers: url, timeout: 5_000 }));
+part.environment['nats-server'] = nc.info?.version ?? 'unknown';
+part.environment.URL = url;
 const js = jetstream(nc);
 const jsm = await jetstreamManager(nc);
 await jsm.streams.add({ name: rawStream, subjects: [`braw${run}.>`] });
 const bus = await createNatsBus({ url, streamPrefix: prefix });
 
 try {
-  // 1. awaited publishes
-  let t = performance.now();
-  for (let i = 0; i < N_AWAITED; i++) await bus.publish(omniSubject('awaited'), payload);
-  const omniAwaited = rate(N_AWAITED, performance.now() - t);
-  t = performance.now();
-  for (let i = 0; i < N_AWAITED; i++) await js.publish(rawSubject('awaited'), payload);
-  rows.push({
-    scenario: `publish, awaited one by one (${N_AWAITED})`,
-    omnibus: omniAwaited,
-    peer: rate(N_AWAITED, performance.now() - t),
+  part.add({
+    name: `publish, awaited one by one (${N_AWAITED})`,
     unit: 'msg/s',
-  });
-
-  // 2. pipelined publishes, in batches of 1,000
-  t = performance.now();
-  for (let i = 0; i < N_PIPELINED; i += 1000) {
-    await bus.publishBatch(
-      Array.from({ length: 1000 }, () => ({ subject: omniSubject('pipelined'), payload })),
-    );
-  }
-  const omniPipelined = rate(N_PIPELINED, performance.now() - t);
-  t = performance.now();
-  for (let i = 0; i < N_PIPELINED; i += 1000) {
-    await Promise.all(Array.from({ length: 1000 }, () => js.publish(rawSubject('pipelined'), payload)));
-  }
-  rows.push({
-    scenario: `publish, pipelined (${N_PIPELINED})`,
-    omnibus: omniPipelined,
-    peer: rate(N_PIPELINED, performance.now() - t),
-    unit: 'msg/s',
-  });
-
-  // 3. consume throughput over a backlog, with explicit acks
-  await bus.publishBatch(
-    Array.from({ length: N_CONSUME }, () => ({ subject: omniSubject('backlog'), payload })),
-  );
-  await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(rawSubject('backlog'), payload)));
-  const omniConsume = await measureConsumeRate(
-    N_CONSUME,
-    async (onMessage) => {
-      const c = await bus.consume(omniSubject('backlog'), onMessage, {
-        group: 'bench',
-        from: 'earliest',
-        maxInFlight: 500,
-      });
-      return () => c.close();
+    omnibus: async () => {
+      const t = performance.now();
+      for (let i = 0; i < N_AWAITED; i++) await bus.publish(omniSubject('awaited'), payload);
+      return rate(N_AWAITED, performance.now() - t);
     },
-    'omnibus consume',
-  );
-  await jsm.consumers.add(rawStream, {
-    durable_name: 'bench',
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: rawSubject('backlog'),
+    peers: {
+      'raw client': async () => {
+        const t = performance.now();
+        for (let i = 0; i < N_AWAITED; i++) await js.publish(rawSubject('awaited'), payload);
+        return rate(N_AWAITED, performance.now() - t);
+      },
+    },
   });
-  const rawConsumeRate = await measureConsumeRate(
-    N_CONSUME,
-    async (onMessage) => {
-      const raw = await (await js.consumers.get(rawStream, 'bench')).consume({ max_messages: 500 });
-      void (async () => {
-        // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
-        for await (const m of raw) {
-          m.ack();
-          onMessage();
+
+  part.add({
+    name: `publish, pipelined in batches of 1,000 (${N_PIPELINED})`,
+    unit: 'msg/s',
+    omnibus: async () => {
+      const t = performance.now();
+      for (let i = 0; i < N_PIPELINED; i += 1000) {
+        await bus.publishBatch(
+          Array.from({ length: 1000 }, () => ({ subject: omniSubject('pipelined'), payload })),
+        );
+      }
+      return rate(N_PIPELINED, performance.now() - t);
+    },
+    peers: {
+      'raw client': async () => {
+        const t = performance.now();
+        for (let i = 0; i < N_PIPELINED; i += 1000) {
+          await Promise.all(Array.from({ length: 1000 }, () => js.publish(rawSubject('pipelined'), payload)));
         }
-      })();
-      return () => raw.close();
+        return rate(N_PIPELINED, performance.now() - t);
+      },
     },
-    'raw consume',
-  );
-  rows.push({
-    scenario: `consume a backlog with acks (${N_CONSUME})`,
-    omnibus: omniConsume,
-    peer: rawConsumeRate,
-    unit: 'msg/s',
   });
 
-  // 4. publish → deliver latency, one message at a time
+  // a fresh backlog and group each round (publishing it is not timed)
+  part.add({
+    name: `grouped consume of a backlog with acks (${N_CONSUME})`,
+    unit: 'msg/s',
+    omnibus: async (round) => {
+      const subject = omniSubject(`backlog${round}`);
+      for (let i = 0; i < N_CONSUME; i += 1000) {
+        await bus.publishBatch(
+          Array.from({ length: Math.min(1000, N_CONSUME - i) }, () => ({ subject, payload })),
+        );
+      }
+      return measureConsumeRate(
+        N_CONSUME,
+        async (onMessage) => {
+          const c = await bus.consume(subject, onMessage, {
+            group: `bench${round}`,
+            from: 'earliest',
+            maxInFlight: 500,
+          });
+          return () => c.close();
+        },
+        'omnibus consume',
+      );
+    },
+    peers: {
+      'raw client': async (round) => {
+        const subject = rawSubject(`backlog${round}`);
+        await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(subject, payload)));
+        await jsm.consumers.add(rawStream, {
+          durable_name: `bench${round}`,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: subject,
+        });
+        return measureConsumeRate(
+          N_CONSUME,
+          async (onMessage) => {
+            const raw = await (await js.consumers.get(rawStream, `bench${round}`)).consume({
+              max_messages: 500,
+            });
+            void (async () => {
+              // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
+              for await (const m of raw) {
+                m.ack();
+                onMessage();
+              }
+            })();
+            return () => raw.close();
+          },
+          'raw consume',
+        );
+      },
+    },
+  });
+
   const enc = new TextEncoder();
-  const omniLat = await measureLatencies(
-    N_LATENCY,
-    async (on) => {
-      const c = await bus.consume(omniSubject('latency'), (m) => on(Number(m.text())));
-      return () => c.close();
+  part.add({
+    name: `publish → deliver latency (${N_LATENCY})`,
+    unit: 'ms',
+    omnibus: async () =>
+      latencyFigures(
+        await measureLatencies(
+          N_LATENCY,
+          async (on) => {
+            const c = await bus.consume(omniSubject('latency'), (m) => on(Number(m.text())));
+            return () => c.close();
+          },
+          (sentAt) => bus.publish(omniSubject('latency'), String(sentAt)),
+        ),
+        3,
+      ),
+    peers: {
+      'raw client': async (round) => {
+        await jsm.consumers.add(rawStream, {
+          durable_name: `lat${round}`,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.New,
+          filter_subject: rawSubject('latency'),
+        });
+        const samples = await measureLatencies(
+          N_LATENCY,
+          async (on) => {
+            const msgs = await (await js.consumers.get(rawStream, `lat${round}`)).consume({
+              max_messages: 100,
+            });
+            void (async () => {
+              for await (const m of msgs) {
+                on(Number(m.string()));
+                m.ack();
+              }
+            })();
+            return async () => void (await msgs.close());
+          },
+          (sentAt) => js.publish(rawSubject('latency'), enc.encode(String(sentAt))),
+        );
+        return latencyFigures(samples, 3);
+      },
     },
-    (sentAt) => bus.publish(omniSubject('latency'), String(sentAt)),
-  );
-  await jsm.consumers.add(rawStream, {
-    durable_name: 'lat',
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    filter_subject: rawSubject('latency'),
   });
-  const rawLat = await measureLatencies(
-    N_LATENCY,
-    async (on) => {
-      const msgs = await (await js.consumers.get(rawStream, 'lat')).consume({ max_messages: 100 });
-      void (async () => {
-        for await (const m of msgs) {
-          on(Number(m.string()));
-          m.ack();
-        }
-      })();
-      return async () => void (await msgs.close());
-    },
-    (sentAt) => js.publish(rawSubject('latency'), enc.encode(String(sentAt))),
-  );
-  rows.push(...latencyRows('publish → deliver latency', omniLat, rawLat));
+
+  await part.run();
 } finally {
   await bus.close();
   for (const s of [rawStream, ...bus.createdStreams]) await jsm.streams.delete(s).catch(() => false);
   await nc.close();
 }
-
-reportBenchmark({
-  name: 'nats',
-  title: `Omnibus NATS adapter vs raw @nats-io/jetstream (${url}, 256-byte payloads, same process, same run)`,
-  peer: 'raw client',
-  rows,
-});

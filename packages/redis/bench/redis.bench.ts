@@ -1,28 +1,42 @@
-// Omnibus on Redis vs raw ioredis doing the same work, in the same run.
-// Bounded: fixed message counts, each phase capped in time. REDIS_URL (default redis://127.0.0.1:6379).
+// Omnibus on Redis vs raw ioredis doing the same work, in alternating rounds of one run.
+// Bounded: fixed message counts (smaller with --quick / BENCH_QUICK=1), each round capped in
+// time. REDIS_URL (default redis://127.0.0.1:6379); skipped with a one-line reason when the
+// server cannot be reached.
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createRedisBus } from '@omnibus/redis';
-import {
-  type BenchRow,
-  latencyRows,
-  measureConsumeRate,
-  measureLatencies,
-  rate,
-  reportBenchmark,
-} from '@omnibus/testing';
+import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/testing';
 import { Redis } from 'ioredis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const N_AWAITED = Number(process.env.BENCH_AWAITED ?? 5_000);
-const N_PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20_000);
-const N_CONSUME = Number(process.env.BENCH_CONSUME ?? 20_000);
-const N_LATENCY = Number(process.env.BENCH_LATENCY ?? 1_000);
+const part = new BenchPart({
+  name: 'redis',
+  title: 'Omnibus Redis adapter vs raw ioredis (256-byte payloads, same process)',
+  peer: 'raw client',
+});
+const N_AWAITED = part.count('BENCH_AWAITED', 5_000, 500);
+const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 3_000);
+const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
+const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const keyPrefix = `bench-omni-${run}`;
 const rawKey = (s: string) => `bench-raw-${run}:${s}`;
-const rows: BenchRow[] = [];
 
+const version = await part.require(`Redis at ${url}`, async () => {
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  let failure: unknown;
+  probe.on('error', (error) => {
+    failure ??= error; // more telling than connect()'s "Connection is closed."
+  });
+  try {
+    await probe.connect().catch((error) => Promise.reject(failure ?? error));
+    return /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? 'unknown';
+  } finally {
+    probe.disconnect();
+  }
+});
+part.environment.Redis = version;
+part.environment.URL = url;
 const client = new Redis(url, { enableAutoPipelining: true });
 const blocking = new Redis(url);
 const bus = await createRedisBus({ url, keyPrefix });
@@ -60,87 +74,115 @@ function rawConsume(key: string, group: string, count: number, onEntry: (fields:
 }
 
 try {
-  // 1. awaited publishes
-  let t = performance.now();
-  for (let i = 0; i < N_AWAITED; i++) await bus.publish('bench.awaited', payload);
-  const omniAwaited = rate(N_AWAITED, performance.now() - t);
-  t = performance.now();
-  for (let i = 0; i < N_AWAITED; i++) await client.xadd(rawKey('awaited'), '*', 'p', payload);
-  rows.push({
-    scenario: `publish (XADD), awaited one by one (${N_AWAITED})`,
-    omnibus: omniAwaited,
-    peer: rate(N_AWAITED, performance.now() - t),
+  part.add({
+    name: `publish (XADD), awaited one by one (${N_AWAITED})`,
     unit: 'msg/s',
-  });
-
-  // 2. pipelined publishes, in batches of 1,000
-  t = performance.now();
-  for (let i = 0; i < N_PIPELINED; i += 1000) {
-    await bus.publishBatch(Array.from({ length: 1000 }, () => ({ subject: 'bench.pipelined', payload })));
-  }
-  const omniPipelined = rate(N_PIPELINED, performance.now() - t);
-  t = performance.now();
-  for (let i = 0; i < N_PIPELINED; i += 1000) {
-    const p = client.pipeline();
-    for (let j = 0; j < 1000; j++) p.xadd(rawKey('pipelined'), '*', 'p', payload);
-    await p.exec();
-  }
-  rows.push({
-    scenario: `publish (XADD), pipelined (${N_PIPELINED})`,
-    omnibus: omniPipelined,
-    peer: rate(N_PIPELINED, performance.now() - t),
-    unit: 'msg/s',
-  });
-
-  // 3. consume a backlog with acks (XREADGROUP + XACK), 500 at a time
-  const backlog = Array.from({ length: N_CONSUME }, () => ({ subject: 'bench.backlog', payload }));
-  for (let i = 0; i < N_CONSUME; i += 1000) await bus.publishBatch(backlog.slice(i, i + 1000));
-  for (let i = 0; i < N_CONSUME; i += 1000) {
-    const p = client.pipeline();
-    for (let j = 0; j < 1000; j++) p.xadd(rawKey('backlog'), '*', 'p', payload);
-    await p.exec();
-  }
-  const omniConsume = await measureConsumeRate(
-    N_CONSUME,
-    async (onMessage) => {
-      const c = await bus.consume('bench.backlog', onMessage, {
-        group: 'bench',
-        from: 'earliest',
-        maxInFlight: 500,
-      });
-      return () => c.close();
+    omnibus: async () => {
+      const t = performance.now();
+      for (let i = 0; i < N_AWAITED; i++) await bus.publish('bench.awaited', payload);
+      return rate(N_AWAITED, performance.now() - t);
     },
-    'omnibus consume',
-  );
-  await client.xgroup('CREATE', rawKey('backlog'), 'bench', '0');
-  const rawConsumeRate = await measureConsumeRate(
-    N_CONSUME,
-    async (onMessage) => rawConsume(rawKey('backlog'), 'bench', 500, onMessage),
-    'raw consume',
-  );
-  rows.push({
-    scenario: `consume a backlog with acks (${N_CONSUME})`,
-    omnibus: omniConsume,
-    peer: rawConsumeRate,
-    unit: 'msg/s',
+    peers: {
+      'raw client': async () => {
+        const t = performance.now();
+        for (let i = 0; i < N_AWAITED; i++) await client.xadd(rawKey('awaited'), '*', 'p', payload);
+        return rate(N_AWAITED, performance.now() - t);
+      },
+    },
   });
 
-  // 4. publish → deliver latency, one message at a time
-  const omniLat = await measureLatencies(
-    N_LATENCY,
-    async (on) => {
-      const c = await bus.consume('bench.latency', (m) => on(Number(m.text())));
-      return () => c.close();
+  part.add({
+    name: `publish (XADD), pipelined in batches of 1,000 (${N_PIPELINED})`,
+    unit: 'msg/s',
+    omnibus: async () => {
+      const t = performance.now();
+      for (let i = 0; i < N_PIPELINED; i += 1000) {
+        await bus.publishBatch(Array.from({ length: 1000 }, () => ({ subject: 'bench.pipelined', payload })));
+      }
+      return rate(N_PIPELINED, performance.now() - t);
     },
-    (sentAt) => bus.publish('bench.latency', String(sentAt)),
-  );
-  await client.xgroup('CREATE', rawKey('latency'), 'lat', '$', 'MKSTREAM');
-  const rawLat = await measureLatencies(
-    N_LATENCY,
-    async (on) => rawConsume(rawKey('latency'), 'lat', 100, (fields) => on(Number(String(fields[1])))),
-    (sentAt) => client.xadd(rawKey('latency'), '*', 'p', String(sentAt)),
-  );
-  rows.push(...latencyRows('publish → deliver latency', omniLat, rawLat));
+    peers: {
+      'raw client': async () => {
+        const t = performance.now();
+        for (let i = 0; i < N_PIPELINED; i += 1000) {
+          const p = client.pipeline();
+          for (let j = 0; j < 1000; j++) p.xadd(rawKey('pipelined'), '*', 'p', payload);
+          await p.exec();
+        }
+        return rate(N_PIPELINED, performance.now() - t);
+      },
+    },
+  });
+
+  // XREADGROUP + XACK, 500 at a time; a fresh backlog each round (publishing it is not timed)
+  part.add({
+    name: `grouped consume of a backlog with acks (${N_CONSUME})`,
+    unit: 'msg/s',
+    omnibus: async (round) => {
+      const subject = `bench.backlog${round}`;
+      const backlog = Array.from({ length: N_CONSUME }, () => ({ subject, payload }));
+      for (let i = 0; i < N_CONSUME; i += 1000) await bus.publishBatch(backlog.slice(i, i + 1000));
+      return measureConsumeRate(
+        N_CONSUME,
+        async (onMessage) => {
+          const c = await bus.consume(subject, onMessage, {
+            group: 'bench',
+            from: 'earliest',
+            maxInFlight: 500,
+          });
+          return () => c.close();
+        },
+        'omnibus consume',
+      );
+    },
+    peers: {
+      'raw client': async (round) => {
+        const key = rawKey(`backlog${round}`);
+        for (let i = 0; i < N_CONSUME; i += 1000) {
+          const p = client.pipeline();
+          for (let j = 0; j < Math.min(1000, N_CONSUME - i); j++) p.xadd(key, '*', 'p', payload);
+          await p.exec();
+        }
+        await client.xgroup('CREATE', key, 'bench', '0');
+        return measureConsumeRate(
+          N_CONSUME,
+          async (onMessage) => rawConsume(key, 'bench', 500, onMessage),
+          'raw consume',
+        );
+      },
+    },
+  });
+
+  part.add({
+    name: `publish → deliver latency (${N_LATENCY})`,
+    unit: 'ms',
+    omnibus: async () =>
+      latencyFigures(
+        await measureLatencies(
+          N_LATENCY,
+          async (on) => {
+            const c = await bus.consume('bench.latency', (m) => on(Number(m.text())));
+            return () => c.close();
+          },
+          (sentAt) => bus.publish('bench.latency', String(sentAt)),
+        ),
+        3,
+      ),
+    peers: {
+      'raw client': async (round) => {
+        await client.xgroup('CREATE', rawKey('latency'), `lat${round}`, '$', 'MKSTREAM');
+        const samples = await measureLatencies(
+          N_LATENCY,
+          async (on) =>
+            rawConsume(rawKey('latency'), `lat${round}`, 100, (fields) => on(Number(String(fields[1])))),
+          (sentAt) => client.xadd(rawKey('latency'), '*', 'p', String(sentAt)),
+        );
+        return latencyFigures(samples, 3);
+      },
+    },
+  });
+
+  await part.run();
 } finally {
   await bus.close();
   for (const pattern of [`{${keyPrefix}}:*`, `bench-raw-${run}:*`]) {
@@ -150,10 +192,3 @@ try {
   client.disconnect();
   blocking.disconnect();
 }
-
-reportBenchmark({
-  name: 'redis',
-  title: `Omnibus Redis adapter vs raw ioredis (${url}, 256-byte payloads, same process, same run)`,
-  peer: 'raw client',
-  rows,
-});

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// `pnpm bench [--quick]`: builds the packages, runs each benchmark part in turn (memory, then
+// NATS, Redis and Kafka: a part whose broker cannot be reached records a one-line skip), then
+// writes docs/benchmarks.md with an SVG chart per backend (docs/bench/<name>.svg) from the
+// parts' reports (reports/bench-<name>.json) and prints the table of every figure.
+// The measuring is in packages/<name>/bench/<name>.bench.ts on the helpers of @omnibus/testing
+// (BenchPart: alternating rounds, medians, spread, progress line); the page is rendered by the
+// same package. --quick (or BENCH_QUICK=1): fewer rounds and smaller counts, the smoke test CI
+// runs. Exits 1 when a part failed (crashed, or ran past its time limit); no time is asserted.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick') || ['1', 'true'].includes(process.env.BENCH_QUICK ?? '');
+const PARTS = [
+  { name: 'memory', heading: 'Memory (in-process)' },
+  { name: 'nats', heading: 'NATS JetStream' },
+  { name: 'redis', heading: 'Redis Streams' },
+  { name: 'kafka', heading: 'Kafka' },
+];
+const PART_LIMIT_MS = quick ? 180_000 : 900_000;
+const reportDir = process.env.OMNIBUS_REPORT_DIR
+  ? resolve(process.env.OMNIBUS_REPORT_DIR)
+  : join(root, 'reports');
+const started = performance.now();
+const say = (line) => console.log(`::: bench: ${line}`);
+
+say(`building the packages${quick ? ' (quick run)' : ''}`);
+const build = spawnSync(
+  join(root, 'node_modules', '.bin', 'turbo'),
+  ['run', 'build', '--output-logs=errors-only', ...PARTS.map((p) => `--filter=@omnibus/${p.name}...`)],
+  { cwd: root, stdio: 'inherit' },
+);
+if (build.status !== 0) {
+  say('the build failed');
+  process.exit(1);
+}
+
+/** Runs one part in its package (its own process), bounded by PART_LIMIT_MS; resolves with how it ended. */
+function runPart(name) {
+  const cwd = join(root, 'packages', name);
+  const env = { ...process.env, BENCH_PARENT: '1', ...(quick ? { BENCH_QUICK: '1' } : {}) };
+  const child = spawn(join(cwd, 'node_modules', '.bin', 'tsx'), [`bench/${name}.bench.ts`], {
+    cwd,
+    env,
+    stdio: 'inherit',
+  });
+  return new Promise((resolveExit) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    }, PART_LIMIT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolveExit({ failed: `could not start: ${error.message}` });
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) resolveExit({ failed: `stopped after its ${PART_LIMIT_MS / 1000} s limit` });
+      else if (code !== 0) resolveExit({ failed: `exited with ${code ?? signal}` });
+      else resolveExit({});
+    });
+  });
+}
+
+const entries = [];
+for (const [i, part] of PARTS.entries()) {
+  say(`${part.name} (${i + 1}/${PARTS.length})`);
+  const partStarted = Date.now();
+  const outcome = await runPart(part.name);
+  const file = join(reportDir, `bench-${part.name}.json`);
+  let report;
+  if (!outcome.failed && existsSync(file)) {
+    const read = JSON.parse(readFileSync(file, 'utf8'));
+    if (Date.parse(read.generatedAt) >= partStarted - 1_000) report = read;
+  }
+  const failed = outcome.failed ?? (report ? undefined : 'it wrote no report');
+  if (failed) say(`${part.name} FAILED: ${failed}`);
+  entries.push({ ...part, report, failed });
+}
+
+const { benchTable, renderBenchChart, renderBenchPage } = await import(
+  pathToFileURL(join(root, 'packages', 'testing', 'dist', 'index.js')).href
+);
+const charts = join(root, 'docs', 'bench');
+mkdirSync(charts, { recursive: true });
+for (const entry of entries) {
+  const svg = join(charts, `${entry.name}.svg`);
+  if (entry.report && !entry.report.skipped) {
+    writeFileSync(svg, renderBenchChart(entry.report));
+    entry.chart = `bench/${entry.name}.svg`;
+  } else {
+    rmSync(svg, { force: true }); // no chart from an earlier run next to this run's page
+  }
+}
+
+const rounds = entries.find((e) => e.report)?.report.rounds ?? (quick ? 3 : 5);
+const page = renderBenchPage(entries, {
+  command: quick ? 'pnpm bench --quick' : 'pnpm bench',
+  intro: [
+    'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`) and Kafka (`kafkajs`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
+    `Rounds alternate — Omnibus, peer, Omnibus, peer… — ${rounds} measured rounds per side in this run (\`pnpm bench\`: 5; \`pnpm bench --quick\`: 3, with smaller counts). Each figure is the **median** of the rounds, with the spread (min–max) beside it; **omnibus / peer** is the ratio of the medians. Throughput (msg/s: published, or consumed from a backlog; lookups/s) is better higher, so a ratio above 1 means Omnibus is faster; latency (publish → delivery, one message at a time; p50 and p99 of each round, ms) is better lower, so a ratio below 1 means Omnibus is faster. In the charts a bar is the median and the thin line spans min–max; each group has its own scale.`,
+    '`pnpm bench` builds the packages and runs every part whose backend is available: memory always; NATS, Redis and Kafka at `NATS_URL`, `REDIS_URL`, `KAFKA_BROKERS` or the local defaults (127.0.0.1:4222, :6379, :9092) — a part whose broker cannot be reached is skipped with its reason. One part alone: `pnpm --filter @omnibus/nats bench` (and so on; it writes its report, not this page). Counts can be set with `BENCH_ROUNDS`, `BENCH_MESSAGES`, `BENCH_AWAITED`, `BENCH_PIPELINED`, `BENCH_CONSUME`, `BENCH_LATENCY`. Every round is bounded in time. Reports with every round: `reports/bench-<name>.json`.',
+  ],
+});
+writeFileSync(join(root, 'docs', 'benchmarks.md'), page);
+
+const ran = entries.flatMap((e) => (e.report && !e.report.skipped ? [e.report] : []));
+console.log(`\n${benchTable(ran, { backend: true }).join('\n')}\n`);
+for (const e of entries) {
+  if (e.report?.skipped) console.log(`${e.name}: skipped — ${e.report.skipped}`);
+  else if (e.failed) console.log(`${e.name}: FAILED — ${e.failed}`);
+}
+const failures = entries.filter((e) => e.failed).length;
+say(
+  `wrote docs/benchmarks.md and docs/bench/*.svg in ${Math.round((performance.now() - started) / 1000)} s: ${ran.length} part(s) measured, ${entries.filter((e) => e.report?.skipped).length} skipped, ${failures} failed`,
+);
+process.exit(failures > 0 ? 1 : 0);
