@@ -50,7 +50,7 @@ function kafkaVersion(): string {
       for (const entry of classpath.split(':')) {
         for (const jar of readdirSync(dirname(entry))) {
           const v = /^kafka_[\d.]+-(\d+\.\d+\.\d+)\.jar$/.exec(jar)?.[1];
-          if (v) return `${v} (local process ${pid})`;
+          if (v) return v;
         }
       }
     }

@@ -36,7 +36,9 @@ export function renderBenchChart(report: BenchReport): string {
     out.push(...chartGroup(metric, y, { labelWidth, barArea, barHeight, gap }));
     y += 18 + (1 + metric.peers.length) * (barHeight + gap) + groupGap;
   }
-  const height = y;
+  const footnote = `bars: median of ${report.rounds} rounds per side · lines: min–max · ${report.generatedAt.slice(0, 10)}, ${report.machine.cpu} × ${report.machine.cores}, Node ${report.machine.node}`;
+  out.push(`<text x="10" y="${y}" font-size="11" fill="#6b7280">${escapeXml(footnote)}</text>`);
+  const height = y + 12;
   const title = `${report.title}${report.quick ? ' — quick run' : ''}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
