@@ -14,13 +14,18 @@ export interface Runnable {
   run(): void;
 }
 
-const ready: Runnable[] = [];
+const ready: (Runnable | undefined)[] = [];
+let readyCount = 0;
 let readyScheduled = false;
 
 function runReady(): void {
   // runnables queued while this pass runs are taken in the same pass
-  for (let i = 0; i < ready.length; i++) (ready[i] as Runnable).run();
-  ready.length = 0;
+  for (let i = 0; i < readyCount; i++) {
+    const runnable = ready[i] as Runnable;
+    ready[i] = undefined;
+    runnable.run();
+  }
+  readyCount = 0; // the array keeps its slots: no resize on the hot path
   readyScheduled = false;
 }
 
@@ -30,7 +35,7 @@ function runReady(): void {
  * The caller coalesces (queues itself at most once until it runs); `run` must not throw.
  */
 export function runInSharedMicrotask(runnable: Runnable): void {
-  ready.push(runnable);
+  ready[readyCount++] = runnable;
   if (!readyScheduled) {
     readyScheduled = true;
     runSoon(runReady);

@@ -79,10 +79,17 @@ export function isValidPattern(pattern: unknown): pattern is string {
   return patternProblem(pattern) === undefined;
 }
 
+/** Subjects that passed `assertSubject` lately: publishers tend to reuse a few. Bounded. */
+const knownValid = new Set<string>();
+const KNOWN_VALID_MAX = 1_024;
+
 /** Throws `InvalidSubjectError` unless `subject` is a valid concrete subject. */
 export function assertSubject(subject: unknown, backend?: string): asserts subject is string {
+  if (knownValid.has(subject as string)) return;
   const problem = subjectProblem(subject);
   if (problem) throw new InvalidSubjectError(String(subject), problem, { backend });
+  if (knownValid.size >= KNOWN_VALID_MAX) knownValid.clear();
+  knownValid.add(subject as string);
 }
 
 /** Throws `InvalidSubjectError` unless `pattern` is a valid subscription pattern. */
