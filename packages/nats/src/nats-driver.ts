@@ -25,6 +25,7 @@ import {
   safeCause,
   settledWithin,
 } from '@omnibus/core';
+import { AckBatcher } from './ack-batcher.js';
 import { encodeHeaders } from './envelope.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
@@ -52,6 +53,7 @@ export class NatsDriver implements BusDriver {
   readonly #options: ResolvedNatsOptions;
   readonly #owned: boolean;
   readonly #ledger: ReleaseLedger;
+  readonly #acks = new AckBatcher();
 
   private constructor(
     nc: NatsConnection,
@@ -267,13 +269,18 @@ export class NatsDriver implements BusDriver {
         await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
         this.#status('consumer_recreated', name);
       },
-      flush: () => this.nc.flush(),
+      flush: () => {
+        this.#acks.flush(); // queued acks first: they were settled before this nak
+        return this.nc.flush();
+      },
+      ack: (m) => this.#acks.ack(m),
       status: (type, detail) => this.#status(type, detail),
     });
     loop.start();
     return {
       stop: async () => {
         await loop.stop();
+        this.#acks.flush();
         if (!request.group) await this.#jsm.consumers.delete(stream, name).catch(() => false);
       },
     };
@@ -285,6 +292,7 @@ export class NatsDriver implements BusDriver {
    * `CLOSE_WAIT_MS` an owned connection is closed without it.
    */
   async close(): Promise<void> {
+    this.#acks.flush();
     if (!this.#owned) {
       await settledWithin(this.nc.flush(), CLOSE_WAIT_MS);
       return;

@@ -31,6 +31,8 @@ export interface PullLoopContext {
   recreate(lastSeq: number): Promise<void>;
   /** Flushes the connection so a nak reaches the server before we go on. */
   flush(): Promise<void>;
+  /** Queues an ack (written with the others of this event-loop turn). */
+  ack(message: JsMsg): void;
   status(type: string, detail?: string): void;
 }
 
@@ -73,10 +75,15 @@ export class PullLoop {
     await this.#done;
   }
 
-  /** Releases recorded for a message so far (only a redelivery can have any). */
+  /** Only a group member's redelivery can have recorded releases. */
+  #mayHaveReleases(m: JsMsg): boolean {
+    return this.#ctx.ledger !== undefined && m.info.deliveryCount > 1;
+  }
+
+  /** Releases recorded for a message so far. */
   async #releasesOf(m: JsMsg): Promise<number> {
     const { ledger, stream, consumer } = this.#ctx;
-    if (!ledger || m.info.deliveryCount <= 1) return 0;
+    if (!ledger) return 0;
     try {
       return await ledger.releases(stream, consumer, m.seq);
     } catch (error) {
@@ -115,8 +122,8 @@ export class PullLoop {
       // ack is written to the connection without waiting for the server's
       // confirmation (as the raw client's ack()); a lost ack means a redelivery,
       // never a loss
-      ack: async () => {
-        m.ack();
+      ack: () => {
+        this.#ctx.ack(m);
         forget();
       },
       nak: async (delayMs, info) => {
@@ -155,7 +162,8 @@ export class PullLoop {
           // Pushed even after stop: core holds what arrives while closing and releases
           // it in order once stop() resolved. A nak now would bounce straight back
           // into this same pull, once per round trip.
-          sink.push(this.#toDelivery(m, await this.#releasesOf(m)));
+          const released = this.#mayHaveReleases(m) ? await this.#releasesOf(m) : 0;
+          sink.push(this.#toDelivery(m, released));
         }
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);
         failures = 0;
