@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Local single-node Kafka (KRaft) without Docker: Apache's own jars, resolved
-# with Maven into a cache outside git, run with the machine's Java 17.
+# Local Kafka (KRaft) without Docker: Apache's own jars, resolved with Maven
+# into a cache outside git, run with the machine's Java 17. One node by default;
+# a cluster is one call per node with the cluster knobs below.
 #   scripts/kafka-local.sh start|stop|status|resolve   (resolve: only fetch the jars)
 # Env: KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE (~/.cache/omnibus/kafka),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s),
-#      KAFKA_SASL_PLAIN (user:password: a SASL/PLAIN listener instead of PLAINTEXT).
+#      KAFKA_SASL_PLAIN (user:password: a SASL/PLAIN listener instead of PLAINTEXT),
+#      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m).
+# Cluster knobs (same KAFKA_CLUSTER_ID and KAFKA_QUORUM_VOTERS on every node; start
+# the nodes together: none finishes starting before a quorum of controllers is up):
+#      KAFKA_NODE_ID (1), KAFKA_QUORUM_VOTERS (<id>@127.0.0.1:<controller port>, comma-separated;
+#      default: this node alone), KAFKA_CLUSTER_ID (default: a random one at format time),
+#      KAFKA_REPLICATION_FACTOR (1: default, offsets and transaction topics),
+#      KAFKA_MIN_INSYNC_REPLICAS (1).
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
@@ -12,6 +20,11 @@ CACHE="${KAFKA_HOME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/omnibus/kafka}"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+NODE_ID="${KAFKA_NODE_ID:-1}"
+VOTERS="${KAFKA_QUORUM_VOTERS:-$NODE_ID@127.0.0.1:$CONTROLLER_PORT}"
+REPLICATION="${KAFKA_REPLICATION_FACTOR:-1}"
+MIN_ISR="${KAFKA_MIN_INSYNC_REPLICAS:-1}"
+read -r -a HEAP <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 LIBS="$CACHE/libs-$KAFKA_VERSION"
 RUN="$CACHE/run-$PORT"
 PID_FILE="$RUN/kafka.pid"
@@ -76,8 +89,8 @@ write_config() {
   [[ -n "${KAFKA_SASL_PLAIN:-}" ]] && proto=SASL_PLAINTEXT
   cat >"$RUN/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+node.id=$NODE_ID
+controller.quorum.voters=$VOTERS
 listeners=$proto://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 advertised.listeners=$proto://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
@@ -85,12 +98,12 @@ listener.security.protocol.map=$proto:$proto,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=$proto
 log.dirs=$RUN/data
 num.partitions=1
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$REPLICATION
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-default.replication.factor=1
-min.insync.replicas=1
+transaction.state.log.replication.factor=$REPLICATION
+transaction.state.log.min.isr=$MIN_ISR
+default.replication.factor=$REPLICATION
+min.insync.replicas=$MIN_ISR
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
@@ -116,7 +129,7 @@ L4J
 }
 
 java_cmd() {
-  java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+  java "${HEAP[@]}" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$RUN/log4j.properties" -cp "$LIBS/*" "$@"
 }
 
@@ -127,12 +140,13 @@ start() {
   write_config
   if [[ ! -f "$RUN/data/meta.properties" ]]; then
     rm -rf "$RUN/data"
-    local cluster_id; cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    local cluster_id="${KAFKA_CLUSTER_ID:-}"
+    [[ -n "$cluster_id" ]] || cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
     java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
       say "formatting the KRaft storage failed:"; tail -n 20 "$RUN/format.log"; exit 1; }
   fi
-  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller $CONTROLLER_PORT)"
-  nohup java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+  say "starting Kafka $KAFKA_VERSION node $NODE_ID on 127.0.0.1:$PORT (controller $CONTROLLER_PORT)"
+  nohup java "${HEAP[@]}" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$RUN/log4j.properties" -cp "$LIBS/*" \
     kafka.Kafka "$RUN/server.properties" >"$LOG" 2>&1 </dev/null &
   echo $! >"$PID_FILE"

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ConnectionError, type EventBus, type Message, PublishError } from '@omnibus/core';
-import { reader, startLocalServer, uniquePrefix, waitFor } from '@omnibus/testing';
+import { reader, startLocalRedisCluster, startLocalServer, uniquePrefix, waitFor } from '@omnibus/testing';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisBus, type RedisBusStatus } from '../src/index.js';
@@ -376,51 +376,9 @@ describe('redis adapter', () => {
   });
 
   it('a Redis Cluster client: the bus lives in one slot; groups, wildcards and naks work', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-cluster-'));
-    const nodes = await Promise.all(
-      [0, 1, 2].map((i) =>
-        startLocalServer({
-          name: `redis-server (cluster node ${i})`,
-          binaries: ['/usr/sbin/redis-server', '/usr/bin/redis-server', 'redis-server'],
-          args: (port) => [
-            '--bind',
-            '127.0.0.1',
-            '--port',
-            String(port),
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${i}.conf`),
-            '--dir',
-            dir,
-          ],
-        }),
-      ),
-    );
-    for (const n of nodes) cleanups.push(() => n.dispose());
-    execFileSync(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...nodes.map((n) => `127.0.0.1:${n.port}`),
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
-      ],
-      { stdio: 'ignore' },
-    );
-    const probe = raw(`redis://127.0.0.1:${nodes[0]?.port}`);
-    await probe.connect();
-    await waitFor(() => true, 'noop');
-    for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
+    const redisCluster = await startLocalRedisCluster();
+    cleanups.push(() => redisCluster.dispose());
+    const cluster = new Cluster(redisCluster.nodes);
     cleanups.push(async () => cluster.disconnect());
     const b = await bus({ client: cluster, keyPrefix: uniquePrefix() });
     const r = reader(await b.subscribe('shard.*', { group: 'g', ack: 'manual' }), 15_000);

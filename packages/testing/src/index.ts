@@ -47,6 +47,18 @@ export type { ConformanceOptions, ConformanceReport } from './conformance/suite.
 export { conformanceGroups, reportStamp, runConformanceSuite } from './conformance/suite.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
 export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
+export type {
+  LocalCluster,
+  LocalKafkaCluster,
+  LocalNatsCluster,
+  LocalRedisCluster,
+} from './local-clusters.js';
+export {
+  processRss,
+  startLocalKafkaCluster,
+  startLocalNatsCluster,
+  startLocalRedisCluster,
+} from './local-clusters.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
 export type { Reader } from './reader.js';

@@ -95,42 +95,66 @@ export interface LocalKafka {
 
 const run = promisify(execFile);
 
-/**
- * Starts Kafka (broker + controller, KRaft) on spare ports with the repository's
- * `scripts/kafka-local.sh` (Apache's jars resolved with Maven; Java 17+), or
- * `OMNIBUS_KAFKA_SCRIPT`. `saslPlain: 'user:password'` makes its listener SASL/PLAIN.
- */
-export async function startLocalKafka(options: { saslPlain?: string } = {}): Promise<LocalKafka> {
+/** One Kafka process started with scripts/kafka-local.sh (a single node or a cluster member). */
+export interface KafkaNode {
+  readonly port: number;
+  /** The running process's PID; undefined while it is stopped. */
+  readonly pid: number | undefined;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** The repository's `scripts/kafka-local.sh`, or `OMNIBUS_KAFKA_SCRIPT`. */
+export function kafkaScript(): string {
   const script =
     process.env.OMNIBUS_KAFKA_SCRIPT ??
     fileURLToPath(new URL('../../../scripts/kafka-local.sh', import.meta.url));
   if (!existsSync(script)) throw new Error(`[omnibus:testing] ${script} not found: set OMNIBUS_KAFKA_SCRIPT`);
+  return script;
+}
+
+/**
+ * Starts one Kafka process with scripts/kafka-local.sh on `port` (the script's
+ * `KAFKA_*` environment in `env`: controller port, node id, quorum, …); resolves
+ * once the script saw it start. Not started when `start: false`.
+ */
+export async function startKafkaNode(
+  port: number,
+  env: Record<string, string>,
+  options: { start?: boolean } = {},
+): Promise<KafkaNode> {
+  const script = kafkaScript();
   const cache =
     process.env.KAFKA_HOME_CACHE ??
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'omnibus', 'kafka');
-  const port = await sparePort();
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(await sparePort()),
-    ...(options.saslPlain ? { KAFKA_SASL_PLAIN: options.saslPlain } : {}),
-  };
+  const fullEnv = { ...process.env, ...env, KAFKA_PORT: String(port) };
   const runDir = join(cache, `run-${port}`);
-  const pid = () => Number(readFileSync(join(runDir, 'kafka.pid'), 'utf8').trim());
-  const start = async () => void (await run('bash', [script, 'start'], { env, timeout: 120_000 }));
+  const pidFile = join(runDir, 'kafka.pid');
+  const readPid = () => Number(readFileSync(pidFile, 'utf8').trim());
   let owned: number | undefined;
   const killOnExit = () => {
     if (owned) process.kill(owned, 'SIGKILL');
   };
   process.once('exit', killOnExit);
-  await start();
-  owned = pid();
+  const start = async () => {
+    await run('bash', [script, 'start'], { env: fullEnv, timeout: 120_000 });
+    owned = readPid();
+  };
+  if (options.start !== false) await start();
   return {
     port,
-    brokers: [`127.0.0.1:${port}`],
+    get pid() {
+      return owned;
+    },
     async kill() {
-      const p = pid();
-      process.kill(p, 'SIGKILL');
+      const p = owned ?? (existsSync(pidFile) ? readPid() : undefined);
+      if (!p) return;
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       for (let i = 0; i < 100; i++) {
         try {
           process.kill(p, 0);
@@ -139,17 +163,35 @@ export async function startLocalKafka(options: { saslPlain?: string } = {}): Pro
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      rmSync(join(runDir, 'kafka.pid'), { force: true });
+      rmSync(pidFile, { force: true });
       owned = undefined;
     },
-    async restart() {
-      await start();
-      owned = pid();
-    },
+    restart: start,
     async dispose() {
       process.off('exit', killOnExit);
-      await run('bash', [script, 'stop'], { env, timeout: 60_000 }).catch(() => undefined);
+      await run('bash', [script, 'stop'], { env: fullEnv, timeout: 60_000 }).catch(() => undefined);
+      owned = undefined;
       rmSync(runDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Starts Kafka (broker + controller, KRaft) on spare ports with the repository's
+ * `scripts/kafka-local.sh` (Apache's jars resolved with Maven; Java 17+), or
+ * `OMNIBUS_KAFKA_SCRIPT`. `saslPlain: 'user:password'` makes its listener SASL/PLAIN.
+ */
+export async function startLocalKafka(options: { saslPlain?: string } = {}): Promise<LocalKafka> {
+  const port = await sparePort();
+  const node = await startKafkaNode(port, {
+    KAFKA_CONTROLLER_PORT: String(await sparePort()),
+    ...(options.saslPlain ? { KAFKA_SASL_PLAIN: options.saslPlain } : {}),
+  });
+  return {
+    port,
+    brokers: [`127.0.0.1:${port}`],
+    kill: () => node.kill(),
+    restart: () => node.restart(),
+    dispose: () => node.dispose(),
   };
 }
