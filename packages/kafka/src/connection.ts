@@ -43,11 +43,19 @@ export async function connectClients(
   lastError: () => string | undefined = () => undefined,
 ): Promise<{ admin: Admin; producer: Producer }> {
   const admin = kafka.admin();
-  // idempotent: retried sends are never stored twice; one request in flight keeps the order
+  // idempotent: retried sends are never stored twice; one request in flight keeps the order.
+  // kafkajs gives the producer the client's retry (4 retries: about 2 s), far less than a cluster
+  // takes to elect a new leader for a dead broker's partitions (its session timeout, 9 s by
+  // default): retry for as long as a publish may wait (`publishTimeoutMs`), and a little more
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    retry: {
+      initialRetryTime: 100,
+      maxRetryTime: 1_000,
+      retries: Math.ceil(options.publishTimeoutMs / 1_000) + 5,
+    },
   });
   try {
     await withTimeout(

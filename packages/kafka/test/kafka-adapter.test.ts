@@ -3,6 +3,8 @@ import { reader, startLocalKafka as startKafka, waitFor, withBroker } from '@omn
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createKafkaBus, type KafkaBusOptions } from '../src/index.js';
+import { resolveKafkaOptions } from '../src/options.js';
+import { TopicRegistry } from '../src/topics.js';
 import { deleteTopics } from './kafka-admin.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -30,6 +32,26 @@ it('bad options are ConfigErrors naming the field', async () => {
   await expect(createKafkaBus({ topicPrefix: 'bad prefix' })).rejects.toBeInstanceOf(ConfigError);
   // biome-ignore lint/suspicious/noExplicitAny: a typo a JavaScript caller can make
   await expect(createKafkaBus({ topicPrefx: 'x' } as any)).rejects.toThrow(/topicPrefx/);
+});
+
+it('a new topic that the broker asked does not know yet (a cluster catching up) is waited for, not a failure', async () => {
+  let asked = 0;
+  const notYet = Object.assign(new Error('This server does not host this topic-partition'), {
+    type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    retriable: true,
+  });
+  const admin = {
+    createTopics: async () => true,
+    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => {
+      asked++;
+      if (asked <= 2) throw notYet; // as brokers of a cluster answer before they caught up
+      const leader = asked === 3 ? -1 : 1; // then known, but not led yet
+      return { topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader }] })) };
+    },
+  };
+  const registry = new TopicRegistry(admin as never, resolveKafkaOptions({ brokers: ['127.0.0.1:1'] }));
+  await registry.ensure('omnibus.orders');
+  expect(asked).toBe(4);
 });
 
 await withBroker('kafka', (broker) => {
