@@ -24,13 +24,15 @@ export type Progress = (text: string) => void;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function waitDelivered(history: History, limitMs: number): Promise<void> {
+/** Waits until every acknowledged publish was delivered, at most `limitMs`. */
+export async function waitDelivered(history: History, limitMs: number): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (history.missing() > 0 && Date.now() < deadline) await sleep(100);
 }
 
-function row(
-  target: Target,
+/** A report row from a history check (`passed` also needs no unexpected deliveries). */
+export function row(
+  target: Pick<Target, 'backend'>,
   scenario: string,
   r: HistoryReport,
   recoveryMs: number | null,
