@@ -12,9 +12,12 @@ export interface LocalBroker extends LocalServer {
   readonly url: string;
 }
 
-/** Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary store unless `jetstream: false`). */
+/**
+ * Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary
+ * store unless `jetstream: false`; with `token`, clients must present it: `--auth`).
+ */
 export async function startLocalNats(
-  options: { jetstream?: boolean; args?: string[] } = {},
+  options: { jetstream?: boolean; token?: string; args?: string[] } = {},
 ): Promise<LocalBroker> {
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
   const server = await startLocalServer({
@@ -26,6 +29,7 @@ export async function startLocalNats(
       '-p',
       String(port),
       ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
+      ...(options.token ? ['--auth', options.token] : []),
       ...(options.args ?? []),
     ],
   });
@@ -85,8 +89,12 @@ function withUrl(server: LocalServer, url: string, dir: string): LocalBroker {
 export interface LocalKafka {
   readonly port: number;
   readonly brokers: string[];
+  /** The running process's PID; undefined while it is stopped. */
+  readonly pid: number | undefined;
   /** SIGKILLs the broker (a crash); its data stays for `restart`. */
   kill(): Promise<void>;
+  /** Freezes the process (SIGSTOP) or thaws it (SIGCONT): a broker that stops answering without closing sockets. */
+  pause(paused: boolean): void;
   /** Starts it again on the same ports and data. */
   restart(): Promise<void>;
   /** Stops it and removes its data. */
@@ -190,7 +198,13 @@ export async function startLocalKafka(options: { saslPlain?: string } = {}): Pro
   return {
     port,
     brokers: [`127.0.0.1:${port}`],
+    get pid() {
+      return node.pid;
+    },
     kill: () => node.kill(),
+    pause(paused) {
+      if (node.pid) process.kill(node.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+    },
     restart: () => node.restart(),
     dispose: () => node.dispose(),
   };
