@@ -1,9 +1,16 @@
-import { type EventBus, silentLogger } from '@omnibus/core';
+import { type BusStatus, type EventBus, type Logger, silentLogger } from '@omnibus/core';
 import { createKafkaBus } from '@omnibus/kafka';
 import { createMemoryBus } from '@omnibus/memory';
 import { createNatsBus } from '@omnibus/nats';
 import { createRedisBus } from '@omnibus/redis';
 import { startLocalKafka, startLocalNats, startLocalRedis } from '@omnibus/testing';
+import { Redis } from 'ioredis';
+
+/** What a scenario may add to a bus it creates: a status hook and a logger. */
+export interface BusExtras {
+  onStatus?: (status: BusStatus) => void;
+  logger?: Logger;
+}
 
 /** One backend as a fault scenario sees it: buses, and a broker it may kill and start again. */
 export interface Target {
@@ -12,11 +19,23 @@ export interface Target {
   readonly hasBroker: boolean;
   /** `OMNIBUS_URL` of the broker, for a member in another process (undefined for memory). */
   readonly url?: string;
-  createBus(): Promise<EventBus>;
+  createBus(extras?: BusExtras): Promise<EventBus>;
   /** Kills the broker process (SIGKILL) this target started. */
   kill(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the broker: a network pause, sockets left open. */
+  pause(paused: boolean): void;
+  /**
+   * Drops every client connection from the broker's side, the broker staying up
+   * (Redis: \`CLIENT KILL\` from an admin connection); undefined where the broker
+   * has no such command, and a process restart stands in for it.
+   */
+  killConnections?(): Promise<number>;
+  /** How long a network pause lasts: longer than every client timeout that could notice it. */
+  readonly pauseMs: number;
+  /** The client timeouts the pause outlasts, for the report. */
+  readonly clientTimeouts: string;
   dispose(): Promise<void>;
 }
 
@@ -30,6 +49,9 @@ export async function memoryTarget(): Promise<Target> {
     createBus: async () => shared,
     kill: async () => undefined,
     start: async () => undefined,
+    pause: () => undefined,
+    pauseMs: 0,
+    clientTimeouts: 'none (no connection)',
     dispose: () => bus.close(),
   };
 }
@@ -38,40 +60,106 @@ export async function memoryTarget(): Promise<Target> {
 function brokerTarget(
   backend: string,
   url: string,
-  broker: { kill(): Promise<void>; restart(): Promise<void>; dispose(): Promise<void> },
-  createBus: () => Promise<EventBus>,
+  broker: {
+    kill(): Promise<void>;
+    restart(): Promise<void>;
+    pause(paused: boolean): void;
+    dispose(): Promise<void>;
+  },
+  createBus: (extras: BusExtras) => Promise<EventBus>,
+  faults: Pick<Target, 'pauseMs' | 'clientTimeouts' | 'killConnections'>,
 ): Target {
   return {
     backend,
     url,
     hasBroker: true,
-    createBus,
+    createBus: (extras = {}) => createBus(extras),
     kill: () => broker.kill(),
     start: () => broker.restart(),
+    pause: (paused) => broker.pause(paused),
+    ...faults,
     dispose: () => broker.dispose(),
   };
 }
 
+/** NATS client timeouts of the suite's buses: a silent server is noticed after at most 3 pings. */
+const NATS_PING = { pingInterval: 1_000, maxPingOut: 2 };
+
 /** nats-server with JetStream (file storage) on a spare port. */
 export async function natsTarget(): Promise<Target> {
   const server = await startLocalNats();
-  return brokerTarget('nats', server.url, server, () =>
-    createNatsBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000 }),
+  return brokerTarget(
+    'nats',
+    server.url,
+    server,
+    (extras) =>
+      createNatsBus({
+        url: server.url,
+        logger: silentLogger,
+        publishTimeoutMs: 20_000,
+        connectOptions: NATS_PING,
+        ...extras,
+      }),
+    {
+      pauseMs: 8_000,
+      clientTimeouts: `ping every ${NATS_PING.pingInterval.toLocaleString('en')} ms, stale after ${NATS_PING.maxPingOut} unanswered (set by the suite)`,
+    },
   );
 }
 
 /** redis-server with AOF (fsync always) on a spare port. */
 export async function redisTarget(): Promise<Target> {
   const server = await startLocalRedis({ aof: true });
-  return brokerTarget('redis', server.url, server, () =>
-    createRedisBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000 }),
+  return brokerTarget(
+    'redis',
+    server.url,
+    server,
+    (extras) =>
+      createRedisBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000, ...extras }),
+    {
+      pauseMs: 10_000,
+      clientTimeouts:
+        'connect 5,000 ms; a blocking read abandoned after 6,000 ms (blockMs 1,000 + 5,000 ms margin)',
+      killConnections: () => killRedisClients(server.url),
+    },
   );
 }
 
 /** A single-node Kafka started with scripts/kafka-local.sh on spare ports. */
 export async function kafkaTarget(): Promise<Target> {
   const kafka = await startLocalKafka();
-  return brokerTarget('kafka', `kafka://${kafka.brokers.join(',')}`, kafka, () =>
-    createKafkaBus({ brokers: kafka.brokers, logger: silentLogger, connectTimeoutMs: 30_000 }),
+  return brokerTarget(
+    'kafka',
+    `kafka://${kafka.brokers.join(',')}`,
+    kafka,
+    (extras) =>
+      createKafkaBus({ brokers: kafka.brokers, logger: silentLogger, connectTimeoutMs: 30_000, ...extras }),
+    {
+      pauseMs: 35_000,
+      clientTimeouts: 'kafkajs request timeout 30,000 ms, consumer session 10,000 ms',
+    },
   );
+}
+
+/**
+ * Drops every client connection of the Redis server at `url` (\`CLIENT KILL\` of
+ * plain and pub/sub clients, from an admin connection that spares itself); the
+ * number of connections dropped.
+ */
+export async function killRedisClients(url: string): Promise<number> {
+  const admin = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectionName: 'faults-admin',
+  });
+  try {
+    await admin.connect();
+    let killed = 0;
+    for (const type of ['normal', 'pubsub']) {
+      killed += Number(await admin.call('CLIENT', 'KILL', 'TYPE', type, 'SKIPME', 'yes'));
+    }
+    return killed;
+  } finally {
+    admin.disconnect();
+  }
 }
