@@ -164,12 +164,13 @@ async function nodeLostUnderLoad(
             if (fault === undefined && acked >= Math.floor(total / 3)) startFault();
           } catch (error) {
             history.outcome(id, 'rejected');
-            const cause = (error as { cause?: { message?: string; cause?: { message?: string } } })?.cause;
-            const why = `${(error as Error)?.message ?? error}${
-              cause?.message
-                ? ` (cause: ${cause.message}${cause.cause?.message ? `; ${cause.cause.message}` : ''})`
-                : ''
-            }`.replace(/p\d+-\d+|clusters\.p\d+/g, '…');
+            const message = String((error as Error)?.message ?? error);
+            const cause = (error as { cause?: { message?: string } })?.cause?.message;
+            // the cause only when it says more than the message (kafkajs and ioredis repeat it)
+            const why = `${message}${cause && !message.includes(cause) ? ` (cause: ${cause})` : ''}`.replace(
+              /p\d+-\d+|clusters\.p\d+/g,
+              '…',
+            );
             rejections.set(why, (rejections.get(why) ?? 0) + 1);
             // as an application would: a moment before the next, so that a bus rejecting at
             // once does not burn through the whole load while the cluster fails over
