@@ -67,12 +67,21 @@ function runPart(name) {
   });
 }
 
+// --render: no measuring, the page and charts again from the reports of the last run
+const renderOnly = process.argv.includes('--render');
 const entries = [];
 for (const [i, part] of PARTS.entries()) {
+  const file = join(reportDir, `bench-${part.name}.json`);
+  if (renderOnly) {
+    entries.push({
+      ...part,
+      ...(existsSync(file) ? { report: JSON.parse(readFileSync(file, 'utf8')) } : { failed: 'no report' }),
+    });
+    continue;
+  }
   say(`${part.name} (${i + 1}/${PARTS.length})`);
   const partStarted = Date.now();
   const outcome = await runPart(part.name);
-  const file = join(reportDir, `bench-${part.name}.json`);
   let report;
   if (!outcome.failed && existsSync(file)) {
     const read = JSON.parse(readFileSync(file, 'utf8'));
@@ -99,8 +108,56 @@ for (const entry of entries) {
 }
 
 const rounds = entries.find((e) => e.report)?.report.rounds ?? (quick ? 3 : 5);
+
+/** The median of Omnibus in the first scenario of `part` whose name starts with `prefix`, and its first peer's ratio. */
+function figure(part, prefix) {
+  const report = entries.find((e) => e.name === part)?.report;
+  const metric = report?.skipped ? undefined : report?.metrics.find((m) => m.scenario.startsWith(prefix));
+  return metric && { median: metric.omnibus.median, ratio: metric.peers[0]?.ratio };
+}
+const count = (n) => Math.round(n).toLocaleString('en-US');
+// the performance issue's goals, checked on every run (quick runs use smaller counts: indicative only)
+const targets = [
+  (() => {
+    const f = figure('memory', 'awaited publish → 1 handler');
+    return {
+      what: 'memory: awaited publish → 1 consume handler',
+      goal: '≥ 1,000,000 msg/s',
+      measured: f && `${count(f.median)} msg/s`,
+      met: f && f.median >= 1_000_000,
+    };
+  })(),
+  (() => {
+    const f = figure('memory', 'awaited publish → 10 handlers');
+    return {
+      what: 'memory: fan-out to 10 consume handlers',
+      goal: '≥ 3,000,000 deliveries/s',
+      measured: f && `${count(f.median * 10)} deliveries/s`,
+      met: f && f.median * 10 >= 3_000_000,
+    };
+  })(),
+  (() => {
+    const f = figure('nats', 'grouped consume');
+    return {
+      what: 'NATS: grouped consume with acks',
+      goal: '≥ 0.9× the raw client',
+      measured: f && `${f.ratio.toFixed(2)}×`,
+      met: f && f.ratio >= 0.9,
+    };
+  })(),
+  (() => {
+    const f = figure('nats', 'publish → deliver latency p99');
+    return {
+      what: 'NATS: publish → deliver p99 latency',
+      goal: '≤ 2× the raw client',
+      measured: f && `${f.ratio.toFixed(2)}×`,
+      met: f && f.ratio <= 2,
+    };
+  })(),
+];
 const page = renderBenchPage(entries, {
   command: quick ? 'pnpm bench --quick' : 'pnpm bench',
+  targets,
   intro: [
     'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`) and Kafka (`kafkajs`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
     `Rounds alternate — Omnibus, peer, Omnibus, peer… — ${rounds} measured rounds per side in this run (\`pnpm bench\`: 5; \`pnpm bench --quick\`: 3, with smaller counts). Each figure is the **median** of the rounds, with the spread (min–max) beside it; **omnibus / peer** is the ratio of the medians. Throughput (msg/s: published, or consumed from a backlog; lookups/s) is better higher, so a ratio above 1 means Omnibus is faster; latency (publish → delivery, one message at a time; p50 and p99 of each round, ms) is better lower, so a ratio below 1 means Omnibus is faster. In the charts a bar is the median and the thin line spans min–max; each group has its own scale.`,

@@ -100,6 +100,19 @@ export interface BenchPageOptions {
   command: string;
   /** Paragraphs of the page's introduction (markdown). */
   intro: readonly string[];
+  /** Goals the run is checked against, shown as a table after "Where it ran". */
+  targets?: readonly BenchTarget[];
+}
+
+/** A goal a benchmark figure is held to (e.g. "memory → 1 handler ≥ 1,000,000 msg/s"). */
+export interface BenchTarget {
+  /** What is measured, in words. */
+  what: string;
+  /** The goal, in words (`≥ 1,000,000 msg/s`, `≥ 0.9× the raw client`). */
+  goal: string;
+  /** The measured figure, in words; undefined when the part did not run. */
+  measured?: string;
+  met?: boolean;
 }
 
 /**
@@ -130,6 +143,14 @@ export function renderBenchPage(entries: readonly BenchPageEntry[], options: Ben
     for (const e of entries) {
       const env = Object.entries(e.report?.environment ?? {});
       if (env.length > 0) lines.push(`- ${e.heading}: ${env.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+    lines.push('');
+  }
+  if (options.targets && options.targets.length > 0) {
+    lines.push('## Targets', '', '| what | goal | this run | |', '| --- | --- | --- | --- |');
+    for (const t of options.targets) {
+      const verdict = t.measured === undefined ? 'not measured' : t.met ? '✅ met' : '❌ not met';
+      lines.push(`| ${t.what} | ${t.goal} | ${t.measured ?? '—'} | ${verdict} |`);
     }
     lines.push('');
   }

@@ -26,7 +26,7 @@ export {
   reportBenchmark,
   within,
 } from './bench.js';
-export type { BenchPageEntry, BenchPageOptions } from './bench-report.js';
+export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-report.js';
 export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export {
