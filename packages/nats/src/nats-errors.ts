@@ -68,13 +68,19 @@ export function isHostNotFound(error: unknown): boolean {
 
 /**
  * A publish that failed because the connection or the server was away (a
- * timeout, a closed or reconnecting connection, JetStream not answering yet):
+ * timeout, a closed or reconnecting connection, JetStream not answering yet,
+ * a clustered stream between leaders):
  * worth retrying once the server is back.
  */
 export function isOutage(error: unknown): boolean {
   const e = error as ClientError;
   return (
     e?.name === 'TimeoutError' ||
+    // nobody answered on the stream's subject: @nats-io/jetstream reports such a "no responders"
+    // as JetStream not enabled, which is what a clustered stream electing a new leader looks like
+    // (the connection verified JetStream when it opened, so this is passing)
+    e?.name === 'JetStreamNotEnabled' ||
+    /jetstream (is )?not enabled/i.test(text(error)) ||
     e?.code === 'TIMEOUT' ||
     e?.code === 503 ||
     /timeout|timed out|no responders|disconnect|connection (closed|lost)|reconnect/i.test(text(error))
