@@ -117,43 +117,39 @@ function figure(part, prefix) {
 }
 const count = (n) => Math.round(n).toLocaleString('en-US');
 // the performance issue's goals, checked on every run (quick runs use smaller counts: indicative only)
+const target = (what, goal, [part, prefix], measured, met) => {
+  const f = figure(part, prefix);
+  return { what, goal, measured: f && measured(f), met: f && met(f) };
+};
 const targets = [
-  (() => {
-    const f = figure('memory', 'awaited publish → 1 handler');
-    return {
-      what: 'memory: awaited publish → 1 consume handler',
-      goal: '≥ 1,000,000 msg/s',
-      measured: f && `${count(f.median)} msg/s`,
-      met: f && f.median >= 1_000_000,
-    };
-  })(),
-  (() => {
-    const f = figure('memory', 'awaited publish → 10 handlers');
-    return {
-      what: 'memory: fan-out to 10 consume handlers',
-      goal: '≥ 3,000,000 deliveries/s',
-      measured: f && `${count(f.median * 10)} deliveries/s`,
-      met: f && f.median * 10 >= 3_000_000,
-    };
-  })(),
-  (() => {
-    const f = figure('nats', 'grouped consume');
-    return {
-      what: 'NATS: grouped consume with acks',
-      goal: '≥ 0.9× the raw client',
-      measured: f && `${f.ratio.toFixed(2)}×`,
-      met: f && f.ratio >= 0.9,
-    };
-  })(),
-  (() => {
-    const f = figure('nats', 'publish → deliver latency p99');
-    return {
-      what: 'NATS: publish → deliver p99 latency',
-      goal: '≤ 2× the raw client',
-      measured: f && `${f.ratio.toFixed(2)}×`,
-      met: f && f.ratio <= 2,
-    };
-  })(),
+  target(
+    'memory: awaited publish → 1 consume handler',
+    '≥ 1,000,000 msg/s',
+    ['memory', 'awaited publish → 1 handler'],
+    (f) => `${count(f.median)} msg/s`,
+    (f) => f.median >= 1_000_000,
+  ),
+  target(
+    'memory: fan-out to 10 consume handlers',
+    '≥ 3,000,000 deliveries/s',
+    ['memory', 'awaited publish → 10 handlers'],
+    (f) => `${count(f.median * 10)} deliveries/s`,
+    (f) => f.median * 10 >= 3_000_000,
+  ),
+  target(
+    'NATS: grouped consume with acks',
+    '≥ 0.9× the raw client',
+    ['nats', 'grouped consume'],
+    (f) => `${f.ratio.toFixed(2)}×`,
+    (f) => f.ratio >= 0.9,
+  ),
+  target(
+    'NATS: publish → deliver p99 latency',
+    '≤ 2× the raw client',
+    ['nats', 'publish → deliver latency p99'],
+    (f) => `${f.ratio.toFixed(2)}×`,
+    (f) => f.ratio <= 2,
+  ),
 ];
 const page = renderBenchPage(entries, {
   command: quick ? 'pnpm bench --quick' : 'pnpm bench',
