@@ -175,7 +175,10 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
       try {
         const pending = driver.publish(message);
         // a receipt given at once (in-process backend) costs no extra turn
-        receipt = pending instanceof Promise ? await pending : pending;
+        receipt =
+          typeof (pending as Promise<DriverReceipt>).then === 'function'
+            ? await pending
+            : (pending as DriverReceipt);
       } catch (error) {
         stats.errors++;
         throw asPublishError(error, subject);

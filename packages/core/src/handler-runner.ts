@@ -55,33 +55,44 @@ export function startConsumeLoop(
     failed(message, error).then(finished, finished);
   };
 
+  const handled = (message: DeliveredMessage): void => {
+    if (!autoAck) return;
+    try {
+      runtime.ackQuietly(message);
+    } catch {
+      stats.errors++; // a backend fault, not the handler's: the message is left to its ack timeout
+    }
+  };
+
   const run = (message: DeliveredMessage): void => {
     let result: unknown;
+    let async: boolean;
     try {
       result = handler(message);
+      async =
+        result !== null &&
+        (typeof result === 'object' || typeof result === 'function') &&
+        typeof (result as PromiseLike<unknown>).then === 'function';
     } catch (error) {
       fail(message, error);
       return;
     }
-    if (
-      result !== null &&
-      typeof result === 'object' &&
-      typeof (result as PromiseLike<unknown>).then === 'function'
-    ) {
-      running++;
-      (result as PromiseLike<unknown>).then(
-        () => {
-          if (autoAck) runtime.ackQuietly(message);
-          finished();
-        },
-        (error: unknown) => {
-          fail(message, error);
-          finished();
-        },
-      );
+    if (!async) {
+      handled(message);
       return;
     }
-    if (autoAck) runtime.ackQuietly(message);
+    running++;
+    // Promise.resolve adopts any thenable safely (a throwing or twice-calling then)
+    Promise.resolve(result).then(
+      () => {
+        handled(message);
+        finished();
+      },
+      (error: unknown) => {
+        fail(message, error);
+        finished();
+      },
+    );
   };
 
   const drain = (timeoutMs: number): Promise<void> => {

@@ -44,7 +44,7 @@ export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js'
 export { settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
-export { type ListNode, OrderedList } from './ordered-list.js';
+export { type ListNode, listNext, listOwner, listPrev, OrderedList } from './ordered-list.js';
 export { redact, safeCause } from './redact.js';
 export { RingQueue } from './ring-queue.js';
 export type {

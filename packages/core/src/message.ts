@@ -1,5 +1,5 @@
 import type { InboundDelivery } from './driver.js';
-import type { ListNode, OrderedList } from './ordered-list.js';
+import { type ListNode, listNext, listOwner, listPrev, type OrderedList } from './ordered-list.js';
 import type { Message, NakOptions } from './types.js';
 
 const decoder = new TextDecoder();
@@ -26,11 +26,11 @@ export class DeliveredMessage implements Message, ListNode<DeliveredMessage> {
   /** Set by the subscription once the application has seen the message. */
   handedOut = false;
   /** @internal links of the subscription's list of handed-out, unsettled messages */
-  listPrev: DeliveredMessage | undefined = undefined;
+  [listPrev]: DeliveredMessage | undefined = undefined;
   /** @internal */
-  listNext: DeliveredMessage | undefined = undefined;
+  [listNext]: DeliveredMessage | undefined = undefined;
   /** @internal */
-  listOwner: OrderedList<DeliveredMessage> | undefined = undefined;
+  [listOwner]: OrderedList<DeliveredMessage> | undefined = undefined;
   #settled = false;
   #publishedAt: Date | undefined;
   readonly #settler: Settler;
@@ -61,6 +61,28 @@ export class DeliveredMessage implements Message, ListNode<DeliveredMessage> {
     if (this.#settled) return false;
     this.#settled = true;
     return true;
+  }
+
+  /**
+   * What `JSON.stringify(message)` shows (for logs): id, subject, attempt, time,
+   * headers and the payload's size — not the payload itself nor internals.
+   */
+  toJSON(): {
+    id: string;
+    subject: string;
+    attempt: number;
+    publishedAt: string;
+    headers: Readonly<Record<string, string>>;
+    payloadBytes: number;
+  } {
+    return {
+      id: this.id,
+      subject: this.subject,
+      attempt: this.attempt,
+      publishedAt: this.publishedAt.toISOString(),
+      headers: this.headers,
+      payloadBytes: this.payload.byteLength,
+    };
   }
 
   text(): string {

@@ -19,14 +19,24 @@ let readyCount = 0;
 let readyScheduled = false;
 
 function runReady(): void {
-  // runnables queued while this pass runs are taken in the same pass
-  for (let i = 0; i < readyCount; i++) {
-    const runnable = ready[i] as Runnable;
-    ready[i] = undefined;
-    runnable.run();
+  try {
+    // runnables queued while this pass runs are taken in the same pass
+    for (let i = 0; i < readyCount; i++) {
+      const runnable = ready[i] as Runnable;
+      ready[i] = undefined;
+      try {
+        runnable.run();
+      } catch (error) {
+        // a bug, not a message's failure: surface it, and keep every other subscription running
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  } finally {
+    readyCount = 0; // the array keeps its slots: no resize on the hot path
+    readyScheduled = false;
   }
-  readyCount = 0; // the array keeps its slots: no resize on the hot path
-  readyScheduled = false;
 }
 
 /**

@@ -176,7 +176,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #handOut(message: DeliveredMessage): DeliveredMessage {
     message.handedOut = true;
     this.#handedOut.add(message);
-    message.delivery.onHandOut?.();
+    if (message.delivery.onHandOut) {
+      try {
+        message.delivery.onHandOut();
+      } catch {
+        this.#ctx.stats.errors++;
+      }
+    }
     return message;
   }
 
@@ -314,7 +320,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #settled(): void {
     this.#ctx.stats.inFlight--;
     this.#unsettled--;
-    if (this.#state === 'open') this.#capacityListener?.();
+    if (this.#state === 'open' && this.#capacityListener) {
+      try {
+        this.#capacityListener();
+      } catch {
+        this.#ctx.stats.errors++;
+      }
+    }
   }
 
   async #settle(message: DeliveredMessage, settlement: Exclude<Settlement, { kind: 'ack' }>): Promise<void> {

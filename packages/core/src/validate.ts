@@ -27,13 +27,10 @@ function isHeaderNameChar(c: number): boolean {
   return c > 0x20 && c < 0x7f && c !== 0x3a;
 }
 
-/** The headers of a message published without any: one frozen object shared by all of them. */
-const NO_HEADERS: Readonly<Headers> = Object.freeze({});
-
-/** Validates headers and returns a plain copy (a shared frozen empty object when there are none). Names: printable ASCII without ':'; values: no CR/LF. */
-export function normalizeHeaders(headers: Headers | undefined, backend?: string): Readonly<Headers> {
-  if (headers === undefined) return NO_HEADERS;
+/** Validates headers and returns a plain copy. Names: printable ASCII without ':'; values: no CR/LF. */
+export function normalizeHeaders(headers: Headers | undefined, backend?: string): Headers {
   const out: Headers = {};
+  if (headers === undefined) return out;
   if (typeof headers !== 'object' || headers === null) {
     throw new InvalidArgumentError('headers must be an object of string values', { backend });
   }

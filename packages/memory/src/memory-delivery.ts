@@ -1,4 +1,13 @@
-import type { Headers, InboundDelivery, ListNode, OrderedList, SettleInfo } from '@omnibus/core';
+import {
+  type Headers,
+  type InboundDelivery,
+  type ListNode,
+  listNext,
+  listOwner,
+  listPrev,
+  type OrderedList,
+  type SettleInfo,
+} from '@omnibus/core';
 import type { QueueItem } from './envelope.js';
 
 /** What a delivery settles through: the target that handed it out. */
@@ -17,9 +26,9 @@ export class MemoryDelivery implements InboundDelivery, ListNode<MemoryDelivery>
   /** Epoch ms after which an unsettled delivery is taken back and redelivered. */
   readonly deadline: number;
   readonly #owner: DeliveryOwner;
-  listPrev: MemoryDelivery | undefined = undefined;
-  listNext: MemoryDelivery | undefined = undefined;
-  listOwner: OrderedList<MemoryDelivery> | undefined = undefined;
+  [listPrev]: MemoryDelivery | undefined = undefined;
+  [listNext]: MemoryDelivery | undefined = undefined;
+  [listOwner]: OrderedList<MemoryDelivery> | undefined = undefined;
 
   constructor(owner: DeliveryOwner, item: QueueItem, deadline: number) {
     this.#owner = owner;

@@ -84,7 +84,8 @@ export class MemoryDriver implements BusDriver {
         return this.#store(message, dedupeKey, ready, Date.now());
       });
     }
-    return this.#store(message, dedupeKey, targets, message.publishedAt);
+    // the clock now, not publishedAt: a batch is prepared before its entries are stored
+    return this.#store(message, dedupeKey, targets, Date.now());
   }
 
   /** Stores one accepted message: history, dedupe window, and every matching target's queue. */

@@ -224,6 +224,63 @@ describe('memory specifics', () => {
   });
 });
 
+describe('the hot path stays safe', () => {
+  it('a handler returning a thenable that throws fails that message only: other consumers, here and on another bus, keep flowing', async () => {
+    bus = createMemoryBus({ logger: { warn() {}, error() {} } });
+    const other = createMemoryBus();
+    const errors: unknown[] = [];
+    const got: string[] = [];
+    await bus.consume(
+      'hot.bad',
+      () =>
+        ({
+          // biome-ignore lint/suspicious/noThenProperty: a hostile thenable is the point
+          then() {
+            throw new Error('bad thenable');
+          },
+        }) as unknown as Promise<void>,
+      { maxAttempts: 1, onError: (error) => errors.push(error) },
+    );
+    await bus.consume('hot.good', (m) => void got.push(m.text()));
+    await other.consume('hot.good', (m) => void got.push(`other ${m.text()}`));
+    await bus.publish('hot.bad', 'x');
+    await bus.publish('hot.good', '1');
+    await other.publish('hot.good', '2');
+    await waitFor(() => got.length === 2 && errors.length === 1, 'both good consumers and the error');
+    expect(got.sort()).toEqual(['1', 'other 2']);
+    expect((errors[0] as Error).message).toBe('bad thenable');
+    await other.close();
+  });
+
+  it('a delivered message can be logged with JSON.stringify while others are in flight', async () => {
+    bus = createMemoryBus();
+    const lines: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    await bus.consume('hot.log', async (m) => {
+      lines.push(JSON.stringify(m));
+      await gate;
+    });
+    await bus.publishBatch([
+      { subject: 'hot.log', payload: 'a', headers: { trace: 't-1' } },
+      { subject: 'hot.log', payload: 'bb' },
+    ]);
+    await waitFor(() => lines.length === 2, 'two logged messages');
+    release();
+    const first = JSON.parse(lines[0] as string);
+    expect(first).toMatchObject({
+      subject: 'hot.log',
+      attempt: 1,
+      headers: { trace: 't-1' },
+      payloadBytes: 1,
+    });
+    expect(typeof first.id).toBe('string');
+    expect(new Date(first.publishedAt).getTime()).toBeGreaterThan(0);
+  });
+});
+
 describe('closing while subscribing', () => {
   it('a subscription aborted before the driver finished subscribing is stopped, not leaked', async () => {
     // a leaked (never stopped) subscription would hold messages and, with a buffer of 1, block publishers

@@ -11,6 +11,12 @@ import type { JsMsg } from '@nats-io/jetstream';
 export class AckBatcher {
   #pending: JsMsg[] = [];
   #scheduled = false;
+  readonly #onError: (error: unknown) => void;
+
+  /** `onError` hears of an ack the client refused (connection closed or draining): that message is redelivered later. */
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+  }
 
   ack(message: JsMsg): void {
     this.#pending.push(message);
@@ -26,6 +32,12 @@ export class AckBatcher {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
-    for (const m of batch) m.ack();
+    for (const m of batch) {
+      try {
+        m.ack();
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
   };
 }

@@ -18,7 +18,6 @@ import {
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
-  generateId,
   OmnibusError,
   type OutgoingMessage,
   PublishError,
@@ -53,7 +52,7 @@ export class NatsDriver implements BusDriver {
   readonly #options: ResolvedNatsOptions;
   readonly #owned: boolean;
   readonly #ledger: ReleaseLedger;
-  readonly #acks = new AckBatcher();
+  readonly #acks = new AckBatcher((error) => this.#status('ack_failed', (error as Error)?.message));
 
   private constructor(
     nc: NatsConnection,
@@ -135,7 +134,8 @@ export class NatsDriver implements BusDriver {
     // the stream dedupes on Nats-Msg-Id: the publisher's id, or one fresh per call (stable across
     // this call's retries) — never a generated or copied id, which a dead-letter copy shares
     // with its original
-    const msgID = message.dedupe ? message.id : `omnibus-${generateId()}`;
+    // per call and unguessable: a generated id's only job is to make this call's retries safe
+    const msgID = message.dedupe ? message.id : `omnibus-${globalThis.crypto.randomUUID()}`;
     for (let tries = 1; ; tries++) {
       try {
         await this.streams.ensure(target);
@@ -269,11 +269,9 @@ export class NatsDriver implements BusDriver {
         await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
         this.#status('consumer_recreated', name);
       },
-      flush: () => {
-        this.#acks.flush(); // queued acks first: they were settled before this nak
-        return this.nc.flush();
-      },
+      flush: () => this.nc.flush(),
       ack: (m) => this.#acks.ack(m),
+      flushAcks: () => this.#acks.flush(),
       status: (type, detail) => this.#status(type, detail),
     });
     loop.start();

@@ -33,6 +33,8 @@ export interface PullLoopContext {
   flush(): Promise<void>;
   /** Queues an ack (written with the others of this event-loop turn). */
   ack(message: JsMsg): void;
+  /** Writes queued acks now (before a nak: they were settled first). */
+  flushAcks(): void;
   status(type: string, detail?: string): void;
 }
 
@@ -103,6 +105,7 @@ export class PullLoop {
         this.#ctx.sink.reportError(error);
       }
     }
+    this.#ctx.flushAcks();
     m.nak();
     await this.#ctx.flush();
   }
@@ -128,6 +131,7 @@ export class PullLoop {
       },
       nak: async (delayMs, info) => {
         if (info.reason === 'release' && !info.handedOut) return this.#release(m, released);
+        this.#ctx.flushAcks();
         m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
         await this.#ctx.flush();
       },
