@@ -82,7 +82,7 @@ async function underLightLoad(
     await load.stop();
     clearInterval(ticker);
   }
-  await waitDelivered(history, 60_000);
+  await waitDelivered(history, 30_000);
   await consumer.close().catch(() => undefined);
   await consumerBus.close({ timeoutMs: 2_000 }).catch(() => undefined);
   await publisher.close({ timeoutMs: 2_000 }).catch(() => undefined);
