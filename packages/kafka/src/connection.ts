@@ -1,4 +1,11 @@
-import { type BusStatus, ConnectionError, redact, safeCause, withTimeout } from '@omnibus/core';
+import {
+  type BusStatus,
+  ConnectionError,
+  redact,
+  safeCause,
+  settledWithin,
+  withTimeout,
+} from '@omnibus/core';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -36,6 +43,9 @@ export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusS
   });
 }
 
+/** Longest a failed connect waits for the clients to disconnect before it rejects (ms). */
+const DISCONNECT_WAIT_MS = 1_000;
+
 /** Connects the admin client and the idempotent producer, or fails with a credential-free `ConnectionError`. */
 export async function connectClients(
   kafka: Kafka,
@@ -64,7 +74,9 @@ export async function connectClients(
       `no answer within ${options.connectTimeoutMs} ms`,
     );
   } catch (error) {
-    await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+    // a client still waiting on a broker that accepted the connection and never answers lets go
+    // only when its request times out (30 s): the caller is not kept waiting for that
+    await settledWithin(Promise.allSettled([admin.disconnect(), producer.disconnect()]), DISCONNECT_WAIT_MS);
     const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';
     const seen = lastError();
     const why = seen

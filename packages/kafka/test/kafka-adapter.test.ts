@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
 import { reader, startLocalKafka as startKafka, waitFor, withBroker } from '@omnibus/testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -25,6 +26,27 @@ it('an unreachable broker fails with a ConnectionError without the credentials',
   expect(text).not.toContain('pw-secret-1');
   expect(String((error as Error).stack)).not.toContain('pw-secret-1');
   expect((error as Error).message).toContain('127.0.0.1:1');
+});
+
+it('a broker that accepts the connection and never answers fails within connectTimeoutMs, not the 30 s request timeout', async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+  const { port } = silent.address() as { port: number };
+  const started = Date.now();
+  const error = await createKafkaBus({ url: `kafka://127.0.0.1:${port}`, connectTimeoutMs: 1_000 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConnectionError);
+  expect(Date.now() - started).toBeLessThan(4_000);
 });
 
 it('bad options are ConfigErrors naming the field', async () => {
