@@ -22,7 +22,7 @@ export const SOAK_RSS_GROWTH_LIMIT = 128 * MiB;
  */
 export const SOAK_RSS_TREND_LIMIT = 32 * MiB;
 /** Largest p99 event-loop delay accepted (ms). */
-export const SOAK_LOOP_P99_LIMIT_MS = 100;
+export const SOAK_LOOP_P99_LIMIT_MS = 200;
 
 /** Soak figures, in the soak's row of reports/faults.json. */
 export interface SoakFigures {
@@ -231,4 +231,5 @@ export const soakDoc = `- **soak** — 4 publishers send batches of 100 messages
   that kept what passed through would still be climbing by about 100 MiB in the second half,
   while bounded structures (the memory bus remembers up to 100,000 publisher ids for dedupe) and
   the allocator's high-water mark level off — and a p99 of at most ${SOAK_LOOP_P99_LIMIT_MS} ms for both the
-  event-loop delay and the timer lag.`;
+  event-loop delay and the timer lag (generous on purpose, on a 2-core machine that also runs the
+  broker: the soak checks that the loop stays responsive; speed is for the benchmarks).`;
