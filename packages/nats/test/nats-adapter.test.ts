@@ -140,6 +140,10 @@ describe('publishing through a restart', () => {
       const received: Message[] = [];
       await bus.consume('outage.orders', (m: Message) => void received.push(m), { group: 'g' });
       await bus.publish('outage.orders', 'before');
+      // handled (and its ack written) before the kill: a delivery cut off by the kill would come
+      // back only after the consumer's ack wait (30 s), which is not what this test is about
+      await waitFor(() => received.length === 1, 'the first message');
+      await new Promise((resolve) => setImmediate(resolve));
       await server.kill();
       const sent = Date.now();
       const publishing = [
