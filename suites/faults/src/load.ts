@@ -26,7 +26,7 @@ export interface LoadOptions {
 export interface Load {
   readonly acknowledged: number;
   readonly rejected: number;
-  /** Why publishes were rejected (the error's code) → how many. */
+  /** Why publishes were rejected (the error's code and first message) → how many. */
   readonly rejections: ReadonlyMap<string, number>;
   /** The first acknowledgement at or after `at` (epoch ms), if any yet. */
   firstAckAfter(at: number): number | undefined;
@@ -59,8 +59,7 @@ export function startLoad(options: LoadOptions): Load {
       } catch (error) {
         for (const h of histories) h.outcome(id, 'rejected');
         rejected++;
-        const code = String((error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'unknown');
-        rejections.set(code, (rejections.get(code) ?? 0) + 1);
+        rejections.set(rejectionKey(error), (rejections.get(rejectionKey(error)) ?? 0) + 1);
         await sleep(options.afterRejectMs ?? 200);
       }
     }
@@ -85,7 +84,21 @@ export function startLoad(options: LoadOptions): Load {
   };
 }
 
-/** `rejections` as `12 × PUBLISH_FAILED`, for a note. */
+/**
+ * What a rejection says: the error's code and its message without the backend
+ * prefix, subjects and ids (`PUBLISH_FAILED: publish to … failed: no acknowledgement …`).
+ */
+export function rejectionKey(error: unknown): string {
+  const code = String((error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'unknown');
+  const message = String((error as Error)?.message ?? error)
+    .replace(/^\[omnibus(:[a-z]+)?\] /, '')
+    .replace(/"[^"]*"/g, '…')
+    .replace(/\s+/g, ' ')
+    .slice(0, 160);
+  return `${code}: ${message}`;
+}
+
+/** `rejections` as `12 × PUBLISH_FAILED: …`, for a note. */
 export function describeRejections(rejections: ReadonlyMap<string, number>): string {
   return [...rejections].map(([code, n]) => `${n} × ${code}`).join(', ');
 }

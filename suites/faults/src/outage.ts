@@ -126,8 +126,9 @@ export async function fullOutage(target: Target, progress: Progress): Promise<Fa
     recoveryMs,
     [
       `broker down ${seconds(backAt - stoppedAt)} (start took ${seconds(restartMs)})`,
-      `all ${PUBLISHERS} publishers acknowledged again within ${recoveryMs === null ? '—' : seconds(recoveryMs)} of the broker being back`,
-      stalled > 0 ? `FAILED: ${stalled} publishers never acknowledged again` : '',
+      stalled > 0
+        ? `FAILED: ${stalled} of ${PUBLISHERS} publishers never acknowledged again`
+        : `all ${PUBLISHERS} publishers acknowledged again within ${seconds(recoveryMs ?? 0)} of the broker being back`,
       `grouped consumer ${again(firstAfterBack.grouped)}`,
       `ungrouped subscriber ${again(firstAfterBack.fanout)}`,
       fanoutNote,
