@@ -169,7 +169,11 @@ export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisO
     try {
       parsed = new URL(url);
     } catch {
-      fail('url', 'cannot parse the URL; expected redis://[user:password@]host:port[/db] or rediss://…');
+      // no `user:password@` in the example: messages are redacted, and it would read `redis://***@]host`
+      fail(
+        'url',
+        'cannot parse the URL; expected redis://host:port[/db] or rediss://…, credentials as user:password@ before the host',
+      );
     }
     if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
       fail('url', `scheme must be redis:// or rediss://, not ${parsed.protocol}//`);

@@ -180,6 +180,9 @@ describe('redis adapter', () => {
     await expect(createRedisBus({ keyPrefix: 'a b' })).rejects.toBeInstanceOf(ConfigError);
     await expect(createRedisBus({ trim: { maxLen: 0 } })).rejects.toBeInstanceOf(ConfigError);
     await expect(createRedisBus({ url: 'nats://127.0.0.1:4222' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createRedisBus({ url: 'redis://127.0.0.1:notaport' })).rejects.toThrow(
+      /expected redis:\/\/host:port\[\/db\] or rediss:\/\/…, credentials as user:password@ before the host/,
+    );
     await expect(createRedisBus({ url: 'redis://127.0.0.1:1?keyPrefx=x' })).rejects.toMatchObject({
       code: 'CONFIG',
       field: 'url.keyPrefx',
