@@ -15,6 +15,7 @@ import { badInput, badInputDoc } from './bad-input.js';
 import type { CaseRow } from './cases.js';
 import { clusterScenarioDoc, clusterScenarios } from './clusters.js';
 import { connectionFaultsDoc, connectionKilled, networkPause } from './connection-faults.js';
+import { knownFailure, knownFailures } from './known-failures.js';
 import { fullOutage, outageDoc } from './outage.js';
 import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
 import { security, securityDoc } from './security.js';
@@ -177,7 +178,7 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.backend} | ${r.scenario} | ${r.published} | ${r.acknowledged} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${r.recoveryMs === null ? '—' : `${r.recoveryMs} ms`} | ${verdict(r.passed)} | ${cell(r.note)} |`,
+      `| ${r.backend} | ${r.scenario} | ${r.published} | ${r.acknowledged} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${r.recoveryMs === null ? '—' : `${r.recoveryMs} ms`} | ${verdict(r.passed)} | ${!r.passed && knownFailure(r.backend, r.scenario) ? 'known failure (see below); ' : ''}${cell(r.note)} |`,
   ),
 ];
 const soakTable = [
@@ -253,6 +254,14 @@ ${scenarioDocs.join('\n')}
 
 ${table.join('\n')}
 
+## Known failures
+
+Failures this suite found that are not fixed yet (suites/faults/src/known-failures.ts). They run
+every time and stay ❌ in the table above; they alone do not fail \`pnpm test:faults\`, any other
+failure does. The faults issue stays open until they are fixed.
+
+${knownFailures.map((k) => `- **${k.backend} · ${k.scenario}** — ${k.why}.`).join('\n')}
+
 ## Soak
 
 How the soak is judged is in its paragraph above. A run that reached 60 s before 200,000 messages
@@ -279,4 +288,16 @@ const passedCount = rows.filter((r) => r.passed).length + allCases.filter((c) =>
 say(
   `wrote reports/faults.json and docs/reliability.md (${passedCount}/${rows.length + allCases.length} rows and cases passed)`,
 );
-process.exit(rows.every((r) => r.passed) && allCases.every((c) => c.passed) ? 0 : 1);
+for (const r of rows) {
+  if (r.passed && knownFailure(r.backend, r.scenario))
+    say(
+      `${r.backend} · ${r.scenario} passed although it is a known failure: take it off src/known-failures.ts if its fix landed`,
+    );
+}
+const unexpected = rows.filter((r) => !r.passed && !knownFailure(r.backend, r.scenario));
+const known = rows.filter((r) => !r.passed && knownFailure(r.backend, r.scenario));
+if (known.length > 0)
+  say(
+    `known failures (src/known-failures.ts, still open): ${known.map((r) => `${r.backend} · ${r.scenario}`).join(', ')}`,
+  );
+process.exit(unexpected.length === 0 && allCases.every((c) => c.passed) ? 0 : 1);

@@ -1,0 +1,31 @@
+/**
+ * Failures this suite found that are not fixed yet. They still run every time,
+ * are still shown as failed in the tables and listed in docs/reliability.md with
+ * the reason; they alone do not fail `pnpm test:faults` (any other failed row or
+ * case does), so a regression elsewhere is never hidden behind them. Remove an
+ * entry with its fix: the run says when a known failure passes.
+ */
+export interface KnownFailure {
+  readonly backend: string;
+  readonly scenario: string;
+  /** What fails and why, as far as it is understood. */
+  readonly why: string;
+}
+
+export const knownFailures: readonly KnownFailure[] = [
+  {
+    backend: 'redis',
+    scenario: 'network pause',
+    why: "a SIGSTOPped server keeps its TCP connections open, so ioredis never sees the main connection drop: no 'lost'/'restored' reaches onStatus (the blocking reads are abandoned and re-issued by the read watchdog, and nothing is lost). Needs a ping watchdog on the main connection",
+  },
+  {
+    backend: 'kafka',
+    scenario: 'network pause',
+    why: "with the broker SIGSTOPped longer than kafkajs's 30 s request timeout, no 'lost'/'restored' reaches onStatus, and in one run one acknowledged publish was never delivered: not yet explained (suspects: the producer's retry after a request timeout, or a commit past it when the group rejoined)",
+  },
+];
+
+/** The known failure of this row, if it is one. */
+export function knownFailure(backend: string, scenario: string): KnownFailure | undefined {
+  return knownFailures.find((k) => k.backend === backend && scenario.startsWith(k.scenario));
+}
