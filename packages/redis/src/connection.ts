@@ -12,16 +12,24 @@ export function safeUrl(url: string): string {
   return redact(url);
 }
 
+/** How often the main connection is pinged, and how long a ping may go unanswered before the connection counts as lost. */
+const PING_EVERY_MS = 1_000;
+const PING_LOST_AFTER_MS = 3_000;
+
 /**
  * Reports a client's connection events (redacted); always listens for `error`.
- * Only the bus's main connection marks connection loss and recovery.
+ * Only the bus's main connection marks connection loss and recovery: when
+ * ioredis reconnects, and — because a server that stops answering (paused,
+ * partitioned) keeps its TCP connection open and ioredis never notices — when a
+ * ping sent every second has had no answer for 3 s. Returns a stop function
+ * (the ping timer).
  */
 export function watchClient(
   client: AnyRedis,
   role: string,
   report: (status: BusStatus) => void,
   main = false,
-): void {
+): () => void {
   const say = (type: string, detail?: string, connection?: 'lost' | 'restored') =>
     report({
       type,
@@ -29,15 +37,40 @@ export function watchClient(
       ...(main && connection ? { connection } : {}),
     });
   let lost = false;
-  client.on('error', (error: Error) => say('error', error?.message ?? String(error)));
-  client.on('reconnecting', () => {
-    if (!lost) say('reconnecting', undefined, 'lost');
+  const markLost = (type: string, detail?: string) => {
+    if (!lost) say(type, detail, 'lost');
     lost = true;
-  });
-  client.on('ready', () => {
-    if (lost) say('reconnected', undefined, 'restored');
+  };
+  const markRestored = (type: string) => {
+    if (lost) say(type, undefined, 'restored');
     lost = false;
-  });
+  };
+  client.on('error', (error: Error) => say('error', error?.message ?? String(error)));
+  client.on('reconnecting', () => markLost('reconnecting'));
+  client.on('ready', () => markRestored('reconnected'));
+  if (!main) return () => undefined;
+
+  let pingSentAt = 0; // 0: no ping outstanding
+  const timer = setInterval(() => {
+    if (pingSentAt !== 0) {
+      if (Date.now() - pingSentAt >= PING_LOST_AFTER_MS)
+        markLost('unresponsive', `no answer to PING for ${PING_LOST_AFTER_MS} ms`);
+      return;
+    }
+    if (client.status !== 'ready') return; // reconnecting: the events above tell
+    pingSentAt = Date.now();
+    client.ping().then(
+      () => {
+        pingSentAt = 0;
+        markRestored('responsive');
+      },
+      () => {
+        pingSentAt = 0;
+      },
+    );
+  }, PING_EVERY_MS);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }
 
 /**

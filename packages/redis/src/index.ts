@@ -29,6 +29,6 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
     });
   }
   const driver = new RedisDriver(client, owned, resolved, durable);
-  watchClient(client, 'connection', driver.report, true);
+  driver.stopWatching = watchClient(client, 'connection', driver.report, true);
   return createBus(driver, { logger: resolved.logger });
 }

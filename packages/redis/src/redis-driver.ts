@@ -290,7 +290,11 @@ export class RedisDriver implements BusDriver {
    * connection is dropped without them (their leftovers are harmless: consumers
    * with nothing pending, groups removed by the next sweep of `NOGROUP`).
    */
+  /** Stops watching the main connection (set by `createRedisBus`). */
+  stopWatching: () => void = () => undefined;
+
   async close(): Promise<void> {
+    this.stopWatching();
     await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);
     for (const loop of this.#loops) loop.disconnect();
     this.#watcher?.stop();
