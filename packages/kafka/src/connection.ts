@@ -18,7 +18,10 @@ function logCreator(report: (status: BusStatus) => void) {
     ({ level, log }: { level: number; log: { message?: string; error?: string } }) => {
       if (level > logLevel.WARN) return;
       const detail = redact(`${log.message ?? ''}${log.error ? `: ${log.error}` : ''}`);
-      const lost = level === logLevel.ERROR && /connect|ECONNREFUSED|ECONNRESET|socket|closed/i.test(detail);
+      // a broker that stops answering (paused, partitioned) shows only as requests timing out
+      const lost =
+        level === logLevel.ERROR &&
+        /connect|ECONNREFUSED|ECONNRESET|socket|closed|timed out|timeout/i.test(detail);
       report({
         type: level === logLevel.ERROR ? 'client_error' : 'client_warning',
         detail,
@@ -43,6 +46,27 @@ export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusS
   });
 }
 
+/**
+ * The bus's idempotent producer: retried sends are never stored twice; one
+ * request in flight keeps the order. kafkajs gives the producer the client's
+ * retry (4 retries: about 2 s), far less than a cluster takes to elect a new
+ * leader for a dead broker's partitions (its session timeout, 9 s by default):
+ * it retries for as long as a publish may wait (`publishTimeoutMs`), and a
+ * little more.
+ */
+export function createProducer(kafka: Kafka, options: ResolvedKafkaOptions): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: {
+      initialRetryTime: 100,
+      maxRetryTime: 1_000,
+      retries: Math.ceil(options.publishTimeoutMs / 1_000) + 5,
+    },
+  });
+}
+
 /** Longest a failed connect waits for the clients to disconnect before it rejects (ms). */
 const DISCONNECT_WAIT_MS = 1_000;
 
@@ -53,20 +77,7 @@ export async function connectClients(
   lastError: () => string | undefined = () => undefined,
 ): Promise<{ admin: Admin; producer: Producer }> {
   const admin = kafka.admin();
-  // idempotent: retried sends are never stored twice; one request in flight keeps the order.
-  // kafkajs gives the producer the client's retry (4 retries: about 2 s), far less than a cluster
-  // takes to elect a new leader for a dead broker's partitions (its session timeout, 9 s by
-  // default): retry for as long as a publish may wait (`publishTimeoutMs`), and a little more
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    retry: {
-      initialRetryTime: 100,
-      maxRetryTime: 1_000,
-      retries: Math.ceil(options.publishTimeoutMs / 1_000) + 5,
-    },
-  });
+  const producer = createProducer(kafka, options);
   try {
     await withTimeout(
       Promise.all([admin.connect(), producer.connect()]),

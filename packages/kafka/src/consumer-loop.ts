@@ -28,6 +28,8 @@ export interface ConsumerLoopContext {
   readonly sink: DeliverySink;
   readonly ackTimeoutMs: number;
   status(type: string, detail?: string): void;
+  /** Records arrived: the connection works (reports recovery after a loss). */
+  alive(): void;
 }
 
 /** How long acks gather before their offsets are committed together. */
@@ -232,6 +234,7 @@ export class ConsumerLoop {
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+    this.#ctx.alive();
     const { topic, partition } = batch;
     const key = `${topic}\u0000${partition}`;
     let offsets = this.#partitions.get(key);

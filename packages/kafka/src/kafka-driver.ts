@@ -10,8 +10,10 @@ import {
   redact,
   safeCause,
   settledWithin,
+  withTimeout,
 } from '@omnibus/core';
 import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
+import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
@@ -33,7 +35,11 @@ export class KafkaDriver implements BusDriver {
   readonly capabilities: Readonly<Capabilities>;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  readonly #producer: Producer;
+  /** Retry-topic sends of the consumer loops. */
+  readonly #loopProducer: Producer;
+  /** Publishes; replaced after a failed send (see `#renewProducer`). */
+  #producer: Producer;
+  #producerSuspect = false;
   readonly #topics: TopicRegistry;
   readonly #options: ResolvedKafkaOptions;
   readonly #reporter: StatusReporter;
@@ -53,6 +59,7 @@ export class KafkaDriver implements BusDriver {
     this.#kafka = kafka;
     this.#admin = admin;
     this.#producer = producer;
+    this.#loopProducer = producer;
     this.#topics = topics;
     this.#options = options;
     this.capabilities = Object.freeze({
@@ -119,6 +126,7 @@ export class KafkaDriver implements BusDriver {
     }
     let metadata: RecordMetadata[];
     try {
+      if (this.#producerSuspect) await this.#renewProducer();
       const sending = this.#producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, list]) => ({
@@ -128,12 +136,21 @@ export class KafkaDriver implements BusDriver {
       });
       sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
       if (!(await settledWithin(sending, this.#options.publishTimeoutMs))) {
+        this.#reporter.report({
+          type: 'publish_stalled',
+          detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
+          connection: 'lost',
+        });
         throw new Error(
           `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
         );
       }
       metadata = await sending;
     } catch (error) {
+      // the outcome is unknown (the broker may have stored it) and kafkajs has rolled its
+      // sequence numbers back: the next batch under the same producer id could be taken for a
+      // duplicate of this one, acknowledged and dropped. Nothing more goes out on it.
+      this.#producerSuspect = true;
       for (const q of batch) {
         q.reject(
           new PublishError(
@@ -157,6 +174,29 @@ export class KafkaDriver implements BusDriver {
           : undefined,
       });
     }
+  }
+
+  /**
+   * A fresh producer (a new producer id, so fresh sequence numbers) in place of
+   * one whose last send failed; the old one stops retrying what it still held.
+   * Throws when the new one cannot connect (the batch is rejected, and the next
+   * send tries again).
+   */
+  async #renewProducer(): Promise<void> {
+    const old = this.#producer;
+    const fresh = createProducer(this.#kafka, this.#options);
+    await withTimeout(
+      fresh.connect(),
+      this.#options.publishTimeoutMs,
+      `a new producer could not connect within ${this.#options.publishTimeoutMs} ms`,
+    ).catch(async (error) => {
+      await settledWithin(fresh.disconnect(), 1_000);
+      throw error;
+    });
+    this.#producer = fresh;
+    this.#producerSuspect = false;
+    if (old !== this.#loopProducer) void settledWithin(old.disconnect(), 5_000);
+    this.#status('producer_renewed');
   }
 
   /** One request for the whole batch, in order. */
@@ -186,7 +226,7 @@ export class KafkaDriver implements BusDriver {
     const loop = new ConsumerLoop({
       kafka: this.#kafka,
       admin: this.#admin,
-      producer: this.#producer,
+      producer: this.#loopProducer,
       topics: this.#topics,
       options: this.#options,
       groupId,
@@ -196,6 +236,9 @@ export class KafkaDriver implements BusDriver {
       sink: request.sink,
       ackTimeoutMs: request.ackTimeoutMs,
       status: (type, detail) => this.#status(type, detail),
+      alive: () => {
+        if (this.#reporter.lost) this.#reporter.report({ type: 'consumer_resumed', connection: 'restored' });
+      },
     });
     try {
       await loop.start();
@@ -221,6 +264,7 @@ export class KafkaDriver implements BusDriver {
     await this.#sending;
     await Promise.all([...this.#finishing]);
     await this.#producer.disconnect().catch(() => undefined);
+    if (this.#loopProducer !== this.#producer) await this.#loopProducer.disconnect().catch(() => undefined);
     await this.#admin.disconnect().catch(() => undefined);
   }
 }
