@@ -374,6 +374,9 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const delivery = message.delivery;
     const target = this.options.deadLetter(message.subject);
     const info: SettleInfo = { reason: 'dead-letter', handedOut: message.handedOut, error };
+    // counted before the copy is published: an in-process backend may hand it to a dead-letter
+    // consumer before this function resumes, and that consumer should find it counted
+    stats.deadLettered++;
     try {
       if (!isValidSubject(target))
         throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`);
@@ -395,13 +398,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       });
     } catch {
       // never drop: keep the message and try again later
+      stats.deadLettered--;
       stats.errors++;
       await delivery.nak(this.options.backoff(message.attempt), { ...info, reason: 'handler-error' });
       stats.nakked++;
       return;
     }
     await delivery.ack(info);
-    stats.deadLettered++;
     log(
       this.#ctx.logger,
       'warn',
