@@ -147,7 +147,13 @@ export function renderBenchPage(entries: readonly BenchPageEntry[], options: Ben
     lines.push('');
   }
   if (options.targets && options.targets.length > 0) {
-    lines.push('## Targets', '', '| what | goal | this run | |', '| --- | --- | --- | --- |');
+    lines.push('## Targets', '');
+    if (reports.some((r) => r.quick))
+      lines.push(
+        'A quick run (`--quick`: smaller counts, fewer rounds, no time to warm up): these verdicts are indicative only. The targets are judged on a full `pnpm bench`.',
+        '',
+      );
+    lines.push('| what | goal | this run | |', '| --- | --- | --- | --- |');
     for (const t of options.targets) {
       const verdict = t.measured === undefined ? 'not measured' : t.met ? '✅ met' : '❌ not met';
       lines.push(`| ${t.what} | ${t.goal} | ${t.measured ?? '—'} | ${verdict} |`);
