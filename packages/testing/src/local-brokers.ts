@@ -12,6 +12,37 @@ export interface LocalBroker extends LocalServer {
   readonly url: string;
 }
 
+/** Where `nats-server` is looked for. */
+export const NATS_BINARIES = [
+  '/usr/sbin/nats-server',
+  '/usr/local/bin/nats-server',
+  '/usr/bin/nats-server',
+  'nats-server',
+];
+
+/** Where `redis-server` is looked for. */
+export const REDIS_BINARIES = [
+  '/usr/sbin/redis-server',
+  '/usr/local/bin/redis-server',
+  '/usr/bin/redis-server',
+  'redis-server',
+];
+
+/** `redis-server` arguments every local server shares: loopback, its port and directory, no RDB, AOF (fsync always) or none. */
+export function redisServerArgs(port: number, dir: string, aof = false): string[] {
+  return [
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...(aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  ];
+}
+
 /**
  * Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary
  * store unless `jetstream: false`; with `token`, clients must present it: `--auth`).
@@ -22,7 +53,7 @@ export async function startLocalNats(
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
   const server = await startLocalServer({
     name: 'nats-server',
-    binaries: ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server', 'nats-server'],
+    binaries: NATS_BINARIES,
     args: (port) => [
       '-a',
       '127.0.0.1',
@@ -46,24 +77,8 @@ export async function startLocalRedis(
   const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-'));
   const server = await startLocalServer({
     name: 'redis-server',
-    binaries: [
-      '/usr/sbin/redis-server',
-      '/usr/local/bin/redis-server',
-      '/usr/bin/redis-server',
-      'redis-server',
-    ],
-    args: (port) => [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--dir',
-      dir,
-      '--save',
-      '',
-      ...(options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-      ...(options.args ?? []),
-    ],
+    binaries: REDIS_BINARIES,
+    args: (port) => [...redisServerArgs(port, dir, options.aof), ...(options.args ?? [])],
   });
   return withUrl(server, `redis://127.0.0.1:${server.port}`, dir);
 }

@@ -4,7 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type KafkaNode, kafkaScript, startKafkaNode } from './local-brokers.js';
+import {
+  type KafkaNode,
+  kafkaScript,
+  NATS_BINARIES,
+  REDIS_BINARIES,
+  redisServerArgs,
+  startKafkaNode,
+} from './local-brokers.js';
 import { type LocalServer, sparePort, startLocalServer } from './local-server.js';
 
 const run = promisify(execFile);
@@ -52,18 +59,6 @@ export interface LocalKafkaCluster extends LocalCluster {
   readonly brokers: string[];
 }
 
-const NATS_BINARIES = [
-  '/usr/sbin/nats-server',
-  '/usr/local/bin/nats-server',
-  '/usr/bin/nats-server',
-  'nats-server',
-];
-const REDIS_BINARIES = [
-  '/usr/sbin/redis-server',
-  '/usr/local/bin/redis-server',
-  '/usr/bin/redis-server',
-  'redis-server',
-];
 const REDIS_CLI = ['/usr/sbin/redis-cli', '/usr/local/bin/redis-cli', '/usr/bin/redis-cli'];
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -96,6 +91,26 @@ async function startAll<T extends { dispose(): Promise<void> }>(
     results.map((r) => (r.status === 'fulfilled' ? r.value.dispose().catch(() => undefined) : undefined)),
   );
   throw (failed as PromiseRejectedResult).reason;
+}
+
+/** `pids`, `stopNode` (SIGKILL) and `startNode` of a cluster's servers; `afterStart(i)` waits for a restarted node to be back. */
+function nodeControls(
+  servers: readonly LocalServer[],
+  afterStart: (i: number) => Promise<unknown>,
+): Pick<LocalCluster, 'pids' | 'stopNode' | 'startNode'> {
+  const down = new Set<number>();
+  return {
+    pids: () => servers.map((s, i) => (down.has(i) ? undefined : s.pid)),
+    async stopNode(i) {
+      await node(servers, i).kill();
+      down.add(i);
+    },
+    async startNode(i) {
+      await node(servers, i).restart();
+      down.delete(i);
+      await afterStart(i);
+    },
+  };
 }
 
 function node<T>(list: readonly T[], i: number): T {
@@ -148,7 +163,6 @@ export async function startLocalNatsCluster(options: { args?: string[] } = {}): 
     });
   });
   const monitorUrls = monitorPorts.map((p) => `http://127.0.0.1:${p}`);
-  const down = new Set<number>();
   const healthy = (i: number) =>
     until(`nats-server (cluster node ${i}) did not report JetStream healthy`, 30_000, async () => {
       const res = await fetch(`${node(monitorUrls, i)}/healthz`);
@@ -175,16 +189,7 @@ export async function startLocalNatsCluster(options: { args?: string[] } = {}): 
     urls: servers.map((s) => `nats://127.0.0.1:${s.port}`),
     monitorUrls,
     names,
-    pids: () => servers.map((s, i) => (down.has(i) ? undefined : s.pid)),
-    async stopNode(i) {
-      await node(servers, i).kill();
-      down.add(i);
-    },
-    async startNode(i) {
-      await node(servers, i).restart();
-      down.delete(i);
-      await healthy(i);
-    },
+    ...nodeControls(servers, healthy),
     async streamLeader(stream) {
       for (const url of monitorUrls) {
         try {
@@ -236,15 +241,7 @@ export async function startLocalRedisCluster(
       name: `redis-server (cluster node ${i})`,
       binaries: REDIS_BINARIES,
       args: (port) => [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--dir',
-        dir,
-        '--save',
-        '',
-        ...(options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...redisServerArgs(port, dir, options.aof),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -255,7 +252,6 @@ export async function startLocalRedisCluster(
       ],
     });
   });
-  const down = new Set<number>();
   const dispose = async () => {
     await Promise.all(servers.map((s) => s.dispose()));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -286,16 +282,7 @@ export async function startLocalRedisCluster(
     size,
     nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
     urls: servers.map((s) => `redis://127.0.0.1:${s.port}`),
-    pids: () => servers.map((s, i) => (down.has(i) ? undefined : s.pid)),
-    async stopNode(i) {
-      await node(servers, i).kill();
-      down.add(i);
-    },
-    async startNode(i) {
-      await node(servers, i).restart();
-      down.delete(i);
-      await clusterOk(i);
-    },
+    ...nodeControls(servers, clusterOk),
     async slotOwner(key) {
       for (const s of servers) {
         try {
