@@ -6,6 +6,10 @@
 # Env: KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE (~/.cache/omnibus/kafka),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90 s),
 #      KAFKA_SASL_PLAIN (user:password: a SASL/PLAIN listener instead of PLAINTEXT),
+#      KAFKA_SASL_SCRAM (user:password, with KAFKA_SASL_PLAIN: that listener also takes
+#      SCRAM-SHA-256 and SCRAM-SHA-512 for this user, whose credentials are stored at format time),
+#      KAFKA_SSL_CERT, KAFKA_SSL_KEY, KAFKA_SSL_CA (PEM files: server certificate, its
+#      unencrypted PKCS#8 key, the CA: a TLS listener, SSL or with KAFKA_SASL_PLAIN SASL_SSL),
 #      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m).
 # Cluster knobs (same KAFKA_CLUSTER_ID and KAFKA_QUORUM_VOTERS on every node; start
 # the nodes together: none finishes starting before a quorum of controllers is up):
@@ -87,6 +91,15 @@ write_config() {
   mkdir -p "$RUN"
   local proto=PLAINTEXT
   [[ -n "${KAFKA_SASL_PLAIN:-}" ]] && proto=SASL_PLAINTEXT
+  if [[ -n "${KAFKA_SSL_CERT:-}" ]]; then
+    proto=SSL
+    [[ -n "${KAFKA_SASL_PLAIN:-}" ]] && proto=SASL_SSL
+  fi
+  if [[ -n "${KAFKA_SASL_SCRAM:-}" && -z "${KAFKA_SASL_PLAIN:-}" ]]; then
+    say "KAFKA_SASL_SCRAM needs KAFKA_SASL_PLAIN (the listener's SASL and inter-broker mechanism)"; exit 1
+  fi
+  # the listener's name in property keys: lower case (tr, not \${x,,}: bash 3 has no case conversion)
+  local listener; listener="$(printf '%s' "$proto" | tr '[:upper:]' '[:lower:]')"
   cat >"$RUN/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$NODE_ID
@@ -112,9 +125,26 @@ PROPS
     # SASL/PLAIN with one user (KAFKA_SASL_PLAIN=user:password), for tests of credentials
     local user="${KAFKA_SASL_PLAIN%%:*}" pass="${KAFKA_SASL_PLAIN#*:}"
     cat >>"$RUN/server.properties" <<PROPS
-sasl.enabled.mechanisms=PLAIN
+sasl.enabled.mechanisms=PLAIN${KAFKA_SASL_SCRAM:+,SCRAM-SHA-256,SCRAM-SHA-512}
 sasl.mechanism.inter.broker.protocol=PLAIN
-listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$user" password="$pass" user_$user="$pass";
+listener.name.$listener.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$user" password="$pass" user_$user="$pass";
+PROPS
+    if [[ -n "${KAFKA_SASL_SCRAM:-}" ]]; then
+      cat >>"$RUN/server.properties" <<PROPS
+listener.name.$listener.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$listener.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+    fi
+  fi
+  if [[ -n "${KAFKA_SSL_CERT:-}" ]]; then
+    # a PEM keystore: the key and its certificate in one file; the CA as the truststore
+    (umask 077 && cat "$KAFKA_SSL_KEY" "$KAFKA_SSL_CERT" >"$RUN/keystore.pem")
+    cat >>"$RUN/server.properties" <<PROPS
+ssl.keystore.type=PEM
+ssl.keystore.location=$RUN/keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_SSL_CA
+ssl.client.auth=none
 PROPS
   fi
   cat >"$RUN/log4j.properties" <<'L4J'
@@ -142,7 +172,12 @@ start() {
     rm -rf "$RUN/data"
     local cluster_id="${KAFKA_CLUSTER_ID:-}"
     [[ -n "$cluster_id" ]] || cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
+    local scram=()
+    if [[ -n "${KAFKA_SASL_SCRAM:-}" ]]; then
+      local su="${KAFKA_SASL_SCRAM%%:*}" sp="${KAFKA_SASL_SCRAM#*:}"
+      scram=(--add-scram "SCRAM-SHA-256=[name=$su,password=$sp]" --add-scram "SCRAM-SHA-512=[name=$su,password=$sp]")
+    fi
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" ${scram[@]+"${scram[@]}"} >"$RUN/format.log" 2>&1 || {
       say "formatting the KRaft storage failed:"; tail -n 20 "$RUN/format.log"; exit 1; }
   fi
   say "starting Kafka $KAFKA_VERSION node $NODE_ID on 127.0.0.1:$PORT (controller $CONTROLLER_PORT)"

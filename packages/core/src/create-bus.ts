@@ -1,3 +1,4 @@
+import { subscribeWithin } from './bounded-subscribe.js';
 import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
 import {
   AbortedError,
@@ -15,9 +16,11 @@ import {
   type BusStatus,
   type Logger,
   log,
+  settledWithin,
   withTimeout,
 } from './operability.js';
 import { redact } from './redact.js';
+import { retryWhileAway } from './retry-while-away.js';
 import { createStats } from './stats.js';
 import { assertPattern, assertSubject } from './subject.js';
 import { SubscriptionRuntime } from './subscription-runtime.js';
@@ -56,11 +59,15 @@ function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
 export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus {
   const { backend, capabilities } = driver;
   const logger: Logger = options.logger ?? console;
+  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 0;
   const stats = createStats();
   let connectionLost = false;
+  /** Connection losses so far: whether one happened while something was being tried. */
+  let losses = 0;
   driver.setStatusListener?.((status: BusStatus) => {
     if (status.connection === 'lost' && !connectionLost) {
       connectionLost = true;
+      losses++;
       log(
         logger,
         'warn',
@@ -125,6 +132,30 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     },
   };
 
+  /**
+   * Subscribe attempts not over yet (and the stopping of those given up on):
+   * `close()` waits for them, bounded, before the driver closes.
+   */
+  const attemptsUnderWay = new Set<Promise<unknown>>();
+  const trackAttempt = (over: Promise<unknown>) => {
+    attemptsUnderWay.add(over);
+    void over.finally(() => attemptsUnderWay.delete(over));
+  };
+
+  /**
+   * Watches for an outage from now: the function returned says whether the
+   * connection was lost at the start, was lost since, or the backend's probe
+   * gets no answer within 2 s now.
+   */
+  const watchOutage = () => {
+    const lostAtStart = connectionLost;
+    const lossesAtStart = losses;
+    return async () => lostAtStart || losses !== lossesAtStart || (await backendAway());
+  };
+
+  /** Whether the backend is unreachable now: its connection is reported lost, or `health()` (its probe) fails within 2 s. */
+  const backendAway = async (): Promise<boolean> => connectionLost || !(await bus.health(2_000)).ok;
+
   const open = async (pattern: string, options: SubscribeOptions): Promise<SubscriptionRuntime> => {
     assertOpen();
     assertPattern(pattern, backend);
@@ -137,19 +168,40 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     const runtime = new SubscriptionRuntime(id, pattern, resolved, ctx);
     runtimes.add(runtime);
     try {
-      const sub = await driver.subscribe({
-        id,
-        pattern,
-        group: resolved.group,
-        from: resolved.from,
-        maxInFlight: resolved.maxInFlight,
-        ackTimeoutMs: resolved.ackTimeoutMs,
-        sink: runtime,
-      });
+      let attempts = 0;
+      const sub = await retryWhileAway(
+        (timeLeftMs) => {
+          // a fresh id per attempt: a late-arriving earlier attempt, stopped at once, removes only its own broker objects
+          const request = {
+            id: attempts++ === 0 ? id : `${id}r${attempts}`,
+            pattern,
+            group: resolved.group,
+            from: resolved.from,
+            maxInFlight: resolved.maxInFlight,
+            ackTimeoutMs: resolved.ackTimeoutMs,
+            sink: runtime,
+          };
+          return subscribeWithin(driver, request, {
+            ms: subscribeTimeoutMs > 0 ? timeLeftMs : 0,
+            waitMs: subscribeTimeoutMs,
+            ended: runtime.closed,
+            track: trackAttempt,
+          });
+        },
+        {
+          timeoutMs: subscribeTimeoutMs,
+          watchOutage,
+          wanted: () => state === 'open' && runtime.isOpen,
+          ended: runtime.closed,
+        },
+      );
       runtime.attach(sub);
     } catch (error) {
+      const aborted = !runtime.isOpen;
       runtimes.delete(runtime);
       void runtime.close(0);
+      if (state !== 'open') throw new BusClosedError({ backend });
+      if (aborted) throw new AbortedError('the subscription was aborted', { backend });
       if (error instanceof OmnibusError) throw error;
       throw new ConnectionError(`subscribe to "${pattern}" failed`, { backend, cause: error });
     }
@@ -265,6 +317,11 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
         state = 'closing';
         const timeoutMs = options.timeoutMs ?? 10_000;
         await Promise.all([...runtimes].map((r) => r.close(timeoutMs)));
+        // with the backend away an attempt may settle only once the driver disconnects: wait briefly
+        await settledWithin(
+          Promise.allSettled([...attemptsUnderWay]),
+          connectionLost ? Math.min(timeoutMs, 1_000) : timeoutMs,
+        );
         try {
           await driver.close();
         } finally {

@@ -46,6 +46,8 @@ export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
 export { type ListNode, listNext, listOwner, listPrev, OrderedList } from './ordered-list.js';
 export { redact, safeCause } from './redact.js';
+export type { ResponsivenessWatch, ResponsivenessWatcher } from './responsiveness.js';
+export { watchResponsiveness } from './responsiveness.js';
 export { RingQueue } from './ring-queue.js';
 export type {
   InferInput,

@@ -48,6 +48,15 @@ export interface BusOptions {
   logger?: Logger;
   /** Every status change the adapter reports, including connection loss and recovery. */
   onStatus?: (status: BusStatus) => void;
+  /**
+   * How long `subscribe`/`consume` keep trying while the backend is unreachable
+   * (ms): an attempt that fails while the connection is lost, or while the
+   * driver's `probe()` gets no answer, is tried again until then, so a
+   * subscription made during a short outage starts when the broker is back —
+   * as a publish waits for the reconnect. Adapters pass their `publishTimeoutMs`.
+   * Default 0: one attempt.
+   */
+  subscribeTimeoutMs?: number;
 }
 
 /** Calls a logger method without letting a throwing logger break the bus. */

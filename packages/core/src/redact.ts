@@ -10,11 +10,18 @@ const SECRET_FIELDS =
   /("(?:password|passwd|pass|pwd|token|secret|apikey|api_key|access_key|sasl_password|credentials?)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,}]+)/gi;
 /** `Authorization: Bearer …`. */
 const AUTH_SCHEMES = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+/**
+ * A NATS nkey seed (`SU…`, `SA…`, `SO…`: 58 base32 characters), alone or inside a
+ * .creds file — wherever it starts, as in a JSON-escaped `\nSU…` or a URL-encoded
+ * `%0ASU…` (no word boundary asked: 58 upper-case base32 characters in a row are
+ * not something else in practice).
+ */
+const NKEY_SEEDS = /S[UAONCXP][A-Z2-7]{56}/g;
 
 /**
  * Removes credentials from free text: the `user:password@` part of URLs (with or
  * without a scheme), the values of secret-looking query parameters and fields
- * (`password=…`, `"token": "…"`) and `Bearer` tokens. Used on every
+ * (`password=…`, `"token": "…"`), `Bearer` tokens and NATS nkey seeds. Used on every
  * error message Omnibus builds and on every string it reports (stats,
  * dead-letter headers).
  */
@@ -25,7 +32,8 @@ export function redact(text: string): string {
     .replace(BARE_TOKEN, '$1***@')
     .replace(SECRET_PARAMS, '$1=***')
     .replace(SECRET_FIELDS, '$1***')
-    .replace(AUTH_SCHEMES, '$1 ***');
+    .replace(AUTH_SCHEMES, '$1 ***')
+    .replace(NKEY_SEEDS, 'S***');
 }
 
 /**

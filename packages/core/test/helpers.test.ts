@@ -37,6 +37,19 @@ describe('redaction', () => {
   });
 });
 
+describe('redaction of nkey seeds', () => {
+  it('removes a NATS nkey seed, alone or in a .creds file, and leaves public keys alone', () => {
+    const seed = 'SUACLJ7SEFFEIYHHHS7NX6LSXN6AYRD4NQTGHKV426ANRCSRCFP7T6PA3A';
+    const publicKey = 'UDNIXEALDAU34UW35EGQVLY7AHUKLUPRMUATUSEEJEYORX6JO5SJAS4Y';
+    const creds = `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------`;
+    expect(redact(`bad seed ${seed} for ${publicKey}`)).toBe(`bad seed S*** for ${publicKey}`);
+    expect(redact(creds)).not.toContain(seed);
+    expect(redact(JSON.stringify({ creds }))).not.toContain(seed);
+    expect(redact(`seed_${seed}`)).not.toContain(seed);
+    expect(redact(`%0A${seed}`)).not.toContain(seed);
+  });
+});
+
 describe('payloads and headers', () => {
   it('encodes strings as UTF-8 and enforces the limit in bytes', () => {
     expect(encodePayload('é', 10)).toEqual(new Uint8Array([0xc3, 0xa9]));

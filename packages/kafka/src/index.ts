@@ -29,5 +29,5 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
     resolved,
     reporter,
   );
-  return createBus(driver, { logger: resolved.logger });
+  return createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
 }

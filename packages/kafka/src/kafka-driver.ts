@@ -10,6 +10,7 @@ import {
   redact,
   safeCause,
   settledWithin,
+  watchResponsiveness,
   withTimeout,
 } from '@omnibus/core';
 import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
@@ -21,6 +22,21 @@ import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
 
 const BACKEND = 'kafka';
+
+/**
+ * How often the cluster is asked for its metadata, and how long without any
+ * answer before the connection counts as lost. A paused or cut-off broker keeps
+ * its sockets open, and kafkajs notices only when a request times out (30 s) —
+ * a bus that only consumes never said so at all. kafkajs sends each request to a
+ * broker of its choosing: up to 32 probes may wait at once (more than the 30 s a
+ * request to a paused broker waits, at one a second), so the brokers that answer
+ * keep a cluster with one paused member counted as up.
+ */
+const PROBE_EVERY_MS = 1_000;
+const UNRESPONSIVE_AFTER_MS = 5_000;
+const PROBES_OUTSTANDING = 32;
+/** Longest `close()` waits for the admin client (its probes) to disconnect (ms). */
+const ADMIN_DISCONNECT_WAIT_MS = 1_000;
 
 interface Queued {
   readonly topic: string;
@@ -46,6 +62,7 @@ export class KafkaDriver implements BusDriver {
   readonly #finishing = new Set<Promise<void>>();
   #queue: Queued[] = [];
   #sending: Promise<void> | undefined;
+  readonly #stopWatching: () => void;
 
   constructor(
     kafka: Kafka,
@@ -73,6 +90,23 @@ export class KafkaDriver implements BusDriver {
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
     } satisfies Capabilities);
+    let probeReported = false;
+    this.#stopWatching = watchResponsiveness({
+      probe: () => admin.describeCluster(),
+      everyMs: PROBE_EVERY_MS,
+      unresponsiveAfterMs: UNRESPONSIVE_AFTER_MS,
+      maxOutstanding: PROBES_OUTSTANDING,
+      onUnresponsive: (detail) => {
+        if (reporter.lost) return; // lost already: that loss ends its own way
+        probeReported = true;
+        reporter.report({ type: 'unresponsive', detail: redact(detail), connection: 'lost' });
+      },
+      // ends only a loss the probe reported: a loss read from a stalled publish ends with a publish
+      onResponsive: () => {
+        if (probeReported && reporter.lost) reporter.report({ type: 'responsive', connection: 'restored' });
+        probeReported = false;
+      },
+    }).stop;
   }
 
   #status(type: string, detail?: string): void {
@@ -261,10 +295,12 @@ export class KafkaDriver implements BusDriver {
   }
 
   async close(): Promise<void> {
+    this.#stopWatching();
     await this.#sending;
     await Promise.all([...this.#finishing]);
     await this.#producer.disconnect().catch(() => undefined);
     if (this.#loopProducer !== this.#producer) await this.#loopProducer.disconnect().catch(() => undefined);
-    await this.#admin.disconnect().catch(() => undefined);
+    // kafkajs waits for every request in flight, and a probe to a paused broker waits 30 s
+    await settledWithin(this.#admin.disconnect(), ADMIN_DISCONNECT_WAIT_MS);
   }
 }

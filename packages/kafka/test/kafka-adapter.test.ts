@@ -231,6 +231,40 @@ it('the broker restarted under load: every acknowledged publish arrives', async 
   expect((await b.health()).ok).toBe(true);
 }, 240_000);
 
+it('a paused broker (SIGSTOP for 8 s): a bus that only consumes reports the loss and the recovery, and goes on receiving', async () => {
+  const kafka = await startKafka();
+  cleanups.push(() => kafka.dispose());
+  const statuses: { at: number; type: string; connection?: string }[] = [];
+  const consumerBus = await createKafkaBus({
+    brokers: kafka.brokers,
+    connectTimeoutMs: 30_000,
+    onStatus: (s) => statuses.push({ at: Date.now(), type: s.type, connection: s.connection }),
+  });
+  cleanups.push(() => consumerBus.close({ timeoutMs: 5_000 }));
+  const r = reader(await consumerBus.subscribe('frozen.x', { group: 'thawed' }), 60_000);
+  const publisher = await createKafkaBus({ brokers: kafka.brokers, connectTimeoutMs: 30_000 });
+  cleanups.push(() => publisher.close({ timeoutMs: 5_000 }));
+  await publisher.publish('frozen.x', 'before');
+  expect((await r.next()).text()).toBe('before');
+
+  const pausedAt = Date.now();
+  kafka.pause(true);
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  kafka.pause(false);
+  const thawedAt = Date.now();
+  await waitFor(
+    () => statuses.some((s) => s.connection === 'restored' && s.at >= thawedAt),
+    "'restored' after the thaw",
+    30_000,
+  );
+  const lost = statuses.find((s) => s.connection === 'lost' && s.at >= pausedAt);
+  expect(lost?.type).toBe('unresponsive');
+  expect(lost && lost.at < thawedAt).toBe(true);
+  expect((await consumerBus.health()).connectionLost).toBe(false);
+  await publisher.publish('frozen.x', 'after');
+  expect((await r.next()).text()).toBe('after');
+}, 180_000);
+
 it('SASL/PLAIN from the URL works; a wrong password is a ConnectionError that never shows it', async () => {
   const kafka = await startKafka({ saslPlain: 'alice:alice-kafka-secret' });
   cleanups.push(() => kafka.dispose());

@@ -22,7 +22,7 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
   const { nc, owned } = await openConnection(resolved);
   const driver = await NatsDriver.create(nc, owned, resolved);
   watchStatus(nc, (status) => driver.report(status));
-  const bus = createBus(driver, { logger: resolved.logger });
+  const bus = createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
   return Object.defineProperty(bus, 'createdStreams', {
     get: () => [...driver.streams.created],
     enumerable: true,

@@ -1,5 +1,13 @@
-import { type BusStatus, ConnectionError, redact, safeCause, withTimeout } from '@omnibus/core';
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import {
+  type BusStatus,
+  ConnectionError,
+  type ResponsivenessWatcher,
+  redact,
+  safeCause,
+  watchResponsiveness,
+  withTimeout,
+} from '@omnibus/core';
+import { type Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** Either kind of ioredis client. */
@@ -37,6 +45,7 @@ export function watchClient(
       ...(main && connection ? { connection } : {}),
     });
   let lost = false;
+  let watcher: ResponsivenessWatcher | undefined;
   const markLost = (type: string, detail?: string) => {
     if (!lost) say(type, detail, 'lost');
     lost = true;
@@ -47,30 +56,27 @@ export function watchClient(
   };
   client.on('error', (error: Error) => say('error', error?.message ?? String(error)));
   client.on('reconnecting', () => markLost('reconnecting'));
-  client.on('ready', () => markRestored('reconnected'));
+  client.on('ready', () => {
+    markRestored('reconnected');
+    watcher?.answered(); // the reconnect was an answer: no outage counted from before it
+  });
   if (!main) return () => undefined;
 
-  let pingSentAt = 0; // 0: no ping outstanding
-  const timer = setInterval(() => {
-    if (pingSentAt !== 0) {
-      if (Date.now() - pingSentAt >= PING_LOST_AFTER_MS)
-        markLost('unresponsive', `no answer to PING for ${PING_LOST_AFTER_MS} ms`);
-      return;
-    }
-    if (client.status !== 'ready') return; // reconnecting: the events above tell
-    pingSentAt = Date.now();
-    client.ping().then(
-      () => {
-        pingSentAt = 0;
-        markRestored('responsive');
-      },
-      () => {
-        pingSentAt = 0;
-      },
-    );
-  }, PING_EVERY_MS);
-  timer.unref?.();
-  return () => clearInterval(timer);
+  watcher = watchResponsiveness({
+    // an error reply (a user without +ping) is still an answer
+    probe: () => client.ping().catch((error: unknown) => ensureReply(error)),
+    ready: () => client.status === 'ready', // reconnecting: the events above tell
+    everyMs: PING_EVERY_MS,
+    unresponsiveAfterMs: PING_LOST_AFTER_MS,
+    onUnresponsive: (detail) => markLost('unresponsive', detail),
+    onResponsive: () => markRestored('responsive'),
+  });
+  return watcher.stop;
+}
+
+/** Rethrows `error` unless it is a reply the server sent (the server answered). */
+function ensureReply(error: unknown): void {
+  if (!(error instanceof ReplyError)) throw error;
 }
 
 /**

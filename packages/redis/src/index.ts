@@ -30,5 +30,5 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
   }
   const driver = new RedisDriver(client, owned, resolved, durable);
   driver.stopWatching = watchClient(client, 'connection', driver.report, true);
-  return createBus(driver, { logger: resolved.logger });
+  return createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
 }

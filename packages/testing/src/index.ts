@@ -63,3 +63,5 @@ export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
 export type { Reader } from './reader.js';
 export { deferred, reader, uniquePrefix, waitFor } from './reader.js';
+export type { TestCertificates } from './test-certificates.js';
+export { createTestCertificates } from './test-certificates.js';

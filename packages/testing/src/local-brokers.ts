@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type LocalServer, sparePort, startLocalServer } from './local-server.js';
+import type { TestCertificates } from './test-certificates.js';
 
 /** A broker process a test started on spare ports; stopped only by its own PID. */
 export interface LocalBroker extends LocalServer {
-  /** `nats://127.0.0.1:<port>` or `redis://127.0.0.1:<port>`. */
+  /** `nats://127.0.0.1:<port>` or `redis://127.0.0.1:<port>` (`tls://…`, `rediss://…` with `tls`). */
   readonly url: string;
 }
 
@@ -45,10 +46,11 @@ export function redisServerArgs(port: number, dir: string, aof = false): string[
 
 /**
  * Starts `nats-server` on 127.0.0.1 and a spare port (JetStream with a temporary
- * store unless `jetstream: false`; with `token`, clients must present it: `--auth`).
+ * store unless `jetstream: false`; with `token`, clients must present it: `--auth`;
+ * with `tls`, only TLS clients are served, and the URL is `tls://…`).
  */
 export async function startLocalNats(
-  options: { jetstream?: boolean; token?: string; args?: string[] } = {},
+  options: { jetstream?: boolean; token?: string; tls?: TestCertificates; args?: string[] } = {},
 ): Promise<LocalBroker> {
   const store = mkdtempSync(join(tmpdir(), 'omnibus-nats-'));
   const server = await startLocalServer({
@@ -61,26 +63,49 @@ export async function startLocalNats(
       String(port),
       ...(options.jetstream === false ? [] : ['-js', '-sd', store]),
       ...(options.token ? ['--auth', options.token] : []),
+      ...(options.tls ? ['--tls', '--tlscert', options.tls.certFile, '--tlskey', options.tls.keyFile] : []),
       ...(options.args ?? []),
     ],
   });
-  return withUrl(server, `nats://127.0.0.1:${server.port}`, store);
+  return withUrl(server, `${options.tls ? 'tls' : 'nats'}://127.0.0.1:${server.port}`, store);
 }
 
 /**
  * Starts `redis-server` on 127.0.0.1 and a spare port with a temporary directory
- * and no persistence, or `aof: true` (append-only file, fsync always).
+ * and no persistence, or `aof: true` (append-only file, fsync always); with
+ * `tls`, the port speaks only TLS (no client certificates asked) and the URL is
+ * `rediss://…`.
  */
 export async function startLocalRedis(
-  options: { aof?: boolean; args?: string[] } = {},
+  options: { aof?: boolean; tls?: TestCertificates; args?: string[] } = {},
 ): Promise<LocalBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'omnibus-redis-'));
+  const tls = options.tls;
   const server = await startLocalServer({
     name: 'redis-server',
     binaries: REDIS_BINARIES,
-    args: (port) => [...redisServerArgs(port, dir, options.aof), ...(options.args ?? [])],
+    args: (port) => [
+      ...redisServerArgs(port, dir, options.aof),
+      ...(tls
+        ? [
+            '--port',
+            '0',
+            '--tls-port',
+            String(port),
+            '--tls-cert-file',
+            tls.certFile,
+            '--tls-key-file',
+            tls.keyFile,
+            '--tls-ca-cert-file',
+            tls.caFile,
+            '--tls-auth-clients',
+            'no',
+          ]
+        : []),
+      ...(options.args ?? []),
+    ],
   });
-  return withUrl(server, `redis://127.0.0.1:${server.port}`, dir);
+  return withUrl(server, `${tls ? 'rediss' : 'redis'}://127.0.0.1:${server.port}`, dir);
 }
 
 function withUrl(server: LocalServer, url: string, dir: string): LocalBroker {
@@ -202,13 +227,25 @@ export async function startKafkaNode(
 /**
  * Starts Kafka (broker + controller, KRaft) on spare ports with the repository's
  * `scripts/kafka-local.sh` (Apache's jars resolved with Maven; Java 17+), or
- * `OMNIBUS_KAFKA_SCRIPT`. `saslPlain: 'user:password'` makes its listener SASL/PLAIN.
+ * `OMNIBUS_KAFKA_SCRIPT`. `saslPlain: 'user:password'` makes its listener SASL/PLAIN;
+ * `saslScram: 'user:password'` (with `saslPlain`) adds a user for SCRAM-SHA-256 and
+ * SCRAM-SHA-512; `tls` makes it TLS (SSL, or SASL_SSL with `saslPlain`).
  */
-export async function startLocalKafka(options: { saslPlain?: string } = {}): Promise<LocalKafka> {
+export async function startLocalKafka(
+  options: { saslPlain?: string; saslScram?: string; tls?: TestCertificates } = {},
+): Promise<LocalKafka> {
   const port = await sparePort();
   const node = await startKafkaNode(port, {
     KAFKA_CONTROLLER_PORT: String(await sparePort()),
     ...(options.saslPlain ? { KAFKA_SASL_PLAIN: options.saslPlain } : {}),
+    ...(options.saslScram ? { KAFKA_SASL_SCRAM: options.saslScram } : {}),
+    ...(options.tls
+      ? {
+          KAFKA_SSL_CERT: options.tls.certFile,
+          KAFKA_SSL_KEY: options.tls.keyFile,
+          KAFKA_SSL_CA: options.tls.caFile,
+        }
+      : {}),
   });
   return {
     port,

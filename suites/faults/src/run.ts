@@ -20,6 +20,7 @@ import { fullOutage, outageDoc } from './outage.js';
 import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
 import { security, securityDoc } from './security.js';
 import { type SoakFigures, soak, soakDoc } from './soak.js';
+import { subscribeOutageCases, subscribeOutageDoc } from './subscribe-outage.js';
 import { kafkaTarget, memoryTarget, natsTarget, redisTarget, type Target } from './targets.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -97,6 +98,15 @@ const sayCases = (name: string, table: string, cases: CaseRow[]) => {
   );
 };
 
+/** Runs one table's cases of a backend, bounded (`limits` × the scenario limit), and says how they went. */
+async function runCases(name: string, table: string, cases: () => Promise<CaseRow[]>, limits = 1) {
+  const result = await withTimeout(cases(), limits * SCENARIO_LIMIT_MS, `${table} took too long`).catch(
+    (error: unknown) => [failedCase(name, table, error)],
+  );
+  sayCases(name, table, result);
+  return result;
+}
+
 const rows: (FaultRow & { soak?: SoakFigures })[] = [];
 const badInputRows: CaseRow[] = [];
 const securityRows: CaseRow[] = [];
@@ -105,14 +115,15 @@ for (const [name, make] of targets) {
   let target: Target | undefined;
   try {
     target = await make();
+    const t = target;
     if (wanted('badInput')) {
-      const cases = await withTimeout(
-        badInput(target, progress),
-        SCENARIO_LIMIT_MS,
-        'bad input took too long',
-      ).catch((error: unknown) => [failedCase(name, 'bad input', error)]);
+      badInputRows.push(...(await runCases(name, 'bad input', () => badInput(t, progress))));
+    }
+    if (wanted('subscribeOutage')) {
+      const cases = await runCases(name, 'subscribe during an outage', () =>
+        subscribeOutageCases(t, progress),
+      );
       badInputRows.push(...cases);
-      sayCases(name, 'bad input', cases);
     }
     for (const scenario of scenarios) {
       const result = await withTimeout(
@@ -133,13 +144,8 @@ for (const [name, make] of targets) {
   }
   // after the target's broker is gone: the security checks start a protected broker of their own
   if (wanted('security')) {
-    const cases = await withTimeout(
-      security(name, progress),
-      SCENARIO_LIMIT_MS,
-      'security took too long',
-    ).catch((error: unknown) => [failedCase(name, 'security', error)]);
-    securityRows.push(...cases);
-    sayCases(name, 'security', cases);
+    // two protected brokers: with credentials, then behind TLS
+    securityRows.push(...(await runCases(name, 'security', () => security(name, progress), 2)));
   }
 }
 
@@ -272,6 +278,8 @@ ${soakTable.join('\n')}
 ## Bad input
 
 ${badInputDoc}
+
+${subscribeOutageDoc}
 
 ${caseTable(badInputRows).join('\n')}
 

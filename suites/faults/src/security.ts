@@ -1,13 +1,24 @@
 // Security, per backend, on a credential-protected broker the check starts
-// itself: a token-protected NATS, a Redis with a password and ACL users, a
-// SASL/PLAIN Kafka. With the credentials the bus works (and keeps working across
+// itself: a token-protected NATS and one with nkey users, a Redis with a
+// password and ACL users, a Kafka with SASL/PLAIN and SCRAM users — and each
+// again behind TLS. With the credentials the bus works (and keeps working across
 // a broker restart); without them, or with wrong ones, `createEventBus` fails
 // with a typed error; and no credential — right or wrong — appears in any error
 // message, stack or cause, log line, status report, `stats()` / `health()`
 // output or dead-letter header.
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { ConnectionError, type EventBus, type Message, OmnibusError, PublishError } from '@omnibus/core';
 import { createEventBus, type EventBusConfig } from '@omnibus/factory';
-import { startLocalKafka, startLocalNats, startLocalRedis } from '@omnibus/testing';
+import {
+  createTestCertificates,
+  startLocalKafka,
+  startLocalNats,
+  startLocalRedis,
+  type TestCertificates,
+} from '@omnibus/testing';
 import { Redis } from 'ioredis';
 import { attempt, type CaseRow, errorName, isTyped } from './cases.js';
 import { LeakCheck } from './leaks.js';
@@ -35,6 +46,17 @@ interface Protected {
   readonly quotedUrl: string;
   restart(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** A protected broker's restart (killed, started again) and disposal. */
+function lifecycle(broker: { kill(): Promise<void>; restart(): Promise<void>; dispose(): Promise<void> }) {
+  return {
+    restart: async () => {
+      await broker.kill();
+      await broker.restart();
+    },
+    dispose: () => broker.dispose(),
+  };
 }
 
 async function until(check: () => boolean, limitMs: number): Promise<boolean> {
@@ -215,11 +237,42 @@ async function protectedNats(): Promise<Protected> {
       { name: 'with a wrong token', config: { url: plain.replace('nats://', `nats://${wrong}@`) } },
     ],
     quotedUrl: withToken,
-    restart: async () => {
-      await server.kill();
-      await server.restart();
+    ...lifecycle(server),
+  };
+}
+
+/**
+ * NATS with nkey users (a server config file naming the public key): the client
+ * signs the server's nonce with its seed, given as `connectOptions.authenticator`.
+ * The seed is the secret: the dead-letter check quotes it bare, as a client error
+ * about a .creds file might.
+ */
+async function nkeyNats(): Promise<Protected> {
+  const user = nkeys.createUser();
+  const other = nkeys.createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const otherSeed = new TextDecoder().decode(other.getSeed());
+  const config = join(tmpdir(), `omnibus-nkey-${globalThis.crypto.randomUUID()}.conf`);
+  writeFileSync(config, `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`);
+  const server = await startLocalNats({ args: ['-c', config] });
+  const withSeed = (s: string) => ({
+    url: server.url,
+    connectOptions: { authenticator: nkeyAuthenticator(new TextEncoder().encode(s)) },
+  });
+  return {
+    backend: 'nats',
+    secrets: [seed, otherSeed],
+    allowed: [{ name: 'nkey seed as connectOptions.authenticator', config: withSeed(seed) }],
+    refused: [
+      { name: 'without credentials', config: { url: server.url } },
+      { name: 'with an unknown nkey', config: withSeed(otherSeed) },
+    ],
+    quotedUrl: `${server.url} with the nkey seed ${seed}`,
+    restart: lifecycle(server).restart,
+    dispose: async () => {
+      await server.dispose();
+      rmSync(config, { force: true });
     },
-    dispose: () => server.dispose(),
   };
 }
 
@@ -274,11 +327,7 @@ async function protectedRedis(): Promise<Protected & { port: number; adminUrl: s
       { name: 'unknown ACL user', config: { url: at(`nobody:${app}`) } },
     ],
     quotedUrl: at(`app:${app}`),
-    restart: async () => {
-      await server.kill();
-      await server.restart();
-    },
-    dispose: () => server.dispose(),
+    ...lifecycle(server),
   };
 }
 
@@ -320,12 +369,17 @@ async function readOnlyCase(redis: { adminUrl: string; reader: string }, leaks: 
 
 async function protectedKafka(): Promise<Protected> {
   const password = secret('kafka-app');
+  const scram = secret('kafka-scram');
   const wrong = secret('kafka-wrong');
-  const kafka = await startLocalKafka({ saslPlain: `app:${password}` });
+  const kafka = await startLocalKafka({ saslPlain: `app:${password}`, saslScram: `sc:${scram}` });
   const broker = kafka.brokers.join(',');
+  const scramWith = (mechanism: string, pw: string) => ({
+    brokers: kafka.brokers,
+    sasl: { mechanism, username: 'sc', password: pw },
+  });
   return {
     backend: 'kafka',
-    secrets: [password, wrong],
+    secrets: [password, scram, wrong],
     allowed: [
       {
         name: 'SASL/PLAIN in the URL (kafka://app:<password>@host)',
@@ -335,24 +389,157 @@ async function protectedKafka(): Promise<Protected> {
         name: 'SASL/PLAIN in the sasl option',
         config: { brokers: kafka.brokers, sasl: { mechanism: 'plain', username: 'app', password } },
       },
+      { name: 'SASL/SCRAM-SHA-256 in the sasl option', config: scramWith('scram-sha-256', scram) },
+      { name: 'SASL/SCRAM-SHA-512 in the sasl option', config: scramWith('scram-sha-512', scram) },
     ],
     refused: [
       { name: 'without credentials', config: { url: `kafka://${broker}` } },
       { name: 'with a wrong password', config: { url: `kafka://app:${wrong}@${broker}` } },
       { name: 'unknown user', config: { url: `kafka://nobody:${password}@${broker}` } },
+      { name: 'SASL/SCRAM-SHA-256 with a wrong password', config: scramWith('scram-sha-256', wrong) },
     ],
     quotedUrl: `kafka://app:${password}@${broker}`,
-    restart: async () => {
-      await kafka.kill();
-      await kafka.restart();
-    },
-    dispose: () => kafka.dispose(),
+    ...lifecycle(kafka),
   };
 }
 
-/** The security checks of one backend (the memory bus has no credentials: one "not applicable" row). */
+/**
+ * The same backend behind TLS (a CA and server certificate made for the run), with
+ * credentials too, as in production: the URL schemes the docs promise (`tls://`,
+ * `rediss://`, `kafka+ssl://`) with the CA given the way each client takes it must
+ * work; a client that does not trust the CA, or speaks plaintext to the TLS port,
+ * must get a ConnectionError.
+ */
+async function tlsNats(certs: TestCertificates): Promise<Protected> {
+  const token = secret('nats-tls-token');
+  const wrong = secret('nats-tls-wrong');
+  const server = await startLocalNats({ token, tls: certs });
+  const at = (auth: string) => server.url.replace('tls://', `tls://${auth}@`);
+  return {
+    backend: 'nats',
+    secrets: [token, wrong],
+    allowed: [
+      {
+        name: 'tls:// with the token in the URL, the CA in connectOptions.tls.ca',
+        config: { url: at(token), connectOptions: { tls: { ca: certs.ca } } },
+      },
+      {
+        name: 'tls:// with the token and the CA file (tls.caFile) in connectOptions',
+        config: { url: server.url, connectOptions: { token, tls: { caFile: certs.caFile } } },
+      },
+    ],
+    refused: [
+      { name: 'tls:// without trusting the CA', config: { url: at(token) } },
+      {
+        name: 'tls:// with a wrong token',
+        config: { url: at(wrong), connectOptions: { tls: { ca: certs.ca } } },
+      },
+    ],
+    quotedUrl: at(token),
+    ...lifecycle(server),
+  };
+}
+
+async function tlsRedis(certs: TestCertificates): Promise<Protected> {
+  const password = secret('redis-tls-default');
+  const wrong = secret('redis-tls-wrong');
+  const server = await startLocalRedis({ aof: true, tls: certs, args: ['--requirepass', password] });
+  const at = (auth: string) => server.url.replace('rediss://', `rediss://${auth}@`);
+  return {
+    backend: 'redis',
+    secrets: [password, wrong],
+    allowed: [
+      {
+        name: 'rediss:// with the password in the URL, the CA in redisOptions.tls',
+        config: { url: at(`:${password}`), redisOptions: { tls: { ca: certs.ca } } },
+      },
+    ],
+    refused: [
+      { name: 'rediss:// without trusting the CA', config: { url: at(`:${password}`) } },
+      {
+        name: 'redis:// (plaintext) to the TLS port',
+        config: { url: at(`:${password}`).replace('rediss://', 'redis://') },
+      },
+      {
+        name: 'rediss:// with a wrong password',
+        config: { url: at(`:${wrong}`), redisOptions: { tls: { ca: certs.ca } } },
+      },
+    ],
+    quotedUrl: at(`:${password}`),
+    ...lifecycle(server),
+  };
+}
+
+async function tlsKafka(certs: TestCertificates): Promise<Protected> {
+  const password = secret('kafka-tls-app');
+  const wrong = secret('kafka-tls-wrong');
+  const kafka = await startLocalKafka({ saslPlain: `app:${password}`, tls: certs });
+  const broker = kafka.brokers.join(',');
+  return {
+    backend: 'kafka',
+    secrets: [password, wrong],
+    allowed: [
+      {
+        name: 'kafka+ssl:// with SASL/PLAIN in the URL, the CA in ssl.ca',
+        config: { url: `kafka+ssl://app:${password}@${broker}`, ssl: { ca: [certs.ca] } },
+      },
+    ],
+    refused: [
+      {
+        name: 'kafka+ssl:// without trusting the CA',
+        config: { url: `kafka+ssl://app:${password}@${broker}` },
+      },
+      {
+        name: 'kafka:// (plaintext) to the TLS listener',
+        config: { url: `kafka://app:${password}@${broker}` },
+      },
+      {
+        name: 'kafka+ssl:// with a wrong password',
+        config: { url: `kafka+ssl://app:${wrong}@${broker}`, ssl: { ca: [certs.ca] } },
+      },
+    ],
+    quotedUrl: `kafka+ssl://app:${password}@${broker}`,
+    ...lifecycle(kafka),
+  };
+}
+
+const tlsBrokers: Record<string, (certs: TestCertificates) => Promise<Protected>> = {
+  nats: tlsNats,
+  redis: tlsRedis,
+  kafka: tlsKafka,
+};
+
+/** The checks on the backend behind TLS; every case is named `TLS: …`. */
+async function tlsChecks(backend: string, progress: Progress): Promise<CaseRow[]> {
+  const start = tlsBrokers[backend];
+  if (!start) return [];
+  const certs = await createTestCertificates();
+  try {
+    const rows = await check(await start(certs), (line) =>
+      progress(line.replace('security', 'security · TLS')),
+    );
+    return rows.map((row) => ({ ...row, case: `TLS: ${row.case}` }));
+  } finally {
+    certs.dispose();
+  }
+}
+
+/**
+ * The security checks of one backend: credentials, then the same behind TLS (the
+ * memory bus has no credentials: one "not applicable" row).
+ */
 export async function security(backend: string, progress: Progress): Promise<CaseRow[]> {
-  if (backend === 'nats') return check(await protectedNats(), progress);
+  return [...(await credentialChecks(backend, progress)), ...(await tlsChecks(backend, progress))];
+}
+
+async function credentialChecks(backend: string, progress: Progress): Promise<CaseRow[]> {
+  if (backend === 'nats') {
+    const nkey = await check(await nkeyNats(), progress);
+    return [
+      ...(await check(await protectedNats(), progress)),
+      ...nkey.map((row) => ({ ...row, case: `nkey: ${row.case}` })),
+    ];
+  }
   if (backend === 'kafka') return check(await protectedKafka(), progress);
   if (backend === 'redis') {
     const redis = await protectedRedis();
@@ -387,9 +574,12 @@ export async function security(backend: string, progress: Progress): Promise<Cas
 
 /** The table's paragraph for docs/reliability.md. */
 export const securityDoc = `Each backend gets a broker protected by credentials, started by the check on a spare port:
-\`nats-server --auth <token>\`; \`redis-server --requirepass\` with two ACL users given on its
+\`nats-server --auth <token>\`, and a second one whose config names an nkey user (rows \`nkey: …\`:
+the client signs with its seed through \`connectOptions.authenticator\`, and the dead-letter check
+quotes the bare seed); \`redis-server --requirepass\` with two ACL users given on its
 command line (\`app\` with every permission, \`reader\` without \`@write\` and \`@scripting\`); a
-single-node Kafka whose listener is SASL/PLAIN (\`startLocalKafka({ saslPlain })\`). Every
+single-node Kafka whose listener is SASL/PLAIN and also takes SCRAM-SHA-256 and SCRAM-SHA-512 for
+a second user (\`startLocalKafka({ saslPlain, saslScram })\`). Every
 credential is random for the run. Connecting with the credentials (each way a user would
 write them) must work — a message makes the round trip — and keep working across a broker
 restart; connecting without them, with a wrong password or token, or as an unknown user must
@@ -399,4 +589,13 @@ A handler fails quoting a credential-bearing URL and is dead-lettered. Then ever
 buses produced — each error's message, stack, \`String()\`, \`util.inspect()\` with its cause chain
 and own fields, every log line at every level (through the bus's \`logger\`), every \`onStatus\`
 report, \`stats()\` and \`health()\`, the dead-letter's headers — is searched for every credential
-of the run, right and wrong ones alike.`;
+of the run, right and wrong ones alike.
+
+The same checks run again with each backend behind **TLS** (rows \`TLS: …\`): a CA and a server
+certificate for 127.0.0.1 are made for the run with \`openssl\` (\`createTestCertificates()\`), and
+the broker serves only TLS and asks for credentials too, as in production — \`nats-server --tls\`
+with a token, \`redis-server --tls-port\` with \`requirepass\`, a Kafka \`SASL_SSL\` listener. The URL
+schemes the docs promise (\`tls://\`, \`rediss://\`, \`kafka+ssl://\`) with the CA given the way each
+client takes it (\`connectOptions.tls\`, \`redisOptions.tls\`, \`ssl\`) must work and survive a
+restart; a client that does not trust the CA, that speaks plaintext to the TLS port, or that
+presents a wrong credential must get a \`ConnectionError\`.`;

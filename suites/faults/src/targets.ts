@@ -32,6 +32,8 @@ export interface Target {
    * has no such command, and a process restart stands in for it.
    */
   killConnections?(): Promise<number>;
+  /** The buses' `publishTimeoutMs`: how long a publish, or a subscribe, waits through an outage (ms; 0 for memory). */
+  readonly publishTimeoutMs: number;
   /** How long a network pause lasts: longer than every client timeout that could notice it. */
   readonly pauseMs: number;
   /** The client timeouts the pause outlasts, for the report. */
@@ -51,6 +53,7 @@ export async function memoryTarget(): Promise<Target> {
     start: async () => undefined,
     pause: () => undefined,
     pauseMs: 0,
+    publishTimeoutMs: 0,
     clientTimeouts: 'none (no connection)',
     dispose: () => bus.close(),
   };
@@ -67,7 +70,7 @@ function brokerTarget(
     dispose(): Promise<void>;
   },
   createBus: (extras: BusExtras) => Promise<EventBus>,
-  faults: Pick<Target, 'pauseMs' | 'clientTimeouts' | 'killConnections'>,
+  faults: Pick<Target, 'pauseMs' | 'clientTimeouts' | 'killConnections' | 'publishTimeoutMs'>,
 ): Target {
   return {
     backend,
@@ -81,6 +84,9 @@ function brokerTarget(
     dispose: () => broker.dispose(),
   };
 }
+
+/** `publishTimeoutMs` of the suite's NATS and Redis buses (their default is 10 s). */
+export const SUITE_PUBLISH_TIMEOUT_MS = 20_000;
 
 /** NATS client timeouts of the suite's buses: a silent server is noticed after at most 3 pings. */
 const NATS_PING = { pingInterval: 1_000, maxPingOut: 2 };
@@ -96,11 +102,12 @@ export async function natsTarget(): Promise<Target> {
       createNatsBus({
         url: server.url,
         logger: silentLogger,
-        publishTimeoutMs: 20_000,
+        publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
         connectOptions: NATS_PING,
         ...extras,
       }),
     {
+      publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
       pauseMs: 8_000,
       clientTimeouts: `ping every ${NATS_PING.pingInterval.toLocaleString('en')} ms, stale after ${NATS_PING.maxPingOut} unanswered (set by the suite)`,
     },
@@ -115,8 +122,14 @@ export async function redisTarget(): Promise<Target> {
     server.url,
     server,
     (extras) =>
-      createRedisBus({ url: server.url, logger: silentLogger, publishTimeoutMs: 20_000, ...extras }),
+      createRedisBus({
+        url: server.url,
+        logger: silentLogger,
+        publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
+        ...extras,
+      }),
     {
+      publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
       pauseMs: 10_000,
       clientTimeouts:
         'connect 5,000 ms; a blocking read abandoned after 6,000 ms (blockMs 1,000 + 5,000 ms margin)',
@@ -135,6 +148,7 @@ export async function kafkaTarget(): Promise<Target> {
     (extras) =>
       createKafkaBus({ brokers: kafka.brokers, logger: silentLogger, connectTimeoutMs: 30_000, ...extras }),
     {
+      publishTimeoutMs: 30_000, // the adapter's default
       pauseMs: 35_000,
       clientTimeouts: 'kafkajs request timeout 30,000 ms, consumer session 10,000 ms',
     },
