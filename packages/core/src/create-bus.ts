@@ -195,7 +195,9 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
           ended: runtime.closed,
         },
       );
-      runtime.attach(sub);
+      // arrived as the subscription closed: stopped at once, and the bus's close() waits for that
+      const lateStop = runtime.attach(sub);
+      if (lateStop) trackAttempt(lateStop);
     } catch (error) {
       const aborted = !runtime.isOpen;
       runtimes.delete(runtime);

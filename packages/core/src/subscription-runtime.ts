@@ -62,6 +62,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #dispatchQueued = false;
   #capacityListener: (() => void) | undefined;
   #driverSubscription: DriverSubscription | undefined;
+  /** The stop of a driver subscription that arrived while this one was closing. */
+  #lateStop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #drain: ((timeoutMs: number) => Promise<void>) | undefined;
   #resolveClosed!: () => void;
@@ -92,15 +94,19 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     return this.#state === 'open';
   }
 
-  /** Connects the driver-side subscription (after `driver.subscribe` resolved). */
-  attach(subscription: DriverSubscription): void {
+  /**
+   * Connects the driver-side subscription (after `driver.subscribe` resolved).
+   * One that arrives after the subscription began to close (aborted, bus closing)
+   * is stopped at once: the returned promise settles when it is, and a close still
+   * under way waits for it.
+   */
+  attach(subscription: DriverSubscription): Promise<void> | undefined {
     this.#driverSubscription = subscription;
-    if (this.#state !== 'open') {
-      // closed (aborted, bus closing) while the driver was still subscribing
-      subscription.stop().catch(() => {
-        this.#ctx.stats.errors++;
-      });
-    }
+    if (this.#state === 'open') return undefined;
+    this.#lateStop = subscription.stop().catch(() => {
+      this.#ctx.stats.errors++;
+    });
+    return this.#lateStop;
   }
 
   /**
@@ -436,6 +442,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
     await settledWithin(this.#allSettled(), Math.max(timeoutMs, 1_000));
+    if (this.#lateStop) await settledWithin(this.#lateStop, Math.max(timeoutMs, 1_000));
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

@@ -1,0 +1,71 @@
+import { type BusDriver, createBus, type DriverSubscription, silentLogger } from '@omnibus/core';
+import { describe, expect, it } from 'vitest';
+import { MemoryDriver } from '../src/memory-driver.js';
+import { resolveMemoryOptions } from '../src/options.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The memory driver whose `subscribe` resolves only when the test says so, and
+ * whose subscriptions take 100 ms to stop: for a subscription that arrives just
+ * as the bus (or the subscription) closes.
+ */
+function lateDriver() {
+  const inner = new MemoryDriver(resolveMemoryOptions());
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const state = { stopsBegun: 0, stopsDone: 0, stopsDoneAtClose: -1 };
+  const driver: BusDriver = {
+    backend: 'memory-late',
+    capabilities: inner.capabilities,
+    publish: (m) => inner.publish(m),
+    async subscribe(request) {
+      const sub: DriverSubscription = await inner.subscribe(request);
+      await arrived;
+      return {
+        stop: async () => {
+          state.stopsBegun++;
+          await sleep(100);
+          await sub.stop();
+          state.stopsDone++;
+        },
+      };
+    },
+    close: () => {
+      state.stopsDoneAtClose = state.stopsDone;
+      return inner.close();
+    },
+  };
+  return { driver, state, arrive };
+}
+
+describe('a subscription that arrives as the bus closes', () => {
+  it('is stopped, and close() waits for that stop before it closes the driver', async () => {
+    const d = lateDriver();
+    const bus = createBus(d.driver, { logger: silentLogger });
+    const subscribing = bus.subscribe('orders.created', { group: 'billing' });
+    await sleep(10);
+    const closing = bus.close();
+    d.arrive(); // arrives while the subscription's runtime is closing
+    await expect(subscribing).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    await closing;
+    expect(d.state.stopsBegun).toBe(1);
+    expect(d.state.stopsDoneAtClose).toBe(1);
+  });
+
+  it('one aborted as it arrives is stopped, and a later close() waits for that stop', async () => {
+    const d = lateDriver();
+    const bus = createBus(d.driver, { logger: silentLogger });
+    const abort = new AbortController();
+    const subscribing = bus.subscribe('orders.created', { group: 'billing', signal: abort.signal });
+    await sleep(10);
+    abort.abort();
+    d.arrive();
+    await expect(subscribing).rejects.toMatchObject({ code: 'ABORTED' });
+    await bus.close();
+    expect(d.state.stopsBegun).toBe(1);
+    expect(d.state.stopsDoneAtClose).toBe(1);
+  });
+});
