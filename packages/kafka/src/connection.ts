@@ -8,6 +8,7 @@ import {
 } from '@omnibus/core';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ResolvedKafkaOptions } from './options.js';
+import { notingPartitioner } from './sent-partitions.js';
 
 /**
  * kafkajs logs to the console by default; Omnibus sends its warnings and errors
@@ -56,6 +57,8 @@ export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusS
  */
 export function createProducer(kafka: Kafka, options: ResolvedKafkaOptions): Producer {
   return kafka.producer({
+    // the default partitioner (murmur2 of the key), noting where each record went (sent-partitions.ts)
+    createPartitioner: notingPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

@@ -18,6 +18,7 @@ import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { resultOf, unsent } from './sent-partitions.js';
 import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
 
@@ -29,8 +30,11 @@ const BACKEND = 'kafka';
  * its sockets open, and kafkajs notices only when a request times out (30 s) —
  * a bus that only consumes never said so at all. kafkajs sends each request to a
  * broker of its choosing: up to 32 probes may wait at once (more than the 30 s a
- * request to a paused broker waits, at one a second), so the brokers that answer
- * keep a cluster with one paused member counted as up.
+ * request to a paused broker waits, at one a second), so that one probe stuck on
+ * a paused broker does not hide the answers of the others. With one broker of a
+ * cluster paused the bus may still report `unresponsive` after a few seconds:
+ * its publishes, commits and metadata requests to that broker do wait (the
+ * faults suite's *cluster node paused* scenario gives the reports).
  */
 const PROBE_EVERY_MS = 1_000;
 const UNRESPONSIVE_AFTER_MS = 5_000;
@@ -151,62 +155,80 @@ export class KafkaDriver implements BusDriver {
     this.#sending = undefined;
   }
 
+  /**
+   * Sends the batch as one request per broker. Records the send left out (see
+   * `unsent`) go again on the same producer, within what is left of
+   * `publishTimeoutMs`; a failed or stalled send rejects what is not acknowledged
+   * yet, with an outcome unknown.
+   */
   async #send(batch: Queued[]): Promise<void> {
-    const byTopic = new Map<string, Queued[]>();
-    for (const q of batch) {
-      const list = byTopic.get(q.topic) ?? [];
-      list.push(q);
-      byTopic.set(q.topic, list);
-    }
-    let metadata: RecordMetadata[];
-    try {
-      if (this.#producerSuspect) await this.#renewProducer();
-      const sending = this.#producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map((q) => toRecord(q.message)),
-        })),
-      });
-      sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
-      if (!(await settledWithin(sending, this.#options.publishTimeoutMs))) {
-        this.#reporter.report({
-          type: 'publish_stalled',
-          detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
-          connection: 'lost',
+    const deadline = Date.now() + this.#options.publishTimeoutMs;
+    let pending = batch.map((q) => ({ q, record: toRecord(q.message) }));
+    while (pending.length > 0) {
+      let metadata: RecordMetadata[];
+      try {
+        if (this.#producerSuspect) await this.#renewProducer();
+        const byTopic = new Map<string, ReturnType<typeof toRecord>[]>();
+        for (const { q, record } of pending) {
+          const list = byTopic.get(q.topic) ?? [];
+          list.push(record);
+          byTopic.set(q.topic, list);
+        }
+        const sending = this.#producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
-        throw new Error(
-          `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
-        );
+        sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
+        if (!(await settledWithin(sending, Math.max(1, deadline - Date.now())))) {
+          this.#reporter.report({
+            type: 'publish_stalled',
+            detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
+            connection: 'lost',
+          });
+          throw new Error(
+            `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
+          );
+        }
+        metadata = await sending;
+      } catch (error) {
+        // the outcome is unknown (the broker may have stored it) and kafkajs has rolled its
+        // sequence numbers back: the next batch under the same producer id could be taken for a
+        // duplicate of this one, acknowledged and dropped. Nothing more goes out on it.
+        this.#producerSuspect = true;
+        for (const { q } of pending) {
+          q.reject(
+            new PublishError(
+              `publish to "${q.message.subject}" failed: ${(error as Error)?.message ?? error}`,
+              {
+                backend: BACKEND,
+                cause: safeCause(error),
+              },
+            ),
+          );
+        }
+        return;
       }
-      metadata = await sending;
-    } catch (error) {
-      // the outcome is unknown (the broker may have stored it) and kafkajs has rolled its
-      // sequence numbers back: the next batch under the same producer id could be taken for a
-      // duplicate of this one, acknowledged and dropped. Nothing more goes out on it.
-      this.#producerSuspect = true;
-      for (const q of batch) {
-        q.reject(
-          new PublishError(
-            `publish to "${q.message.subject}" failed: ${(error as Error)?.message ?? error}`,
-            {
-              backend: BACKEND,
-              cause: safeCause(error),
-            },
-          ),
-        );
+      if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
+      const left = new Set(
+        unsent(
+          pending,
+          (p) => p.record,
+          (p) => p.q.topic,
+          metadata,
+        ),
+      );
+      for (const p of pending) {
+        if (left.has(p)) continue;
+        const result = batch.length === 1 ? resultOf(p.record, p.q.topic, metadata) : undefined;
+        p.q.resolve({
+          duplicate: false,
+          sequence: result
+            ? `${result.topicName}:${result.partition}:${result.baseOffset ?? result.offset}`
+            : undefined,
+        });
       }
-      return;
-    }
-    if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
-    const single = batch.length === 1 ? metadata[0] : undefined;
-    for (const q of batch) {
-      q.resolve({
-        duplicate: false,
-        sequence: single
-          ? `${single.topicName}:${single.partition}:${single.baseOffset ?? single.offset}`
-          : undefined,
-      });
+      if (left.size > 0) this.#status('publish_resent', `${left.size} record(s) a send left out, sent again`);
+      pending = [...left];
     }
   }
 

@@ -27,6 +27,8 @@ export interface LocalCluster {
   stopNode(i: number): Promise<void>;
   /** Starts node `i` again on the same ports and data; resolves once it is back in the cluster. */
   startNode(i: number): Promise<void>;
+  /** Freezes node `i` (SIGSTOP) or thaws it (SIGCONT): a member that stops answering without closing its sockets. */
+  pauseNode(i: number, paused: boolean): void;
   /** Stops every node and removes their data. */
   dispose(): Promise<void>;
 }
@@ -93,11 +95,11 @@ async function startAll<T extends { dispose(): Promise<void> }>(
   throw (failed as PromiseRejectedResult).reason;
 }
 
-/** `pids`, `stopNode` (SIGKILL) and `startNode` of a cluster's servers; `afterStart(i)` waits for a restarted node to be back. */
+/** `pids`, `stopNode` (SIGKILL), `startNode` and `pauseNode` of a cluster's servers; `afterStart(i)` waits for a restarted node to be back. */
 function nodeControls(
   servers: readonly LocalServer[],
   afterStart: (i: number) => Promise<unknown>,
-): Pick<LocalCluster, 'pids' | 'stopNode' | 'startNode'> {
+): Pick<LocalCluster, 'pids' | 'stopNode' | 'startNode' | 'pauseNode'> {
   const down = new Set<number>();
   return {
     pids: () => servers.map((s, i) => (down.has(i) ? undefined : s.pid)),
@@ -110,6 +112,7 @@ function nodeControls(
       down.delete(i);
       await afterStart(i);
     },
+    pauseNode: (i, paused) => node(servers, i).pause(paused),
   };
 }
 
@@ -361,6 +364,10 @@ export async function startLocalKafkaCluster(
     pids: () => nodes.map((n) => n.pid),
     stopNode: (i) => node(nodes, i).kill(),
     startNode: (i) => node(nodes, i).restart(),
+    pauseNode(i, paused) {
+      const pid = node(nodes, i).pid;
+      if (pid) process.kill(pid, paused ? 'SIGSTOP' : 'SIGCONT');
+    },
     dispose,
   };
 }

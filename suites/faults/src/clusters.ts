@@ -1,9 +1,9 @@
-// Cluster fault scenarios: a node of a 3-node cluster stopped under load.
-// Each scenario starts its own cluster on spare loopback ports (never the
-// machine's shared brokers), stops and starts nodes by their PIDs, and returns
-// one row of reports/faults.json.
+// Cluster fault scenarios: a node of a 3-node cluster killed, or paused, under
+// load. Each scenario starts its own cluster on spare loopback ports (never the
+// machine's shared brokers), stops, pauses and starts nodes by their PIDs, and
+// returns one row of reports/faults.json.
 import { freemem } from 'node:os';
-import { type EventBus, silentLogger } from '@omnibus/core';
+import { type BusStatus, type EventBus, silentLogger } from '@omnibus/core';
 import { createKafkaBus } from '@omnibus/kafka';
 import { createNatsBus } from '@omnibus/nats';
 import { createRedisBus } from '@omnibus/redis';
@@ -17,8 +17,16 @@ import {
 import { Cluster } from 'ioredis';
 import { History } from './history.js';
 import { type FaultRow, type Progress, row, waitDelivered } from './scenarios.js';
+import { StatusLog } from './status-log.js';
 
-const SCENARIO = 'cluster node lost under load';
+/** What happens to the node: SIGKILLed (and started again later), or SIGSTOPped for `PAUSE_MS`, then SIGCONTed. */
+type NodeFault = 'kill' | 'pause';
+const SCENARIOS: Record<NodeFault, string> = {
+  kill: 'cluster node lost under load',
+  pause: 'cluster node paused under load',
+};
+/** How long a paused node stays frozen: longer than the brokers' own failure detection (NATS and Kafka, about 10 s). */
+const PAUSE_MS = 20_000;
 /** Publishing stops after this long, published or not: the scenario stays bounded. */
 const LOAD_LIMIT_MS = 90_000;
 /** Longest wait for the consumer to catch up once publishing is over. */
@@ -37,8 +45,8 @@ const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 /** A running cluster as the scenario drives it. */
 interface ClusterUnderTest {
   readonly cluster: LocalCluster;
-  /** A bus on the whole cluster (every node as a seed). */
-  createBus(): Promise<EventBus>;
+  /** A bus on the whole cluster (every node as a seed), reporting to `onStatus`. */
+  createBus(onStatus: (status: BusStatus) => void): Promise<EventBus>;
   /** The node to stop, and why that one. */
   victim(): Promise<{ node: number; why: string }>;
   /** Start the node again this long after the fault (no replica can take over); else once publishing is over. */
@@ -56,29 +64,33 @@ export interface ClusterScenario {
 }
 
 /**
- * Cluster node lost under load: `total` messages from `publishers` concurrent
- * publishers (each its own subject, awaited one by one) into a 3-node cluster,
- * a grouped consumer reading them all; at about one third one node is SIGKILLed
- * (the one leading the data where that can be told), the load goes on, and the
- * node is started again (at once after `restartAfterMs`, else once publishing is
- * over, so that the load runs on two nodes). Recovery is, over all publishers,
- * the longest time from the fault to that publisher's next acknowledged publish.
- * Passes with 0 lost acknowledged publishes, 0 out of order and every publisher
- * acknowledged again after the fault.
+ * A cluster node lost (or paused) under load: `total` messages from `publishers`
+ * concurrent publishers (each its own subject, awaited one by one) into a 3-node
+ * cluster, a grouped consumer reading them all; at about one third one node (the
+ * one leading the data where that can be told) is SIGKILLed — and started again
+ * at once after `restartAfterMs`, else once publishing is over, so that the load
+ * runs on two nodes — or SIGSTOPped for `PAUSE_MS` and then SIGCONTed. Recovery
+ * is, over all publishers, the longest time from the fault to that publisher's
+ * next acknowledged publish. Passes with 0 lost acknowledged publishes, 0 out of
+ * order and every publisher acknowledged again after the fault; what the buses
+ * reported through their status hook is given, not judged.
  */
-async function nodeLostUnderLoad(
+async function nodeFaultUnderLoad(
   backend: string,
+  fault: NodeFault,
   start: () => Promise<ClusterUnderTest>,
   progress: Progress,
   total = 5_000,
   publishers = 10,
 ): Promise<FaultRow> {
+  const SCENARIO = SCENARIOS[fault];
   const began = Date.now();
   progress(`${backend} · ${SCENARIO} · starting a 3-node cluster`);
   const setup = await start();
   const { cluster } = setup;
   const startedIn = Date.now() - began;
   const history = new History();
+  const statusLog = new StatusLog();
   let peakBrokers = 0;
   let peakSelf = 0;
   const sample = () => {
@@ -91,31 +103,47 @@ async function nodeLostUnderLoad(
   let delivered = 0;
   let victim: { node: number; why: string } | undefined;
   let faultAt: number | undefined;
+  let resumedAt: number | undefined;
   let ackedAtFault = 0;
   let restartedIn: number | undefined;
-  let fault: Promise<void> | undefined;
+  let faulting: Promise<void> | undefined;
   let faultError: unknown;
   const rejections = new Map<string, number>(); // why publishes were rejected → how many
   const recovery = new Map<number, number>(); // publisher → ms from the fault to its next ack
   const buses: EventBus[] = [];
   const ticker = setInterval(() => {
     sample();
+    const down = fault === 'pause' ? resumedAt === undefined : restartedIn === undefined;
     const state =
-      victim === undefined ? '' : `, node ${victim.node} ${restartedIn === undefined ? 'down' : 'back'}`;
+      victim === undefined
+        ? ''
+        : `, node ${victim.node} ${down ? (fault === 'pause' ? 'paused' : 'down') : 'back'}`;
     progress(
       `${backend} · ${SCENARIO} · ${acked.toLocaleString('en')}/${total.toLocaleString('en')} acknowledged, ${delivered.toLocaleString('en')} delivered${state}`,
     );
   }, 500);
   const restart = async () => {
-    if (victim === undefined || restartedIn !== undefined) return;
+    if (fault === 'pause' || victim === undefined || restartedIn !== undefined) return;
     const t = Date.now();
     await cluster.startNode(victim.node);
     restartedIn = Date.now() - t;
   };
   const startFault = () => {
-    fault = (async () => {
+    faulting = (async () => {
       victim = await setup.victim();
       ackedAtFault = acked;
+      if (fault === 'pause') {
+        const { node } = victim;
+        cluster.pauseNode(node, true);
+        faultAt = Date.now();
+        try {
+          await sleep(PAUSE_MS);
+        } finally {
+          cluster.pauseNode(node, false);
+          resumedAt = Date.now();
+        }
+        return;
+      }
       await cluster.stopNode(victim.node);
       faultAt = Date.now(); // the node is gone (its process exited): acks from here are recoveries
       if (setup.restartAfterMs !== undefined) {
@@ -129,9 +157,9 @@ async function nodeLostUnderLoad(
   let timedOut = false;
   let deliveredIn: number | undefined;
   try {
-    const publisher = await setup.createBus();
+    const publisher = await setup.createBus(statusLog.hook('publisher'));
     buses.push(publisher);
-    const consumerBus = await setup.createBus();
+    const consumerBus = await setup.createBus(statusLog.hook('consumer'));
     buses.push(consumerBus);
     const consumer = await consumerBus.consume(
       'clusters.*',
@@ -161,7 +189,7 @@ async function nodeLostUnderLoad(
             history.outcome(id, 'acknowledged');
             acked++;
             if (faultAt !== undefined && !recovery.has(p)) recovery.set(p, Date.now() - faultAt);
-            if (fault === undefined && acked >= Math.floor(total / 3)) startFault();
+            if (faulting === undefined && acked >= Math.floor(total / 3)) startFault();
           } catch (error) {
             history.outcome(id, 'rejected');
             const message = String((error as Error)?.message ?? error);
@@ -180,7 +208,7 @@ async function nodeLostUnderLoad(
       }),
     );
     const published = Date.now();
-    await fault;
+    await faulting;
     const deliveredBy = Date.now() + DELIVERY_LIMIT_MS;
     await waitDelivered(history, DELIVERY_LIMIT_MS);
     deliveredIn = history.missing() === 0 ? Date.now() - published : undefined;
@@ -201,14 +229,27 @@ async function nodeLostUnderLoad(
   const unrecovered = Array.from({ length: publishers }, (_, p) => p).filter((p) => !recovery.has(p));
   const recoveryMs =
     faultAt === undefined || unrecovered.length > 0 ? null : Math.max(0, ...recovery.values());
-  const note = [
-    victim
-      ? `node ${victim.node} of 3 SIGKILLed at ${ackedAtFault} acknowledged (${victim.why}); started again ${
+  // connection reports of each bus from the fault on, as `lost +3.1 s` (time from the fault)
+  const reported = (bus: string) =>
+    faultAt === undefined
+      ? []
+      : statusLog.entries
+          .filter((e) => e.bus === bus && e.at >= (faultAt as number) && e.status.connection)
+          .map((e) => `${e.status.connection} +${seconds(e.at - (faultAt as number))}`);
+  const reports = ['publisher', 'consumer'].map((bus) => ({ bus, events: reported(bus) }));
+  const what =
+    fault === 'pause'
+      ? `SIGSTOPped for ${seconds(PAUSE_MS)} at ${ackedAtFault} acknowledged (${victim?.why}), then SIGCONTed`
+      : `SIGKILLed at ${ackedAtFault} acknowledged (${victim?.why}); started again ${
           setup.restartAfterMs !== undefined
             ? `after ${seconds(setup.restartAfterMs)}`
             : 'once publishing was over'
-        }${restartedIn === undefined ? ' — did not come back' : `, back in ${seconds(restartedIn)}`}`
+        }${restartedIn === undefined ? ' — did not come back' : `, back in ${seconds(restartedIn)}`}`;
+  const note = [
+    victim
+      ? `node ${victim.node} of 3 ${what}`
       : 'the fault never happened (fewer than a third acknowledged)',
+    `connection reports: ${reports.map((r) => `${r.bus} ${r.events.length > 0 ? r.events.join(', ') : 'none'}`).join('; ')}`,
     faultError ? `fault failed: ${(faultError as Error)?.message ?? faultError}` : '',
     unrecovered.length > 0
       ? `publishers ${unrecovered.map((p) => `p${p}`).join(', ')} never had a publish acknowledged after the fault`
@@ -242,9 +283,10 @@ async function natsCluster(): Promise<ClusterUnderTest> {
   const stream = 'OMNIBUS_clusters'; // the automatic stream of subjects `clusters.*`
   return {
     cluster,
-    createBus: () =>
+    createBus: (onStatus) =>
       createNatsBus({
         url: cluster.urls,
+        onStatus,
         streamDefaults: { replicas: 3 },
         logger: silentLogger,
         publishTimeoutMs: 20_000,
@@ -270,10 +312,10 @@ async function redisCluster(): Promise<ClusterUnderTest> {
   return {
     cluster,
     restartAfterMs: 5_000,
-    async createBus() {
+    async createBus(onStatus) {
       const client = new Cluster(cluster.nodes);
       clients.push(client);
-      return createRedisBus({ client, keyPrefix, logger: silentLogger, publishTimeoutMs: 20_000 });
+      return createRedisBus({ client, keyPrefix, logger: silentLogger, publishTimeoutMs: 20_000, onStatus });
     },
     async victim() {
       const node = await cluster.slotOwner(`{${keyPrefix}}`);
@@ -299,9 +341,10 @@ async function kafkaCluster(): Promise<ClusterUnderTest> {
   const cluster = await startLocalKafkaCluster();
   return {
     cluster,
-    createBus: () =>
+    createBus: (onStatus) =>
       createKafkaBus({
         brokers: cluster.brokers,
+        onStatus,
         topics: { replicationFactor: 3 },
         logger: silentLogger,
         connectTimeoutMs: 30_000,
@@ -310,24 +353,20 @@ async function kafkaCluster(): Promise<ClusterUnderTest> {
   };
 }
 
-/** The cluster scenarios, one per broker backend. */
-export const clusterScenarios: readonly ClusterScenario[] = [
-  {
-    backend: 'nats',
-    scenario: SCENARIO,
-    run: (progress) => nodeLostUnderLoad('nats', natsCluster, progress),
-  },
-  {
-    backend: 'redis',
-    scenario: SCENARIO,
-    run: (progress) => nodeLostUnderLoad('redis', redisCluster, progress),
-  },
-  {
-    backend: 'kafka',
-    scenario: SCENARIO,
-    run: (progress) => nodeLostUnderLoad('kafka', kafkaCluster, progress),
-  },
-];
+/** The cluster scenarios: per broker backend, a node killed, then a node paused. */
+export const clusterScenarios: readonly ClusterScenario[] = (
+  [
+    ['nats', natsCluster],
+    ['redis', redisCluster],
+    ['kafka', kafkaCluster],
+  ] as const
+).flatMap(([backend, start]) =>
+  (['kill', 'pause'] as const).map((fault) => ({
+    backend,
+    scenario: SCENARIOS[fault],
+    run: (progress: Progress) => nodeFaultUnderLoad(backend, fault, start, progress),
+  })),
+);
 
 /** The scenario's paragraph for docs/reliability.md (a list item, like the others). */
 export const clusterScenarioDoc = `- **cluster node lost under load** — a 3-node cluster on loopback, started by the suite: NATS
@@ -343,4 +382,12 @@ export const clusterScenarioDoc = `- **cluster node lost under load** — a 3-no
   it is started again after 5 s. A publisher whose publish was rejected pauses 100 ms before its
   next one, as an application would. **Recovery** here is the longest time, over the publishers,
   from the fault to that publisher's next acknowledged publish; a publisher that never got one
-  fails the scenario. The notes give why publishes were rejected and the brokers' peak memory.`;
+  fails the scenario. The notes give why publishes were rejected, what each bus reported through
+  its status hook and the brokers' peak memory.
+- **cluster node paused under load** — the same clusters, load and node, but the node is frozen
+  (SIGSTOP) for ${PAUSE_MS / 1000} s and then thawed (SIGCONT): a member that stops answering without closing
+  its sockets, for longer than NATS's and Kafka's own failure detection. Same checks: nothing
+  acknowledged lost, nothing out of order, every publisher acknowledged again. What each bus
+  reported through its status hook is given in the notes, not judged: a bus whose server, group
+  coordinator or partition leader is the paused node does stall (its requests wait for that node),
+  and says so.`;

@@ -149,17 +149,15 @@ for (const [name, make] of targets) {
   }
 }
 
-// ── Clusters: 3 nodes on loopback per broker, one node lost under load (src/clusters.ts) ──
+// ── Clusters: 3 nodes on loopback per broker, one node lost, then one paused, under load (src/clusters.ts) ──
 if (wanted('clusters')) {
   if (!only || only.includes('memory')) {
-    rows.push({
-      ...failed(
-        'memory',
-        'cluster node lost under load',
-        'not applicable: the memory bus lives in one process',
-      ),
-      passed: true,
-    });
+    for (const scenario of ['cluster node lost under load', 'cluster node paused under load']) {
+      rows.push({
+        ...failed('memory', scenario, 'not applicable: the memory bus lives in one process'),
+        passed: true,
+      });
+    }
   }
   for (const c of clusterScenarios.filter((c) => !only || only.includes(c.backend))) {
     say(`${c.backend}: starting a 3-node cluster`);
