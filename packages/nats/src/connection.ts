@@ -50,6 +50,10 @@ async function explain(error: unknown, options: ResolvedNatsOptions, timeoutMs: 
   return `${where}: ${(error as Error)?.message ?? error}`;
 }
 
+/** The client's ping period (ms) and how many may go unanswered: a silent server is noticed in 4–6 s. */
+const PING_INTERVAL_MS = 2_000;
+const MAX_PINGS_OUT = 2;
+
 /**
  * Opens (or adopts) the connection; reconnects forever by default once
  * connected. A first connection that fails within `connectTimeoutMs` is a
@@ -64,6 +68,10 @@ export async function openConnection(
     const nc = await connect({
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // a frozen server keeps its socket open: noticed after two unanswered pings (4–6 s), not
+      // the client's default 2 × 2 min, so that a cluster client moves to another server
+      pingInterval: PING_INTERVAL_MS,
+      maxPingOut: MAX_PINGS_OUT,
       name: 'omnibus',
       ...options.connectOptions,
       timeout: timeoutMs,
@@ -86,6 +94,8 @@ export function watchStatus(nc: NatsConnection, report: (status: BusStatus) => v
   void (async () => {
     for await (const s of nc.status()) {
       const { type, ...rest } = s as { type: string } & Record<string, unknown>;
+      // a ping answered in time is routine (one every PING_INTERVAL_MS): only a late one is news
+      if (type === 'ping' && Number(rest.pendingPings ?? 0) <= 1) continue;
       const connection = type === 'disconnect' ? 'lost' : type === 'reconnect' ? 'restored' : undefined;
       report({
         type,

@@ -41,7 +41,9 @@ export interface NatsBusOptions {
   /**
    * Passed to the client's `connect()`: `tls`, `token`, `user`/`pass`, `authenticator`
    * (nkey, creds), `name`, timeouts … Omnibus defaults to reconnecting forever
-   * (`maxReconnectAttempts: -1`).
+   * (`maxReconnectAttempts: -1`) and to a ping every 2 s with 2 unanswered ones
+   * allowed (`pingInterval: 2000, maxPingOut: 2`), so that a server that stops
+   * answering is noticed in seconds rather than the client's default minutes.
    */
   connectOptions?: Partial<ConnectionOptions>;
   /**

@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBusStatus } from '../src/index.js';
 import { deleteStreams, startNatsServer } from './nats-server.js';
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 describe('connection errors', () => {
   it('an unreachable server gives ConnectionError without the credentials', async () => {
     const error = await createNatsBus({ url: 'nats://alice:s3cret-pw@127.0.0.1:1' }).catch((e) => e);
@@ -206,6 +208,35 @@ describe('a server that stops answering', () => {
       server.pause(false);
       await bus.publish('frozen.x', 'after');
       await waitFor(() => got.includes('after'), 'delivery after the server answers again', 20_000);
+    } finally {
+      server.pause(false);
+      await bus.close({ timeoutMs: 2_000 });
+      await server.dispose();
+    }
+  }, 60_000);
+
+  it('on the default options a frozen server is reported lost within seconds, and restored after; routine pings are not reported', async () => {
+    const server = await startNatsServer();
+    const statuses: { type: string; connection?: string; at: number }[] = [];
+    const bus = await createNatsBus({
+      url: server.url,
+      onStatus: (s) => statuses.push({ type: s.type, connection: s.connection, at: Date.now() }),
+    });
+    try {
+      await sleep(4_500); // two ping periods, answered: nothing to report
+      expect(statuses.filter((s) => s.type === 'ping')).toEqual([]);
+      const frozenAt = Date.now();
+      server.pause(true);
+      await waitFor(
+        () => statuses.some((s) => s.connection === 'lost'),
+        'the frozen server to be reported lost',
+        12_000,
+      );
+      const lost = statuses.find((s) => s.connection === 'lost');
+      expect((lost?.at ?? Infinity) - frozenAt).toBeLessThan(10_000);
+      server.pause(false);
+      await waitFor(() => statuses.some((s) => s.connection === 'restored'), 'the reconnect', 20_000);
+      expect((await bus.publish('frozen.y', 'after')).duplicate).toBe(false);
     } finally {
       server.pause(false);
       await bus.close({ timeoutMs: 2_000 });
