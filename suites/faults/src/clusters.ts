@@ -164,7 +164,7 @@ async function nodeFaultUnderLoad(
     const consumer = await consumerBus.consume(
       'clusters.*',
       (m) => {
-        history.deliver(m.id, 'group');
+        history.deliver(m.id, 'group', m.attempt);
         delivered++;
       },
       {
@@ -249,6 +249,9 @@ async function nodeFaultUnderLoad(
     victim
       ? `node ${victim.node} of 3 ${what}`
       : 'the fault never happened (fewer than a third acknowledged)',
+    report.outOfOrder > 0
+      ? `out of order: ${report.outOfOrderDeliveries.map((d) => `${d.id} (attempt ${d.attempt})`).join(', ')}`
+      : '',
     `connection reports: ${reports.map((r) => `${r.bus} ${r.events.length > 0 ? r.events.join(', ') : 'none'}`).join('; ')}`,
     faultError ? `fault failed: ${(faultError as Error)?.message ?? faultError}` : '',
     unrecovered.length > 0

@@ -17,6 +17,8 @@ export interface HistoryReport {
   readonly duplicates: number;
   /** First deliveries that came after a later message of the same publisher and subject, per consumer. */
   readonly outOfOrder: number;
+  /** Those out-of-order deliveries (at most 20, for the report): the id, and its `attempt` when recorded. */
+  readonly outOfOrderDeliveries: readonly { readonly id: string; readonly attempt?: number }[];
   /** Deliveries of publishes that were rejected (the publisher was told they were not sent). */
   readonly rejectedDelivered: number;
   /** Deliveries of ids nobody published. */
@@ -39,7 +41,7 @@ interface Publish {
  */
 export class History {
   readonly #publishes = new Map<string, Publish>();
-  readonly #deliveries: { id: string; consumer: string }[] = [];
+  readonly #deliveries: { id: string; consumer: string; attempt?: number }[] = [];
   #seq = new Map<string, number>();
 
   /** Records a publish about to be sent; returns its sequence number for this publisher. */
@@ -56,9 +58,9 @@ export class History {
     if (p) p.outcome = outcome;
   }
 
-  /** Records one delivery to `consumer` (a group counts as one consumer). */
-  deliver(id: string, consumer = 'consumer'): void {
-    this.#deliveries.push({ id, consumer });
+  /** Records one delivery to `consumer` (a group counts as one consumer), with its `attempt` if known. */
+  deliver(id: string, consumer = 'consumer', attempt?: number): void {
+    this.#deliveries.push(attempt === undefined ? { id, consumer } : { id, consumer, attempt });
   }
 
   /** Acknowledged publishes not delivered yet (to wait for before checking). */
@@ -83,9 +85,10 @@ export class History {
     const highest = new Map<string, number>();
     let duplicates = 0;
     let outOfOrder = 0;
+    const outOfOrderDeliveries: { id: string; attempt?: number }[] = [];
     let rejectedDelivered = 0;
     let unexpected = 0;
-    for (const { id, consumer } of this.#deliveries) {
+    for (const { id, consumer, attempt } of this.#deliveries) {
       const p = this.#publishes.get(id);
       if (!p) {
         unexpected++;
@@ -101,8 +104,11 @@ export class History {
       if (p.outcome === 'rejected') rejectedDelivered++;
       const stream = `${consumer}\u0000${p.publisher}\u0000${p.subject}`;
       const top = highest.get(stream) ?? 0;
-      if (p.seq < top) outOfOrder++;
-      else highest.set(stream, p.seq);
+      if (p.seq < top) {
+        outOfOrder++;
+        if (outOfOrderDeliveries.length < 20)
+          outOfOrderDeliveries.push(attempt === undefined ? { id } : { id, attempt });
+      } else highest.set(stream, p.seq);
     }
     const lostIds: string[] = [];
     let lost = 0;
@@ -121,6 +127,7 @@ export class History {
       lostIds,
       duplicates,
       outOfOrder,
+      outOfOrderDeliveries,
       rejectedDelivered,
       unexpected,
       passed: lost === 0 && outOfOrder === 0,

@@ -122,6 +122,7 @@ export class SeqTracker {
       lostIds,
       duplicates: this.#duplicates,
       outOfOrder: this.#outOfOrder,
+      outOfOrderDeliveries: [], // constant memory: counted, not named
       rejectedDelivered: this.#rejectedDelivered,
       unexpected: this.#unexpected,
       passed: this.#missing === 0 && this.#outOfOrder === 0,

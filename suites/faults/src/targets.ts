@@ -88,7 +88,6 @@ function brokerTarget(
 /** `publishTimeoutMs` of the suite's NATS and Redis buses (their default is 10 s). */
 export const SUITE_PUBLISH_TIMEOUT_MS = 20_000;
 
-
 /** nats-server with JetStream (file storage) on a spare port. */
 export async function natsTarget(): Promise<Target> {
   const server = await startLocalNats();

@@ -48,6 +48,18 @@ describe('History', () => {
     expect(r).toMatchObject({ outOfOrder: 1, passed: false });
   });
 
+  it('names the out-of-order deliveries, with their attempt when it was recorded', () => {
+    const h = new History();
+    for (const id of ['a', 'b', 'c']) {
+      h.publish(id, 's', 'P');
+      h.outcome(id, 'acknowledged');
+    }
+    h.deliver('a', 'group', 1);
+    h.deliver('c', 'group', 1);
+    h.deliver('b', 'group', 2);
+    expect(h.check().outOfOrderDeliveries).toEqual([{ id: 'b', attempt: 2 }]);
+  });
+
   it('order is per subject, per publisher and per consumer; a redelivery is a duplicate, not disorder', () => {
     const r = run([
       'p:1:s:A',
