@@ -167,6 +167,27 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     const id = `${globalThis.crypto.randomUUID().slice(0, 8)}${subscriptionCounter.toString(36)}`;
     const runtime = new SubscriptionRuntime(id, pattern, resolved, ctx);
     runtimes.add(runtime);
+    // close() waits for this whole start, so that a subscription arriving as the bus closes is
+    // stopped before the driver closes, whatever the order in which the two finish
+    let opened!: () => void;
+    trackAttempt(
+      new Promise<void>((resolve) => {
+        opened = resolve;
+      }),
+    );
+    try {
+      return await openRuntime(runtime, pattern, id, resolved);
+    } finally {
+      opened();
+    }
+  };
+
+  const openRuntime = async (
+    runtime: SubscriptionRuntime,
+    pattern: string,
+    id: string,
+    resolved: ReturnType<typeof resolveSubscribeOptions>,
+  ): Promise<SubscriptionRuntime> => {
     try {
       let attempts = 0;
       const sub = await retryWhileAway(
@@ -195,9 +216,9 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
           ended: runtime.closed,
         },
       );
-      // arrived as the subscription closed: stopped at once, and the bus's close() waits for that
+      // arrived as the subscription closed: stopped at once (bounded wait; close() waits for it too)
       const lateStop = runtime.attach(sub);
-      if (lateStop) trackAttempt(lateStop);
+      if (lateStop) await settledWithin(lateStop, 1_000);
     } catch (error) {
       const aborted = !runtime.isOpen;
       runtimes.delete(runtime);

@@ -39,6 +39,9 @@ const BACKEND = 'kafka';
 const PROBE_EVERY_MS = 1_000;
 const UNRESPONSIVE_AFTER_MS = 5_000;
 const PROBES_OUTSTANDING = 32;
+/** How many times records a send left out are sent again, and the least time each of those sends gets (ms). */
+const RESENDS = 3;
+const RESEND_MIN_MS = 1_000;
 /** Longest `close()` waits for the admin client (its probes) to disconnect (ms). */
 const ADMIN_DISCONNECT_WAIT_MS = 1_000;
 
@@ -158,16 +161,19 @@ export class KafkaDriver implements BusDriver {
   /**
    * Sends the batch as one request per broker. Records the send left out (see
    * `unsent`) go again on the same producer, within what is left of
-   * `publishTimeoutMs`; a failed or stalled send rejects what is not acknowledged
-   * yet, with an outcome unknown.
+   * `publishTimeoutMs` (at least `RESEND_MIN_MS`, at most `RESENDS` times); a
+   * failed or stalled send rejects what is not acknowledged yet, with an outcome
+   * unknown.
    */
   async #send(batch: Queued[]): Promise<void> {
-    const deadline = Date.now() + this.#options.publishTimeoutMs;
+    let deadline: number | undefined;
     let pending = batch.map((q) => ({ q, record: toRecord(q.message) }));
-    while (pending.length > 0) {
+    for (let round = 0; pending.length > 0; round++) {
       let metadata: RecordMetadata[];
       try {
         if (this.#producerSuspect) await this.#renewProducer();
+        if (round > RESENDS) throw new Error(`records still left out after ${RESENDS} sends again`);
+        deadline ??= Date.now() + this.#options.publishTimeoutMs;
         const byTopic = new Map<string, ReturnType<typeof toRecord>[]>();
         for (const { q, record } of pending) {
           const list = byTopic.get(q.topic) ?? [];
@@ -179,7 +185,7 @@ export class KafkaDriver implements BusDriver {
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
         sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
-        if (!(await settledWithin(sending, Math.max(1, deadline - Date.now())))) {
+        if (!(await settledWithin(sending, Math.max(RESEND_MIN_MS, deadline - Date.now())))) {
           this.#reporter.report({
             type: 'publish_stalled',
             detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
@@ -255,7 +261,12 @@ export class KafkaDriver implements BusDriver {
     this.#status('producer_renewed');
   }
 
-  /** One request for the whole batch, in order. */
+  /**
+   * One request for the whole batch, in order. On a failure `accepted` holds the
+   * receipts of the entries acknowledged before the first one that was not;
+   * entries after it may have been stored all the same (their partitions
+   * answered on their own), and Kafka does not deduplicate a retry.
+   */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const topics = messages.map((m) => this.#topics.topicFor(m.subject));
     for (const t of new Set(topics)) await this.#topics.ensure(t);
@@ -269,11 +280,17 @@ export class KafkaDriver implements BusDriver {
     const results = await Promise.allSettled(receipts);
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
     if (firstFailure < 0) return results.map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
-    throw new PublishError('publishBatch failed; nothing is known to be accepted', {
-      backend: BACKEND,
-      cause: (results[firstFailure] as PromiseRejectedResult).reason,
-      accepted: [],
-    });
+    const accepted = results
+      .slice(0, firstFailure)
+      .map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
+    throw new PublishError(
+      `publishBatch failed at entry ${firstFailure} of ${messages.length}; the entries before it were stored, later ones may have been`,
+      {
+        backend: BACKEND,
+        cause: (results[firstFailure] as PromiseRejectedResult).reason,
+        accepted,
+      },
+    );
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {

@@ -68,4 +68,20 @@ describe('a subscription that arrives as the bus closes', () => {
     expect(d.state.stopsBegun).toBe(1);
     expect(d.state.stopsDoneAtClose).toBe(1);
   });
+
+  it('one that arrives long after its subscription was aborted is stopped before the bus closes the driver', async () => {
+    const d = lateDriver();
+    const bus = createBus(d.driver, { logger: silentLogger });
+    const abort = new AbortController();
+    const subscribing = bus.subscribe('orders.created', { group: 'billing', signal: abort.signal });
+    await sleep(10);
+    abort.abort();
+    await expect(subscribing).rejects.toMatchObject({ code: 'ABORTED' });
+    const closing = bus.close();
+    await sleep(20);
+    d.arrive(); // the subscription, its runtime and half of close() are long over
+    await closing;
+    expect(d.state.stopsBegun).toBe(1);
+    expect(d.state.stopsDoneAtClose).toBe(1);
+  });
 });
