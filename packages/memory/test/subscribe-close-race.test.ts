@@ -41,6 +41,17 @@ function lateDriver() {
   return { driver, state, arrive };
 }
 
+/** A bus on `lateDriver` whose grouped subscription was aborted while the driver was still subscribing. */
+async function abortedWhileStarting() {
+  const d = lateDriver();
+  const bus = createBus(d.driver, { logger: silentLogger });
+  const abort = new AbortController();
+  const subscribing = bus.subscribe('orders.created', { group: 'billing', signal: abort.signal });
+  await sleep(10);
+  abort.abort();
+  return { d, bus, subscribing };
+}
+
 describe('a subscription that arrives as the bus closes', () => {
   it('is stopped, and close() waits for that stop before it closes the driver', async () => {
     const d = lateDriver();
@@ -56,12 +67,7 @@ describe('a subscription that arrives as the bus closes', () => {
   });
 
   it('one aborted as it arrives is stopped, and a later close() waits for that stop', async () => {
-    const d = lateDriver();
-    const bus = createBus(d.driver, { logger: silentLogger });
-    const abort = new AbortController();
-    const subscribing = bus.subscribe('orders.created', { group: 'billing', signal: abort.signal });
-    await sleep(10);
-    abort.abort();
+    const { d, bus, subscribing } = await abortedWhileStarting();
     d.arrive();
     await expect(subscribing).rejects.toMatchObject({ code: 'ABORTED' });
     await bus.close();
@@ -70,12 +76,7 @@ describe('a subscription that arrives as the bus closes', () => {
   });
 
   it('one that arrives long after its subscription was aborted is stopped before the bus closes the driver', async () => {
-    const d = lateDriver();
-    const bus = createBus(d.driver, { logger: silentLogger });
-    const abort = new AbortController();
-    const subscribing = bus.subscribe('orders.created', { group: 'billing', signal: abort.signal });
-    await sleep(10);
-    abort.abort();
+    const { d, bus, subscribing } = await abortedWhileStarting();
     await expect(subscribing).rejects.toMatchObject({ code: 'ABORTED' });
     const closing = bus.close();
     await sleep(20);
