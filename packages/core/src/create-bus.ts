@@ -133,8 +133,9 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   };
 
   /**
-   * Subscribe attempts not over yet (and the stopping of those given up on):
-   * `close()` waits for them, bounded, before the driver closes.
+   * Subscribes not over yet, with their attempts (and the stopping of those given
+   * up on, or arriving late): `close()` waits for them, bounded, before the driver
+   * closes.
    */
   const attemptsUnderWay = new Set<Promise<unknown>>();
   const trackAttempt = (over: Promise<unknown>) => {
@@ -169,17 +170,9 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     runtimes.add(runtime);
     // close() waits for this whole start, so that a subscription arriving as the bus closes is
     // stopped before the driver closes, whatever the order in which the two finish
-    let opened!: () => void;
-    trackAttempt(
-      new Promise<void>((resolve) => {
-        opened = resolve;
-      }),
-    );
-    try {
-      return await openRuntime(runtime, pattern, id, resolved);
-    } finally {
-      opened();
-    }
+    const opening = openRuntime(runtime, pattern, id, resolved);
+    trackAttempt(opening.catch(() => undefined));
+    return opening;
   };
 
   const openRuntime = async (
@@ -216,7 +209,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
           ended: runtime.closed,
         },
       );
-      // arrived as the subscription closed: stopped at once (bounded wait; close() waits for it too)
+      // arrived as the subscription closed: stopped at once (bounded wait; close() waits for this start)
       const lateStop = runtime.attach(sub);
       if (lateStop) await settledWithin(lateStop, 1_000);
     } catch (error) {

@@ -62,8 +62,6 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #dispatchQueued = false;
   #capacityListener: (() => void) | undefined;
   #driverSubscription: DriverSubscription | undefined;
-  /** The stop of a driver subscription that arrived while this one was closing. */
-  #lateStop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #drain: ((timeoutMs: number) => Promise<void>) | undefined;
   #resolveClosed!: () => void;
@@ -97,16 +95,14 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   /**
    * Connects the driver-side subscription (after `driver.subscribe` resolved).
    * One that arrives after the subscription began to close (aborted, bus closing)
-   * is stopped at once: the returned promise settles when it is, and a close still
-   * under way waits for it.
+   * is stopped at once: the returned promise settles when it is.
    */
   attach(subscription: DriverSubscription): Promise<void> | undefined {
     this.#driverSubscription = subscription;
     if (this.#state === 'open') return undefined;
-    this.#lateStop = subscription.stop().catch(() => {
+    return subscription.stop().catch(() => {
       this.#ctx.stats.errors++;
     });
-    return this.#lateStop;
   }
 
   /**
@@ -442,7 +438,6 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
     await settledWithin(this.#allSettled(), Math.max(timeoutMs, 1_000));
-    if (this.#lateStop) await settledWithin(this.#lateStop, Math.max(timeoutMs, 1_000));
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

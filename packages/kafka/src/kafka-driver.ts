@@ -167,18 +167,18 @@ export class KafkaDriver implements BusDriver {
    */
   async #send(batch: Queued[]): Promise<void> {
     let deadline: number | undefined;
-    let pending = batch.map((q) => ({ q, record: toRecord(q.message) }));
+    let pending = batch.map((q) => ({ q, topic: q.topic, record: toRecord(q.message) }));
     for (let round = 0; pending.length > 0; round++) {
       let metadata: RecordMetadata[];
       try {
-        if (this.#producerSuspect) await this.#renewProducer();
         if (round > RESENDS) throw new Error(`records still left out after ${RESENDS} sends again`);
+        if (this.#producerSuspect) await this.#renewProducer();
         deadline ??= Date.now() + this.#options.publishTimeoutMs;
         const byTopic = new Map<string, ReturnType<typeof toRecord>[]>();
-        for (const { q, record } of pending) {
-          const list = byTopic.get(q.topic) ?? [];
+        for (const { topic, record } of pending) {
+          const list = byTopic.get(topic) ?? [];
           list.push(record);
-          byTopic.set(q.topic, list);
+          byTopic.set(topic, list);
         }
         const sending = this.#producer.sendBatch({
           acks: -1,
@@ -215,17 +215,10 @@ export class KafkaDriver implements BusDriver {
         return;
       }
       if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
-      const left = new Set(
-        unsent(
-          pending,
-          (p) => p.record,
-          (p) => p.q.topic,
-          metadata,
-        ),
-      );
+      const left = new Set(unsent(pending, metadata));
       for (const p of pending) {
         if (left.has(p)) continue;
-        const result = batch.length === 1 ? resultOf(p.record, p.q.topic, metadata) : undefined;
+        const result = batch.length === 1 ? resultOf(p.record, p.topic, metadata) : undefined;
         p.q.resolve({
           duplicate: false,
           sequence: result

@@ -29,16 +29,14 @@ export const notingPartitioner: ICustomPartitioner = () => {
  * rolled back with the failed request, so sending them again on the same
  * idempotent producer is the retry kafkajs meant to make.
  */
-export function unsent<T>(
+export function unsent<T extends { readonly record: object; readonly topic: string }>(
   items: readonly T[],
-  recordOf: (item: T) => object,
-  topicOf: (item: T) => string,
   metadata: readonly RecordMetadata[],
 ): T[] {
   const answered = new Set(metadata.map((m) => `${m.topicName}\u0000${m.partition}`));
-  return items.filter((item) => {
-    const partition = chosen.get(recordOf(item));
-    return partition === undefined || !answered.has(`${topicOf(item)}\u0000${partition}`);
+  return items.filter(({ record, topic }) => {
+    const partition = chosen.get(record);
+    return partition === undefined || !answered.has(`${topic}\u0000${partition}`);
   });
 }
 

@@ -20,6 +20,7 @@ describe('records a send left out (kafkajs retry across brokers)', () => {
       key,
       value: Buffer.from(key),
     }));
+    const items = records.map((record) => ({ record, topic: 't' }));
     const partitions = records.map((message) => pick({ topic: 't', partitionMetadata, message }));
     // the default partitioner is deterministic on the key: the same record, the same partition
     expect(records.map((message) => pick({ topic: 't', partitionMetadata, message }))).toEqual(partitions);
@@ -27,42 +28,16 @@ describe('records a send left out (kafkajs retry across brokers)', () => {
     expect(used.length).toBeGreaterThan(1);
     const [missing, ...answered] = used as [number, ...number[]];
     const metadata = answered.map((p) => answer('t', p, '7'));
-    const left = unsent(
-      records,
-      (r) => r,
-      () => 't',
-      metadata,
-    );
-    expect(left).toEqual(records.filter((_, i) => partitions[i] === missing));
-    expect(
-      unsent(
-        records,
-        (r) => r,
-        () => 't',
-        [...metadata, answer('t', missing, '9')],
-      ),
-    ).toEqual([]);
+    const left = unsent(items, metadata);
+    expect(left.map((i) => i.record)).toEqual(records.filter((_, i) => partitions[i] === missing));
+    expect(unsent(items, [...metadata, answer('t', missing, '9')])).toEqual([]);
     // an answer for the same partition of another topic does not count
-    expect(
-      unsent(
-        records,
-        (r) => r,
-        () => 't',
-        [...metadata, answer('other', missing, '9')],
-      ),
-    ).toHaveLength(left.length);
+    expect(unsent(items, [...metadata, answer('other', missing, '9')])).toHaveLength(left.length);
     const first = records[0] as object;
     expect(resultOf(first, 't', [answer('t', partitions[0] as number, '42')])?.baseOffset).toBe('42');
   });
 
   it('a record kafkajs never partitioned counts as unsent', () => {
-    expect(
-      unsent(
-        [{ key: 'x' }],
-        (r) => r,
-        () => 't',
-        [answer('t', 0, '1')],
-      ),
-    ).toHaveLength(1);
+    expect(unsent([{ record: { key: 'x' }, topic: 't' }], [answer('t', 0, '1')])).toHaveLength(1);
   });
 });
