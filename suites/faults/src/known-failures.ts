@@ -19,7 +19,7 @@ export const knownFailures: readonly KnownFailure[] = [
     backend: 'nats',
     scenario: 'cluster node paused under load',
     intermittent: true,
-    why: 'seen in 1 of 12 runs so far (this scenario five times, a stand-alone reproduction of it seven times), with the R3 stream’s leader frozen for 20 s, 9 acknowledged messages reached the consumer late, behind newer ones of the same subjects: out of order, nothing lost. The consumer caught up 24 s after the last publish, about when the 30 s ack timeout of messages handed out as the node froze ran out. As far as understood (not confirmed), the frozen node had sent them towards the consumer and the newly elected consumer leader counted them as delivered, so they came again only after the ack timeout. A failing run names them, with their attempt, in its notes',
+    why: 'seen in 1 of 13 runs so far (this scenario six times, a stand-alone reproduction of it seven times), with the R3 stream’s leader frozen for 20 s, 9 acknowledged messages reached the consumer late, behind newer ones of the same subjects: out of order, nothing lost. The consumer caught up 24 s after the last publish, about when the 30 s ack timeout of messages handed out as the node froze ran out. As far as understood (not confirmed), the frozen node had sent them towards the consumer and the newly elected consumer leader counted them as delivered, so they came again only after the ack timeout. A failing run names them, with their attempt, in its notes',
   },
 ];
 
