@@ -41,7 +41,7 @@ export { formatError } from './format-error.js';
 export { generateId } from './message-id.js';
 export { runSoon } from './microtask.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
-export { settledWithin, silentLogger, withTimeout } from './operability.js';
+export { log, settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
 export { type ListNode, listNext, listOwner, listPrev, OrderedList } from './ordered-list.js';

@@ -25,6 +25,8 @@ export class DeliveredMessage implements Message, ListNode<DeliveredMessage> {
   readonly attempt: number;
   /** Set by the subscription once the application has seen the message. */
   handedOut = false;
+  /** @internal epoch ms after which a handed-out, unsettled message is taken back (set at hand-out). */
+  deadline = 0;
   /** @internal links of the subscription's list of handed-out, unsettled messages */
   [listPrev]: DeliveredMessage | undefined = undefined;
   /** @internal */

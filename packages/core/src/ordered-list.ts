@@ -26,6 +26,11 @@ export class OrderedList<T extends ListNode<T>> {
     return this.#size;
   }
 
+  /** The oldest entry, if any. */
+  get first(): T | undefined {
+    return this.#head;
+  }
+
   add(entry: T): void {
     if (entry[listOwner]) return;
     entry[listOwner] = this;

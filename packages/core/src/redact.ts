@@ -1,8 +1,16 @@
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s@]*)@/gi;
-/** `user:password@host` written without a scheme (a forgotten `nats://`). */
-const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;])([^\s"'`/@:]+):([^\s"'`/@]+)@(?=[^\s@])/g;
-/** `token@host:port` written without a scheme (an e-mail address has no port). */
-const BARE_TOKEN = /(^|[\s"'`(<[{=,;])([^\s"'`/@:]+)@(?=[A-Za-z0-9.[\]-]+:\d)/g;
+/**
+ * The userinfo of a URL: everything between `scheme://` and the last `@` before the host
+ * (a password may hold an unencoded `@`).
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s"'`]*)@(?=[^\s@/"'`])/gi;
+/**
+ * `user:password@host` with no scheme or a mistyped one (`nats//`, `nats:/`, `//`, `nats:`):
+ * anything containing a `:` from the start of a word (or a `/`, `\\`) up to the last `@`
+ * before a host. `scheme:user:password@` loses the scheme too: better too much than a password.
+ */
+const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\]*:[^\s"'`/\\]*)@(?=[^\s@/"'`])/g;
+/** `token@host:port` written without a scheme, or after a mistyped one (an e-mail address has no port). */
+const BARE_TOKEN = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\@:]+)@(?=[A-Za-z0-9.[\]-]+:\d)/g;
 const SECRET_PARAMS =
   /\b(password|passwd|pass|pwd|token|secret|auth|apikey|api_key|access_key|sasl_password|credentials?)=([^&\s,;]+)/gi;
 /** `"password": "…"` as in JSON dumps of options. */
@@ -19,8 +27,8 @@ const AUTH_SCHEMES = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 const NKEY_SEEDS = /S[UAONCXP][A-Z2-7]{56}/g;
 
 /**
- * Removes credentials from free text: the `user:password@` part of URLs (with or
- * without a scheme), the values of secret-looking query parameters and fields
+ * Removes credentials from free text: the `user:password@` part of URLs (with, without
+ * or with a mistyped scheme: `nats//`, `nats:/`, `//`, `nats:`), the values of secret-looking query parameters and fields
  * (`password=…`, `"token": "…"`), `Bearer` tokens and NATS nkey seeds. Used on every
  * error message Omnibus builds and on every string it reports (stats,
  * dead-letter headers).

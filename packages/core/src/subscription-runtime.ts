@@ -6,7 +6,7 @@ import type {
   OutgoingMessage,
   SettleInfo,
 } from './driver.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
 import { type Logger, log, settledWithin } from './operability.js';
@@ -66,6 +66,9 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #drain: ((timeoutMs: number) => Promise<void>) | undefined;
   #resolveClosed!: () => void;
   #abortListener: (() => void) | undefined;
+  /** One timer for every ack timeout of this subscription, armed for the oldest hand-out's deadline. */
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryWarned = false;
   /** Resolves when fully closed. */
   readonly closed: Promise<void>;
 
@@ -168,16 +171,19 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     for (;;) {
       if (this.#state !== 'open') return undefined;
       const next = this.#buffer.shift();
-      if (next) return this.#handOut(next);
+      if (next) return this.#handOut(next, Date.now());
       await new Promise<void>((resolve) => {
         this.#waiter = resolve;
       });
     }
   }
 
-  #handOut(message: DeliveredMessage): DeliveredMessage {
+  #handOut(message: DeliveredMessage, now: number): DeliveredMessage {
     message.handedOut = true;
+    // hand-outs are in time order and share one ack timeout: deadlines grow along #handedOut
+    message.deadline = now + this.options.ackTimeoutMs;
     this.#handedOut.add(message);
+    if (this.#expiryTimer === undefined) this.#armExpiry(message.deadline, now);
     if (message.delivery.onHandOut) {
       try {
         message.delivery.onHandOut();
@@ -206,10 +212,54 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#dispatchQueued = false;
     const dispatch = this.#dispatcher as (message: DeliveredMessage) => void;
     const buffer = this.#buffer;
+    const now = buffer.length > 0 ? Date.now() : 0;
     while (this.#state === 'open' && buffer.length > 0) {
-      dispatch(this.#handOut(buffer.shift() as DeliveredMessage));
+      dispatch(this.#handOut(buffer.shift() as DeliveredMessage, now));
     }
   }
+
+  // ---- ack timeout ----------------------------------------------------------
+
+  #armExpiry(at: number, now: number): void {
+    this.#expiryTimer = setTimeout(this.#expire, Math.max(0, at - now));
+    this.#expiryTimer.unref?.();
+  }
+
+  /**
+   * Ack timeouts, owned by core on every backend: a handed-out message not settled
+   * within `ackTimeoutMs` (manual ack forgotten, handler hung) is nakked — redelivered
+   * with `attempt + 1`, or dead-lettered at `maxAttempts` — and its `maxInFlight` slot
+   * is freed. A later settle of that message is ignored (it was claimed here).
+   */
+  readonly #expire = (): void => {
+    this.#expiryTimer = undefined;
+    if (this.#state !== 'open') return; // closing releases what is left
+    const now = Date.now();
+    for (let head = this.#handedOut.first; head; head = this.#handedOut.first) {
+      if (head.deadline > now) {
+        this.#armExpiry(head.deadline, now);
+        return;
+      }
+      if (!this.#expiryWarned) {
+        this.#expiryWarned = true;
+        log(
+          this.#ctx.logger,
+          'warn',
+          `[omnibus:${this.#ctx.backend}] message ${head.id} from "${head.subject}" was not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms): redelivered, and a late ack/nak of it is ignored (reported once per subscription)`,
+        );
+      }
+      const error = new TimeoutError(`not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms)`, {
+        backend: this.#ctx.backend,
+      });
+      // settle() takes it out of #handedOut synchronously
+      void this.settle(
+        head,
+        head.attempt >= this.options.maxAttempts
+          ? { kind: 'term', reason: `maxAttempts (${this.options.maxAttempts}) exceeded: ack timeout`, error }
+          : { kind: 'nak', delayMs: 0, error },
+      );
+    }
+  };
 
   /** Counts a backend settle under way until `done` settles (close waits for it). */
   #track(done: Promise<unknown>): void {
@@ -424,6 +474,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#state = 'closing';
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
     if (this.#abortListener) this.options.signal?.removeEventListener('abort', this.#abortListener);
     this.#wake();
     try {

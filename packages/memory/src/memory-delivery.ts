@@ -23,18 +23,15 @@ export interface DeliveryOwner {
 export class MemoryDelivery implements InboundDelivery, ListNode<MemoryDelivery> {
   readonly item: QueueItem;
   readonly attempt: number;
-  /** Epoch ms after which an unsettled delivery is taken back and redelivered. */
-  readonly deadline: number;
   readonly #owner: DeliveryOwner;
   [listPrev]: MemoryDelivery | undefined = undefined;
   [listNext]: MemoryDelivery | undefined = undefined;
   [listOwner]: OrderedList<MemoryDelivery> | undefined = undefined;
 
-  constructor(owner: DeliveryOwner, item: QueueItem, deadline: number) {
+  constructor(owner: DeliveryOwner, item: QueueItem) {
     this.#owner = owner;
     this.item = item;
     this.attempt = item.attempt;
-    this.deadline = deadline;
   }
 
   get id(): string {

@@ -7,6 +7,7 @@ import {
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
+  log,
   type OutgoingMessage,
   SubjectIndex,
 } from '@omnibus/core';
@@ -33,6 +34,8 @@ export class MemoryDriver implements BusDriver {
   readonly #spaceWaiters = new Set<() => void>();
   readonly #payloads = new PayloadPool();
   #dropped = 0;
+  /** Groups already reported for dropping while memberless (logged once each). */
+  readonly #warnedMemberless = new Set<string>();
   #sequence = 0;
   #closed = false;
 
@@ -117,12 +120,17 @@ export class MemoryDriver implements BusDriver {
   }
 
   #enqueue(target: Target, envelope: Envelope, now: number): void {
-    const { overflow, maxBuffered, onDrop } = this.#options;
+    const { maxBuffered, onDrop } = this.#options;
+    // a group nobody reads keeps its newest `maxBuffered` messages, as a broker's retention
+    // limit would: it never blocks publishers, whatever the overflow policy
+    const memberless = isMemberless(target);
+    const overflow = memberless ? 'drop-oldest' : this.#options.overflow;
     if (overflow !== 'block' && target.buffered >= maxBuffered) {
       const dropped = overflow === 'drop-oldest' ? target.dropOldest()?.envelope : envelope;
       if (dropped) {
         this.#dropped++;
         dropped.tracker?.finish();
+        if (memberless) this.#warnMemberless(target);
         try {
           onDrop?.({
             id: dropped.id,
@@ -130,6 +138,7 @@ export class MemoryDriver implements BusDriver {
             pattern: target.pattern,
             group: target.group,
             policy: overflow,
+            reason: memberless ? 'group-without-members' : 'overflow',
           });
         } catch {
           // a throwing onDrop must not break publishing
@@ -140,16 +149,27 @@ export class MemoryDriver implements BusDriver {
     target.enqueue(envelope, now);
   }
 
+  #warnMemberless(target: Target): void {
+    const group = target.group as string;
+    if (this.#warnedMemberless.has(group)) return;
+    this.#warnedMemberless.add(group);
+    log(
+      this.#options.logger ?? console,
+      'warn',
+      `[omnibus:memory] group "${group}" (${target.pattern}) has no members and ${this.#options.maxBuffered} messages waiting: its oldest messages are dropped (counted in stats().dropped; reported once per group)`,
+    );
+  }
+
   #anyFull(targets: readonly Target[]): boolean {
     const { maxBuffered } = this.#options;
-    for (const t of targets) if (t.buffered >= maxBuffered) return true;
+    for (const t of targets) if (t.buffered >= maxBuffered && !isMemberless(t)) return true;
     return false;
   }
 
   /** Waits until every matching target has room; the message is then enqueued everywhere at once. */
   async #waitForRoom(subject: string, initial: readonly Target[]): Promise<readonly Target[]> {
     let targets = initial;
-    const full = () => targets.find((t) => t.buffered >= this.#options.maxBuffered);
+    const full = () => targets.find((t) => t.buffered >= this.#options.maxBuffered && !isMemberless(t));
     const deadline = Date.now() + this.#options.blockTimeoutMs;
     for (let blocker = full(); blocker; blocker = full()) {
       const remaining = deadline - Date.now();
@@ -200,8 +220,9 @@ export class MemoryDriver implements BusDriver {
     } else {
       target = this.#createTarget(pattern, undefined, request);
     }
-    const member = { sink, ackTimeoutMs: request.ackTimeoutMs };
+    const member = { sink };
     target.members.push(member);
+    if (group !== undefined) this.#warnedMemberless.delete(group);
     sink.onCapacity(() => target.schedule());
     target.schedule();
     return {
@@ -213,6 +234,8 @@ export class MemoryDriver implements BusDriver {
           target.close();
         } else {
           target.schedule();
+          // publishers blocked by this group's full buffer stop waiting for it once nobody reads it
+          if (target.members.length === 0) this.#notifySpace();
         }
       },
     };
@@ -233,4 +256,9 @@ export class MemoryDriver implements BusDriver {
     this.#groups.clear();
     this.#notifySpace();
   }
+}
+
+/** A group whose members have all left: kept (as a durable consumer would be) but never waited for. */
+function isMemberless(target: Target): boolean {
+  return target.group !== undefined && target.members.length === 0;
 }

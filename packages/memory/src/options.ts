@@ -17,6 +17,12 @@ export interface DropInfo {
   readonly pattern: string;
   readonly group: string | undefined;
   readonly policy: OverflowPolicy;
+  /**
+   * `overflow`: the subscription or group lags behind its `maxBuffered`. `group-without-members`:
+   * every member of the group has left, and it keeps only its newest `maxBuffered` messages
+   * (always `drop-oldest`, whatever `overflow` says: a group nobody reads never blocks publishers).
+   */
+  readonly reason: 'overflow' | 'group-without-members';
 }
 
 /** Options of `createMemoryBus`. Every field is optional. */

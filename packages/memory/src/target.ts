@@ -5,7 +5,6 @@ import { type DeliveryOwner, MemoryDelivery } from './memory-delivery.js';
 /** A subscriber attached to a target. */
 export interface Member {
   readonly sink: DeliverySink;
-  readonly ackTimeoutMs: number;
 }
 
 /**
@@ -23,9 +22,6 @@ export class Target implements DeliveryOwner {
   /** Handed out, not yet settled, in hand-out order. */
   readonly #inFlight = new OrderedList<MemoryDelivery>();
   readonly #onSpace: () => void;
-  /** One timer for every ack timeout of this target, armed for the earliest deadline. */
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepAt = Number.POSITIVE_INFINITY;
   #pumping = false;
   #roundRobin = 0;
   #pumpQueued = false;
@@ -108,7 +104,7 @@ export class Target implements DeliveryOwner {
         const item = this.#nextReady(now);
         if (!item) break;
         moved = true;
-        this.#deliver(item, member, now);
+        this.#deliver(item, member);
       }
     } finally {
       this.#pumping = false;
@@ -129,10 +125,10 @@ export class Target implements DeliveryOwner {
     }, next.notBefore - now);
   }
 
-  #deliver(item: QueueItem, member: Member, now: number): void {
-    const delivery = new MemoryDelivery(this, item, now + member.ackTimeoutMs);
+  #deliver(item: QueueItem, member: Member): void {
+    // the ack timeout runs in core, from hand-out: an expired delivery comes back as a nak
+    const delivery = new MemoryDelivery(this, item);
     this.#inFlight.add(delivery);
-    if (delivery.deadline < this.#sweepAt) this.#armSweep(delivery.deadline, now);
     member.sink.push(delivery);
   }
 
@@ -159,30 +155,6 @@ export class Target implements DeliveryOwner {
     }
     this.#redeliver(item, delayMs);
   }
-
-  #armSweep(at: number, now: number): void {
-    clearTimeout(this.#sweepTimer);
-    this.#sweepAt = at;
-    this.#sweepTimer = setTimeout(this.#sweep, Math.max(0, at - now));
-    this.#sweepTimer.unref?.();
-  }
-
-  /** Ack timeouts: redelivers every delivery past its deadline, then waits for the next one. */
-  readonly #sweep = (): void => {
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const delivery of this.#inFlight) {
-      if (delivery.deadline <= now) {
-        this.#inFlight.delete(delivery);
-        this.#redeliver(delivery.item, 0);
-      } else if (delivery.deadline < next) {
-        next = delivery.deadline;
-      }
-    }
-    if (next !== Number.POSITIVE_INFINITY && !this.#closed) this.#armSweep(next, now);
-  };
 
   /** Puts a released item back where it was: the queue stays in publish order, whatever order releases come in. */
   #requeue(item: QueueItem): void {
@@ -212,7 +184,6 @@ export class Target implements DeliveryOwner {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#sweepTimer);
     for (const { item } of this.#inFlight.clear()) item.envelope.tracker?.finish();
     for (const item of [...this.#queue.drain(), ...this.#retries.splice(0)]) item.envelope.tracker?.finish();
     this.#onSpace();

@@ -93,6 +93,44 @@ describe('bounded buffers', () => {
     }
     expect(got).toEqual(policy === 'drop-oldest' ? ['0', '3', '4'] : ['0', '1', '2']);
   });
+
+  it('a group whose members all left never blocks publishers: it keeps its newest messages, counted and logged once', async () => {
+    const warnings: string[] = [];
+    const drops: DropInfo[] = [];
+    bus = createMemoryBus({
+      maxBuffered: 100,
+      blockTimeoutMs: 30_000,
+      onDrop: (d) => drops.push(d),
+      logger: { warn: (line: string) => warnings.push(line) },
+    });
+    const member = await bus.consume('feed.*', () => {}, { group: 'billing' });
+    await member.close();
+    const live = await bus.subscribe('feed.*');
+    let got = 0;
+    const reading = (async () => {
+      for await (const _ of live) if (++got === 1_000) break;
+    })();
+    let slowest = 0;
+    for (let i = 0; i < 1_000; i++) {
+      const started = performance.now();
+      await bus.publish('feed.x', String(i));
+      slowest = Math.max(slowest, performance.now() - started);
+    }
+    await reading;
+    expect(got).toBe(1_000); // the live subscriber got everything
+    expect(slowest).toBeLessThan(1_000); // no publish waited for the group nobody reads (it used to block for blockTimeoutMs)
+    expect(bus.stats().dropped).toBe(900);
+    expect(drops[0]).toMatchObject({
+      group: 'billing',
+      policy: 'drop-oldest',
+      reason: 'group-without-members',
+    });
+    expect(warnings.filter((w) => w.includes('"billing"'))).toHaveLength(1);
+    // a member that comes back gets the newest 100, oldest first
+    const back = reader(await bus.subscribe('feed.*', { group: 'billing' }));
+    const kept = await back.take(100);
+    expect(kept.map((m) => m.text())).toEqual(Array.from({ length: 100 }, (_, i) => String(900 + i)));
+  });
 });
 
 describe('memory specifics', () => {

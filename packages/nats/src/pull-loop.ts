@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { DeliverySink, InboundDelivery } from '@omnibus/core';
+import type { CapacityPool } from './capacity-pool.js';
 import { decodeHeaders } from './envelope.js';
 import { isConsumerGone } from './nats-errors.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -25,8 +26,11 @@ export interface PullLoopContext {
    * subscriptions: their consumer is deleted on close.
    */
   readonly ledger: ReleaseLedger | undefined;
-  /** Pull again only once at least this much capacity is free (avoids trickles of tiny pulls). */
-  readonly minBatch: number;
+  /**
+   * The subscription's free `maxInFlight`, shared with the other loops feeding the
+   * same subscription (a pattern spanning streams): each pull reserves its slots here.
+   */
+  readonly pool: CapacityPool;
   /** Makes sure the consumer exists again (after it was deleted from outside); gets the last stream sequence seen. */
   recreate(lastSeq: number): Promise<void>;
   /** Flushes the connection so a nak reaches the server before we go on. */
@@ -37,6 +41,12 @@ export interface PullLoopContext {
   flushAcks(): void;
   status(type: string, detail?: string): void;
 }
+
+/**
+ * A message handed out later than this after its pull gets its ack wait restarted
+ * (`+WPI`); sooner, the grace the consumer's `ack_wait` adds over `ackTimeoutMs` covers it.
+ */
+const HAND_OUT_WORKING_AFTER_MS = 500;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -50,17 +60,12 @@ export class PullLoop {
   readonly #ctx: PullLoopContext;
   #stopped = false;
   #current: ConsumerMessages | undefined;
-  #capacityWaiter: (() => void) | undefined;
   #done: Promise<void> = Promise.resolve();
   #lastSeq = 0;
 
   constructor(ctx: PullLoopContext) {
     this.#ctx = ctx;
-    ctx.sink.onCapacity(() => {
-      const w = this.#capacityWaiter;
-      this.#capacityWaiter = undefined;
-      w?.();
-    });
+    ctx.pool.join();
   }
 
   start(): void {
@@ -69,7 +74,7 @@ export class PullLoop {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#capacityWaiter?.();
+    this.#ctx.pool.cancel(this);
     // Group members let the pending pull request run out (nakking whatever still
     // arrives) so the server forgets it; others stop listening at once. stop(),
     // not close(): close() waits for the iterator to be drained.
@@ -111,6 +116,7 @@ export class PullLoop {
   }
 
   #toDelivery(m: JsMsg, released: number): InboundDelivery {
+    const received = Date.now();
     const { headers, id, publishedAt } = decodeHeaders(m.headers);
     const forget = () => {
       if (released > 0) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
@@ -122,6 +128,11 @@ export class PullLoop {
       headers,
       publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
       attempt: Math.max(1, m.info.deliveryCount - released),
+      // the server's ack wait ran from the pull: restart it when the message waited in the
+      // subscription's buffer, so it is not redelivered (maybe to another member) before anyone saw it
+      onHandOut: () => {
+        if (Date.now() - received >= HAND_OUT_WORKING_AFTER_MS) m.working();
+      },
       // ack is written to the connection without waiting for the server's
       // confirmation (as the raw client's ack()); a lost ack means a redelivery,
       // never a loss
@@ -141,21 +152,33 @@ export class PullLoop {
   // One pull at a time: two concurrent pulls would overlap round trips but could
   // interleave messages out of stream order across their iterators.
   async #run(): Promise<void> {
-    const { js, stream, sink } = this.#ctx;
+    try {
+      await this.#pullUntilStopped();
+    } finally {
+      this.#ctx.pool.leave(this);
+    }
+  }
+
+  async #pullUntilStopped(): Promise<void> {
+    const { js, stream, sink, pool } = this.#ctx;
     let consumer: Consumer | undefined;
     let failures = 0;
     while (!this.#stopped) {
-      if (sink.capacity < this.#ctx.minBatch) {
-        await new Promise<void>((resolve) => {
-          this.#capacityWaiter = resolve;
-          if (sink.capacity >= this.#ctx.minBatch || this.#stopped) resolve();
-        });
-        continue;
+      // slots reserved for this pull; what does not arrive is given back when it ends
+      let unused = await pool.acquire(this);
+      if (unused === 0) continue; // cancelled: stopping
+      const giveBack = () => {
+        pool.release(unused);
+        unused = 0;
+      };
+      if (this.#stopped) {
+        giveBack();
+        break;
       }
       try {
         consumer ??= await js.consumers.get(stream, this.#ctx.consumer);
         const messages = await consumer.fetch({
-          max_messages: sink.capacity,
+          max_messages: unused,
           expires: this.#ctx.expiresMs,
           idle_heartbeat: this.#ctx.heartbeatMs,
         });
@@ -167,11 +190,17 @@ export class PullLoop {
           // it in order once stop() resolved. A nak now would bounce straight back
           // into this same pull, once per round trip.
           const released = this.#mayHaveReleases(m) ? await this.#releasesOf(m) : 0;
+          if (unused > 0) {
+            unused--;
+            pool.consume();
+          }
           sink.push(this.#toDelivery(m, released));
         }
+        giveBack();
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);
         failures = 0;
       } catch (error) {
+        giveBack();
         if (this.#stopped) break;
         failures++;
         sink.reportError(error);
@@ -184,6 +213,7 @@ export class PullLoop {
         }
         await sleep(Math.min(2_000, 50 * 2 ** Math.min(failures, 6)));
       } finally {
+        giveBack();
         this.#current = undefined;
       }
     }
