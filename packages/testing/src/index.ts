@@ -61,6 +61,15 @@ export {
 } from './local-clusters.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
+export type {
+  Command as ModelCommand,
+  History as ModelHistory,
+  Outcome as ModelOutcome,
+} from './model/commands.js';
+export type { ModelReport, ModelTestOptions } from './model/model-test.js';
+export { ContractModelError, checkContractModel } from './model/model-test.js';
+export { judge as judgeModelHistory } from './model/oracle.js';
+export type { HistoryTiming, ModelBackend, Observations as ModelObservations } from './model/run-history.js';
 export type { Reader } from './reader.js';
 export { deferred, reader, uniquePrefix, waitFor } from './reader.js';
 export type { TestCertificates } from './test-certificates.js';

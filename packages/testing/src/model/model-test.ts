@@ -1,0 +1,155 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { uniquePrefix } from '../reader.js';
+import { defaultReportDir } from '../report-dir.js';
+import { type Command, historyArbitrary } from './commands.js';
+import { judge } from './oracle.js';
+import { type HistoryTiming, type ModelBackend, runHistory } from './run-history.js';
+
+/** Options of `checkContractModel`. */
+export interface ModelTestOptions extends ModelBackend {
+  /** Random histories to run (default: `OMNIBUS_MODEL_RUNS`, else 20). */
+  runs?: number;
+  /** Seed (default: `OMNIBUS_MODEL_SEED`, else random). Printed on failure. */
+  seed?: number;
+  /** Replay path of a failure, with its seed (default: `OMNIBUS_MODEL_PATH`). */
+  path?: string;
+  /** Most commands per history (default 10). */
+  maxCommands?: number;
+  /** Stop starting new histories (and shrinking) after this long (default: none). */
+  timeLimitMs?: number;
+  /** Ack timeout and waits of each history (defaults: 1,000 ms ack timeout, 20 s settle wait, 300 ms quiet). */
+  timing?: Partial<HistoryTiming>;
+  /** Where `model.json` goes; `false` for none. Default `<workspace>/reports` (or `OMNIBUS_REPORT_DIR`). */
+  reportDir?: string | false;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** What `checkContractModel` measured; also written to `reports/model.json` under the backend's name. */
+export interface ModelReport {
+  backend: string;
+  passed: boolean;
+  runs: number;
+  commands: number;
+  seed: number;
+  durationMs: number;
+  interrupted: boolean;
+  /** On failure: the shrunk history and what it broke. */
+  failure?: { commands: Command[]; violations: string[]; path: string; replay: string; shrinks: number };
+  generatedAt: string;
+}
+
+/** A history broke the contract; the message holds the seed, the shrunk commands and the command that replays it. */
+export class ContractModelError extends Error {
+  readonly report: ModelReport;
+  constructor(report: ModelReport) {
+    const f = report.failure;
+    super(
+      `[omnibus:${report.backend}] the contract model failed after ${report.runs} histories (seed ${report.seed}):\n` +
+        `${f?.violations.map((v) => `  - ${v}`).join('\n')}\n` +
+        `shrunk history (${f?.shrinks} shrinks):\n${f?.commands.map((c) => `  ${JSON.stringify(c)}`).join('\n')}\n` +
+        `replay: ${f?.replay}`,
+    );
+    this.name = 'ContractModelError';
+    this.report = report;
+  }
+}
+
+const envNumber = (name: string): number | undefined => {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? undefined : Number(raw);
+};
+
+/**
+ * Model-based test of the delivery contract: random histories of publishes (old, new and
+ * reused-id subjects), subscriptions and consumers (patterns, groups, ack modes,
+ * `maxInFlight`), handler outcomes (ack, throw, nak with delay, term, slow, hang past the ack
+ * timeout), member restarts on another bus and bus closes — each judged by the oracle: every
+ * message published while a subscription or group was live is handled or dead-lettered; attempts
+ * count hand-outs (1, 2, 3…, nothing dead-lettered for an attempt no handler saw); per-subject
+ * order for one consumer; dedupe where declared; `stats()` balanced; `close` bounded. Runner-agnostic:
+ * call it from any test; it throws `ContractModelError` (seed, shrunk history, replay command) on
+ * the first breach.
+ *
+ * @example
+ * await checkContractModel({ name: 'memory', createBus: () => createMemoryBus(), sharedState: false, runs: 50 });
+ */
+export async function checkContractModel(options: ModelTestOptions): Promise<ModelReport> {
+  const runs = options.runs ?? envNumber('OMNIBUS_MODEL_RUNS') ?? 20;
+  const seed = options.seed ?? envNumber('OMNIBUS_MODEL_SEED') ?? Math.floor(Math.random() * 2 ** 31);
+  const path = options.path ?? process.env.OMNIBUS_MODEL_PATH ?? undefined;
+  const timing: HistoryTiming = {
+    ackTimeoutMs: 1_000,
+    settleWaitMs: 20_000,
+    quietMs: 300,
+    ...options.timing,
+  };
+  let commands = 0;
+  let executed = 0;
+  let lastViolations: string[] = [];
+  const started = performance.now();
+  const property = fc.asyncProperty(historyArbitrary(options.maxCommands ?? 10), async (history) => {
+    executed++;
+    commands += history.commands.length;
+    const obs = await runHistory(options, history, uniquePrefix(), timing);
+    const violations = judge(obs);
+    if (violations.length > 0) {
+      lastViolations = violations;
+      throw new Error(violations.join('\n'));
+    }
+  });
+  const details = await fc.check(property, {
+    numRuns: runs,
+    seed,
+    path,
+    endOnFailure: path !== undefined,
+    plugins: options.timeLimitMs ? [fc.interruptAfterTimeLimit(options.timeLimitMs)] : [],
+  } as Parameters<typeof fc.check>[1]);
+  const report: ModelReport = {
+    backend: options.name,
+    passed: !details.failed,
+    runs: details.numRuns,
+    commands,
+    seed,
+    durationMs: Math.round(performance.now() - started),
+    interrupted: details.interrupted,
+    generatedAt: new Date().toISOString(),
+  };
+  if (details.failed) {
+    const example = details.counterexample as unknown as [{ commands: Command[] }] | null;
+    const shrunk = example?.[0]?.commands ?? [];
+    const replayPath = details.counterexamplePath ?? '';
+    report.failure = {
+      commands: shrunk,
+      violations:
+        lastViolations.length > 0
+          ? lastViolations
+          : [String((details.errorInstance as Error)?.message ?? 'unknown')],
+      path: replayPath,
+      shrinks: details.numShrinks,
+      replay: `OMNIBUS_MODEL_SEED=${seed} OMNIBUS_MODEL_PATH=${replayPath} npx pnpm test:model --backend ${options.name}`,
+    };
+  }
+  options.log?.(
+    `[omnibus:model] ${options.name}: ${report.passed ? 'passed' : 'FAILED'} — ${report.runs} histories, ${commands} commands (${executed} executed with shrinking), seed ${seed}, ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
+  if (options.reportDir !== false) writeModelReport(options.reportDir ?? defaultReportDir(), report);
+  if (!report.passed) throw new ContractModelError(report);
+  return report;
+}
+
+/** Merges one backend's report into `<dir>/model.json` (keyed by backend). */
+function writeModelReport(dir: string, report: ModelReport): void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'model.json');
+  let all: Record<string, ModelReport> = {};
+  try {
+    all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, ModelReport>;
+  } catch {
+    // first report
+  }
+  all[report.backend] = report;
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+}
