@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type BusStatus, ConnectionError, redact, safeCause } from '@omnibus/core';
 import { isConnectionRefused, isConnectTimeout, isHostNotFound, isNotNatsProtocol } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
+import { releasingOnFailure } from './owned-sockets.js';
 
 const CONNECT_HINT =
   'check the URL (OMNIBUS_URL or `url`): NATS listens on port 4222 by default and needs `nats-server -js`';
@@ -65,18 +66,21 @@ export async function openConnection(
   if (options.connection) return { nc: options.connection, owned: false };
   const timeoutMs = options.connectOptions.timeout ?? options.connectTimeoutMs;
   try {
-    const nc = await connect({
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      // a frozen server keeps its socket open: noticed after two unanswered pings (4–6 s), not
-      // the client's default 2 × 2 min, so that a cluster client moves to another server
-      pingInterval: PING_INTERVAL_MS,
-      maxPingOut: MAX_PINGS_OUT,
-      name: 'omnibus',
-      ...options.connectOptions,
-      timeout: timeoutMs,
-      servers: options.servers,
-    });
+    // a failed connect leaves nothing open: the process can exit at once
+    const nc = await releasingOnFailure(() =>
+      connect({
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        // a frozen server keeps its socket open: noticed after two unanswered pings (4–6 s), not
+        // the client's default 2 × 2 min, so that a cluster client moves to another server
+        pingInterval: PING_INTERVAL_MS,
+        maxPingOut: MAX_PINGS_OUT,
+        name: 'omnibus',
+        ...options.connectOptions,
+        timeout: timeoutMs,
+        servers: options.servers,
+      }),
+    );
     return { nc, owned: true };
   } catch (error) {
     throw new ConnectionError(`cannot connect: ${await explain(error, options, timeoutMs)}`, {

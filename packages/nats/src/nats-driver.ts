@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   type ConsumerConfig,
+  type ConsumerInfo,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -25,11 +26,14 @@ import {
   settledWithin,
 } from '@omnibus/core';
 import { AckBatcher } from './ack-batcher.js';
+import { CapacityPool } from './capacity-pool.js';
 import { encodeHeaders } from './envelope.js';
+import { FanOut, type StartAt } from './fan-out.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { PullLoop } from './pull-loop.js';
 import { ReleaseLedger } from './release-ledger.js';
+import { StreamWatcher } from './stream-watcher.js';
 import { StreamRegistry } from './streams.js';
 
 const MS = 1_000_000;
@@ -42,6 +46,9 @@ const CLOSE_WAIT_MS = 2_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The JetStream transport behind `createNatsBus`. */
+/** How much longer than `ackTimeoutMs` the server waits before it redelivers on its own. */
+const ACK_WAIT_GRACE_MS = 1_000;
+
 export class NatsDriver implements BusDriver {
   readonly backend = 'nats';
   readonly capabilities: Readonly<Capabilities>;
@@ -52,6 +59,7 @@ export class NatsDriver implements BusDriver {
   readonly #options: ResolvedNatsOptions;
   readonly #owned: boolean;
   readonly #ledger: ReleaseLedger;
+  readonly #watcher: StreamWatcher;
   readonly #acks = new AckBatcher((error) => this.#status('ack_failed', (error as Error)?.message));
 
   private constructor(
@@ -67,6 +75,7 @@ export class NatsDriver implements BusDriver {
     this.#options = options;
     this.streams = new StreamRegistry(jsm, options);
     this.#ledger = new ReleaseLedger(this.#js, jsm);
+    this.#watcher = new StreamWatcher(nc, jsm, options.discoveryIntervalMs);
     const serverMax = nc.info?.max_payload ?? 1024 * 1024;
     this.capabilities = Object.freeze({
       durable: (options.streamDefaults.storage ?? 'file') === 'file',
@@ -194,11 +203,17 @@ export class NatsDriver implements BusDriver {
     );
   }
 
-  #consumerConfig(request: DriverSubscribeRequest, name: string): Partial<ConsumerConfig> {
+  #consumerConfig(
+    request: DriverSubscribeRequest,
+    name: string,
+    filter = request.pattern,
+  ): Partial<ConsumerConfig> {
     const config: Partial<ConsumerConfig> = {
-      filter_subject: request.pattern,
+      filter_subject: filter,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: request.ackTimeoutMs * MS,
+      // core naks what is not settled within ackTimeoutMs of its hand-out; the server's ack wait,
+      // a little longer, is the backstop for a member that crashed (see PullLoop's onHandOut)
+      ack_wait: (request.ackTimeoutMs + ACK_WAIT_GRACE_MS) * MS,
       max_deliver: -1, // Omnibus dead-letters after maxAttempts itself
     };
     if (request.from === 'new') config.deliver_policy = DeliverPolicy.New;
@@ -222,8 +237,17 @@ export class NatsDriver implements BusDriver {
     request: DriverSubscribeRequest,
     name: string,
     resumeAfterSeq = 0,
-  ): Promise<void> {
-    const config = this.#consumerConfig(request, name);
+    filter = request.pattern,
+    start?: StartAt,
+  ): Promise<ConsumerInfo> {
+    const config = this.#consumerConfig(request, name, filter);
+    if (start && 'all' in start) {
+      config.deliver_policy = DeliverPolicy.All;
+      delete config.opt_start_time;
+    } else if (start) {
+      config.deliver_policy = DeliverPolicy.StartTime;
+      config.opt_start_time = start.time;
+    }
     if (resumeAfterSeq > 0) {
       config.deliver_policy = DeliverPolicy.StartSequence;
       config.opt_start_seq = resumeAfterSeq + 1;
@@ -232,7 +256,7 @@ export class NatsDriver implements BusDriver {
     if (request.group) {
       try {
         const info = await this.#jsm.consumers.info(stream, name);
-        if (info.config.filter_subject !== request.pattern) {
+        if (info.config.filter_subject !== filter) {
           throw new ConfigError(
             'group',
             `group "${name}" already consumes "${info.config.filter_subject}"; a group has one pattern`,
@@ -241,38 +265,77 @@ export class NatsDriver implements BusDriver {
             },
           );
         }
-        return;
+        return info;
       } catch (error) {
         if (!isConsumerNotFound(error)) throw error;
       }
     }
-    await this.#jsm.consumers.add(stream, config);
+    try {
+      return await this.#jsm.consumers.add(stream, config);
+    } catch (error) {
+      // another member created the group's durable meanwhile (its start may differ by a moment)
+      if (!request.group) throw error;
+      const info = await this.#jsm.consumers.info(stream, name).catch(() => undefined);
+      if (info?.config.filter_subject !== filter) throw error;
+      return info;
+    }
   }
 
-  async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
-    const target = this.streams.forPattern(request.pattern);
-    const stream = await this.streams.ensure(target);
-    const name = request.group ?? `omnibus_${request.id}`;
-    await this.#createConsumer(stream, request, name);
-    const loop = new PullLoop({
+  /** One pull loop feeding `request`'s subscription from the consumer `name` on `stream`. */
+  #pullLoop(
+    request: DriverSubscribeRequest,
+    stream: string,
+    name: string,
+    pool: CapacityPool,
+    recreate: (lastSeq: number) => Promise<void>,
+  ): PullLoop {
+    return new PullLoop({
       js: this.#js,
       stream,
       consumer: name,
       sink: request.sink,
+      pool,
       expiresMs: this.#options.pullExpiresMs,
       heartbeatMs: Math.floor(this.#options.pullExpiresMs / 2),
       drainOnStop: request.group !== undefined,
       ledger: request.group !== undefined ? this.#ledger : undefined,
-      minBatch: Math.max(1, Math.floor(request.maxInFlight / 4)),
-      recreate: async (lastSeq) => {
-        this.streams.forget(target.name);
-        await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
-        this.#status('consumer_recreated', name);
-      },
+      recreate,
       flush: () => this.nc.flush(),
       ack: (m) => this.#acks.ack(m),
       flushAcks: () => this.#acks.flush(),
       status: (type, detail) => this.#status(type, detail),
+    });
+  }
+
+  /**
+   * A pattern starting with a wildcard spans the automatic streams: emulated with a
+   * consumer per matching stream and discovery of new streams (see `FanOut`).
+   */
+  #fanOut(request: DriverSubscribeRequest): Promise<FanOut> {
+    return FanOut.start({
+      jsm: this.#jsm,
+      registry: this.streams,
+      watcher: this.#watcher,
+      request,
+      createConsumer: (stream, name, filter, start, resumeAfterSeq = 0) =>
+        this.#createConsumer(stream, request, name, resumeAfterSeq, filter, start),
+      loop: (stream, name, pool, recreate) => this.#pullLoop(request, stream, name, pool, recreate),
+      status: (type, detail) => this.#status(type, detail),
+      flushAcks: () => this.#acks.flush(),
+    });
+  }
+
+  async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    if (this.streams.spansStreams(request.pattern)) return this.#fanOut(request);
+    const target = this.streams.forPattern(request.pattern);
+    const stream = await this.streams.ensure(target);
+    const name = request.group ?? `omnibus_${request.id}`;
+    await this.#createConsumer(stream, request, name);
+    const pool = new CapacityPool(request.sink, request.maxInFlight);
+    const loop = this.#pullLoop(request, stream, name, pool, async (lastSeq) => {
+      this.streams.forget(target.name);
+      await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
+      this.#status('consumer_recreated', name);
     });
     loop.start();
     return {

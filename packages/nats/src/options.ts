@@ -83,6 +83,13 @@ export interface NatsBusOptions {
    * every publish carries its id as `Nats-Msg-Id`, so a retry is never stored twice.
    */
   publishTimeoutMs?: number;
+  /**
+   * How often a subscription whose pattern starts with a wildcard (`*.created`, `>`)
+   * lists the streams, to find new ones it missed an advisory for (default 2,000 ms).
+   * New streams are normally found at once through the server's stream-created
+   * advisories; none of their messages is lost either way (see the README).
+   */
+  discoveryIntervalMs?: number;
 }
 
 /** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
@@ -103,6 +110,7 @@ export interface ResolvedNatsOptions {
   logger: Logger | undefined;
   pullExpiresMs: number;
   publishTimeoutMs: number;
+  discoveryIntervalMs: number;
 }
 
 /** Every option name of `createNatsBus`; anything else is refused as a likely typo. */
@@ -120,6 +128,7 @@ export const NATS_OPTION_NAMES: OptionNames<NatsBusOptions> = {
   logger: true,
   pullExpiresMs: true,
   publishTimeoutMs: true,
+  discoveryIntervalMs: true,
 };
 
 /** Every stream setting name. */
@@ -248,6 +257,9 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     fail('pullExpiresMs', 'must be an integer ≥ 1000 (the client refuses shorter pulls)');
   if (options.onStatus !== undefined && typeof options.onStatus !== 'function')
     fail('onStatus', 'must be a function');
+  const discoveryIntervalMs = options.discoveryIntervalMs ?? 2_000;
+  if (!Number.isInteger(discoveryIntervalMs) || discoveryIntervalMs < 100)
+    fail('discoveryIntervalMs', 'must be an integer ≥ 100 (milliseconds)');
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1)
     fail('connectTimeoutMs', 'must be a positive integer (milliseconds)');
@@ -265,5 +277,6 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     logger: options.logger,
     pullExpiresMs,
     publishTimeoutMs,
+    discoveryIntervalMs,
   };
 }

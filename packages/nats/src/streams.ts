@@ -2,6 +2,7 @@ import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } fro
 import { ConfigError, safeCause, subjectMatches } from '@omnibus/core';
 import { isStreamNotFound } from './nats-errors.js';
 import type { ResolvedNatsOptions, StreamDefinition, StreamSettings } from './options.js';
+import { LEDGER_STREAM } from './release-ledger.js';
 
 /** A stream Omnibus routes to. */
 export interface StreamTarget {
@@ -15,7 +16,8 @@ export interface StreamTarget {
 const SAFE = /^[A-Za-z0-9_-]+$/;
 const MS = 1_000_000; // nanoseconds per millisecond
 
-function hash(text: string): string {
+/** A short stable hash (FNV-1a, hex) for names derived from arbitrary text. */
+export function hash(text: string): string {
   let h = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
     h ^= byte;
@@ -37,6 +39,48 @@ export function filterCovers(filter: string, pattern: string): boolean {
     if (pt === '*' || pt !== ft) return false;
   }
   return f.length === p.length;
+}
+
+/**
+ * The subjects both `a` and `b` match, as one pattern, or `undefined` when none: the
+ * intersection of two NATS patterns is always empty or a single pattern.
+ */
+export function intersect(a: string, b: string): string | undefined {
+  const x = a.split('.');
+  const y = b.split('.');
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const xt = x[i];
+    const yt = y[i];
+    if (xt === undefined || yt === undefined) return xt === yt ? out.join('.') : undefined;
+    if (xt === '>') return [...out, ...y.slice(i)].join('.');
+    if (yt === '>') return [...out, ...x.slice(i)].join('.');
+    if (xt === '*') out.push(yt);
+    else if (yt === '*' || yt === xt) out.push(xt);
+    else return undefined;
+  }
+}
+
+const reserved = (subject: string) => subject.startsWith('$') || subject.startsWith('_');
+
+/**
+ * The consumer filters that select, within a stream holding `subjects`, exactly the
+ * messages `pattern` matches. JetStream (2.9) refuses a filter that is neither inside
+ * one of the stream's subjects nor wider than one (`*.created` on a stream of
+ * `orders.>`), so the pattern is narrowed to its intersection with each subject
+ * (`orders.created`); a pattern wider than every subject is used as it is. Empty when
+ * the stream cannot hold a matching subject; subjects reserved for the server and
+ * Omnibus (`$…`, `_…`) are left out.
+ */
+export function filtersFor(pattern: string, subjects: readonly string[]): string[] {
+  const own = subjects.filter((s) => !reserved(s));
+  if (own.length === 0) return [];
+  if (own.length === subjects.length && own.every((s) => filterCovers(pattern, s))) return [pattern];
+  const parts = own.map((s) => intersect(pattern, s)).filter((f): f is string => f !== undefined);
+  // drop a part another part already covers (overlapping stream subjects)
+  return [...new Set(parts)].filter(
+    (f, i, all) => !all.some((g, j) => j !== i && g !== f && filterCovers(g, f)),
+  );
 }
 
 function toConfig(target: StreamTarget): Partial<StreamConfig> & { name: string } {
@@ -89,6 +133,7 @@ export class StreamRegistry {
   readonly #jsm: JetStreamManager;
   readonly #options: ResolvedNatsOptions;
   readonly #ready = new Map<string, Promise<string>>();
+  readonly #adopted = new Set<string>();
   /** Streams this bus created (for tests and tooling). */
   readonly created: string[] = [];
 
@@ -121,6 +166,31 @@ export class StreamRegistry {
     return this.#auto(subject.split('.', 1)[0] as string);
   }
 
+  /**
+   * Whether `pattern` starts with a wildcard and no explicit stream holds all it can
+   * match: its subjects are spread over automatic streams, so a subscription runs a
+   * consumer on each of them (see `FanOut`).
+   */
+  spansStreams(pattern: string): boolean {
+    const first = pattern.split('.', 1)[0] as string;
+    if (first !== '*' && first !== '>') return false;
+    return !this.#options.streams.some((def) => def.subjects.some((f) => filterCovers(f, pattern)));
+  }
+
+  /**
+   * Whether messages this adapter publishes can be stored in the stream `name`: an
+   * explicit stream, an automatic one (`<streamPrefix>_…`, whichever process created
+   * it) or one this bus adopted; never the release ledger.
+   */
+  manages(name: string): boolean {
+    if (name === LEDGER_STREAM) return false;
+    return (
+      this.#options.streams.some((d) => d.name === name) ||
+      name.startsWith(`${this.#options.streamPrefix}_`) ||
+      this.#adopted.has(name)
+    );
+  }
+
   /** The one stream that holds every subject `pattern` can match. */
   forPattern(pattern: string): StreamTarget {
     for (const def of this.#options.streams) {
@@ -130,7 +200,7 @@ export class StreamRegistry {
     if (first === '*' || first === '>') {
       throw new ConfigError(
         'pattern',
-        `"${pattern}" starts with a wildcard, so it spans automatic streams; configure a stream in \`streams\` whose subjects cover it`,
+        `"${pattern}" starts with a wildcard and spans streams: it is served by a consumer per stream, not by one stream`,
         { backend: 'nats' },
       );
     }
@@ -178,7 +248,10 @@ export class StreamRegistry {
     if (isAuto) {
       // another stream (another prefix, another application) may already hold these subjects
       const holder = await this.#jsm.streams.find(target.subjects[1] as string).catch(() => undefined);
-      if (holder) return holder;
+      if (holder) {
+        this.#adopted.add(holder);
+        return holder;
+      }
     }
     if (this.#options.provision === 'verify') {
       throw new ConfigError('provision', `stream ${target.name} does not exist and provision is 'verify'`, {

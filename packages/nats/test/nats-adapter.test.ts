@@ -324,10 +324,27 @@ await withBroker('nats', (broker) => {
       await bus.close();
     });
 
-    it('a pattern starting with a wildcard needs an explicit stream', async () => {
-      const bus = await createNatsBus({ url: broker.url });
-      await expect(bus.subscribe('*.created')).rejects.toMatchObject({ field: 'pattern' });
-      await bus.close();
+    it('a pattern starting with a wildcard that an explicit stream covers is read from that stream alone', async () => {
+      // (patterns no explicit stream covers span the automatic streams: test/leading-wildcards.test.ts)
+      // a server of its own: on a shared one, any automatic stream (`x.>`) overlaps `*.created`
+      const server = await startNatsServer();
+      try {
+        const bus = await createNatsBus({
+          url: server.url,
+          streams: [{ name: 'EVENTS', subjects: ['*.created'] }],
+        });
+        const sub = await bus.subscribe('*.created');
+        const receipt = await bus.publish('orders.created', 'hello');
+        expect(receipt.sequence).toBe('EVENTS:1');
+        for await (const m of sub) {
+          expect(m.subject).toBe('orders.created');
+          break;
+        }
+        expect(bus.createdStreams).toEqual(['EVENTS']);
+        await bus.close();
+      } finally {
+        await server.dispose();
+      }
     });
   });
 

@@ -41,6 +41,13 @@ describe('option names', () => {
     ).not.toThrow();
   });
 
+  it('discoveryIntervalMs: at least 100 ms', () => {
+    expect(resolveNatsOptions({}).discoveryIntervalMs).toBe(2_000);
+    expect(() => resolveNatsOptions({ discoveryIntervalMs: 50 })).toThrow(
+      expect.objectContaining({ field: 'discoveryIntervalMs' }),
+    );
+  });
+
   it('createNatsBus rejects before connecting', async () => {
     await expect(
       createNatsBus({ url: 'nats://127.0.0.1:1', pullExpiresMS: 2000 } as never),

@@ -5,14 +5,18 @@ import type { Capabilities, CapabilityName, EventBus } from '@omnibus/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uniquePrefix } from '../reader.js';
 import { defaultReportDir } from '../report-dir.js';
+import { ackTimeoutTests } from './ack-timeout.js';
 import { ackTests, delayedNakTests, groupTests } from './acks.js';
 import { limitTests, payloadTests, subjectTests } from './basics.js';
 import { type ConformanceContext, createContext, type Register } from './context.js';
+import { groupDurabilityTests } from './group-durability.js';
 import { dedupeTests, replayTests } from './history.js';
+import { leadingWildcardTests } from './leading-wildcards.js';
 import { lifecycleTests } from './lifecycle.js';
 import { releaseTests } from './release.js';
 import { deliveryTests, routingTests } from './routing.js';
 import { typedEventTests } from './typed.js';
+import { unicodeSubjectTests } from './unicode.js';
 
 /** Options of `runConformanceSuite`. */
 export interface ConformanceOptions {
@@ -77,11 +81,15 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'subjects', define: subjectTests },
   { name: 'payload and headers', define: payloadTests },
   { name: 'fan-out and wildcards', define: routingTests },
+  { name: 'non-ASCII subjects', define: unicodeSubjectTests },
+  { name: 'leading wildcards', define: leadingWildcardTests },
   { name: 'ordering, isolation and concurrency', requires: 'ordering', define: deliveryTests },
   { name: 'acks, retries and dead-letter', define: ackTests },
+  { name: 'ack timeout', define: ackTimeoutTests },
   { name: 'delayed nak and backoff', requires: 'delayedNak', define: delayedNakTests },
   { name: 'consumer groups', requires: 'groups', define: groupTests },
   { name: 'release on close', requires: 'groups', define: releaseTests },
+  { name: 'group durability', requires: 'groups', define: groupDurabilityTests },
   { name: 'dedupe', requires: 'dedupe', define: dedupeTests },
   { name: 'replay', requires: 'replay', define: replayTests },
   { name: 'limits and closed bus', define: limitTests },
