@@ -123,6 +123,13 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     capabilities,
     stats,
     logger,
+    reportStatus: (status: BusStatus) => {
+      try {
+        options.onStatus?.(status);
+      } catch {
+        // a throwing listener must not break the bus
+      }
+    },
     publishDeadLetter: async (message: OutgoingMessage) => {
       if (state === 'closed') throw new BusClosedError({ backend });
       await driver.publish(message);

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.js';
 import type { DeliveredMessage } from './message.js';
 import type { StatsCounter } from './stats.js';
 import type { SubscriptionRuntime } from './subscription-runtime.js';
@@ -35,18 +36,26 @@ export function startConsumeLoop(
   const failed = async (message: DeliveredMessage, error: unknown): Promise<void> => {
     stats.errors++;
     if (!message.settled) {
-      await runtime.settle(message, {
-        kind: 'nak',
-        delayMs: runtime.options.backoff(message.attempt),
-        error,
-      });
+      const delayMs = runtime.backoffDelay(message.attempt, (fault) =>
+        report(
+          new InvalidArgumentError('the backoff function threw; the default backoff was used', {
+            backend: runtime.backend,
+            cause: fault,
+          }),
+          message,
+        ),
+      );
+      await runtime.settle(message, { kind: 'nak', delayMs, error });
     }
-    if (onError) {
-      try {
-        onError(error, message);
-      } catch {
-        stats.errors++;
-      }
+    report(error, message);
+  };
+
+  const report = (error: unknown, message: DeliveredMessage): void => {
+    if (!onError) return;
+    try {
+      onError(error, message);
+    } catch {
+      stats.errors++;
     }
   };
 

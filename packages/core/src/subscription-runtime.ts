@@ -1,3 +1,4 @@
+import { defaultBackoff } from './backoff.js';
 import { deadLetterHeaders, describeError } from './dead-letter.js';
 import type {
   DeliverySink,
@@ -9,7 +10,7 @@ import type {
 import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
-import { type Logger, log, settledWithin } from './operability.js';
+import { type BusStatus, type Logger, log, settledWithin } from './operability.js';
 import { OrderedList } from './ordered-list.js';
 import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
@@ -23,6 +24,8 @@ export interface RuntimeContext {
   readonly capabilities: Readonly<Capabilities>;
   readonly stats: StatsCounter;
   readonly logger: Logger;
+  /** Forwards a status event to the bus's `onStatus` (never throws). */
+  reportStatus(status: BusStatus): void;
   /** Publishes a dead-lettered copy (bypasses the closed check: runs during drain too). */
   publishDeadLetter(message: OutgoingMessage): Promise<void>;
   /** Called once when the subscription has fully closed. */
@@ -69,6 +72,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   /** One timer for every ack timeout of this subscription, armed for the oldest hand-out's deadline. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryWarned = false;
+  #deadLetterFailing = false;
+  #backoffWarned = false;
   /** Resolves when fully closed. */
   readonly closed: Promise<void>;
 
@@ -85,6 +90,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       this.#abortListener = () => void this.close();
       signal.addEventListener('abort', this.#abortListener, { once: true });
     }
+  }
+
+  /** The backend's name (for errors). */
+  get backend(): string {
+    return this.#ctx.backend;
   }
 
   get group(): string | undefined {
@@ -440,7 +450,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
           headers: message.headers,
           subject: message.subject,
           id: message.id,
-          attempt: message.attempt,
+          // the hand-outs the application saw: a message dead-lettered without being handed out
+          // (redelivered past the limit) saw one fewer, and never more than maxAttempts
+          attempt: message.handedOut
+            ? message.attempt
+            : Math.max(1, Math.min(message.attempt - 1, this.options.maxAttempts)),
           group: this.options.group,
           reason,
           error,
@@ -448,13 +462,23 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
         publishedAt: Date.now(),
         dedupe: false,
       });
-    } catch {
-      // never drop: keep the message and try again later
+    } catch (failure) {
+      // never drop: keep the message and try again later, backing off
       stats.deadLettered--;
       stats.errors++;
-      await delivery.nak(this.options.backoff(message.attempt), { ...info, reason: 'handler-error' });
+      this.#deadLetterFailed(target, failure);
+      await delivery.nak(this.backoffDelay(message.attempt), { ...info, reason: 'handler-error' });
       stats.nakked++;
       return;
+    }
+    if (this.#deadLetterFailing) {
+      this.#deadLetterFailing = false;
+      log(
+        this.#ctx.logger,
+        'warn',
+        `[omnibus:${this.#ctx.backend}] dead-lettering to "${target}" works again`,
+      );
+      this.#ctx.reportStatus({ type: 'dead_letter_restored', detail: target });
     }
     await delivery.ack(info);
     log(
@@ -462,6 +486,41 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       'warn',
       `[omnibus:${this.#ctx.backend}] dead-lettered message ${message.id} from "${message.subject}" to "${target}" at attempt ${message.attempt}${this.options.group ? ` (group ${this.options.group})` : ''}: ${reason}${error === undefined ? '' : ` — ${describeError(error)}`}`,
     );
+  }
+
+  /** A dead-letter copy was refused: reported once (warn + status) until one goes through again. */
+  #deadLetterFailed(target: string, failure: unknown): void {
+    if (this.#deadLetterFailing) return;
+    this.#deadLetterFailing = true;
+    const detail = `dead-letter to "${target}" failed: ${describeError(failure)}`;
+    log(
+      this.#ctx.logger,
+      'warn',
+      `[omnibus:${this.#ctx.backend}] ${detail}. The message is kept (redelivered with backoff, never handed out again) until "${target}" accepts it: make that subject publishable (e.g. a stream covering it when streams are only verified) or set the deadLetter option (reported once until it works again)`,
+    );
+    this.#ctx.reportStatus({ type: 'dead_letter_failed', detail });
+  }
+
+  /**
+   * The redelivery delay after `attempt`: the `backoff` option's, or the default one when a
+   * user's backoff function throws (counted in `errors`, reported once per subscription).
+   */
+  backoffDelay(attempt: number, onFault?: (error: unknown) => void): number {
+    try {
+      return this.options.backoff(attempt);
+    } catch (error) {
+      this.#ctx.stats.errors++;
+      if (!this.#backoffWarned) {
+        this.#backoffWarned = true;
+        log(
+          this.#ctx.logger,
+          'warn',
+          `[omnibus:${this.#ctx.backend}] the backoff function threw (${describeError(error)}); the default backoff is used (reported once per subscription)`,
+        );
+      }
+      onFault?.(error);
+      return defaultBackoff(attempt);
+    }
   }
 
   // ---- closing --------------------------------------------------------------

@@ -370,3 +370,69 @@ describe('logger', () => {
     await bus.close();
   });
 });
+
+describe('faults in what the user configures', () => {
+  it('a dead-letter copy that is refused is reported once, kept (never handed out again) and dead-lettered once it can be', async () => {
+    const warnings: string[] = [];
+    let refuse = true;
+    bus = createMemoryBus({
+      logger: { warn: (line: string) => warnings.push(line) },
+    });
+    const dlq = reader(await bus.subscribe('dlq.>'));
+    let calls = 0;
+    await bus.consume(
+      'jobs.x',
+      () => {
+        calls++;
+        throw new Error('boom');
+      },
+      {
+        maxAttempts: 1,
+        backoff: () => 20,
+        deadLetter: (subject) => (refuse ? 'not a subject' : `dlq.${subject}`),
+      },
+    );
+    await bus.publish('jobs.x', 'payload');
+    await waitFor(() => bus.stats().errors >= 4, 'the dead-letter retried a few times');
+    expect(calls).toBe(1); // never handed out again
+    expect(warnings.filter((w) => w.includes('dead-letter to "not a subject" failed'))).toHaveLength(1);
+    let s = bus.stats();
+    expect(s.delivered).toBe(s.acked + s.nakked + s.deadLettered + s.inFlight);
+    refuse = false;
+    const copy = await dlq.next(15_000);
+    expect(copy.headers[DLQ_HEADERS.attempts]).toBe('1'); // the attempts the handler saw
+    expect(warnings.some((w) => w.includes('works again'))).toBe(true);
+    s = bus.stats();
+    expect(s.deadLettered).toBe(1);
+    expect(s.delivered).toBe(s.acked + s.nakked + s.deadLettered + s.inFlight);
+  });
+
+  it('a backoff function that throws: onError hears of it, the default backoff is used, the message comes back', async () => {
+    bus = createMemoryBus({ logger: { warn() {} } });
+    const errors: unknown[] = [];
+    const attempts: number[] = [];
+    await bus.consume(
+      'jobs.y',
+      (m) => {
+        attempts.push(m.attempt);
+        if (m.attempt === 1) throw new Error('first try fails');
+      },
+      {
+        backoff: () => {
+          throw new Error('backoff bug');
+        },
+        onError: (e) => errors.push(e),
+      },
+    );
+    await bus.publish('jobs.y', 'x');
+    await waitFor(() => attempts.length === 2, 'the retry');
+    expect(attempts).toEqual([1, 2]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        name: 'InvalidArgumentError',
+        message: expect.stringContaining('backoff function threw'),
+      }),
+      expect.objectContaining({ message: 'first try fails' }),
+    ]);
+  });
+});
