@@ -297,6 +297,7 @@ export class NatsDriver implements BusDriver {
       pool,
       expiresMs: this.#options.pullExpiresMs,
       heartbeatMs: Math.floor(this.#options.pullExpiresMs / 2),
+      ackWaitMs: request.ackTimeoutMs + ACK_WAIT_GRACE_MS,
       drainOnStop: request.group !== undefined,
       ledger: request.group !== undefined ? this.#ledger : undefined,
       recreate,

@@ -4,6 +4,7 @@ import type { CapacityPool } from './capacity-pool.js';
 import { decodeHeaders } from './envelope.js';
 import { isConsumerGone } from './nats-errors.js';
 import type { ReleaseLedger } from './release-ledger.js';
+import { WaitingMessages } from './waiting-messages.js';
 
 /** What a pull loop needs from the driver. */
 export interface PullLoopContext {
@@ -12,6 +13,8 @@ export interface PullLoopContext {
   readonly consumer: string;
   readonly sink: DeliverySink;
   readonly heartbeatMs: number;
+  /** The consumer's ack wait (ms): messages waiting in the buffer are kept alive at half of it. */
+  readonly ackWaitMs: number;
   /** How long one pull request waits on the server. */
   readonly expiresMs: number;
   /**
@@ -62,9 +65,11 @@ export class PullLoop {
   #current: ConsumerMessages | undefined;
   #done: Promise<void> = Promise.resolve();
   #lastSeq = 0;
+  readonly #waiting: WaitingMessages;
 
   constructor(ctx: PullLoopContext) {
     this.#ctx = ctx;
+    this.#waiting = new WaitingMessages(ctx.ackWaitMs);
     ctx.pool.join();
   }
 
@@ -80,6 +85,7 @@ export class PullLoop {
     // not close(): close() waits for the iterator to be drained.
     if (!this.#ctx.drainOnStop) this.#current?.stop();
     await this.#done;
+    this.#waiting.clear();
   }
 
   /** Only a group member's redelivery can have recorded releases. */
@@ -131,16 +137,19 @@ export class PullLoop {
       // the server's ack wait ran from the pull: restart it when the message waited in the
       // subscription's buffer, so it is not redelivered (maybe to another member) before anyone saw it
       onHandOut: () => {
+        this.#waiting.delete(m);
         if (Date.now() - received >= HAND_OUT_WORKING_AFTER_MS) m.working();
       },
       // ack is written to the connection without waiting for the server's
       // confirmation (as the raw client's ack()); a lost ack means a redelivery,
       // never a loss
       ack: () => {
+        this.#waiting.delete(m);
         this.#ctx.ack(m);
         forget();
       },
       nak: async (delayMs, info) => {
+        this.#waiting.delete(m);
         if (info.reason === 'release' && !info.handedOut) return this.#release(m, released);
         this.#ctx.flushAcks();
         m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
@@ -194,6 +203,7 @@ export class PullLoop {
             unused--;
             pool.consume();
           }
+          this.#waiting.add(m);
           sink.push(this.#toDelivery(m, released));
         }
         giveBack();

@@ -80,8 +80,22 @@ function ensureReply(error: unknown): void {
 }
 
 /**
+ * Disconnects a client whose connect failed, releasing its socket at once. ioredis's
+ * `disconnect()` ends the socket gracefully and destroys it only after `disconnectTimeout`
+ * (2 s by default) — a timer left running even when the socket had closed already, and a socket
+ * left open meanwhile when the server never answers: the process could not exit for that long.
+ * A failed connect has nothing to flush.
+ */
+export function disconnectNow(client: AnyRedis): void {
+  const connector = (client as unknown as { connector?: { disconnectTimeout?: number } }).connector;
+  if (connector && typeof connector.disconnectTimeout === 'number') connector.disconnectTimeout = 0;
+  client.disconnect();
+}
+
+/**
  * Waits until `client` is ready, at most `timeoutMs`; on failure disconnects it
- * and throws a credential-free `ConnectionError` saying what was tried.
+ * (releasing its socket at once) and throws a credential-free `ConnectionError` saying what
+ * was tried.
  */
 export async function waitReady(client: Redis, url: string, timeoutMs: number): Promise<void> {
   let lastError: unknown;
@@ -96,7 +110,7 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
       `no answer within ${timeoutMs} ms`,
     );
   } catch (error) {
-    client.disconnect();
+    disconnectNow(client);
     const cause = lastError ?? error;
     throw new ConnectionError(`cannot connect to ${safeUrl(url)}: ${(cause as Error)?.message ?? cause}`, {
       backend: 'redis',

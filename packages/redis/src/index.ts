@@ -1,5 +1,5 @@
 import { ConnectionError, createBus, type EventBus, safeCause } from '@omnibus/core';
-import { detectDurable, openClient, safeUrl, watchClient } from './connection.js';
+import { detectDurable, disconnectNow, openClient, safeUrl, watchClient } from './connection.js';
 import { type RedisBusOptions, resolveRedisOptions } from './options.js';
 import { RedisDriver } from './redis-driver.js';
 import { isAuthError } from './redis-errors.js';
@@ -21,7 +21,7 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
   try {
     durable = resolved.durable ?? (await detectDurable(client));
   } catch (error) {
-    if (owned) client.disconnect();
+    if (owned) disconnectNow(client);
     const what = isAuthError(error) ? 'the server refused the credentials' : 'the server did not answer INFO';
     throw new ConnectionError(`cannot use ${safeUrl(resolved.url)}: ${what}`, {
       backend: 'redis',

@@ -10,11 +10,17 @@ export class Keys {
   readonly registry: string;
   /** Pub/sub channel announcing a subject's first publish. */
   readonly newSubjects: string;
+  /** Hash: subject → its birth number (the counter's value at its first publish). */
+  readonly births: string;
+  /** Counter of subject births (see REGISTER_GROUP). */
+  readonly birthCounter: string;
 
   constructor(prefix: string) {
     this.tag = `{${prefix}}`;
     this.registry = `${this.tag}:subjects`;
     this.newSubjects = `${this.tag}:subjects:new`;
+    this.births = `${this.tag}:subjects:born`;
+    this.birthCounter = `${this.tag}:subjects:births`;
   }
 
   /** The stream of one subject. */
@@ -30,6 +36,11 @@ export class Keys {
   /** Marks a publisher-chosen id as seen for the dedupe window. */
   dedupe(subject: string, id: string): string {
     return `${this.tag}:d:${subject}:${id}`;
+  }
+
+  /** A named group's registration: hash of pattern → start position (see group-registry.ts). */
+  group(name: string): string {
+    return `${this.tag}:group:${name}`;
   }
 
   /** Sorted set of a group's entries waiting for redelivery, scored by due time. */

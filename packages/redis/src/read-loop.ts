@@ -22,6 +22,12 @@ export interface ReadLoopContext {
   countTrimmed(n: number): void;
   /** Wakes every loop of this group in this process (something became due). */
   wakeGroup(dueAt: number): void;
+  /**
+   * Where to create the consumer group on streams first noticed after the
+   * subscription started: for a named group, `0` when the subject was born after
+   * the group was registered, else the group's start; `0` when ungrouped.
+   */
+  startPositions(streams: readonly string[]): Promise<string[]>;
   status(type: string, detail?: string): void;
 }
 
@@ -41,8 +47,10 @@ const STOP_WAIT_MS = 2_000;
  * Reads one subscription's streams into its sink: due entries of the group
  * (nakked or released) first, then entries idle past the ack timeout (their
  * holder is gone), then new entries with one blocking `XREADGROUP` over every
- * stream. Never pushes more than the sink's capacity (extra entries of a
- * multi-stream read wait in a small overflow queue), keeps the entries it holds
+ * stream. Never claims more than the sink's capacity in one read: `COUNT`
+ * bounds each stream of an `XREADGROUP`, not the read, so several streams are
+ * read by a script that stops at the capacity, and a blocking read whose reply
+ * still exceeds it gives the surplus back to the group at once. Keeps the entries it holds
  * but has not handed out fresh so that nobody takes them over, and survives
  * dropped connections (a hung read is abandoned and re-issued on a fresh
  * connection) and lost groups (`NOGROUP`: recreated).
@@ -63,6 +71,7 @@ export class ReadLoop {
   #lastReclaim = 0;
   #whenIdle: (() => void) | undefined;
   #recoverOwn = false;
+  #rotation = 0;
 
   constructor(ctx: ReadLoopContext, streams: Iterable<string>) {
     this.#ctx = ctx;
@@ -191,14 +200,22 @@ export class ReadLoop {
 
   async #createNewGroups(): Promise<void> {
     if (this.#newStreams.size === 0) return;
-    for (const stream of [...this.#newStreams]) {
-      // first published after the subscription started: everything in it is new to us
-      await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
+    const streams = [...this.#newStreams];
+    // first noticed after the subscription started: read from the group's start on it
+    const positions = await this.#ctx.startPositions(streams);
+    for (const [i, stream] of streams.entries()) {
+      await createGroup(this.#ctx.client, stream, this.#ctx.group, positions[i] ?? '0');
       this.#newStreams.delete(stream);
       this.#streams.add(stream);
     }
   }
 
+  /**
+   * `NOGROUP`: the group vanished from some stream (deleted from outside, or a
+   * server restarted without persistence). Created again where missing at `0`:
+   * the group's record of what it read is gone, so nothing published since is
+   * lost, and what it had acknowledged comes again (at-least-once).
+   */
   async #recreateGroups(): Promise<void> {
     for (const stream of this.#streams) await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
     this.#ctx.status('group_recreated', this.#ctx.group);
@@ -256,16 +273,29 @@ export class ReadLoop {
   }
 
   async #readNew(): Promise<void> {
-    const { blocking, group, consumer, sink, blockMs } = this.#ctx;
+    const { blocking, client, group, consumer, sink, blockMs } = this.#ctx;
     const streams = [...this.#streams];
     if (streams.length === 0) {
       await this.#waitForCapacity(blockMs); // a wildcard with no subject yet: wait for one
       return;
     }
+    const capacity = sink.capacity;
+    if (streams.length > 1) {
+      // COUNT bounds each stream of an XREADGROUP: read what is there with a script that stops at capacity,
+      // starting one stream further each time so that no stream waits behind busy ones
+      const start = this.#rotation++ % streams.length;
+      const order = [...streams.slice(start), ...streams.slice(0, start)];
+      const reply = await client.omnibusReadBoundedBuffer(order.length, ...order, group, consumer, capacity);
+      const entries = parseReadReply(reply);
+      if (entries.length > 0) {
+        await this.#pushBounded(entries, capacity);
+        return;
+      }
+    }
     const until = this.#nextDue - Date.now();
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
     this.#nextDue = Number.POSITIVE_INFINITY;
-    const args = ['GROUP', group, consumer, 'COUNT', sink.capacity, 'BLOCK', block, 'STREAMS'];
+    const args = ['GROUP', group, consumer, 'COUNT', capacity, 'BLOCK', block, 'STREAMS'];
     const limit = block + HUNG_READ_MARGIN_MS;
     this.#blocked = true;
     try {
@@ -275,10 +305,40 @@ export class ReadLoop {
         blocking.disconnect(true);
         throw new Error(`blocking read did not answer within ${limit} ms`);
       }
-      for (const entry of parseReadReply(await read)) this.#push(entry);
+      this.#blocked = false;
+      await this.#pushBounded(parseReadReply(await read), capacity);
     } finally {
       this.#blocked = false;
     }
+  }
+
+  /**
+   * Pushes at most `capacity` entries. A blocking read served with several
+   * streams at once (entries arrived on them between the bounded read and the
+   * block; Redis ≥ 7.2 re-runs a served read over every stream) returns up to
+   * `COUNT` per stream: the surplus is already in this consumer's pending list,
+   * so it is given back to the group at once (due now, attempt not counted)
+   * rather than held here where no other member could take it.
+   */
+  async #pushBounded(entries: RawEntry[], capacity: number): Promise<void> {
+    for (const entry of entries.slice(0, capacity)) this.#push(entry);
+    const surplus = entries.slice(capacity);
+    if (surplus.length === 0) return;
+    const { client, keys, group, consumer } = this.#ctx;
+    const now = Date.now();
+    for (const entry of surplus) {
+      await client.omnibusRelease(
+        entry.stream,
+        keys.due(group),
+        group,
+        consumer,
+        entry.entryId,
+        entry.deliveries - 1,
+        dueMember(entry.stream, entry.entryId),
+        now,
+      );
+    }
+    this.#ctx.wakeGroup(now);
   }
 
   #drainOverflow(): void {

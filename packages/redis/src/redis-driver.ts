@@ -7,6 +7,7 @@ import {
   type DriverSubscribeRequest,
   type DriverSubscription,
   hasWildcard,
+  log,
   type OutgoingMessage,
   PublishError,
   redact,
@@ -17,6 +18,7 @@ import {
 } from '@omnibus/core';
 import { type AnyRedis, blockingClient, watchClient } from './connection.js';
 import { encodeHeaders } from './envelope.js';
+import { parseRegistrations, startFor } from './group-registry.js';
 import { Keys } from './keys.js';
 import type { ResolvedRedisOptions } from './options.js';
 import { createGroup, ReadLoop } from './read-loop.js';
@@ -104,6 +106,8 @@ export class RedisDriver implements BusDriver {
       this.keys.stream(m.subject),
       this.keys.dedupe(m.subject, m.id),
       this.keys.registry,
+      this.keys.births,
+      this.keys.birthCounter,
       m.subject,
       m.id,
       m.publishedAt,
@@ -184,7 +188,16 @@ export class RedisDriver implements BusDriver {
         subscriber,
         this.keys,
         this.#options.discoveryIntervalMs,
-        () => undefined,
+        (error) => {
+          const message = `subject registry check failed: ${(error as Error)?.message ?? error}`;
+          this.#status('discovery_failed', message);
+          log(
+            this.#options.logger ?? console,
+            'warn',
+            `[omnibus:redis] ${message}; wildcard subscriptions may miss new subjects until it succeeds (retried every ${this.#options.discoveryIntervalMs} ms)`,
+          );
+        },
+        () => this.#status('discovery_resumed'),
       );
     }
     await this.#watcher.start();
@@ -195,6 +208,28 @@ export class RedisDriver implements BusDriver {
     if (from === 'new') return '$';
     if (from === 'earliest') return '0';
     return `${Math.max(0, Math.floor(from.time))}-0`;
+  }
+
+  /**
+   * Registers a named group's pattern (its first subscribe fixes the start) and
+   * returns where the group starts on each of `streams` (see `startFor`).
+   */
+  async #groupStarts(
+    group: string,
+    pattern: string,
+    from: DriverSubscribeRequest['from'],
+    streams: readonly string[],
+  ): Promise<string[]> {
+    const flat = await this.#client.omnibusRegisterGroup(
+      this.keys.group(group),
+      this.keys.birthCounter,
+      pattern,
+      this.#position(from),
+    );
+    const registrations = parseRegistrations(flat);
+    const subjects = streams.map((stream) => this.keys.subjectOf(stream));
+    const births = subjects.length > 0 ? await this.#client.hmget(this.keys.births, ...subjects) : [];
+    return subjects.map((subject, i) => startFor(subject, births[i], registrations, '0'));
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
@@ -221,6 +256,9 @@ export class RedisDriver implements BusDriver {
         wakeGroup: (dueAt) => {
           for (const l of this.#groups.get(group) ?? []) l.wake(dueAt);
         },
+        // ungrouped: a subject first noticed after the subscription started is new to it
+        startPositions: async (streams) =>
+          grouped ? this.#groupStarts(group, request.pattern, request.from, streams) : streams.map(() => '0'),
         status: (type, detail) => this.#status(type, detail),
       },
       [],
@@ -231,17 +269,24 @@ export class RedisDriver implements BusDriver {
       if (hasWildcard(request.pattern)) {
         const watcher = await this.#watcherFor();
         // listen before the snapshot: a subject announced in between is not missed
-        unlisten = watcher.listen((subject) => {
-          if (subjectMatches(request.pattern, subject)) loop.addStream(this.keys.stream(subject));
-        });
+        unlisten = watcher.listen(
+          (subject) => {
+            if (subjectMatches(request.pattern, subject)) loop.addStream(this.keys.stream(subject));
+          },
+          (error) => request.sink.reportError(error),
+        );
         for (const subject of await watcher.subjects()) {
           if (subjectMatches(request.pattern, subject)) streams.push(this.keys.stream(subject));
         }
       } else {
         streams.push(this.keys.stream(request.pattern));
       }
-      for (const stream of streams) {
-        await createGroup(this.#client, stream, group, position);
+      // a named group exists from its first subscribe, recorded in Redis whether or not a member runs
+      const starts = grouped
+        ? await this.#groupStarts(group, request.pattern, request.from, streams)
+        : streams.map(() => position);
+      for (const [i, stream] of streams.entries()) {
+        await createGroup(this.#client, stream, group, starts[i] ?? position);
         loop.addStreamKnown(stream);
       }
       await loop.start();
@@ -284,15 +329,17 @@ export class RedisDriver implements BusDriver {
     if (!grouped) await this.#client.del(this.keys.due(group));
   }
 
-  /**
-   * Waits for the members' clean-up and quits — bounded: with the server away
-   * both would wait for the reconnect forever, so after `CLOSE_WAIT_MS` an owned
-   * connection is dropped without them (their leftovers are harmless: consumers
-   * with nothing pending, groups removed by the next sweep of `NOGROUP`).
-   */
   /** Stops watching the main connection (set by `createRedisBus`). */
   stopWatching: () => void = () => undefined;
 
+  /**
+   * Waits for the members' clean-up and quits — bounded: with the server away
+   * both would wait for the reconnect forever, so after `CLOSE_WAIT_MS` an owned
+   * connection is dropped without them. What is then left behind (as after a
+   * crash) is inert: consumers listed in a named group, and an ungrouped
+   * subscription's consumer group and due set, which nothing reads and nothing
+   * removes (see the README's "Leftovers").
+   */
   async close(): Promise<void> {
     this.stopWatching();
     await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);

@@ -1,5 +1,15 @@
 import type { AnyRedis } from './connection.js';
-import { CLAIM_DUE, DROP_IDLE_CONSUMER, OWN_PENDING, PUBLISH, RECLAIM, RELEASE } from './scripts.js';
+import {
+  CLAIM_DUE,
+  DROP_IDLE_CONSUMER,
+  OWN_PENDING,
+  PRUNE_REGISTRY,
+  PUBLISH,
+  READ_BOUNDED,
+  RECLAIM,
+  REGISTER_GROUP,
+  RELEASE,
+} from './scripts.js';
 
 type Arg = string | number | Buffer;
 
@@ -11,17 +21,24 @@ export interface Scripted {
   omnibusRelease(...args: Arg[]): Promise<number>;
   omnibusDropIdleConsumer(...args: Arg[]): Promise<number>;
   omnibusOwnPendingBuffer(...args: Arg[]): Promise<unknown>;
+  omnibusRegisterGroup(...args: Arg[]): Promise<string[]>;
+  omnibusPruneRegistry(...args: Arg[]): Promise<number>;
+  /** Variable key count: the first argument is the number of streams. */
+  omnibusReadBoundedBuffer(...args: Arg[]): Promise<unknown>;
 }
 
 /** Defines the scripts on a client (idempotent per client). */
 export function withScripts<T extends AnyRedis>(client: T): T & Scripted {
   const c = client as T & Scripted;
   if (typeof c.omnibusPublish === 'function') return c;
-  client.defineCommand('omnibusPublish', { numberOfKeys: 3, lua: PUBLISH });
+  client.defineCommand('omnibusPublish', { numberOfKeys: 5, lua: PUBLISH });
   client.defineCommand('omnibusClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
   client.defineCommand('omnibusReclaim', { numberOfKeys: 2, lua: RECLAIM });
   client.defineCommand('omnibusRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('omnibusDropIdleConsumer', { numberOfKeys: 1, lua: DROP_IDLE_CONSUMER });
   client.defineCommand('omnibusOwnPending', { numberOfKeys: 2, lua: OWN_PENDING });
+  client.defineCommand('omnibusRegisterGroup', { numberOfKeys: 2, lua: REGISTER_GROUP });
+  client.defineCommand('omnibusReadBounded', { lua: READ_BOUNDED });
+  client.defineCommand('omnibusPruneRegistry', { numberOfKeys: 2, lua: PRUNE_REGISTRY });
   return c;
 }

@@ -5,10 +5,12 @@
  */
 
 /**
- * Publish. KEYS: stream, dedupe key, registry. ARGV: subject, id, publishedAt,
+ * Publish. KEYS: stream, dedupe key, registry, births, birth counter. ARGV: subject, id, publishedAt,
  * headers JSON, payload, dedupe ('1'|'0'), window ms, trim kind ('', 'MAXLEN',
  * 'MINID'), trim operator ('=', '~'), trim value (MINID: max age in ms),
  * new-subject channel.
+ * A subject's first publish registers it, numbers its birth (a counter, see
+ * REGISTER_GROUP) and announces it — atomically with the `XADD`.
  * Returns { duplicate (0|1), entry id }.
  */
 export const PUBLISH = `
@@ -31,7 +33,10 @@ if ARGV[4] ~= '' then table.insert(args, 'h'); table.insert(args, ARGV[4]) end
 table.insert(args, 'p'); table.insert(args, ARGV[5])
 local entry = redis.call('XADD', unpack(args))
 if ARGV[6] == '1' then redis.call('SET', KEYS[2], entry, 'PX', ARGV[7]) end
-if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
+if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[4], ARGV[1], redis.call('INCR', KEYS[5]))
+  redis.call('PUBLISH', ARGV[11], ARGV[1])
+end
 return {0, entry}
 `;
 
@@ -132,4 +137,61 @@ for _, p in ipairs(pending) do
   end
 end
 return out
+`;
+
+/**
+ * Registers a group's pattern the first time the pair is subscribed (`HSETNX`:
+ * a later subscribe keeps the first registration), and returns every pattern of
+ * the group with its registration. A registration is `<births>|<start>`: the
+ * subject-birth counter at that moment (every subject first published later has
+ * a greater birth number, see PUBLISH) and the start position asked for (`$`,
+ * `0`, `<ms>-0`). Counting births instead of reading a clock makes "first
+ * published after the group existed" exact, atomic with both scripts.
+ * KEYS: group hash, birth counter. ARGV: pattern, start.
+ * Returns the hash as a flat list { pattern, registration, … }.
+ */
+export const REGISTER_GROUP = `
+local births = redis.call('GET', KEYS[2]) or '0'
+redis.call('HSETNX', KEYS[1], ARGV[1], births .. '|' .. ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/**
+ * A non-blocking read over several streams that claims at most ARGV[3] entries
+ * in total (\`XREADGROUP COUNT\` bounds each stream, not the read), taking the
+ * streams in the order given. KEYS: streams. ARGV: group, consumer, limit.
+ * Returns what XREADGROUP returns: { { stream, { { id, fields }, … } }, … }.
+ */
+export const READ_BOUNDED = `
+local left = tonumber(ARGV[3])
+local out = {}
+for _, key in ipairs(KEYS) do
+  if left <= 0 then break end
+  local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
+  if reply and reply[1] and #reply[1][2] > 0 then
+    left = left - #reply[1][2]
+    table.insert(out, reply[1])
+  end
+end
+return out
+`;
+
+/**
+ * Prunes the subject registry: removes every subject whose stream no longer
+ * exists (deleted from outside; trimming never deletes a stream). Atomic with
+ * the publish script, which creates a stream and registers its subject in one
+ * step, so a subject being first published is never unregistered.
+ * A pruned subject published again is born again (a new birth number).
+ * KEYS: registry, births. ARGV: stream key prefix (`{p}:s:`). Returns how many went.
+ */
+export const PRUNE_REGISTRY = `
+local removed = 0
+for _, subject in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. subject) == 0 then
+    redis.call('SREM', KEYS[1], subject)
+    redis.call('HDEL', KEYS[2], subject)
+    removed = removed + 1
+  end
+end
+return removed
 `;

@@ -464,6 +464,154 @@ describe('redis adapter', () => {
     expect(b.stats().redelivered).toBe(0);
   });
 
+  it('a wildcard group over 10 subjects with maxInFlight 2: no member ever has more than 2 pending, and both get work', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const subjects = Array.from({ length: 10 }, (_, i) => `work.s${i}`);
+    const streams = subjects.map((subject) => `{${keyPrefix}}:s:${subject}`);
+    const members = [await bus({ url: s.url, keyPrefix }), await bus({ url: s.url, keyPrefix })];
+    const handled = [0, 0];
+    for (const [i, member] of members.entries()) {
+      await member.consume(
+        'work.*',
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          handled[i] = (handled[i] ?? 0) + 1;
+        },
+        { group: 'g', maxInFlight: 2 },
+      );
+    }
+    const client = raw(s.url);
+    await client.connect();
+    // each consumer's pending entries over all 10 streams, counted atomically
+    const pendingScript = `
+      local counts = {}
+      for _, key in ipairs(KEYS) do
+        if redis.call('EXISTS', key) == 1 then
+          local ok, summary = pcall(redis.call, 'XPENDING', key, ARGV[1])
+          if ok and summary[4] then
+            for _, row in ipairs(summary[4]) do counts[row[1]] = (counts[row[1]] or 0) + tonumber(row[2]) end
+          end
+        end
+      end
+      local peak = 0
+      for _, n in pairs(counts) do if n > peak then peak = n end end
+      return peak`;
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, Number(await client.eval(pendingScript, streams.length, ...streams, 'g')));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    const publisher = members[0] as EventBus;
+    for (let round = 0; round < 10; round++) {
+      await publisher.publishBatch(subjects.map((subject) => ({ subject, payload: `${round}` })));
+    }
+    await waitFor(() => (handled[0] ?? 0) + (handled[1] ?? 0) === 100, '100 handled', 30_000);
+    sampling = false;
+    await sampler;
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(handled[0]).toBeGreaterThan(0);
+    expect(handled[1]).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("a group's first subscribe is an exact boundary: a new subject's message just before it is not the group's, one just after is, with no member running", async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    for (let k = 0; k < 20; k++) {
+      await b.publish(`edge${k}.before`, 'before'); // the same millisecond as the subscribe, often
+      const member = await b.subscribe(`edge${k}.*`, { group: 'g' });
+      await member.close();
+      await b.publish(`edge${k}.after`, 'after');
+    }
+    for (let k = 0; k < 20; k++) {
+      const sub = await b.subscribe(`edge${k}.*`, { group: 'g' });
+      const r = reader(sub, 10_000);
+      const m = await r.next();
+      expect(`${m.subject}:${m.text()}`).toBe(`edge${k}.after:after`);
+      expect(await r.nothingWithin(100)).toBeUndefined();
+      await sub.close();
+    }
+  });
+
+  it('a group deleted under a live subscription (XGROUP DESTROY → NOGROUP) is recreated, reported, and reading goes on', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const statuses: RedisBusStatus[] = [];
+    const b = await bus({ url: s.url, keyPrefix, blockMs: 200, onStatus: (st) => statuses.push(st) });
+    const r = reader(await b.subscribe('nog.*', { group: 'g' }), 15_000);
+    await b.publish('nog.a', 'a1');
+    await b.publish('nog.b', 'b1');
+    expect((await r.take(2)).map((m) => m.text()).sort()).toEqual(['a1', 'b1']);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the auto-acks land
+    const client = raw(s.url);
+    await client.connect();
+    expect(await client.xgroup('DESTROY', `{${keyPrefix}}:s:nog.a`, 'g')).toBe(1);
+    await b.publish('nog.a', 'a2');
+    await b.publish('nog.b', 'b2');
+    const after: string[] = [];
+    while (!(after.includes('a2') && after.includes('b2'))) after.push((await r.next()).text());
+    expect(statuses.some((st) => st.type === 'group_recreated')).toBe(true);
+    // recreated at the group's start: what it had acknowledged there may come again (at-least-once), nothing is lost
+    expect(after.filter((t) => t !== 'a1').sort()).toEqual(['a2', 'b2']);
+    expect(await client.xinfo('GROUPS', `{${keyPrefix}}:s:nog.a`)).toHaveLength(1);
+  });
+
+  it('a failing subject-registry check is reported (status, one warn, errors) and discovery resumes once it answers', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const statuses: RedisBusStatus[] = [];
+    const logged: string[] = [];
+    const b = await bus({
+      url: s.url,
+      keyPrefix,
+      discoveryIntervalMs: 100,
+      onStatus: (st) => statuses.push(st),
+      logger: { warn: (line) => logged.push(line) },
+    });
+    const r = reader(await b.subscribe('disc.*'), 10_000);
+    const client = raw(s.url);
+    await client.connect();
+    const registry = `{${keyPrefix}}:subjects`;
+    await client.set(registry, 'not a set'); // every SCARD now fails with WRONGTYPE
+    await waitFor(() => statuses.some((st) => st.type === 'discovery_failed'), 'discovery_failed', 10_000);
+    await waitFor(() => b.stats().errors >= 2, 'the failures counted', 10_000);
+    expect(logged.filter((l) => /subject registry check failed/.test(l))).toHaveLength(1); // once per streak
+    await client.del(registry);
+    // registered and written behind the bus's back: only the registry check can find it
+    await client.sadd(registry, 'disc.found');
+    await client.xadd(`{${keyPrefix}}:s:disc.found`, '*', 'i', 'found-1', 't', String(Date.now()), 'p', 'hi');
+    const m = await r.next();
+    expect(m.subject).toBe('disc.found');
+    expect(statuses.some((st) => st.type === 'discovery_resumed')).toBe(true);
+  });
+
+  it('the subject registry forgets a subject whose stream was deleted, and registers it again on its next publish', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix, discoveryIntervalMs: 50 });
+    const r = reader(await b.subscribe('kept.*'), 10_000); // a wildcard subscription: the registry is watched
+    await b.publish('gone.x', 'one');
+    await b.publish('kept.y', 'two');
+    expect((await r.next()).text()).toBe('two');
+    const client = raw(s.url);
+    await client.connect();
+    const registry = `{${keyPrefix}}:subjects`;
+    expect((await client.smembers(registry)).sort()).toEqual(['gone.x', 'kept.y']);
+    await client.del(`{${keyPrefix}}:s:gone.x`);
+    const deadline = Date.now() + 10_000;
+    while ((await client.sismember(registry, 'gone.x')) === 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await client.smembers(registry)).toEqual(['kept.y']);
+    await b.publish('gone.x', 'again');
+    expect((await client.smembers(registry)).sort()).toEqual(['gone.x', 'kept.y']);
+  });
+
   it('a blocking read on a connection that went silent is abandoned and re-issued on a fresh one', async () => {
     const s = await server();
     // a proxy whose connections can be frozen: bytes stop flowing, nothing is closed (a dead peer)

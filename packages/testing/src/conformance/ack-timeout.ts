@@ -92,8 +92,12 @@ export function ackTimeoutTests(test: Register): void {
     const m2 = await r.next(); // after the ack timeout
     expect(m2.attempt).toBe(2);
     // not settled again: at maxAttempts the ack timeout dead-letters it
+    // (the identity holds at rest: a dead-letter is counted as its copy is sent, before its settle ends)
     await waitFor(
-      () => ctx.bus.stats().deadLettered > before.deadLettered,
+      () => {
+        const now = ctx.bus.stats();
+        return now.deadLettered > before.deadLettered && now.inFlight === before.inFlight;
+      },
       'dead-letter after the last attempt',
       ctx.timeoutMs,
     );

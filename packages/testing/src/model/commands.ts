@@ -89,5 +89,7 @@ export function historyArbitrary(maxCommands: number): fc.Arbitrary<History> {
     { weight: 1, arbitrary: fc.constant<Command>({ t: 'closeOtherBus' }) },
     { weight: 2, arbitrary: fc.integer({ min: 0, max: 300 }).map<Command>((ms) => ({ t: 'wait', ms })) },
   );
-  return fc.array(command, { minLength: 2, maxLength: maxCommands, size: 'max' }).map((commands) => ({ commands }));
+  return fc
+    .array(command, { minLength: 2, maxLength: maxCommands, size: 'max' })
+    .map((commands) => ({ commands }));
 }

@@ -1,0 +1,23 @@
+import { silentLogger } from '@omnibus/core';
+import { checkContractModel, withBroker } from '@omnibus/testing';
+import { afterAll, expect, it } from 'vitest';
+import { createRedisBus } from '../src/index.js';
+import { deleteKeys } from './redis-server.js';
+
+// A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
+
+await withBroker('redis', async (broker) => {
+  const keyPrefix = `omnibus-model-${process.pid}-${Date.now().toString(36)}`;
+  afterAll(() => deleteKeys(broker.url, keyPrefix));
+  it(`contract model: ${runs} random histories on Redis`, async () => {
+    const report = await checkContractModel({
+      name: 'redis',
+      sharedState: true,
+      runs,
+      createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
+      log: (line) => console.log(line),
+    });
+    expect(report.passed).toBe(true);
+  }, 1_800_000);
+});
