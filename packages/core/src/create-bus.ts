@@ -56,6 +56,9 @@ function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
  * `consume` with retries and dead-letter, `maxInFlight`, `AbortSignal`, drain on
  * close, `BusClosedError` afterwards — is implemented here once for every adapter.
  */
+/** The least time `close()` gives the driver to flush and disconnect, whatever is left of its timeout. */
+const CLOSE_DRIVER_FLOOR_MS = 500;
+
 export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus {
   const { backend, capabilities } = driver;
   const logger: Logger = options.logger ?? console;
@@ -111,12 +114,29 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
       ? error
       : new PublishError(`publish to "${subject}" failed`, { backend, cause: error });
 
-  const batchFailed = (error: unknown, accepted: PublishReceipt[], total: number) =>
-    new PublishError(`publishBatch failed after ${accepted.length} of ${total} messages`, {
+  /** `accepted`: the stored prefix; `maybeStored`: later indexes that may have been stored (see PublishError). */
+  const batchFailed = (
+    error: unknown,
+    accepted: PublishReceipt[],
+    total: number,
+    maybeStored: readonly number[] = [],
+  ) => {
+    const maybe = [...new Set(maybeStored)]
+      .filter((i) => Number.isInteger(i) && i >= accepted.length && i < total)
+      .sort((a, b) => a - b);
+    const first = accepted.length;
+    const stored = first === 0 ? 'none stored' : `entries 0-${first - 1} stored (accepted)`;
+    const rest =
+      maybe.length === 0
+        ? 'the rest were not stored'
+        : `${maybe.length} of the rest may have been stored (maybeStored), the others were not`;
+    return new PublishError(`publishBatch failed at entry ${first} of ${total}: ${stored}; ${rest}`, {
       backend,
       cause: error,
       accepted,
+      maybeStored: maybe,
     });
+  };
 
   const ctx = {
     backend,
@@ -287,9 +307,13 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
           const receipts = accepted.map((r, i) =>
             toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
           );
-          throw batchFailed(error, receipts, messages.length);
+          // a driver that threw something else says nothing about what it sent: every entry may be stored
+          const maybeStored =
+            error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
+          throw batchFailed(error, receipts, messages.length, maybeStored);
         }
       }
+      // one at a time: the entry that failed was not stored (publish's contract), the later ones were not sent
       const receipts: PublishReceipt[] = [];
       for (const m of messages) {
         try {
@@ -339,17 +363,34 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
       closing ??= (async () => {
         state = 'closing';
         const timeoutMs = options.timeoutMs ?? 10_000;
+        // one deadline for the whole close: subscriptions, subscribe attempts, then the driver
+        const deadline = Date.now() + timeoutMs;
+        const left = () => Math.max(0, deadline - Date.now());
         await Promise.all([...runtimes].map((r) => r.close(timeoutMs)));
         // with the backend away an attempt may settle only once the driver disconnects: wait briefly
         await settledWithin(
           Promise.allSettled([...attemptsUnderWay]),
-          connectionLost ? Math.min(timeoutMs, 1_000) : timeoutMs,
+          connectionLost ? Math.min(left(), 1_000) : left(),
         );
+        // the driver gets what is left, and at least CLOSE_DRIVER_FLOOR_MS to flush and disconnect;
+        // past that, close() resolves and the driver finishes in the background
+        let failure: { error: unknown } | undefined;
+        const closingDriver = Promise.resolve()
+          .then(() => driver.close())
+          .catch((error: unknown) => {
+            failure = { error };
+          });
         try {
-          await driver.close();
+          if (!(await settledWithin(closingDriver, Math.max(left(), CLOSE_DRIVER_FLOOR_MS))))
+            log(
+              logger,
+              'warn',
+              `[omnibus:${backend}] the connection did not close within close({ timeoutMs: ${timeoutMs} }); it goes on closing in the background`,
+            );
         } finally {
           state = 'closed';
         }
+        if (failure) throw failure.error;
       })();
       return closing;
     },

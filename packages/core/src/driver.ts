@@ -114,8 +114,14 @@ export interface BusDriver {
    */
   publish(message: OutgoingMessage): Promise<DriverReceipt> | DriverReceipt;
   /**
-   * Optional pipelined batch, in order. On failure throw a `PublishError` whose
-   * `accepted` holds the `DriverReceipt`s of the entries accepted before it.
+   * Optional pipelined batch; entries on one subject are stored in batch order.
+   * On failure throw a `PublishError` whose `accepted` holds the `DriverReceipt`s
+   * of the longest prefix of entries acknowledged, and whose `maybeStored` lists
+   * every later index that may have been stored (acknowledged after an earlier
+   * entry failed, or outcome unknown); the others must not have been stored.
+   * Another `OmnibusError` (configuration, validation) passes through unchanged
+   * and must mean nothing was sent; anything else thrown is taken as "outcome
+   * unknown" for every entry.
    */
   publishBatch?(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]>;
   /** Resolve once live: every message accepted after this resolves is pushed to the sink. */

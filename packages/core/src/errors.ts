@@ -132,14 +132,35 @@ export class AdapterNotInstalledError extends OmnibusError {
 }
 
 /**
- * The backend did not accept a publish. For `publishBatch`, `accepted` holds the
- * receipts of the entries accepted before the failure (in order); the rest were not sent.
+ * The backend did not accept a publish. For a `publishBatch` that failed part-way,
+ * `accepted` and `maybeStored` say exactly which entries to publish again (see
+ * docs/contract.md, "publishBatch").
  */
 export class PublishError extends OmnibusError {
+  /**
+   * `publishBatch` only: the receipts of entries `0 … accepted.length - 1`, in
+   * order, each acknowledged by the backend — the longest prefix of the batch
+   * known to be stored. Entry `accepted.length` is the first one that was not
+   * (it failed, or its outcome is unknown). Empty for `publish`.
+   */
   readonly accepted: readonly unknown[];
-  constructor(message: string, options?: OmnibusErrorOptions & { accepted?: readonly unknown[] }) {
+  /**
+   * `publishBatch` only: the indexes (ascending, each `>= accepted.length`) of
+   * the entries that may have been stored although the batch failed — entries
+   * the backend acknowledged after an earlier one failed, and entries whose
+   * outcome is unknown (no answer in time, connection lost). Every other entry
+   * from `accepted.length` on was **not** stored. Publishing a maybe-stored entry
+   * again with the same `id` is deduplicated where `capabilities.dedupe` holds;
+   * elsewhere it may be stored twice. Empty for `publish`.
+   */
+  readonly maybeStored: readonly number[];
+  constructor(
+    message: string,
+    options?: OmnibusErrorOptions & { accepted?: readonly unknown[]; maybeStored?: readonly number[] },
+  ) {
     super('PUBLISH_FAILED', message, options);
     this.accepted = options?.accepted ?? [];
+    this.maybeStored = options?.maybeStored ?? [];
   }
 }
 

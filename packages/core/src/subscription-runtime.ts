@@ -532,23 +532,28 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   }
 
   async #close(timeoutMs: number): Promise<void> {
+    // one deadline for every step: close({ timeoutMs }) is bounded even with the backend frozen
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
     this.#state = 'closing';
     clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     if (this.#abortListener) this.options.signal?.removeEventListener('abort', this.#abortListener);
     this.#wake();
-    try {
-      await this.#driverSubscription?.stop();
-    } catch {
-      this.#ctx.stats.errors++;
+    if (this.#driverSubscription) {
+      // a stop that outlives the deadline goes on; what it pushes later is released (state closed)
+      const stopping = this.#driverSubscription.stop().catch(() => {
+        this.#ctx.stats.errors++;
+      });
+      await settledWithin(stopping, left());
     }
-    if (this.#drain) await this.#drain(timeoutMs);
+    if (this.#drain) await this.#drain(left());
     // handed-out messages came before the buffered ones: release in delivery order
     const leftovers = [...this.#handedOut.clear(), ...this.#buffer.drain()];
     for (const m of leftovers) void this.settle(m, { kind: 'release' });
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
-    await settledWithin(this.#allSettled(), Math.max(timeoutMs, 1_000));
+    await settledWithin(this.#allSettled(), left());
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

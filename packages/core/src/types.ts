@@ -228,9 +228,17 @@ export interface EventBus extends AsyncDisposable {
    */
   publish(subject: string, payload: Payload, options?: PublishOptions): Promise<PublishReceipt>;
   /**
-   * Publishes many messages in order. Every entry is validated before anything is
-   * sent. If the backend fails part-way, rejects with `PublishError` whose
-   * `accepted` lists the receipts of the entries already accepted.
+   * Publishes many messages. Every entry is validated before anything is sent: an
+   * invalid entry rejects the whole batch (`InvalidSubjectError`,
+   * `PayloadTooLargeError`, `InvalidArgumentError`) with nothing sent. Entries on
+   * one subject are stored in batch order. Resolves with one receipt per entry,
+   * in order, once every entry was accepted. If the backend fails part-way,
+   * rejects with `PublishError`: `accepted` holds the receipts of the longest
+   * prefix known to be stored (entries `0 … accepted.length - 1`), and
+   * `maybeStored` the indexes of later entries that may have been stored anyway
+   * (the backends send a batch pipelined); every other entry was not stored.
+   * Publishing `entries.slice(accepted.length)` again with the same ids is
+   * deduplicated where `capabilities.dedupe` holds. See docs/contract.md.
    */
   publishBatch(entries: readonly BatchEntry[]): Promise<PublishReceipt[]>;
   /**

@@ -15,6 +15,7 @@ import { badInput, badInputDoc } from './bad-input.js';
 import type { CaseRow } from './cases.js';
 import { clusterScenarioDoc, clusterScenarios } from './clusters.js';
 import { connectionFaultsDoc, connectionKilled, networkPause } from './connection-faults.js';
+import { frozenClose, frozenCloseDoc } from './frozen-close.js';
 import { knownFailure, knownFailures } from './known-failures.js';
 import { fullOutage, outageDoc } from './outage.js';
 import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
@@ -44,6 +45,7 @@ const scenarios: Scenario[] = [
   slowConsumer,
   connectionKilled,
   networkPause,
+  frozenClose,
   fullOutage,
   soak,
 ].filter((s) => wanted(s.name));
@@ -223,6 +225,7 @@ const scenarioDocs = [
   backend accepts them, handled at about 1 ms each with \`maxInFlight\` 10: nothing lost, heap
   growth reported (the memory bus applies its \`block\` policy: publishes wait for room).`,
   connectionFaultsDoc,
+  frozenCloseDoc,
   outageDoc,
   soakDoc,
   clusterScenarioDoc,
