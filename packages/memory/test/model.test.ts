@@ -16,4 +16,4 @@ it(`contract model: ${runs} random histories on memory`, async () => {
     log: (line) => console.log(line),
   });
   expect(report.passed).toBe(true);
-}, 600_000);
+}, Math.max(600_000, runs * 3_000));

@@ -27,5 +27,5 @@ await withBroker('nats', async (broker) => {
       log: (line) => console.log(line),
     });
     expect(report.passed).toBe(true);
-  }, 1_800_000);
+  }, Math.max(1_800_000, runs * 20_000));
 });

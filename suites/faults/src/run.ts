@@ -17,6 +17,7 @@ import { clusterScenarioDoc, clusterScenarios } from './clusters.js';
 import { connectionFaultsDoc, connectionKilled, networkPause } from './connection-faults.js';
 import { frozenClose, frozenCloseDoc } from './frozen-close.js';
 import { knownFailure, knownFailures } from './known-failures.js';
+import { modelSection } from './model-section.js';
 import { fullOutage, outageDoc } from './outage.js';
 import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
 import { security, securityDoc } from './security.js';
@@ -270,6 +271,7 @@ until they are fixed.
 
 ${knownFailures.map((k) => `- **${k.backend} · ${k.scenario}**${k.intermittent ? ' (intermittent)' : ''} — ${k.why}.`).join('\n')}
 
+${modelSection(root)}
 ## Soak
 
 How the soak is judged is in its paragraph above. A run that reached 60 s before 200,000 messages

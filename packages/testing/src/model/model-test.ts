@@ -21,7 +21,10 @@ export interface ModelTestOptions extends ModelBackend {
   timeLimitMs?: number;
   /** Ack timeout and waits of each history (defaults: 1,000 ms ack timeout, 20 s settle wait, 300 ms quiet). */
   timing?: Partial<HistoryTiming>;
-  /** Where `model.json` goes; `false` for none. Default `<workspace>/reports` (or `OMNIBUS_REPORT_DIR`). */
+  /**
+   * Where the report goes (`model.json`, or the file named by `OMNIBUS_MODEL_REPORT_FILE`); `false`
+   * for none. Default `<workspace>/reports` (or `OMNIBUS_REPORT_DIR`).
+   */
   reportDir?: string | false;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -135,15 +138,20 @@ export async function checkContractModel(options: ModelTestOptions): Promise<Mod
   options.log?.(
     `[omnibus:model] ${options.name}: ${report.passed ? 'passed' : 'FAILED'} — ${report.runs} histories, ${commands} commands (${executed} executed with shrinking), seed ${seed}, ${(report.durationMs / 1000).toFixed(1)} s`,
   );
-  if (options.reportDir !== false) writeModelReport(options.reportDir ?? defaultReportDir(), report);
+  if (options.reportDir !== false)
+    writeModelReport(
+      options.reportDir ?? defaultReportDir(),
+      process.env.OMNIBUS_MODEL_REPORT_FILE || 'model.json',
+      report,
+    );
   if (!report.passed) throw new ContractModelError(report);
   return report;
 }
 
-/** Merges one backend's report into `<dir>/model.json` (keyed by backend). */
-function writeModelReport(dir: string, report: ModelReport): void {
+/** Merges one backend's report into `<dir>/<name>` (keyed by backend): `model.json`, or `model-soak.json` for `pnpm test:model --runs N`. */
+function writeModelReport(dir: string, name: string, report: ModelReport): void {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'model.json');
+  const file = join(dir, name);
   let all: Record<string, ModelReport> = {};
   try {
     all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, ModelReport>;

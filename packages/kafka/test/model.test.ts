@@ -1,0 +1,26 @@
+import { silentLogger } from '@omnibus/core';
+import { checkContractModel, withBroker } from '@omnibus/testing';
+import { afterAll, expect, it } from 'vitest';
+import { createKafkaBus } from '../src/index.js';
+import { deleteTopics } from './kafka-admin.js';
+
+// A fixed budget of random histories in CI (Kafka's group joins make each history take seconds);
+// `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 8);
+
+await withBroker('kafka', async (broker) => {
+  const topicPrefix = `omnibus-model-${Date.now().toString(36)}.`;
+  afterAll(() => deleteTopics([...broker.brokers], topicPrefix));
+  it(`contract model: ${runs} random histories on Kafka`, async () => {
+    const report = await checkContractModel({
+      name: 'kafka',
+      sharedState: true,
+      runs,
+      maxCommands: 8,
+      createBus: () =>
+        createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix, logger: silentLogger }),
+      log: (line) => console.log(line),
+    });
+    expect(report.passed).toBe(true);
+  }, Math.max(1_800_000, runs * 20_000));
+});
