@@ -93,11 +93,20 @@ export async function openConnection(
   }
 }
 
-/** Forwards connection status changes to `onStatus`, redacted, until the connection closes. */
-export function watchStatus(nc: NatsConnection, report: (status: BusStatus) => void): void {
+/**
+ * Forwards connection status changes to `onStatus`, redacted, until the connection closes
+ * or the returned function is called (the bus closes: an adopted connection stays open, and
+ * must not keep reporting to — and holding on to — a closed bus).
+ */
+export function watchStatus(nc: NatsConnection, report: (status: BusStatus) => void): () => void {
+  const statuses = nc.status();
+  const iterator = statuses[Symbol.asyncIterator]();
+  let stopped = false;
   void (async () => {
-    for await (const s of nc.status()) {
-      const { type, ...rest } = s as { type: string } & Record<string, unknown>;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done || stopped) return;
+      const { type, ...rest } = next.value as { type: string } & Record<string, unknown>;
       // a ping answered in time is routine (one every PING_INTERVAL_MS): only a late one is news
       if (type === 'ping' && Number(rest.pendingPings ?? 0) <= 1) continue;
       const connection = type === 'disconnect' ? 'lost' : type === 'reconnect' ? 'restored' : undefined;
@@ -108,4 +117,10 @@ export function watchStatus(nc: NatsConnection, report: (status: BusStatus) => v
       });
     }
   })();
+  return () => {
+    stopped = true;
+    // the client's status iterator has stop(); return() is the standard way to end any other
+    (statuses as { stop?: () => void }).stop?.();
+    void iterator.return?.();
+  };
 }

@@ -21,7 +21,7 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
   const resolved = resolveNatsOptions(options);
   const { nc, owned } = await openConnection(resolved);
   const driver = await NatsDriver.create(nc, owned, resolved);
-  watchStatus(nc, (status) => driver.report(status));
+  driver.stopWatching = watchStatus(nc, (status) => driver.report(status));
   const bus = createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
   return Object.defineProperty(bus, 'createdStreams', {
     get: () => [...driver.streams.created],

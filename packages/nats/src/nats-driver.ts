@@ -29,12 +29,12 @@ import { AckBatcher } from './ack-batcher.js';
 import { CapacityPool } from './capacity-pool.js';
 import { encodeHeaders } from './envelope.js';
 import { FanOut, type StartAt } from './fan-out.js';
-import { isConsumerNotFound, isNoStreamForPublish, isOutage } from './nats-errors.js';
+import { isConsumerNotFound, isNoStreamForPublish, isOutage, isPublishRefused } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { PullLoop } from './pull-loop.js';
 import { ReleaseLedger } from './release-ledger.js';
 import { StreamWatcher } from './stream-watcher.js';
-import { StreamRegistry } from './streams.js';
+import { StreamRegistry, type StreamTarget } from './streams.js';
 
 const MS = 1_000_000;
 /** Room left under the server's max_payload for Omnibus and user headers. */
@@ -182,23 +182,101 @@ export class NatsDriver implements BusDriver {
     return this.#publishOne(message);
   }
 
-  /** Pipelined: every publish is sent before any ack is awaited. */
+  /**
+   * Pipelined: every entry is sent, in order, before any ack is awaited. The
+   * stream stores one connection's messages in the order they arrive, so the
+   * entries of one subject are stored in batch order. Entries that failed are
+   * sent again together (same `Nats-Msg-Id`, so a copy already stored is
+   * recognised as a duplicate) while every failure is passing (a timeout, an
+   * outage, no stream yet) and a resend cannot overtake a later entry of its
+   * stream that is already stored; otherwise the batch fails with `accepted` =
+   * the acknowledged prefix and `maybeStored` = the later entries acknowledged or
+   * without an answer (an entry the server refused was not stored).
+   */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    const targets = messages.map((m) => this.streams.forSubject(m.subject));
     // provision first, so the pipelined publishes below leave in order without waiting
-    for (const m of messages) await this.streams.ensure(this.streams.forSubject(m.subject));
-    const results = await Promise.allSettled(messages.map((m) => this.#publishOne(m)));
-    const firstFailure = results.findIndex((r) => r.status === 'rejected');
-    if (firstFailure < 0) return results.map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
-    const accepted = results
-      .slice(0, firstFailure)
-      .map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
-    const cause = (results[firstFailure] as PromiseRejectedResult).reason;
+    for (const target of targets) await this.streams.ensure(target);
+    const deadline = Date.now() + this.#options.publishTimeoutMs;
+    // as in #publishOne: the publisher's id, or one fresh per entry, stable across this call's resends
+    const sends = messages.map((m) => ({
+      headers: encodeHeaders(m.headers, m.id, m.publishedAt),
+      msgID: m.dedupe ? m.id : `omnibus-${globalThis.crypto.randomUUID()}`,
+    }));
+    const receipts: (DriverReceipt | undefined)[] = messages.map(() => undefined);
+    const failures = new Map<number, unknown>();
+    // a later entry of the same stream is stored: resending `i` now would store it after that one
+    const overtaken = (i: number) =>
+      receipts.some((r, j) => j > i && r !== undefined && targets[j]?.name === targets[i]?.name);
+    let pending = messages.map((_, i) => i);
+    for (let round = 1; ; round++) {
+      const timeout = Math.max(1, Math.min(PUBLISH_TRY_MS + pending.length, deadline - Date.now()));
+      // one synchronous loop: the requests leave in batch order
+      const results = await Promise.allSettled(
+        pending.map((i) => {
+          const m = messages[i] as OutgoingMessage;
+          const send = sends[i] as { headers: ReturnType<typeof encodeHeaders>; msgID: string };
+          return this.#js.publish(m.subject, m.payload, {
+            headers: send.headers,
+            msgID: send.msgID,
+            timeout,
+          });
+        }),
+      );
+      const failed: number[] = [];
+      results.forEach((result, j) => {
+        const i = pending[j] as number;
+        if (result.status === 'fulfilled') {
+          const ack = result.value;
+          // a generated id repeats only through our own resend: that is the first copy, not a duplicate
+          const duplicate = ack.duplicate && ((messages[i] as OutgoingMessage).dedupe || round === 1);
+          receipts[i] = { duplicate, sequence: `${ack.stream}:${ack.seq}` };
+          failures.delete(i);
+        } else {
+          failures.set(i, result.reason);
+          failed.push(i);
+        }
+      });
+      if (failed.length === 0) return receipts as DriverReceipt[];
+      const left = deadline - Date.now();
+      const resend =
+        left > 0 &&
+        !this.nc.isClosed() &&
+        failed.every((i) => {
+          const error = failures.get(i);
+          if (!isNoStreamForPublish(error) && !isOutage(error)) return false;
+          // no answer: it was stored before any later entry of its stream, or not at all
+          return !isPublishRefused(error) || !overtaken(i);
+        });
+      if (!resend) break;
+      await sleep(Math.min(left, 50 * 2 ** Math.min(round, 4)));
+      // no stream answered: verify (or provision) it again, as #publishOne does
+      try {
+        for (const i of failed) {
+          if (!isNoStreamForPublish(failures.get(i))) continue;
+          const target = targets[i] as StreamTarget;
+          this.streams.forget(target.name);
+          await this.streams.ensure(target);
+        }
+      } catch {
+        break; // those entries stay refused (not stored)
+      }
+      pending = failed;
+    }
+    const first = receipts.indexOf(undefined);
+    const maybeStored: number[] = [];
+    for (let i = first + 1; i < messages.length; i++) {
+      if (receipts[i] !== undefined || !isPublishRefused(failures.get(i))) maybeStored.push(i);
+    }
+    if (!isPublishRefused(failures.get(first))) maybeStored.unshift(first);
+    const cause = failures.get(first);
     throw new PublishError(
-      `publishBatch: entry ${firstFailure} failed (later entries may also have been accepted)`,
+      `publishBatch: entry ${first} ("${messages[first]?.subject}") failed: ${(cause as Error)?.message ?? cause}`,
       {
         backend: 'nats',
-        cause,
-        accepted,
+        cause: safeCause(cause),
+        accepted: receipts.slice(0, first) as DriverReceipt[],
+        maybeStored,
       },
     );
   }
@@ -353,7 +431,11 @@ export class NatsDriver implements BusDriver {
    * away, a drain would wait for the reconnect forever, so after
    * `CLOSE_WAIT_MS` an owned connection is closed without it.
    */
+  /** Stops forwarding the connection's status (set by `createNatsBus`). */
+  stopWatching: () => void = () => undefined;
+
   async close(): Promise<void> {
+    this.stopWatching();
     this.#acks.flush();
     if (!this.#owned) {
       await settledWithin(this.nc.flush(), CLOSE_WAIT_MS);

@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, ConnectionError, type Message, PublishError } from '@omnibus/core';
+import { ConfigError, ConnectionError, type Message, PublishError, silentLogger } from '@omnibus/core';
 import { uniqueName, waitFor, withBroker } from '@omnibus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBusStatus } from '../src/index.js';
@@ -395,6 +395,21 @@ await withBroker('nats', (broker) => {
       for (const s of bus.createdStreams) streamsToDelete.add(s);
       await bus.close();
       expect(nc.isClosed()).toBe(false);
+      await nc.close();
+    });
+
+    it('a closed bus stops watching an adopted connection (no status reported to it afterwards)', async () => {
+      const nc = await connect({ servers: broker.url });
+      const statuses: string[] = [];
+      const bus = await createNatsBus({
+        connection: nc,
+        logger: silentLogger,
+        onStatus: (s) => statuses.push(s.type),
+      });
+      await bus.close();
+      await nc.reconnect(); // disconnect and reconnect: status events on the connection
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(statuses).toEqual([]);
       await nc.close();
     });
   });

@@ -54,13 +54,22 @@ export function watchClient(
     if (lost) say(type, undefined, 'restored');
     lost = false;
   };
-  client.on('error', (error: Error) => say('error', error?.message ?? String(error)));
-  client.on('reconnecting', () => markLost('reconnecting'));
-  client.on('ready', () => {
+  const onError = (error: Error) => say('error', error?.message ?? String(error));
+  const onReconnecting = () => markLost('reconnecting');
+  const onReady = () => {
     markRestored('reconnected');
     watcher?.answered(); // the reconnect was an answer: no outage counted from before it
-  });
-  if (!main) return () => undefined;
+  };
+  client.on('error', onError);
+  client.on('reconnecting', onReconnecting);
+  client.on('ready', onReady);
+  /** Removes the listeners: a client passed in by the caller outlives the bus and must not hold it. */
+  const unlisten = () => {
+    client.off('error', onError);
+    client.off('reconnecting', onReconnecting);
+    client.off('ready', onReady);
+  };
+  if (!main) return unlisten;
 
   watcher = watchResponsiveness({
     // an error reply (a user without +ping) is still an answer
@@ -71,7 +80,11 @@ export function watchClient(
     onUnresponsive: (detail) => markLost('unresponsive', detail),
     onResponsive: () => markRestored('responsive'),
   });
-  return watcher.stop;
+  const stopWatcher = watcher.stop;
+  return () => {
+    stopWatcher();
+    unlisten();
+  };
 }
 
 /** Rethrows `error` unless it is a reply the server sent (the server answered). */

@@ -378,6 +378,20 @@ describe('redis adapter', () => {
     ).rejects.toBeInstanceOf(ConnectionError);
   });
 
+  it('a client passed in outlives the bus without holding it: every listener the bus added is removed on close', async () => {
+    const s = await server();
+    const client = raw(s.url);
+    await client.connect();
+    const events = ['error', 'reconnecting', 'ready'] as const;
+    const before = events.map((e) => client.listenerCount(e));
+    const b = await createRedisBus({ client, keyPrefix: uniquePrefix() });
+    await b.publish('adopted.x', '1');
+    expect(events.map((e) => client.listenerCount(e)).some((n, i) => n > (before[i] as number))).toBe(true);
+    await b.close();
+    expect(events.map((e) => client.listenerCount(e))).toEqual(before);
+    expect(client.status).toBe('ready'); // left open for its owner
+  });
+
   it('a Redis Cluster client: the bus lives in one slot; groups, wildcards and naks work', async () => {
     const redisCluster = await startLocalRedisCluster();
     cleanups.push(() => redisCluster.dispose());
