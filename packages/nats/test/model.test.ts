@@ -10,22 +10,30 @@ const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
 await withBroker('nats', async (broker) => {
   const created = new Set<string>();
   afterAll(() => deleteStreams(broker.url, created)); // the per-history streams this run created
-  it(`contract model: ${runs} random histories on NATS`, async () => {
-    const report = await checkContractModel({
-      name: 'nats',
-      sharedState: true,
-      runs,
-      createBus: async () => {
-        const bus = await createNatsBus({ url: broker.url, streamPrefix: 'OMNIBUS_TEST', logger: silentLogger });
-        const close = bus.close.bind(bus);
-        bus.close = async (options) => {
-          for (const name of bus.createdStreams) created.add(name);
-          await close(options);
-        };
-        return bus;
-      },
-      log: (line) => console.log(line),
-    });
-    expect(report.passed).toBe(true);
-  }, Math.max(1_800_000, runs * 20_000));
+  it(
+    `contract model: ${runs} random histories on NATS`,
+    async () => {
+      const report = await checkContractModel({
+        name: 'nats',
+        sharedState: true,
+        runs,
+        createBus: async () => {
+          const bus = await createNatsBus({
+            url: broker.url,
+            streamPrefix: 'OMNIBUS_TEST',
+            logger: silentLogger,
+          });
+          const close = bus.close.bind(bus);
+          bus.close = async (options) => {
+            for (const name of bus.createdStreams) created.add(name);
+            await close(options);
+          };
+          return bus;
+        },
+        log: (line) => console.log(line),
+      });
+      expect(report.passed).toBe(true);
+    },
+    Math.max(1_800_000, runs * 20_000),
+  );
 });

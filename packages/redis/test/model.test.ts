@@ -10,14 +10,18 @@ const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
 await withBroker('redis', async (broker) => {
   const keyPrefix = `omnibus-model-${process.pid}-${Date.now().toString(36)}`;
   afterAll(() => deleteKeys(broker.url, keyPrefix));
-  it(`contract model: ${runs} random histories on Redis`, async () => {
-    const report = await checkContractModel({
-      name: 'redis',
-      sharedState: true,
-      runs,
-      createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
-      log: (line) => console.log(line),
-    });
-    expect(report.passed).toBe(true);
-  }, Math.max(1_800_000, runs * 20_000));
+  it(
+    `contract model: ${runs} random histories on Redis`,
+    async () => {
+      const report = await checkContractModel({
+        name: 'redis',
+        sharedState: true,
+        runs,
+        createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
+        log: (line) => console.log(line),
+      });
+      expect(report.passed).toBe(true);
+    },
+    Math.max(1_800_000, runs * 20_000),
+  );
 });
