@@ -308,8 +308,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
             toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
           );
           // a driver that threw something else says nothing about what it sent: every entry may be stored
-          const maybeStored =
-            error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
+          const maybeStored = error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
           throw batchFailed(error, receipts, messages.length, maybeStored);
         }
       }

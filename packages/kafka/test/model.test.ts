@@ -11,16 +11,25 @@ const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 8);
 await withBroker('kafka', async (broker) => {
   const topicPrefix = `omnibus-model-${Date.now().toString(36)}.`;
   afterAll(() => deleteTopics([...broker.brokers], topicPrefix));
-  it(`contract model: ${runs} random histories on Kafka`, async () => {
-    const report = await checkContractModel({
-      name: 'kafka',
-      sharedState: true,
-      runs,
-      maxCommands: 8,
-      createBus: () =>
-        createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix, logger: silentLogger }),
-      log: (line) => console.log(line),
-    });
-    expect(report.passed).toBe(true);
-  }, Math.max(1_800_000, runs * 20_000));
+  it(
+    `contract model: ${runs} random histories on Kafka`,
+    async () => {
+      const report = await checkContractModel({
+        name: 'kafka',
+        sharedState: true,
+        runs,
+        maxCommands: 8,
+        createBus: () =>
+          createKafkaBus({
+            brokers: [...broker.brokers],
+            topicPrefix,
+            groupPrefix: topicPrefix,
+            logger: silentLogger,
+          }),
+        log: (line) => console.log(line),
+      });
+      expect(report.passed).toBe(true);
+    },
+    Math.max(1_800_000, runs * 20_000),
+  );
 });

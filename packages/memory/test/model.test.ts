@@ -5,15 +5,19 @@ import { createMemoryBus } from '../src/index.js';
 // A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
 const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 150);
 
-it(`contract model: ${runs} random histories on memory`, async () => {
-  const report = await checkContractModel({
-    name: 'memory',
-    createBus: () => createMemoryBus({ logger: { warn() {} } }),
-    sharedState: false,
-    runs,
-    maxCommands: 14,
-    timing: { ackTimeoutMs: 200, settleWaitMs: 5_000, quietMs: 50 },
-    log: (line) => console.log(line),
-  });
-  expect(report.passed).toBe(true);
-}, Math.max(600_000, runs * 3_000));
+it(
+  `contract model: ${runs} random histories on memory`,
+  async () => {
+    const report = await checkContractModel({
+      name: 'memory',
+      createBus: () => createMemoryBus({ logger: { warn() {} } }),
+      sharedState: false,
+      runs,
+      maxCommands: 14,
+      timing: { ackTimeoutMs: 200, settleWaitMs: 5_000, quietMs: 50 },
+      log: (line) => console.log(line),
+    });
+    expect(report.passed).toBe(true);
+  },
+  Math.max(600_000, runs * 3_000),
+);
