@@ -1,3 +1,5 @@
+import { isIP, Socket, connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import {
   type BusStatus,
   ConnectionError,
@@ -6,7 +8,7 @@ import {
   settledWithin,
   withTimeout,
 } from '@omnibus/core';
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type Admin, type ISocketFactory, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ResolvedKafkaOptions } from './options.js';
 import { notingPartitioner } from './sent-partitions.js';
 
@@ -31,10 +33,54 @@ function logCreator(report: (status: BusStatus) => void) {
     };
 }
 
-/** The kafkajs instance: the user's, or one built from the options. */
-export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusStatus) => void): Kafka {
+/**
+ * The sockets of the kafkajs client the bus builds (kafkajs's own socket factory, noting each
+ * socket), so that a failed connect lets go of them at once: kafkajs's `disconnect()` waits
+ * for the requests in flight, and against a broker that accepted the connection and never
+ * answers those wait for their 30 s request timeout, keeping the process alive.
+ */
+export class SocketTracker {
+  readonly #open = new Set<Socket>();
+  #released = false;
+
+  /** kafkajs's default socket factory, with every socket noted until it closes. */
+  readonly factory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    if (this.#released) {
+      // the connect failed: a retry kafkajs still had scheduled fails at once
+      const refused = new Socket();
+      refused.destroy(new Error('the bus was not created; its client is released'));
+      return refused;
+    }
+    const socket = ssl
+      ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(ssl as object) }, onConnect)
+      : tcpConnect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
+    return socket;
+  };
+
+  /**
+   * Destroys every open socket (with an error, so that kafkajs fails the requests waiting on it
+   * and clears its request-timeout timer), and every socket asked for from now on.
+   */
+  releaseAll(): void {
+    this.#released = true;
+    for (const socket of this.#open)
+      socket.destroy(new Error('the bus was not created; its client is released'));
+    this.#open.clear();
+  }
+}
+
+/** The kafkajs instance: the user's, or one built from the options (its sockets noted by `sockets`). */
+export function kafkaClient(
+  options: ResolvedKafkaOptions,
+  report: (status: BusStatus) => void,
+  sockets?: SocketTracker,
+): Kafka {
   if (options.kafka) return options.kafka;
   return new Kafka({
+    ...(sockets ? { socketFactory: sockets.factory } : {}),
     clientId: options.clientId,
     brokers: options.brokers,
     ssl: options.ssl,
@@ -73,11 +119,16 @@ export function createProducer(kafka: Kafka, options: ResolvedKafkaOptions): Pro
 /** Longest a failed connect waits for the clients to disconnect before it rejects (ms). */
 const DISCONNECT_WAIT_MS = 1_000;
 
-/** Connects the admin client and the idempotent producer, or fails with a credential-free `ConnectionError`. */
+/**
+ * Connects the admin client and the idempotent producer, or fails with a credential-free
+ * `ConnectionError` — having released every socket of a client the bus built (`sockets`), so
+ * that the process can exit at once.
+ */
 export async function connectClients(
   kafka: Kafka,
   options: ResolvedKafkaOptions,
   lastError: () => string | undefined = () => undefined,
+  sockets?: SocketTracker,
 ): Promise<{ admin: Admin; producer: Producer }> {
   const admin = kafka.admin();
   const producer = createProducer(kafka, options);
@@ -89,10 +140,13 @@ export async function connectClients(
     );
   } catch (error) {
     // a client still waiting on a broker that accepted the connection and never answers lets go
-    // only when its request times out (30 s): the caller is not kept waiting for that
-    await settledWithin(Promise.allSettled([admin.disconnect(), producer.disconnect()]), DISCONNECT_WAIT_MS);
+    // only when its request times out (30 s): its sockets are destroyed, which fails those
+    // requests at once (a client passed in by the caller stays the caller's to end)
+    const seen = lastError(); // before the release, whose errors say nothing about the broker
+    const disconnecting = Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+    sockets?.releaseAll();
+    await settledWithin(disconnecting, DISCONNECT_WAIT_MS);
     const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';
-    const seen = lastError();
     const why = seen
       ? `${seen} (${(error as Error)?.message ?? error})`
       : ((error as Error)?.message ?? String(error));

@@ -7,7 +7,7 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message as KafkaRecord } from 'kafkajs';
 import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { PartitionOffsets } from './partition-offsets.js';
@@ -17,7 +17,8 @@ import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
 export interface ConsumerLoopContext {
   readonly kafka: Kafka;
   readonly admin: Admin;
-  readonly producer: Producer;
+  /** Stores a retry-topic copy (renewing a failed producer, a few tries); rejects when it could not. */
+  sendRetryCopy(topic: string, record: KafkaRecord): Promise<void>;
   readonly topics: TopicRegistry;
   readonly options: ResolvedKafkaOptions;
   readonly groupId: string;
@@ -45,6 +46,9 @@ const retryTopicOf = (topic: string) => (topic.endsWith(RETRY_SUFFIX) ? topic : 
  * original done, so the partition never waits for a delay; the retry topic's
  * partition pauses only while its head is not yet due. A message released unseen
  * on close stays uncommitted: the next member starts there, at the same attempt.
+ * When its retry copy cannot be stored, a message comes back from this member
+ * itself (attempt + 1, after its delay), its offset still open: the partition's
+ * commit point waits for it, never skips it.
  */
 export class ConsumerLoop {
   readonly #ctx: ConsumerLoopContext;
@@ -55,7 +59,10 @@ export class ConsumerLoop {
   /** Spans topics that may be created later (pattern starts with a wildcard, or a custom mapping). */
   readonly #discovers: boolean;
   #stopped = false;
-  #wakeCapacity: (() => void) | undefined;
+  /** Waiters for capacity (a partition's batch, a message coming back). */
+  readonly #capacityWaiters = new Set<() => void>();
+  /** Messages whose retry copy could not be stored, waiting for their delay → release them now (on stop). */
+  readonly #comingBack = new Map<ReturnType<typeof setTimeout>, () => void>();
   #batch: Promise<void> = Promise.resolve();
   #held = 0;
   #whenIdle: (() => void) | undefined;
@@ -78,11 +85,7 @@ export class ConsumerLoop {
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2_000 },
     });
-    ctx.sink.onCapacity(() => {
-      const w = this.#wakeCapacity;
-      this.#wakeCapacity = undefined;
-      w?.();
-    });
+    ctx.sink.onCapacity(() => this.#wakeAll());
     const { GROUP_JOIN, CRASH, CONNECT } = this.#consumer.events;
     this.#consumer.on(GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment as Record<string, number[]>;
@@ -217,19 +220,25 @@ export class ConsumerLoop {
 
   /** Could a subject matching the pattern live on `topic`? */
   #mayHold(topic: string): boolean {
-    if (!this.#ctx.topics.perFirstToken) return true;
-    const token = topic.slice(this.#ctx.options.topicPrefix.length);
-    return subjectMatches(this.#ctx.pattern.split('.', 1)[0] as string, token);
+    return this.#ctx.topics.mayHold(topic, this.#ctx.pattern.split('.', 1)[0] as string);
+  }
+
+  #wakeAll(): void {
+    const waiters = [...this.#capacityWaiters];
+    this.#capacityWaiters.clear();
+    for (const w of waiters) w();
   }
 
   async #waitForCapacity(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wakeCapacity = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.#capacityWaiters.delete(wake);
         resolve();
       };
-      if (this.#ctx.sink.capacity > 0 || this.#stopped) this.#wakeCapacity();
+      const timer = setTimeout(wake, ms);
+      this.#capacityWaiters.add(wake);
+      if (this.#ctx.sink.capacity > 0 || this.#stopped) wake();
     });
   }
 
@@ -280,20 +289,21 @@ export class ConsumerLoop {
       }
       if (this.#stopped) break;
       offsets.take(offset);
-      this.#deliver(topic, offset, m, record, offsets);
+      this.#deliver(key, topic, offset, m, record, offsets);
       resolveOffset(m.offset);
     }
     await heartbeat();
   }
 
   #deliver(
+    key: string,
     topic: string,
     offset: number,
     m: KafkaMessage,
     record: ReturnType<typeof decodeRecord>,
     offsets: PartitionOffsets,
   ): void {
-    const { producer, groupId, grouped, ackTimeoutMs } = this.#ctx;
+    const { groupId, grouped, ackTimeoutMs } = this.#ctx;
     this.#held++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
@@ -318,12 +328,19 @@ export class ConsumerLoop {
       this.#queueCommit();
       released();
     };
-    const toRetry = async (attempt: number, delayMs: number) => {
-      await producer.send({
-        topic: retryTopicOf(topic),
-        acks: -1,
-        messages: [retryRecord(m, attempt, Date.now() + Math.max(0, Math.ceil(delayMs)), groupId)],
-      });
+    const toRetry = (attempt: number, delayMs: number) =>
+      this.#ctx.sendRetryCopy(
+        retryTopicOf(topic),
+        retryRecord(m, attempt, Date.now() + Math.max(0, Math.ceil(delayMs)), groupId),
+      );
+    /** The retry copy could not be stored: the message comes back from here instead. */
+    const comeBack = (error: unknown, delayMs: number) => {
+      this.#ctx.sink.reportError(error);
+      this.#ctx.status(
+        'retry_copy_failed',
+        `${record.subject} (${topic}:${offset}): ${(error as Error)?.message ?? error}; redelivered by this member`,
+      );
+      this.#comeBack(key, topic, offset, m, record, offsets, delayMs, released);
     };
     const delivery: InboundDelivery = {
       id: record.id,
@@ -336,10 +353,7 @@ export class ConsumerLoop {
         timer = setTimeout(() => {
           // not settled in time: redelivered as the next attempt (a later ack is ignored)
           if (!finish()) return;
-          toRetry(record.attempt + 1, 0).then(done, (e) => {
-            this.#ctx.sink.reportError(e);
-            released(); // left uncommitted: redelivered from here after a restart
-          });
+          toRetry(record.attempt + 1, 0).then(done, (e) => comeBack(e, 0));
         }, ackTimeoutMs);
         timer.unref?.();
       },
@@ -354,13 +368,50 @@ export class ConsumerLoop {
         try {
           await toRetry(record.attempt + 1, delayMs);
         } catch (error) {
-          released(); // left uncommitted: redelivered from here after a restart
+          if (info.reason !== 'release') return comeBack(error, delayMs);
+          released(); // closing: left uncommitted, the partition's next reader starts here
           throw error;
         }
         done();
       },
     };
     this.#ctx.sink.push(delivery);
+  }
+
+  /**
+   * Redelivers a message whose retry copy could not be stored: after `delayMs`, once there is
+   * room, as attempt + 1, its offset still open (so the commit point waits for it). Not when
+   * this member stopped or lost the partition meanwhile: then it is only released, uncommitted,
+   * and the partition's next reader starts there.
+   */
+  #comeBack(
+    key: string,
+    topic: string,
+    offset: number,
+    m: KafkaMessage,
+    record: ReturnType<typeof decodeRecord>,
+    offsets: PartitionOffsets,
+    delayMs: number,
+    release: () => void,
+  ): void {
+    let settled = false;
+    const releaseOnce = () => {
+      if (settled) return;
+      settled = true;
+      release();
+    };
+    const timer = setTimeout(
+      async () => {
+        this.#comingBack.delete(timer);
+        while (this.#ctx.sink.capacity === 0 && !this.#stopped) await this.#waitForCapacity(1_000);
+        if (!settled && !this.#stopped && this.#partitions.get(key) === offsets) {
+          this.#deliver(key, topic, offset, m, { ...record, attempt: record.attempt + 1 }, offsets);
+        }
+        releaseOnce();
+      },
+      Math.max(0, delayMs),
+    );
+    this.#comingBack.set(timer, releaseOnce);
   }
 
   /** Commits at most every `COMMIT_EVERY_MS` (and once more when the member leaves): one request covers many acks. */
@@ -403,7 +454,12 @@ export class ConsumerLoop {
   /** Stops fetching; resolves when no further push will happen. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wakeCapacity?.();
+    this.#wakeAll();
+    for (const [timer, release] of this.#comingBack) {
+      clearTimeout(timer);
+      release(); // left uncommitted: the partition's next reader starts there
+    }
+    this.#comingBack.clear();
     clearInterval(this.#discoveryTimer);
     this.#unlisten?.();
     for (const t of this.#resumeTimers) clearTimeout(t);

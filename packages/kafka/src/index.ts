@@ -1,5 +1,5 @@
 import { createBus, type EventBus } from '@omnibus/core';
-import { connectClients, kafkaClient } from './connection.js';
+import { connectClients, kafkaClient, SocketTracker } from './connection.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
 import { StatusReporter } from './status-reporter.js';
@@ -19,8 +19,9 @@ export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
   const reporter = new StatusReporter(resolved.onStatus);
-  const kafka = kafkaClient(resolved, reporter.report);
-  const { admin, producer } = await connectClients(kafka, resolved, () => reporter.lastError);
+  const sockets = new SocketTracker();
+  const kafka = kafkaClient(resolved, reporter.report, sockets);
+  const { admin, producer } = await connectClients(kafka, resolved, () => reporter.lastError, sockets);
   const driver = new KafkaDriver(
     kafka,
     admin,

@@ -13,7 +13,7 @@ import {
   watchResponsiveness,
   withTimeout,
 } from '@omnibus/core';
-import type { Admin, Kafka, Producer, RecordMetadata } from 'kafkajs';
+import type { Admin, Kafka, Message as KafkaRecord, Producer, RecordMetadata } from 'kafkajs';
 import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
@@ -44,6 +44,12 @@ const RESENDS = 3;
 const RESEND_MIN_MS = 1_000;
 /** Longest `close()` waits for the admin client (its probes) to disconnect (ms). */
 const ADMIN_DISCONNECT_WAIT_MS = 1_000;
+/** Sends of one retry-topic copy before the consumer loop falls back to redelivering it itself. */
+const RETRY_COPY_SENDS = 3;
+/** Pause before the second send of a retry-topic copy (doubled for the third) (ms). */
+const RETRY_COPY_BACKOFF_MS = 200;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Queued {
   readonly topic: string;
@@ -58,8 +64,13 @@ export class KafkaDriver implements BusDriver {
   readonly capabilities: Readonly<Capabilities>;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  /** Retry-topic sends of the consumer loops. */
-  readonly #loopProducer: Producer;
+  /**
+   * Retry-topic sends of the consumer loops: the publish producer at first, a producer of its
+   * own once a send on it failed (see `sendRetryCopy`).
+   */
+  #loopProducer: Producer;
+  #loopProducerSuspect = false;
+  #renewingLoopProducer: Promise<void> | undefined;
   /** Publishes; replaced after a failed send (see `#renewProducer`). */
   #producer: Producer;
   #producerSuspect = false;
@@ -250,8 +261,70 @@ export class KafkaDriver implements BusDriver {
     });
     this.#producer = fresh;
     this.#producerSuspect = false;
-    if (old !== this.#loopProducer) void settledWithin(old.disconnect(), 5_000);
+    this.#retire(old);
     this.#status('producer_renewed');
+  }
+
+  /** Lets a replaced producer go once neither publishes nor retry-topic copies use it. */
+  #retire(old: Producer): void {
+    if (old !== this.#producer && old !== this.#loopProducer) void settledWithin(old.disconnect(), 5_000);
+  }
+
+  /**
+   * Stores one retry-topic copy for a consumer loop (`acks: -1`). The driver's rule holds here
+   * too: a producer whose send failed is not used again (its rolled-back sequence numbers could
+   * make the broker take the next copy for a duplicate and drop it), so a failed send marks it,
+   * and the next send goes out on a fresh producer. Up to `RETRY_COPY_SENDS` sends with a
+   * backoff, within `publishTimeoutMs` in all; rejects when none was acknowledged (the loop then
+   * redelivers the message itself).
+   */
+  async sendRetryCopy(topic: string, record: KafkaRecord): Promise<void> {
+    const deadline = Date.now() + this.#options.publishTimeoutMs;
+    for (let send = 1; ; send++) {
+      let producer: Producer | undefined;
+      try {
+        if (this.#loopProducerSuspect) await this.#renewLoopProducer(deadline);
+        producer = this.#loopProducer;
+        const sending = producer.send({ topic, acks: -1, messages: [record] });
+        sending.catch(() => undefined); // past the deadline its outcome is unknown: it may still be stored
+        if (!(await settledWithin(sending, Math.max(RESEND_MIN_MS, deadline - Date.now())))) {
+          throw new Error(`no acknowledgement within ${this.#options.publishTimeoutMs} ms`);
+        }
+        await sending;
+        return;
+      } catch (error) {
+        if (producer && producer === this.#loopProducer) {
+          this.#loopProducerSuspect = true;
+          // the loops' producer is the publish producer until its first failure: that one is done too
+          if (producer === this.#producer) this.#producerSuspect = true;
+        }
+        const pause = RETRY_COPY_BACKOFF_MS * 2 ** (send - 1);
+        if (send >= RETRY_COPY_SENDS || Date.now() + pause >= deadline) throw error;
+        await sleep(pause);
+      }
+    }
+  }
+
+  /** A fresh producer for retry-topic copies (one renewal at a time, shared by every loop). */
+  #renewLoopProducer(deadline: number): Promise<void> {
+    this.#renewingLoopProducer ??= (async () => {
+      const old = this.#loopProducer;
+      const fresh = createProducer(this.#kafka, this.#options);
+      const ms = Math.max(RESEND_MIN_MS, deadline - Date.now());
+      try {
+        await withTimeout(fresh.connect(), ms, `a new producer could not connect within ${ms} ms`);
+      } catch (error) {
+        await settledWithin(fresh.disconnect(), 1_000);
+        throw error;
+      }
+      this.#loopProducer = fresh;
+      this.#loopProducerSuspect = false;
+      this.#retire(old);
+      this.#status('retry_producer_renewed');
+    })().finally(() => {
+      this.#renewingLoopProducer = undefined;
+    });
+    return this.#renewingLoopProducer;
   }
 
   /**
@@ -292,7 +365,7 @@ export class KafkaDriver implements BusDriver {
     const loop = new ConsumerLoop({
       kafka: this.#kafka,
       admin: this.#admin,
-      producer: this.#loopProducer,
+      sendRetryCopy: (topic, record) => this.sendRetryCopy(topic, record),
       topics: this.#topics,
       options: this.#options,
       groupId,
@@ -330,6 +403,7 @@ export class KafkaDriver implements BusDriver {
     this.#stopWatching();
     await this.#sending;
     await Promise.all([...this.#finishing]);
+    await this.#renewingLoopProducer?.catch(() => undefined);
     await this.#producer.disconnect().catch(() => undefined);
     if (this.#loopProducer !== this.#producer) await this.#loopProducer.disconnect().catch(() => undefined);
     // kafkajs waits for every request in flight, and a probe to a paused broker waits 30 s

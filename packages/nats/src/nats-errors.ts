@@ -20,10 +20,14 @@ export function isStreamNotFound(error: unknown): boolean {
   );
 }
 
-/** A publish found no stream listening on its subject. */
+/**
+ * A publish found no stream listening on its subject (@nats-io/jetstream reports
+ * the server's "no responders" as `JetStreamNotEnabled`).
+ */
 export function isNoStreamForPublish(error: unknown): boolean {
   return (
     /no responders|no stream matches|stream not found/i.test(text(error)) ||
+    (error as ClientError)?.name === 'JetStreamNotEnabled' ||
     (error as ClientError)?.code === 503
   );
 }
@@ -84,5 +88,21 @@ export function isOutage(error: unknown): boolean {
     e?.code === 'TIMEOUT' ||
     e?.code === 503 ||
     /timeout|timed out|no responders|disconnect|connection (closed|lost)|reconnect/i.test(text(error))
+  );
+}
+
+/**
+ * A publish the server certainly did not store: JetStream answered with an error
+ * (a stream limit, a message over the stream's size limit, …) or nobody answered
+ * on the subject (no stream, or a clustered stream between leaders). A timeout or
+ * a lost connection is not one: that message may have been stored.
+ */
+export function isPublishRefused(error: unknown): boolean {
+  const e = error as ClientError & { apiError?: unknown };
+  return (
+    typeof e?.apiError === 'function' || // JetStreamApiError and its subclasses: the stream answered
+    e?.name === 'JetStreamNotEnabled' || // how @nats-io/jetstream reports "no responders"
+    e?.code === 503 ||
+    /no responders/i.test(text(error))
   );
 }

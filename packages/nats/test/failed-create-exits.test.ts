@@ -64,7 +64,8 @@ function runChild(options: object): Promise<Outcome> {
     child.on('exit', (_code, signal) => {
       clearTimeout(giveUp);
       clearTimeout(bound);
-      if (!outcome) return reject(new Error(`the child exited (${signal ?? _code}) without an outcome: ${out}`));
+      if (!outcome)
+        return reject(new Error(`the child exited (${signal ?? _code}) without an outcome: ${out}`));
       resolve({ ...outcome, ...(signal === 'SIGKILL' ? {} : { exitAfterMs: Date.now() - errorAt }) });
     });
   });
@@ -106,9 +107,13 @@ it.each([
   ['accepts and never answers', silent],
   ['answers garbage', garbage],
   ['refuses', async () => 1],
-])('a server that %s: ConnectionError, then the process exits by itself', async (_what, start) => {
-  const port = await start();
-  const outcome = await runChild({ url: `nats://127.0.0.1:${port}`, connectTimeoutMs: 1_500 });
-  expect(outcome.name).toBe('ConnectionError');
-  expect(outcome.exitAfterMs, `still alive ${EXIT_WITHIN_MS} ms after: ${outcome.message}`).toBeDefined();
-}, 60_000);
+])(
+  'a server that %s: ConnectionError, then the process exits by itself',
+  async (_what, start) => {
+    const port = await start();
+    const outcome = await runChild({ url: `nats://127.0.0.1:${port}`, connectTimeoutMs: 1_500 });
+    expect(outcome.name).toBe('ConnectionError');
+    expect(outcome.exitAfterMs, `still alive ${EXIT_WITHIN_MS} ms after: ${outcome.message}`).toBeDefined();
+  },
+  60_000,
+);
