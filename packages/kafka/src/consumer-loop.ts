@@ -27,7 +27,6 @@ export interface ConsumerLoopContext {
   readonly pattern: string;
   readonly from: DriverStartPosition;
   readonly sink: DeliverySink;
-  readonly ackTimeoutMs: number;
   status(type: string, detail?: string): void;
   /** Records arrived: the connection works (reports recovery after a loss). */
   alive(): void;
@@ -212,6 +211,10 @@ export class ConsumerLoop {
     this.#restarting = previous.then(async () => {
       if (this.#stopped) return;
       this.#ctx.status('topics_added', fresh.join(','));
+      // stopping leaves the group, and its partitions may move to another member: commit what
+      // was acked first, or that member would get it again from the last commit
+      await this.#committing;
+      await this.#commit();
       await this.#consumer.stop();
       await this.#run();
     });
@@ -303,15 +306,13 @@ export class ConsumerLoop {
     record: ReturnType<typeof decodeRecord>,
     offsets: PartitionOffsets,
   ): void {
-    const { groupId, grouped, ackTimeoutMs } = this.#ctx;
+    const { groupId, grouped } = this.#ctx;
     this.#held++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
-    /** Claims the one settlement of this delivery; false when it was already settled (or timed out). */
+    /** Claims the one settlement of this delivery; false when it was already settled. */
     const finish = (): boolean => {
       if (finished) return false;
       finished = true;
-      clearTimeout(timer);
       return true;
     };
     /** The settlement is complete (its retry copy stored, its offset marked): the member may leave now. */
@@ -349,14 +350,7 @@ export class ConsumerLoop {
       headers: record.headers,
       publishedAt: record.publishedAt,
       attempt: record.attempt,
-      onHandOut: () => {
-        timer = setTimeout(() => {
-          // not settled in time: redelivered as the next attempt (a later ack is ignored)
-          if (!finish()) return;
-          toRetry(record.attempt + 1, 0).then(done, (e) => comeBack(e, 0));
-        }, ackTimeoutMs);
-        timer.unref?.();
-      },
+      // the ack timeout runs in core, from hand-out: an expired delivery comes back as a nak
       ack: async () => {
         if (finish()) done();
       },
