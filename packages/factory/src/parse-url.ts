@@ -44,13 +44,15 @@ const NATS_OPTIONS = {
   pullExpiresMs: 1,
   connectTimeoutMs: 1,
   publishTimeoutMs: 1,
+  discoveryIntervalMs: 1,
 } as const;
 
 /**
  * `nats://host:4222?storage=memory&maxAgeMs=60000&stream=ALL:>` → `createNatsBus`
  * options. Stream settings become `streamDefaults`; each `stream=NAME:subject[,subject]`
- * adds an explicit stream (so a pattern starting with a wildcard has a stream
- * to live in). The URL handed to the adapter has no query.
+ * adds an explicit stream (for subjects that must live in a stream of their own). A
+ * pattern starting with a wildcard needs none: it spans the automatic streams. The URL
+ * handed to the adapter has no query.
  */
 function natsOptions(url: string): Record<string, unknown> {
   const query = url.includes('?') ? url.indexOf('?') : url.length;

@@ -99,7 +99,7 @@ describe('OMNIBUS_URL parameters reach the adapter options', () => {
   it('nats: stream settings, explicit streams and other options; the adapter gets the URL without query', () => {
     expect(
       parseOmnibusUrl(
-        'nats://bob:pw@h1:4222,h2:4222?stream=EV:*.created&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000&replicas=1&maxBytes=-1&retention=limits&duplicateWindowMs=1000&streamPrefix=APP&provision=verify&connectTimeoutMs=2000&pullExpiresMs=2000&maxPayloadBytes=4096',
+        'nats://bob:pw@h1:4222,h2:4222?stream=EV:*.created&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000&replicas=1&maxBytes=-1&retention=limits&duplicateWindowMs=1000&streamPrefix=APP&provision=verify&connectTimeoutMs=2000&pullExpiresMs=2000&discoveryIntervalMs=500&maxPayloadBytes=4096',
       ),
     ).toEqual({
       backend: 'nats',
@@ -121,6 +121,7 @@ describe('OMNIBUS_URL parameters reach the adapter options', () => {
         provision: 'verify',
         connectTimeoutMs: 2000,
         pullExpiresMs: 2000,
+        discoveryIntervalMs: 500,
         maxPayloadBytes: 4096,
       },
     });
