@@ -328,10 +328,14 @@ export class KafkaDriver implements BusDriver {
   }
 
   /**
-   * One request for the whole batch, in order. On a failure `accepted` holds the
-   * receipts of the entries acknowledged before the first one that was not;
-   * entries after it may have been stored all the same (their partitions
-   * answered on their own), and Kafka does not deduplicate a retry.
+   * One request for the whole batch (per broker). A subject's records share a
+   * key, hence a partition, and go in batch order; a resend takes all the
+   * records of a partition left out, in order. So the entries of one subject are
+   * stored in batch order. On a failure `accepted` holds the receipts of the
+   * entries acknowledged before the first one that was not, and `maybeStored`
+   * every entry from that one on: a failed produce request does not say which of
+   * its partitions stored their records (one refused partition fails the whole
+   * request), and Kafka does not deduplicate a retry (`capabilities.dedupe` is false).
    */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const topics = messages.map((m) => this.#topics.topicFor(m.subject));
@@ -355,6 +359,7 @@ export class KafkaDriver implements BusDriver {
         backend: BACKEND,
         cause: (results[firstFailure] as PromiseRejectedResult).reason,
         accepted,
+        maybeStored: messages.map((_, i) => i).slice(firstFailure),
       },
     );
   }
@@ -373,7 +378,6 @@ export class KafkaDriver implements BusDriver {
       pattern: request.pattern,
       from: request.from,
       sink: request.sink,
-      ackTimeoutMs: request.ackTimeoutMs,
       status: (type, detail) => this.#status(type, detail),
       alive: () => {
         if (this.#reporter.lost) this.#reporter.report({ type: 'consumer_resumed', connection: 'restored' });

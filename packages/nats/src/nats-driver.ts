@@ -206,8 +206,8 @@ export class NatsDriver implements BusDriver {
     const receipts: (DriverReceipt | undefined)[] = messages.map(() => undefined);
     const failures = new Map<number, unknown>();
     // a later entry of the same stream is stored: resending `i` now would store it after that one
-    const overtaken = (i: number) =>
-      receipts.some((r, j) => j > i && r !== undefined && targets[j]?.name === targets[i]?.name);
+    const lastStored = new Map<string, number>(); // per stream, the last index acknowledged
+    const overtaken = (i: number) => (lastStored.get(targets[i]?.name as string) ?? -1) > i;
     let pending = messages.map((_, i) => i);
     for (let round = 1; ; round++) {
       const timeout = Math.max(1, Math.min(PUBLISH_TRY_MS + pending.length, deadline - Date.now()));
@@ -231,6 +231,8 @@ export class NatsDriver implements BusDriver {
           // a generated id repeats only through our own resend: that is the first copy, not a duplicate
           const duplicate = ack.duplicate && ((messages[i] as OutgoingMessage).dedupe || round === 1);
           receipts[i] = { duplicate, sequence: `${ack.stream}:${ack.seq}` };
+          const stream = targets[i]?.name as string;
+          lastStored.set(stream, Math.max(i, lastStored.get(stream) ?? -1));
           failures.delete(i);
         } else {
           failures.set(i, result.reason);
@@ -250,17 +252,21 @@ export class NatsDriver implements BusDriver {
         });
       if (!resend) break;
       await sleep(Math.min(left, 50 * 2 ** Math.min(round, 4)));
-      // no stream answered: verify (or provision) it again, as #publishOne does
-      try {
-        for (const i of failed) {
-          if (!isNoStreamForPublish(failures.get(i))) continue;
-          const target = targets[i] as StreamTarget;
-          this.streams.forget(target.name);
-          await this.streams.ensure(target);
-        }
-      } catch {
-        break; // those entries stay refused (not stored)
+      // no stream answered: verify (or provision) it again, as #publishOne does; a stream that
+      // cannot be (verify mode, other settings) ends the batch, anything else is tried next round
+      let refused = false;
+      for (const name of new Set(
+        failed.filter((i) => isNoStreamForPublish(failures.get(i))).map((i) => targets[i]?.name),
+      )) {
+        const target = targets.find((t) => t.name === name) as StreamTarget;
+        this.streams.forget(target.name);
+        refused = await this.streams.ensure(target).then(
+          () => false,
+          (error: unknown) => error instanceof OmnibusError,
+        );
+        if (refused) break;
       }
+      if (refused) break; // those entries stay refused (not stored)
       pending = failed;
     }
     const first = receipts.indexOf(undefined);

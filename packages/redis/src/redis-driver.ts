@@ -147,36 +147,45 @@ export class RedisDriver implements BusDriver {
     return { duplicate: Number(reply[0]) === 1, sequence: String(reply[1]) };
   }
 
-  /** Pipelined in one round trip, in order. */
+  /**
+   * Pipelined in one round trip: Redis runs the publish scripts one after the
+   * other, in batch order, so the entries of one subject are stored in batch
+   * order. A script that fails does not stop the ones after it: on a failure
+   * `accepted` holds the replies before the first failed entry, and `maybeStored`
+   * every entry from it on that was stored (a reply) or may have been (the failed
+   * script itself: a script that fails after its `XADD` keeps the entry). Without
+   * an answer in time, every entry's outcome is unknown.
+   */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const pipeline = this.#client.pipeline();
     for (const m of messages) (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
+    const unknown = (cause: unknown) =>
+      new PublishError('publishBatch failed; the outcome of every entry is unknown', {
+        backend: BACKEND,
+        cause: safeCause(cause),
+        accepted: [],
+        maybeStored: messages.map((_, i) => i),
+      });
     let results: [Error | null, unknown][] | null;
     try {
       results = await this.#bounded(pipeline.exec(), 'publishBatch');
     } catch (error) {
-      throw new PublishError('publishBatch failed; nothing is known to be accepted', {
-        backend: BACKEND,
-        cause: safeCause(error),
-        accepted: [],
-      });
+      throw unknown(error);
     }
-    const receipts: DriverReceipt[] = [];
-    for (const [i, [error, reply]] of (results ?? []).entries()) {
-      if (error) {
-        throw new PublishError(
-          `publishBatch: entry ${i} failed (later entries may also have been accepted)`,
-          {
-            backend: BACKEND,
-            cause: this.#publishError(messages[i]?.subject ?? '', error),
-            accepted: receipts,
-          },
-        );
-      }
+    if (results?.length !== messages.length) throw unknown(new Error('no reply to the pipeline'));
+    const receipts = results.map(([error, reply]) => {
+      if (error) return undefined;
       const [dup, id] = reply as [number, string];
-      receipts.push({ duplicate: Number(dup) === 1, sequence: String(id) });
-    }
-    return receipts;
+      return { duplicate: Number(dup) === 1, sequence: String(id) };
+    });
+    const first = receipts.indexOf(undefined);
+    if (first < 0) return receipts as DriverReceipt[];
+    throw new PublishError(`publishBatch: entry ${first} failed`, {
+      backend: BACKEND,
+      cause: this.#publishError(messages[first]?.subject ?? '', results[first]?.[0]),
+      accepted: receipts.slice(0, first) as DriverReceipt[],
+      maybeStored: messages.map((_, i) => i).slice(first),
+    });
   }
 
   async #watcherFor(): Promise<SubjectWatcher> {

@@ -150,6 +150,26 @@ export function limitTests(test: Register): void {
     expect(got.map((m) => m.id)).toEqual(receipts.map((x) => x.id));
   });
 
+  test('publishBatch keeps batch order per subject when subjects interleave', async (ctx) => {
+    // the backends send a batch pipelined (NATS, Redis) or as one request (Kafka): still, each
+    // subject's entries are stored, and delivered, in batch order
+    const a = ctx.subject('ia');
+    const b = ctx.subject('ib');
+    const ra = await ctx.read(a);
+    const rb = await ctx.read(b);
+    const entries = Array.from({ length: 60 }, (_, i) => ({
+      subject: i % 3 === 0 ? b : a,
+      payload: String(i),
+    }));
+    const receipts = await ctx.bus.publishBatch(entries);
+    expect(receipts.map((x) => x.subject)).toEqual(entries.map((e) => e.subject));
+    const of = (s: string) => entries.filter((e) => e.subject === s).map((e) => e.payload);
+    expect((await ra.take(40)).map((m) => m.text())).toEqual(of(a));
+    expect((await rb.take(20)).map((m) => m.text())).toEqual(of(b));
+    expect(await ra.nothingWithin(ctx.quietMs)).toBeUndefined();
+    expect(await rb.nothingWithin(0)).toBeUndefined();
+  });
+
   test('every call after close rejects with BusClosedError', async (ctx) => {
     await ctx.bus.close();
     await expect(ctx.bus.publish(ctx.subject('x'), 'x')).rejects.toBeInstanceOf(BusClosedError);

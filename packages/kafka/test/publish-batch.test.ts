@@ -1,0 +1,95 @@
+import { type EventBus, PublishError } from '@omnibus/core';
+import { uniqueName, withBroker } from '@omnibus/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafkaBus } from '../src/index.js';
+import { deleteTopics } from './kafka-admin.js';
+
+/** The ids stored on the subjects of `pattern`, in log order, read back by a subscription from the start. */
+async function storedIds(bus: EventBus, pattern: string, expected: number): Promise<string[]> {
+  const ids: string[] = [];
+  const sub = await bus.subscribe(pattern, { from: 'earliest' });
+  const iterator = sub[Symbol.asyncIterator]();
+  // wait for what is expected, then a little longer: nothing more may come
+  for (;;) {
+    const wait = ids.length < expected ? 30_000 : 1_000;
+    const next = await Promise.race([
+      iterator.next(),
+      new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), wait)),
+    ]);
+    if (next === 'idle' || next.done) break;
+    ids.push(next.value.id);
+  }
+  await sub.close();
+  return ids;
+}
+
+await withBroker('kafka', (broker) => {
+  const prefix = `omnibus-batch-${Date.now().toString(36)}.`;
+  afterAll(() => deleteTopics([...broker.brokers], prefix));
+
+  describe('publishBatch with a failure in the middle', () => {
+    it('accepted is the acknowledged prefix, every later entry is reported maybe stored, the refused one is not stored, order is kept', async () => {
+      const bus = await createKafkaBus({
+        brokers: [...broker.brokers],
+        topicPrefix: prefix,
+        groupPrefix: prefix,
+      });
+      const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const ok = `${uniqueName('ok')}.x`;
+        const small = `${uniqueName('small')}.x`;
+        // the bus creates both topics; then `small` takes no record batch over 1 KiB
+        const first = await bus.publish(ok, 'setup');
+        const setup = await bus.publish(small, 'setup');
+        const smallTopic = (setup.sequence as string).split(':')[0] as string;
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            { type: 2, name: smallTopic, configEntries: [{ name: 'max.message.bytes', value: '1024' }] },
+          ],
+        });
+        // the new limit reaches the broker's log asynchronously: probe until an oversized record is refused
+        const probes: string[] = [];
+        for (let refused = false; !refused; ) {
+          const probe = await bus.publish(small, 'y'.repeat(4096)).catch((e) => e);
+          refused = probe instanceof PublishError;
+          if (!refused) probes.push(probe.id);
+          expect(probes.length).toBeLessThan(50);
+        }
+        const entries = [
+          { subject: ok, payload: 'a0', id: uniqueName('e0') },
+          { subject: ok, payload: 'a1', id: uniqueName('e1') },
+          { subject: small, payload: 'x'.repeat(4096), id: uniqueName('e2') },
+          { subject: ok, payload: 'a3', id: uniqueName('e3') },
+          { subject: ok, payload: 'a4', id: uniqueName('e4') },
+        ];
+        const error = await bus.publishBatch(entries).catch((e) => e);
+        expect(error).toBeInstanceOf(PublishError);
+        expect(error.message).toContain('failed at entry 0 of 5');
+        // one produce request carried every entry: its failure does not say which partitions stored theirs
+        expect(error.accepted).toEqual([]);
+        expect(error.maybeStored).toEqual([0, 1, 2, 3, 4]);
+        // read back: the partition that answered stored its records in batch order; the refused one nothing
+        const id = (i: number) => entries[i]?.id;
+        expect(await storedIds(bus, `${ok.split('.')[0]}.*`, 5)).toEqual([
+          first.id,
+          id(0),
+          id(1),
+          id(3),
+          id(4),
+        ]);
+        expect(await storedIds(bus, `${small.split('.')[0]}.*`, 1 + probes.length)).toEqual([
+          setup.id,
+          ...probes,
+        ]);
+        // Kafka has no dedupe: what to publish again is the caller's choice, entry by entry
+        expect(bus.capabilities.dedupe).toBe(false);
+      } finally {
+        await admin.disconnect();
+        await bus.close({ timeoutMs: 2_000 });
+      }
+    }, 120_000);
+  });
+});
