@@ -1,4 +1,5 @@
 import { subscribeWithin } from './bounded-subscribe.js';
+import { describeError } from './dead-letter.js';
 import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
 import {
   AbortedError,
@@ -17,6 +18,7 @@ import {
   type Logger,
   log,
   settledWithin,
+  timerMs,
   withTimeout,
 } from './operability.js';
 import { redact } from './redact.js';
@@ -361,11 +363,12 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     close(options: { timeoutMs?: number } = {}): Promise<void> {
       closing ??= (async () => {
         state = 'closing';
-        const timeoutMs = options.timeoutMs ?? 10_000;
+        const timeoutMs = timerMs(options.timeoutMs ?? 10_000);
         // one deadline for the whole close: subscriptions, subscribe attempts, then the driver
         const deadline = Date.now() + timeoutMs;
         const left = () => Math.max(0, deadline - Date.now());
-        await Promise.all([...runtimes].map((r) => r.close(timeoutMs)));
+        // a subscription already closing keeps its own (maybe longer) close: bounded here too
+        await Promise.all([...runtimes].map((r) => settledWithin(r.close(timeoutMs), left())));
         // with the backend away an attempt may settle only once the driver disconnects: wait briefly
         await settledWithin(
           Promise.allSettled([...attemptsUnderWay]),
@@ -378,6 +381,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
           .then(() => driver.close())
           .catch((error: unknown) => {
             failure = { error };
+            stats.errors++;
           });
         try {
           if (!(await settledWithin(closingDriver, Math.max(left(), CLOSE_DRIVER_FLOOR_MS))))
@@ -386,6 +390,14 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
               'warn',
               `[omnibus:${backend}] the connection did not close within close({ timeoutMs: ${timeoutMs} }); it goes on closing in the background`,
             );
+          void closingDriver.then(() => {
+            if (failure)
+              log(
+                logger,
+                'warn',
+                `[omnibus:${backend}] closing the connection failed: ${describeError(failure.error)}`,
+              );
+          });
         } finally {
           state = 'closed';
         }

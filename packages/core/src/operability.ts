@@ -59,6 +59,18 @@ export interface BusOptions {
   subscribeTimeoutMs?: number;
 }
 
+/** Longest delay `setTimeout` honours (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A caller's timeout made safe for timers: `Infinity` and anything above the timer limit
+ * become that limit (Node would fire them after 1 ms), negative or `NaN` become 0.
+ */
+export function timerMs(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, MAX_TIMER_MS);
+}
+
 /** Calls a logger method without letting a throwing logger break the bus. */
 export function log(logger: Logger, level: keyof Logger, message: string): void {
   try {

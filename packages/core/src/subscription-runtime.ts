@@ -10,7 +10,7 @@ import type {
 import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
-import { type BusStatus, type Logger, log, settledWithin } from './operability.js';
+import { type BusStatus, type Logger, log, settledWithin, timerMs } from './operability.js';
 import { OrderedList } from './ordered-list.js';
 import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
@@ -162,6 +162,12 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       void this.settle(message, { kind: 'release' });
       return;
     }
+    const termed = this.#termed?.get(delivery.id);
+    if (termed) {
+      // its dead-letter copy was refused before: try again, without handing it out
+      void this.settle(message, { kind: 'term', reason: termed.reason, error: termed.error });
+      return;
+    }
     if (delivery.attempt > this.options.maxAttempts) {
       // redelivered past the limit (ack timeout, crash or release): dead-letter without handing it out
       void this.settle(message, {
@@ -222,9 +228,9 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#dispatchQueued = false;
     const dispatch = this.#dispatcher as (message: DeliveredMessage) => void;
     const buffer = this.#buffer;
-    const now = buffer.length > 0 ? Date.now() : 0;
     while (this.#state === 'open' && buffer.length > 0) {
-      dispatch(this.#handOut(buffer.shift() as DeliveredMessage, now));
+      // the time of each hand-out: a synchronous handler delays the next one's
+      dispatch(this.#handOut(buffer.shift() as DeliveredMessage, Date.now()));
     }
   }
 
@@ -436,6 +442,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const delivery = message.delivery;
     const target = this.options.deadLetter(message.subject);
     const info: SettleInfo = { reason: 'dead-letter', handedOut: message.handedOut, error };
+    // the hand-outs the application saw: a message dead-lettered without being handed out
+    // (redelivered past the limit, or back after a refused copy) saw fewer, never more than maxAttempts
+    const seen =
+      this.#termed?.get(message.id)?.attempt ??
+      (message.handedOut
+        ? message.attempt
+        : Math.max(1, Math.min(message.attempt - 1, this.options.maxAttempts)));
     // counted before the copy is published: an in-process backend may hand it to a dead-letter
     // consumer before this function resumes, and that consumer should find it counted
     stats.deadLettered++;
@@ -450,11 +463,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
           headers: message.headers,
           subject: message.subject,
           id: message.id,
-          // the hand-outs the application saw: a message dead-lettered without being handed out
-          // (redelivered past the limit) saw one fewer, and never more than maxAttempts
-          attempt: message.handedOut
-            ? message.attempt
-            : Math.max(1, Math.min(message.attempt - 1, this.options.maxAttempts)),
+          attempt: seen,
           group: this.options.group,
           reason,
           error,
@@ -467,6 +476,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       stats.deadLettered--;
       stats.errors++;
       this.#deadLetterFailed(target, failure);
+      this.#rememberTermed(message.id, { reason, error, attempt: seen });
       await delivery.nak(this.backoffDelay(message.attempt), { ...info, reason: 'handler-error' });
       stats.nakked++;
       return;
@@ -480,12 +490,33 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       );
       this.#ctx.reportStatus({ type: 'dead_letter_restored', detail: target });
     }
-    await delivery.ack(info);
+    this.#termed?.delete(message.id);
+    try {
+      await delivery.ack(info);
+    } catch {
+      // the copy is stored: counted once; the original is left to the broker, which redelivers it
+      // past maxAttempts, and it is dead-lettered again then (a second copy, never a loss)
+      stats.errors++;
+    }
     log(
       this.#ctx.logger,
       'warn',
       `[omnibus:${this.#ctx.backend}] dead-lettered message ${message.id} from "${message.subject}" to "${target}" at attempt ${message.attempt}${this.options.group ? ` (group ${this.options.group})` : ''}: ${reason}${error === undefined ? '' : ` — ${describeError(error)}`}`,
     );
+  }
+
+  /**
+   * Messages whose dead-letter copy was refused, by id: when they come back (the broker counts
+   * the nak as an attempt, so a `term` before `maxAttempts` would otherwise be handed out again)
+   * they go straight to the dead-letter attempt. Bounded: the oldest are forgotten past 10,000.
+   */
+  #termed: Map<string, { reason: string; error: unknown; attempt: number }> | undefined;
+
+  #rememberTermed(id: string, entry: { reason: string; error: unknown; attempt: number }): void {
+    this.#termed ??= new Map();
+    this.#termed.delete(id);
+    this.#termed.set(id, entry);
+    if (this.#termed.size > 10_000) this.#termed.delete(this.#termed.keys().next().value as string);
   }
 
   /** A dead-letter copy was refused: reported once (warn + status) until one goes through again. */
@@ -496,7 +527,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     log(
       this.#ctx.logger,
       'warn',
-      `[omnibus:${this.#ctx.backend}] ${detail}. The message is kept (redelivered with backoff, never handed out again) until "${target}" accepts it: make that subject publishable (e.g. a stream covering it when streams are only verified) or set the deadLetter option (reported once until it works again)`,
+      `[omnibus:${this.#ctx.backend}] ${detail}. The message is kept (redelivered with backoff; not handed out again by this subscription) until "${target}" accepts it: make that subject publishable (e.g. a stream covering it when streams are only verified) or set the deadLetter option (reported once until it works again)`,
     );
     this.#ctx.reportStatus({ type: 'dead_letter_failed', detail });
   }
@@ -527,7 +558,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   /** Stops intake, drains handlers (bounded), releases what is left. Idempotent. */
   close(timeoutMs = 10_000): Promise<void> {
-    this.#closing ??= this.#close(timeoutMs);
+    this.#closing ??= this.#close(timerMs(timeoutMs));
     return this.#closing;
   }
 

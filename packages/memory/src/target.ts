@@ -49,7 +49,8 @@ export class Target implements DeliveryOwner {
 
   /** Removes and returns the oldest waiting message (for `drop-oldest`). */
   dropOldest(): QueueItem | undefined {
-    return this.#queue.shift();
+    // waiting redeliveries count against maxBuffered too: when only they are left, the oldest goes
+    return this.#queue.shift() ?? this.#retries.shift();
   }
 
   /**

@@ -407,6 +407,32 @@ describe('faults in what the user configures', () => {
     expect(s.delivered).toBe(s.acked + s.nakked + s.deadLettered + s.inFlight);
   });
 
+  it('a message terminated by the handler whose dead-letter copy is refused is not handed out again', async () => {
+    let refuse = true;
+    bus = createMemoryBus({ logger: { warn() {} } });
+    const dlq = reader(await bus.subscribe('dlq.>'));
+    const attempts: number[] = [];
+    await bus.consume(
+      'jobs.t',
+      async (m) => {
+        attempts.push(m.attempt);
+        await m.term('poison');
+      },
+      {
+        maxAttempts: 5,
+        backoff: () => 20,
+        deadLetter: (subject) => (refuse ? 'not a subject' : `dlq.${subject}`),
+      },
+    );
+    await bus.publish('jobs.t', 'x');
+    await waitFor(() => bus.stats().errors >= 3, 'a few refused dead-letter tries');
+    refuse = false;
+    const copy = await dlq.next(15_000);
+    expect(copy.headers[DLQ_HEADERS.reason]).toBe('poison');
+    expect(copy.headers[DLQ_HEADERS.attempts]).toBe('1'); // the hand-outs the handler saw
+    expect(attempts).toEqual([1]);
+  });
+
   it('a backoff function that throws: onError hears of it, the default backoff is used, the message comes back', async () => {
     bus = createMemoryBus({ logger: { warn() {} } });
     const errors: unknown[] = [];

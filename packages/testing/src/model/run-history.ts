@@ -291,13 +291,14 @@ export async function runHistory(
     members.set(slot, { target, sub, bus: bus === busA ? 'A' : 'B', loop });
   };
 
-  const stopMember = async (slot: number) => {
+  /** Closes a member; an ungrouped subscription closed before the end is no longer checked for completeness. */
+  const stopMember = async (slot: number, atEnd = false) => {
     const member = members.get(slot);
     if (!member) return;
     members.delete(slot);
     await member.sub.close();
     await member.loop;
-    if (member.target.group === undefined) member.target.liveUntil = obs.publishes.length;
+    if (member.target.group === undefined && !atEnd) member.target.liveUntil = obs.publishes.length;
   };
 
   for (const c of history.commands) {
@@ -359,7 +360,7 @@ export async function runHistory(
   while (Date.now() < deadline && !allSettled(obs)) await sleep(25);
   await sleep(timing.quietMs); // anything delivered twice shows up here
 
-  for (const slot of [...members.keys()]) await stopMember(slot);
+  for (const slot of [...members.keys()]) await stopMember(slot, true);
   for (const { name, bus } of buses) {
     if (name !== 'A' && bus !== busB) continue; // closed by a command already
     const started = performance.now();
