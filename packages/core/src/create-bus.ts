@@ -58,6 +58,9 @@ function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
  * `consume` with retries and dead-letter, `maxInFlight`, `AbortSignal`, drain on
  * close, `BusClosedError` afterwards — is implemented here once for every adapter.
  */
+/** How long past its deadline `close()` waits for a subscription to release what it still held. */
+const RELEASE_AFTER_DEADLINE_MS = 100;
+
 /** The least time `close()` gives the driver to flush and disconnect, whatever is left of its timeout. */
 const CLOSE_DRIVER_FLOOR_MS = 500;
 
@@ -368,7 +371,10 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
         const deadline = Date.now() + timeoutMs;
         const left = () => Math.max(0, deadline - Date.now());
         // a subscription already closing keeps its own (maybe longer) close: bounded here too
-        await Promise.all([...runtimes].map((r) => settledWithin(r.close(timeoutMs), left())));
+        // (a moment more than the deadline: a subscription closing with it releases what is left just after)
+        await Promise.all(
+          [...runtimes].map((r) => settledWithin(r.close(timeoutMs), left() + RELEASE_AFTER_DEADLINE_MS)),
+        );
         // with the backend away an attempt may settle only once the driver disconnects: wait briefly
         await settledWithin(
           Promise.allSettled([...attemptsUnderWay]),

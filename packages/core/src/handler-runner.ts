@@ -104,13 +104,14 @@ export function startConsumeLoop(
     );
   };
 
-  const drain = (timeoutMs: number): Promise<void> => {
-    if (running === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  /** Waits for running handlers, at most `timeoutMs`; resolves with how many still run. */
+  const drain = (timeoutMs: number): Promise<number> => {
+    if (running === 0) return Promise.resolve(0);
+    return new Promise<number>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       function done() {
         clearTimeout(timer);
-        resolve();
+        resolve(running);
       }
       const previous = idle;
       idle = () => {

@@ -66,7 +66,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #capacityListener: (() => void) | undefined;
   #driverSubscription: DriverSubscription | undefined;
   #closing: Promise<void> | undefined;
-  #drain: ((timeoutMs: number) => Promise<void>) | undefined;
+  #drain: ((timeoutMs: number) => Promise<number>) | undefined;
   #resolveClosed!: () => void;
   #abortListener: (() => void) | undefined;
   /** One timer for every ack timeout of this subscription, armed for the oldest hand-out's deadline. */
@@ -125,7 +125,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
    */
   startDispatch(
     dispatch: (message: DeliveredMessage) => void,
-    drain: (timeoutMs: number) => Promise<void>,
+    drain: (timeoutMs: number) => Promise<number>,
   ): void {
     this.#dispatcher = dispatch;
     this.#drain = drain;
@@ -578,7 +578,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       });
       await settledWithin(stopping, left());
     }
-    if (this.#drain) await this.#drain(left());
+    const abandoned = this.#drain ? await this.#drain(left()) : 0;
+    if (abandoned > 0)
+      log(
+        this.#ctx.logger,
+        'warn',
+        `[omnibus:${this.#ctx.backend}] closing "${this.pattern}": ${abandoned} handler${abandoned === 1 ? '' : 's'} still running after ${timeoutMs} ms; their messages are released for redelivery and their results will be ignored`,
+      );
     // handed-out messages came before the buffered ones: release in delivery order
     const leftovers = [...this.#handedOut.clear(), ...this.#buffer.drain()];
     for (const m of leftovers) void this.settle(m, { kind: 'release' });

@@ -371,6 +371,21 @@ describe('logger', () => {
   });
 });
 
+describe('close with a handler that never returns', () => {
+  it('resolves at the timeout with the stats settled at once, and one warn line says so', async () => {
+    const warnings: string[] = [];
+    bus = createMemoryBus({ logger: { warn: (line: string) => warnings.push(line) } });
+    await bus.consume('stuck.x', () => new Promise(() => undefined));
+    await bus.publish('stuck.x', 'x');
+    await waitFor(() => bus.stats().inFlight === 1, 'the handler started');
+    await bus.close({ timeoutMs: 300 });
+    const s = bus.stats();
+    expect(s).toMatchObject({ inFlight: 0, nakked: 1 });
+    expect(s.delivered).toBe(s.acked + s.nakked + s.deadLettered + s.inFlight);
+    expect(warnings.filter((w) => w.includes('1 handler still running after 300 ms'))).toHaveLength(1);
+  });
+});
+
 describe('faults in what the user configures', () => {
   it('a dead-letter copy that is refused is reported once, kept (never handed out again) and dead-lettered once it can be', async () => {
     const warnings: string[] = [];

@@ -237,6 +237,7 @@ export class StreamRegistry {
           `stream ${target.name} exists with other settings: ${diff.join('; ')}. Omnibus never changes an existing stream.`,
           {
             backend: 'nats',
+            hint: 'use a new streamPrefix (or leave the stream settings out) to keep the existing stream, or change or delete it yourself (nats stream edit / rm) if you mean to',
           },
         );
       }

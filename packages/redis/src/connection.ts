@@ -125,10 +125,19 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
   } catch (error) {
     disconnectNow(client);
     const cause = lastError ?? error;
-    throw new ConnectionError(`cannot connect to ${safeUrl(url)}: ${(cause as Error)?.message ?? cause}`, {
-      backend: 'redis',
-      cause: safeCause(cause),
-    });
+    const text = String((cause as Error)?.message ?? cause);
+    // ioredis's own words for a server that does not speak RESP ("Protocol error, got "I" as reply type byte")
+    const notRedis = /protocol error/i.test(text);
+    throw new ConnectionError(
+      `cannot connect to ${safeUrl(url)}: ${notRedis ? 'the server there does not speak the Redis protocol' : text}`,
+      {
+        backend: 'redis',
+        cause: safeCause(cause),
+        hint: notRedis
+          ? `is ${safeUrl(url)} another service's port (NATS listens on 4222, Kafka on 9092)? Redis listens on 6379 by default`
+          : 'check that Redis runs there and is reachable (redis-cli -u <url> ping); on a slow network raise connectTimeoutMs',
+      },
+    );
   } finally {
     client.off('error', onError);
   }

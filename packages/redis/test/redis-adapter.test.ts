@@ -378,6 +378,20 @@ describe('redis adapter', () => {
     ).rejects.toBeInstanceOf(ConnectionError);
   });
 
+  it('pointed at a port that speaks another protocol: a ConnectionError that says so, with a hint', async () => {
+    // a server that greets like NATS does (INFO …) and then says nothing more
+    const other = createServer((socket) => socket.write('INFO {"server_id":"x"}\r\n'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => other.close());
+    const port = (other.address() as { port: number }).port;
+    const error = await createRedisBus({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 3_000 }).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.message).toContain('does not speak the Redis protocol');
+    expect(error.hint).toContain("another service's port");
+  });
+
   it('a client passed in outlives the bus without holding it: every listener the bus added is removed on close', async () => {
     const s = await server();
     const client = raw(s.url);
