@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import type { DeliveredMessage } from './message.js';
+import { timerMs } from './operability.js';
 import type { StatsCounter } from './stats.js';
 import type { SubscriptionRuntime } from './subscription-runtime.js';
 import type { ConsumeOptions, MessageHandler } from './types.js';
@@ -108,7 +109,7 @@ export function startConsumeLoop(
   const drain = (timeoutMs: number): Promise<number> => {
     if (running === 0) return Promise.resolve(0);
     return new Promise<number>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(done, timerMs(timeoutMs));
       function done() {
         clearTimeout(timer);
         resolve(running);

@@ -92,7 +92,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
+        timer = setTimeout(() => reject(new Error(message)), timerMs(ms));
       }),
     ]);
   } finally {
@@ -114,7 +114,7 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
         () => true,
       ),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
+        timer = setTimeout(() => resolve(false), timerMs(ms));
       }),
     ]);
   } finally {
