@@ -2,7 +2,7 @@ import type { ConsumerInfo, JetStreamManager, StreamInfo } from '@nats-io/jetstr
 import type { DriverSubscribeRequest, DriverSubscription } from '@omnibus/core';
 import { CapacityPool } from './capacity-pool.js';
 import { isStreamNotFound } from './nats-errors.js';
-import type { PullLoop } from './pull-loop.js';
+import { ackWaitMs, type PullLoop } from './pull-loop.js';
 import type { StreamListener, StreamWatcher } from './stream-watcher.js';
 import { filtersFor, hash, type StreamRegistry } from './streams.js';
 
@@ -27,12 +27,13 @@ export interface FanOutContext {
     start: StartAt | undefined,
     resumeAfterSeq?: number,
   ): Promise<ConsumerInfo>;
-  /** A pull loop feeding the subscription from one consumer, sharing `pool`. */
+  /** A pull loop feeding the subscription from one consumer (whose `ack_wait` is `ackWaitMs`), sharing `pool`. */
   loop(
     stream: string,
     name: string,
     pool: CapacityPool,
-    recreate: (lastSeq: number) => Promise<void>,
+    recreate: (lastSeq: number) => Promise<ConsumerInfo | undefined>,
+    ackWaitMs: number,
   ): PullLoop;
   status(type: string, detail?: string): void;
   /** Writes queued acks (before ephemeral consumers are deleted). */
@@ -46,6 +47,8 @@ interface Source {
   readonly filter: string;
   readonly name: string;
   start: StartAt | undefined;
+  /** The consumer's actual ack wait (ms). */
+  ackWaitMs: number;
   loop?: PullLoop;
 }
 
@@ -167,6 +170,7 @@ export class FanOut implements DriverSubscription {
       // a group's durable keeps the group's name; a second filter on the same stream needs its own
       name: filters.length === 1 ? base : `${base}_${hash(filter)}`,
       start: undefined,
+      ackWaitMs: 0,
     }));
   }
 
@@ -189,6 +193,7 @@ export class FanOut implements DriverSubscription {
     source.start = this.#startFor(isNew);
     try {
       const info = await this.#ctx.createConsumer(source.stream, source.name, source.filter, source.start);
+      source.ackWaitMs = ackWaitMs(info);
       if (this.#createdFirst === undefined || Date.parse(info.created) < Date.parse(this.#createdFirst))
         this.#createdFirst = info.created;
     } catch (error) {
@@ -200,8 +205,12 @@ export class FanOut implements DriverSubscription {
 
   /** Starts pulling from a registered source. */
   #run(source: Source): void {
-    const loop = this.#ctx.loop(source.stream, source.name, this.#pool, (lastSeq) =>
-      this.#recreate(source, lastSeq),
+    const loop = this.#ctx.loop(
+      source.stream,
+      source.name,
+      this.#pool,
+      (lastSeq) => this.#recreate(source, lastSeq),
+      source.ackWaitMs,
     );
     source.loop = loop;
     loop.start();
@@ -233,16 +242,24 @@ export class FanOut implements DriverSubscription {
   }
 
   /** The consumer vanished (deleted from outside, or with its stream). */
-  async #recreate(source: Source, lastSeq: number): Promise<void> {
+  async #recreate(source: Source, lastSeq: number): Promise<ConsumerInfo | undefined> {
     try {
       await this.#ctx.jsm.streams.info(source.stream);
     } catch (error) {
       if (!isStreamNotFound(error)) throw error;
       this.#detach(source);
-      return;
+      return undefined;
     }
-    await this.#ctx.createConsumer(source.stream, source.name, source.filter, source.start, lastSeq);
+    const info = await this.#ctx.createConsumer(
+      source.stream,
+      source.name,
+      source.filter,
+      source.start,
+      lastSeq,
+    );
+    source.ackWaitMs = ackWaitMs(info);
     this.#ctx.status('consumer_recreated', source.name);
+    return info;
   }
 
   /** A listing without some of our streams: stop reading those that are really gone. */

@@ -22,6 +22,7 @@ import {
   OmnibusError,
   type OutgoingMessage,
   PublishError,
+  redact,
   safeCause,
   settledWithin,
 } from '@omnibus/core';
@@ -31,7 +32,7 @@ import { encodeHeaders } from './envelope.js';
 import { FanOut, type StartAt } from './fan-out.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage, isPublishRefused } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
-import { PullLoop } from './pull-loop.js';
+import { ackWaitMs, PullLoop } from './pull-loop.js';
 import { ReleaseLedger } from './release-ledger.js';
 import { StreamWatcher } from './stream-watcher.js';
 import { StreamRegistry, type StreamTarget } from './streams.js';
@@ -45,9 +46,10 @@ const PUBLISH_TRY_MS = 1_000;
 const CLOSE_WAIT_MS = 2_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The JetStream transport behind `createNatsBus`. */
 /** How much longer than `ackTimeoutMs` the server waits before it redelivers on its own. */
 const ACK_WAIT_GRACE_MS = 1_000;
+
+/** The JetStream transport behind `createNatsBus`. */
 
 export class NatsDriver implements BusDriver {
   readonly backend = 'nats';
@@ -111,14 +113,19 @@ export class NatsDriver implements BusDriver {
     this.#listener = listener;
   }
 
-  /** Reports a status change to `onStatus` and to core (which logs connection loss and recovery). */
+  /**
+   * Reports a status change to `onStatus` and to core (which logs connection loss and
+   * recovery). The detail is redacted: it often carries an error's message, and client
+   * and server errors may quote a URL with credentials.
+   */
   report(status: BusStatus): void {
+    const safe = status.detail === undefined ? status : { ...status, detail: redact(status.detail) };
     try {
-      this.#options.onStatus?.(status);
+      this.#options.onStatus?.(safe);
     } catch {
       // ignore listener errors
     }
-    this.#listener?.(status);
+    this.#listener?.(safe);
   }
 
   #status(type: string, detail?: string): void {
@@ -338,20 +345,23 @@ export class NatsDriver implements BusDriver {
       delete config.opt_start_time;
     }
     if (request.group) {
+      let existing: ConsumerInfo | undefined;
       try {
-        const info = await this.#jsm.consumers.info(stream, name);
-        if (info.config.filter_subject !== filter) {
+        existing = await this.#jsm.consumers.info(stream, name);
+      } catch (error) {
+        if (!isConsumerNotFound(error)) throw error;
+      }
+      if (existing) {
+        if (existing.config.filter_subject !== filter) {
           throw new ConfigError(
             'group',
-            `group "${name}" already consumes "${info.config.filter_subject}"; a group has one pattern`,
+            `group "${name}" already consumes "${existing.config.filter_subject}"; a group has one pattern`,
             {
               backend: 'nats',
             },
           );
         }
-        return info;
-      } catch (error) {
-        if (!isConsumerNotFound(error)) throw error;
+        return this.#reconcileAckWait(stream, name, existing, request);
       }
     }
     try {
@@ -361,17 +371,60 @@ export class NatsDriver implements BusDriver {
       if (!request.group) throw error;
       const info = await this.#jsm.consumers.info(stream, name).catch(() => undefined);
       if (info?.config.filter_subject !== filter) throw error;
-      return info;
+      return this.#reconcileAckWait(stream, name, info, request);
     }
   }
 
-  /** One pull loop feeding `request`'s subscription from the consumer `name` on `stream`. */
+  /**
+   * A group's durable made before (by an older version, whose `ack_wait` was
+   * `ackTimeoutMs`, or by a member with a shorter `ackTimeoutMs`) may redeliver a
+   * message this member still holds, before core's ack timeout: its `ack_wait` is
+   * raised to what this member needs (`ackTimeoutMs` + 1 s), never lowered (a member
+   * with a longer timeout needs the longer wait). Checked again after the update:
+   * two members raising it at once end at the larger of their needs.
+   */
+  async #reconcileAckWait(
+    stream: string,
+    name: string,
+    info: ConsumerInfo,
+    request: DriverSubscribeRequest,
+  ): Promise<ConsumerInfo> {
+    const need = (request.ackTimeoutMs + ACK_WAIT_GRACE_MS) * MS;
+    let current = info;
+    for (let tries = 0; (current.config.ack_wait ?? 0) < need; tries++) {
+      if (tries === 3) {
+        throw new ConfigError(
+          'ackTimeoutMs',
+          `group "${name}" on stream ${stream}: its durable's ack_wait stays at ${ackWaitMs(current)} ms, shorter than ackTimeoutMs + ${ACK_WAIT_GRACE_MS} ms (${need / MS} ms)`,
+          { backend: 'nats' },
+        );
+      }
+      try {
+        await this.#jsm.consumers.update(stream, name, { ack_wait: need });
+      } catch (error) {
+        throw new ConfigError(
+          'ackTimeoutMs',
+          `group "${name}" on stream ${stream}: its durable's ack_wait (${ackWaitMs(current)} ms) is shorter than ackTimeoutMs + ${ACK_WAIT_GRACE_MS} ms (${need / MS} ms) and could not be raised: ${(error as Error)?.message ?? error}`,
+          { backend: 'nats', cause: safeCause(error) },
+        );
+      }
+      current = await this.#jsm.consumers.info(stream, name);
+    }
+    return current;
+  }
+
+  /**
+   * One pull loop feeding `request`'s subscription from the consumer `name` on
+   * `stream`, whose actual `ack_wait` is `ackWait` ms (a group's durable may wait
+   * longer than this member asked for).
+   */
   #pullLoop(
     request: DriverSubscribeRequest,
     stream: string,
     name: string,
     pool: CapacityPool,
-    recreate: (lastSeq: number) => Promise<void>,
+    recreate: (lastSeq: number) => Promise<ConsumerInfo | undefined>,
+    ackWait: number,
   ): PullLoop {
     return new PullLoop({
       js: this.#js,
@@ -381,7 +434,7 @@ export class NatsDriver implements BusDriver {
       pool,
       expiresMs: this.#options.pullExpiresMs,
       heartbeatMs: Math.floor(this.#options.pullExpiresMs / 2),
-      ackWaitMs: request.ackTimeoutMs + ACK_WAIT_GRACE_MS,
+      ackWaitMs: ackWait,
       drainOnStop: request.group !== undefined,
       ledger: request.group !== undefined ? this.#ledger : undefined,
       recreate,
@@ -404,7 +457,8 @@ export class NatsDriver implements BusDriver {
       request,
       createConsumer: (stream, name, filter, start, resumeAfterSeq = 0) =>
         this.#createConsumer(stream, request, name, resumeAfterSeq, filter, start),
-      loop: (stream, name, pool, recreate) => this.#pullLoop(request, stream, name, pool, recreate),
+      loop: (stream, name, pool, recreate, ackWait) =>
+        this.#pullLoop(request, stream, name, pool, recreate, ackWait),
       status: (type, detail) => this.#status(type, detail),
       flushAcks: () => this.#acks.flush(),
     });
@@ -415,13 +469,26 @@ export class NatsDriver implements BusDriver {
     const target = this.streams.forPattern(request.pattern);
     const stream = await this.streams.ensure(target);
     const name = request.group ?? `omnibus_${request.id}`;
-    await this.#createConsumer(stream, request, name);
+    const info = await this.#createConsumer(stream, request, name);
     const pool = new CapacityPool(request.sink, request.maxInFlight);
-    const loop = this.#pullLoop(request, stream, name, pool, async (lastSeq) => {
-      this.streams.forget(target.name);
-      await this.#createConsumer(await this.streams.ensure(target), request, name, lastSeq);
-      this.#status('consumer_recreated', name);
-    });
+    const loop = this.#pullLoop(
+      request,
+      stream,
+      name,
+      pool,
+      async (lastSeq) => {
+        this.streams.forget(target.name);
+        const recreated = await this.#createConsumer(
+          await this.streams.ensure(target),
+          request,
+          name,
+          lastSeq,
+        );
+        this.#status('consumer_recreated', name);
+        return recreated;
+      },
+      ackWaitMs(info),
+    );
     loop.start();
     return {
       stop: async () => {

@@ -1,4 +1,4 @@
-import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { DeliverySink, InboundDelivery } from '@omnibus/core';
 import type { CapacityPool } from './capacity-pool.js';
 import { decodeHeaders } from './envelope.js';
@@ -34,8 +34,11 @@ export interface PullLoopContext {
    * same subscription (a pattern spanning streams): each pull reserves its slots here.
    */
   readonly pool: CapacityPool;
-  /** Makes sure the consumer exists again (after it was deleted from outside); gets the last stream sequence seen. */
-  recreate(lastSeq: number): Promise<void>;
+  /**
+   * Makes sure the consumer exists again (after it was deleted from outside); gets the
+   * last stream sequence seen, resolves with the consumer's info (undefined: its stream is gone).
+   */
+  recreate(lastSeq: number): Promise<ConsumerInfo | undefined>;
   /** Flushes the connection so a nak reaches the server before we go on. */
   flush(): Promise<void>;
   /** Queues an ack (written with the others of this event-loop turn). */
@@ -53,6 +56,11 @@ const HAND_OUT_WORKING_AFTER_MS = 500;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A consumer's actual ack wait in ms (the server's default, 30 s, when unset). */
+export function ackWaitMs(info: ConsumerInfo): number {
+  return Math.floor((info.config.ack_wait ?? 30_000 * 1_000_000) / 1_000_000);
+}
+
 /**
  * Pulls from one JetStream consumer into one subscription, never asking for more
  * than the subscription's free capacity (that is how `maxInFlight` reaches the
@@ -65,7 +73,7 @@ export class PullLoop {
   #current: ConsumerMessages | undefined;
   #done: Promise<void> = Promise.resolve();
   #lastSeq = 0;
-  readonly #waiting: WaitingMessages;
+  #waiting: WaitingMessages;
 
   constructor(ctx: PullLoopContext) {
     this.#ctx = ctx;
@@ -86,6 +94,15 @@ export class PullLoop {
     if (!this.#ctx.drainOnStop) this.#current?.stop();
     await this.#done;
     this.#waiting.clear();
+  }
+
+  /** The recreated consumer's ack wait: waiting messages are kept alive at half of it from now on. */
+  #useAckWait(ms: number): void {
+    if (this.#waiting.ackWaitMs === ms) return;
+    const previous = this.#waiting;
+    this.#waiting = new WaitingMessages(ms);
+    for (const m of previous.messages()) this.#waiting.add(m);
+    previous.clear();
   }
 
   /** Only a group member's redelivery can have recorded releases. */
@@ -121,8 +138,8 @@ export class PullLoop {
     await this.#ctx.flush();
   }
 
-  #toDelivery(m: JsMsg, released: number): InboundDelivery {
-    const received = Date.now();
+  /** `received`: when the message arrived, before any await (the server's ack wait runs since about then). */
+  #toDelivery(m: JsMsg, released: number, received: number): InboundDelivery {
     const { headers, id, publishedAt } = decodeHeaders(m.headers);
     const forget = () => {
       if (released > 0) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
@@ -194,6 +211,7 @@ export class PullLoop {
         this.#current = messages;
         if (this.#stopped && !this.#ctx.drainOnStop) messages.stop();
         for await (const m of messages) {
+          const received = Date.now();
           this.#lastSeq = Math.max(this.#lastSeq, m.seq);
           // Pushed even after stop: core holds what arrives while closing and releases
           // it in order once stop() resolved. A nak now would bounce straight back
@@ -204,7 +222,7 @@ export class PullLoop {
             pool.consume();
           }
           this.#waiting.add(m);
-          sink.push(this.#toDelivery(m, released));
+          sink.push(this.#toDelivery(m, released, received));
         }
         giveBack();
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);
@@ -217,7 +235,8 @@ export class PullLoop {
         if (isConsumerGone(error)) {
           this.#ctx.status('consumer_missing', this.#ctx.consumer);
           consumer = undefined;
-          await this.#ctx.recreate(this.#lastSeq).catch((e) => sink.reportError(e));
+          const info = await this.#ctx.recreate(this.#lastSeq).catch((e) => void sink.reportError(e));
+          if (info) this.#useAckWait(ackWaitMs(info));
         } else {
           this.#ctx.status('pull_failed', (error as Error)?.message);
         }

@@ -10,9 +10,17 @@ export class WaitingMessages {
   readonly #messages = new Set<JsMsg>();
   readonly #periodMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The consumer's actual ack wait (ms) this keeps messages alive for. */
+  readonly ackWaitMs: number;
 
   constructor(ackWaitMs: number) {
+    this.ackWaitMs = ackWaitMs;
     this.#periodMs = Math.max(100, Math.floor(ackWaitMs / 2));
+  }
+
+  /** The messages waiting now. */
+  messages(): JsMsg[] {
+    return [...this.#messages];
   }
 
   add(m: JsMsg): void {

@@ -1,7 +1,7 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ConfigError, ConnectionError, type Message, PublishError, silentLogger } from '@omnibus/core';
-import { uniqueName, waitFor, withBroker } from '@omnibus/testing';
+import { reader, uniqueName, waitFor, withBroker } from '@omnibus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBusStatus } from '../src/index.js';
 import { deleteStreams, startNatsServer } from './nats-server.js';
@@ -375,6 +375,78 @@ await withBroker('nats', (broker) => {
       );
       expect(statuses).toContain('consumer_recreated');
       await bus.close();
+    });
+
+    it('a group durable whose ack_wait is shorter than this member needs is raised: a held message is not redelivered to another member', async () => {
+      const prefix = uniqueName('ACKW');
+      const token = uniqueName('ackw');
+      const stream = `${prefix}_${token}`;
+      const a = await createNatsBus({ url: broker.url, streamPrefix: prefix, logger: silentLogger });
+      await a.publish(`${token}.x`, 'creates the stream');
+      for (const s of a.createdStreams) streamsToDelete.add(s);
+      const nc = await connect({ servers: broker.url });
+      const jsm = await jetstreamManager(nc);
+      // as an older version (ack_wait = ackTimeoutMs) or a member with ackTimeoutMs 1000 made it
+      await jsm.consumers.add(stream, {
+        durable_name: 'g',
+        filter_subject: `${token}.x`,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: 1_000 * 1_000_000,
+        max_deliver: -1,
+      });
+      const options = { group: 'g', ack: 'manual' as const, ackTimeoutMs: 5_000 };
+      const ra = reader(await a.subscribe(`${token}.x`, { ...options, maxInFlight: 1 }), 10_000);
+      expect((await jsm.consumers.info(stream, 'g')).config.ack_wait).toBe(6_000 * 1_000_000);
+      await a.publish(`${token}.x`, 'held');
+      const held = await ra.next();
+      expect(held.text()).toBe('held');
+      const b = await createNatsBus({ url: broker.url, streamPrefix: prefix, logger: silentLogger });
+      const rb = reader(await b.subscribe(`${token}.x`, options), 10_000);
+      // handed out and unsettled for 2 s, well inside ackTimeoutMs: nobody gets it again
+      expect(await rb.nothingWithin(2_000)).toBeUndefined();
+      await held.ack();
+      expect(await rb.nothingWithin(300)).toBeUndefined();
+      await b.close();
+      await a.close();
+      await nc.close();
+    });
+
+    it('status details are redacted: an error quoting a URL with credentials reaches onStatus without them', async () => {
+      const prefix = uniqueName('RED');
+      const token = uniqueName('red');
+      const stream = `${prefix}_${token}`;
+      const statuses: NatsBusStatus[] = [];
+      const bus = await createNatsBus({
+        url: broker.url,
+        streamPrefix: prefix,
+        discoveryIntervalMs: 200,
+        logger: silentLogger,
+        onStatus: (s) => statuses.push(s),
+      });
+      await bus.subscribe('*.created', { group: 'g' });
+      const nc = await connect({ servers: broker.url });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: stream, subjects: [`${token}.other.>`] });
+      streamsToDelete.add(stream);
+      // the group's durable on that stream consumes another subject, which quotes a URL with a password
+      await jsm.consumers.add(stream, {
+        durable_name: 'g',
+        filter_subject: `${token}.other.nats://bob:hunter2@host`,
+        ack_policy: AckPolicy.Explicit,
+      });
+      // now the stream can hold a matching subject: attaching to it fails, the error quoting that filter
+      await jsm.streams.update(stream, { subjects: [`${token}.other.>`, `${token}.created`] });
+      await waitFor(
+        () => statuses.some((s) => s.type === 'stream_attach_failed'),
+        'stream_attach_failed',
+        10_000,
+      );
+      const failed = statuses.find((s) => s.type === 'stream_attach_failed');
+      expect(failed?.detail).toContain('nats://');
+      expect(JSON.stringify(statuses)).not.toContain('hunter2');
+      await bus.close();
+      await nc.close();
     });
 
     it('a group member that joins with another pattern is refused', async () => {

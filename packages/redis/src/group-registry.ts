@@ -12,7 +12,11 @@ import { subjectMatches } from '@omnibus/core';
 export interface Registration {
   /** The subject-birth counter when the pattern was registered. */
   readonly births: bigint;
-  /** The start asked for by the first subscribe: `$`, `0` or `<ms>-0`. */
+  /**
+   * Where the group starts on subjects born before the registration: `0`,
+   * `<ms>-0`, or for `from: 'new'` the registration's millisecond as a position
+   * (`<ms - 1>-<max seq>`). `$` only in registrations written by earlier versions.
+   */
   readonly start: string;
 }
 

@@ -34,7 +34,6 @@ export interface ReadLoopContext {
 interface Held {
   readonly stream: string;
   readonly entryId: string;
-  handedOut: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -42,6 +41,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const HUNG_READ_MARGIN_MS = 5_000;
 /** Longest `stop()` waits for the loop's command in flight. */
 const STOP_WAIT_MS = 2_000;
+/** Least margin of the reclaim's idle time over a live member's refresh period. */
+const RECLAIM_MARGIN_MS = 1_000;
 
 /**
  * Reads one subscription's streams into its sink: due entries of the group
@@ -50,8 +51,10 @@ const STOP_WAIT_MS = 2_000;
  * stream. Never claims more than the sink's capacity in one read: `COUNT`
  * bounds each stream of an `XREADGROUP`, not the read, so several streams are
  * read by a script that stops at the capacity, and a blocking read whose reply
- * still exceeds it gives the surplus back to the group at once. Keeps the entries it holds
- * but has not handed out fresh so that nobody takes them over, and survives
+ * still exceeds it gives the surplus back to the group at once. Keeps every entry it
+ * holds (until core settles it) fresh so that no other member takes it over: core owns
+ * the ack timeout, the broker-side reclaim is only the backstop for a member that
+ * crashed or lost its connection. Survives
  * dropped connections (a hung read is abandoned and re-issued on a fresh
  * connection) and lost groups (`NOGROUP`: recreated).
  */
@@ -87,6 +90,17 @@ export class ReadLoop {
   /** How often held entries are refreshed and idle ones reclaimed. */
   get #refreshEveryMs(): number {
     return Math.max(100, Math.floor(this.#ctx.ackTimeoutMs / 4));
+  }
+
+  /**
+   * How long an entry must have been idle before this member takes it over: past
+   * `ackTimeoutMs`, by more than a live member's refresh period (plus a margin for
+   * a slow round trip or a busy event loop). A live member refreshes every entry it
+   * holds until core settles it, and core naks a handed-out entry `ackTimeoutMs`
+   * after its hand-out: only a crashed or cut-off member's entries get this idle.
+   */
+  get #reclaimIdleMs(): number {
+    return this.#ctx.ackTimeoutMs + Math.max(RECLAIM_MARGIN_MS, this.#refreshEveryMs + 500);
   }
 
   async start(): Promise<void> {
@@ -247,7 +261,8 @@ export class ReadLoop {
 
   async #reclaim(now: number): Promise<number> {
     this.#lastReclaim = now;
-    const { client, keys, group, consumer, ackTimeoutMs } = this.#ctx;
+    const { client, keys, group, consumer } = this.#ctx;
+    const minIdle = this.#reclaimIdleMs;
     let got = 0;
     for (const stream of this.#streams) {
       const capacity = this.#ctx.sink.capacity;
@@ -257,7 +272,7 @@ export class ReadLoop {
         keys.due(group),
         group,
         consumer,
-        ackTimeoutMs,
+        minIdle,
         capacity,
       );
       got += this.#accept(reply);
@@ -292,7 +307,10 @@ export class ReadLoop {
         return;
       }
     }
-    const until = this.#nextDue - Date.now();
+    const now = Date.now();
+    // held entries are refreshed on time, whatever blockMs is
+    const refreshIn = this.#held.size > 0 ? this.#lastRefresh + this.#refreshEveryMs - now : blockMs;
+    const until = Math.min(this.#nextDue - now, refreshIn);
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
     this.#nextDue = Number.POSITIVE_INFINITY;
     const args = ['GROUP', group, consumer, 'COUNT', capacity, 'BLOCK', block, 'STREAMS'];
@@ -349,7 +367,7 @@ export class ReadLoop {
 
   #push(entry: RawEntry): void {
     const key = `${entry.stream}\n${entry.entryId}`;
-    this.#held.set(key, { stream: entry.stream, entryId: entry.entryId, handedOut: false });
+    this.#held.set(key, { stream: entry.stream, entryId: entry.entryId });
     // while stopping, core takes everything and releases it in order
     if (this.#overflow.length > 0 || (this.#ctx.sink.capacity === 0 && !this.#stopped)) {
       this.#overflow.push(entry);
@@ -358,19 +376,24 @@ export class ReadLoop {
     this.#deliver(entry);
   }
 
-  /** Keeps entries held but not yet handed out from looking idle (the ack timeout runs from hand-out). */
+  /**
+   * Keeps every entry this member holds from looking idle until core settles it:
+   * waiting in the buffer (the ack timeout runs from hand-out) or handed out (core
+   * naks it `ackTimeoutMs` after the hand-out; the reclaim must not redeliver it
+   * first, or the same attempt would be delivered twice). Entries another member
+   * has taken over meanwhile (this one was cut off) are left to it.
+   */
   async #refreshHeld(now: number): Promise<void> {
     this.#lastRefresh = now;
     const byStream = new Map<string, string[]>();
     for (const h of this.#held.values()) {
-      if (h.handedOut) continue;
       const ids = byStream.get(h.stream) ?? [];
       ids.push(h.entryId);
       byStream.set(h.stream, ids);
     }
     const { client, group, consumer } = this.#ctx;
     await Promise.all(
-      [...byStream].map(([stream, ids]) => client.xclaim(stream, group, consumer, 0, ...ids, 'JUSTID')),
+      [...byStream].map(([stream, ids]) => client.omnibusRefreshHeld(stream, group, consumer, ...ids)),
     );
   }
 
@@ -395,10 +418,6 @@ export class ReadLoop {
       headers: decoded.headers,
       publishedAt: decoded.publishedAt,
       attempt: entry.deliveries,
-      onHandOut: () => {
-        const held = this.#held.get(key);
-        if (held) held.handedOut = true;
-      },
       ack: async () => {
         this.#settle(key);
         await client.xack(stream, group, entryId);

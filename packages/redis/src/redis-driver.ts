@@ -220,8 +220,9 @@ export class RedisDriver implements BusDriver {
   }
 
   /**
-   * Registers a named group's pattern (its first subscribe fixes the start) and
-   * returns where the group starts on each of `streams` (see `startFor`).
+   * Registers a named group's pattern (its first subscribe fixes the start; that
+   * call also creates the group on `streams`, atomically with the registration)
+   * and returns where the group starts on each of `streams` (see `startFor`).
    */
   async #groupStarts(
     group: string,
@@ -230,10 +231,13 @@ export class RedisDriver implements BusDriver {
     streams: readonly string[],
   ): Promise<string[]> {
     const flat = await this.#client.omnibusRegisterGroup(
+      2 + streams.length,
       this.keys.group(group),
       this.keys.birthCounter,
+      ...streams,
       pattern,
       this.#position(from),
+      group,
     );
     const registrations = parseRegistrations(flat);
     const subjects = streams.map((stream) => this.keys.subjectOf(stream));

@@ -7,6 +7,7 @@ import {
   PUBLISH,
   READ_BOUNDED,
   RECLAIM,
+  REFRESH_HELD,
   REGISTER_GROUP,
   RELEASE,
 } from './scripts.js';
@@ -19,8 +20,10 @@ export interface Scripted {
   omnibusClaimDueBuffer(...args: Arg[]): Promise<unknown>;
   omnibusReclaimBuffer(...args: Arg[]): Promise<unknown>;
   omnibusRelease(...args: Arg[]): Promise<number>;
+  omnibusRefreshHeld(...args: Arg[]): Promise<number>;
   omnibusDropIdleConsumer(...args: Arg[]): Promise<number>;
   omnibusOwnPendingBuffer(...args: Arg[]): Promise<unknown>;
+  /** Variable key count: the first argument is 2 + the number of streams. */
   omnibusRegisterGroup(...args: Arg[]): Promise<string[]>;
   omnibusPruneRegistry(...args: Arg[]): Promise<number>;
   /** Variable key count: the first argument is the number of streams. */
@@ -35,9 +38,10 @@ export function withScripts<T extends AnyRedis>(client: T): T & Scripted {
   client.defineCommand('omnibusClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
   client.defineCommand('omnibusReclaim', { numberOfKeys: 2, lua: RECLAIM });
   client.defineCommand('omnibusRelease', { numberOfKeys: 2, lua: RELEASE });
+  client.defineCommand('omnibusRefreshHeld', { numberOfKeys: 1, lua: REFRESH_HELD });
   client.defineCommand('omnibusDropIdleConsumer', { numberOfKeys: 1, lua: DROP_IDLE_CONSUMER });
   client.defineCommand('omnibusOwnPending', { numberOfKeys: 2, lua: OWN_PENDING });
-  client.defineCommand('omnibusRegisterGroup', { numberOfKeys: 2, lua: REGISTER_GROUP });
+  client.defineCommand('omnibusRegisterGroup', { lua: REGISTER_GROUP });
   client.defineCommand('omnibusReadBounded', { lua: READ_BOUNDED });
   client.defineCommand('omnibusPruneRegistry', { numberOfKeys: 2, lua: PRUNE_REGISTRY });
   return c;

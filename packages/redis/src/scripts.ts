@@ -70,8 +70,9 @@ return out
 `;
 
 /**
- * Takes over entries idle for longer than the ack timeout (their holder crashed,
- * hung or lost its connection), skipping entries waiting in the due set.
+ * Takes over entries idle for longer than ARGV[3] (their holder crashed or lost
+ * its connection: a live member keeps what it holds fresh, see REFRESH_HELD),
+ * skipping entries waiting in the due set.
  * KEYS: stream, due set. ARGV: group, consumer, min idle ms, count.
  * Returns entries as CLAIM_DUE does.
  */
@@ -93,6 +94,24 @@ for _, p in ipairs(pending) do
   end
 end
 return out
+`;
+
+/**
+ * Keeps entries a live member holds from looking idle (so that RECLAIM leaves
+ * them alone): `XCLAIM … JUSTID` (idle reset, delivery counter unchanged) of each
+ * entry still pending for this consumer; an entry another member took over is
+ * not taken back. KEYS: stream. ARGV: group, consumer, ids…. Returns how many.
+ */
+export const REFRESH_HELD = `
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p > 0 and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
 `;
 
 /**
@@ -144,15 +163,40 @@ return out
  * a later subscribe keeps the first registration), and returns every pattern of
  * the group with its registration. A registration is `<births>|<start>`: the
  * subject-birth counter at that moment (every subject first published later has
- * a greater birth number, see PUBLISH) and the start position asked for (`$`,
- * `0`, `<ms>-0`). Counting births instead of reading a clock makes "first
+ * a greater birth number, see PUBLISH) and where the group starts on the
+ * subjects born before: a position, never `$` — `0`, `<ms>-0` (`from: { time }`),
+ * or for `from: 'new'` the registration's own millisecond (`<ms - 1>-<max seq>`:
+ * every entry stored from that millisecond on), so a consumer group created later
+ * on such a stream (a first subscribe that failed partway, a stream deleted and
+ * published again while no member ran) still gets what was published after the
+ * registration. Counting births instead of reading a clock makes "first
  * published after the group existed" exact, atomic with both scripts.
- * KEYS: group hash, birth counter. ARGV: pattern, start.
+ * The registering call also creates the group's consumer group on the streams
+ * given (at `$` for `from: 'new'`: exactly what existed before is left out),
+ * all in this one atomic step; a failure there is returned after the others
+ * were created (the registration stays: a retry creates the rest at its start).
+ * KEYS: group hash, birth counter, streams…. ARGV: pattern, start (`$`, `0`,
+ * `<ms>-0`), consumer group name.
  * Returns the hash as a flat list { pattern, registration, … }.
  */
 export const REGISTER_GROUP = `
 local births = redis.call('GET', KEYS[2]) or '0'
-redis.call('HSETNX', KEYS[1], ARGV[1], births .. '|' .. ARGV[2])
+local start = ARGV[2]
+if start == '$' then
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  start = string.format('%.0f', ms - 1) .. '-18446744073709551615'
+end
+if redis.call('HSETNX', KEYS[1], ARGV[1], births .. '|' .. start) == 1 then
+  local failed
+  for i = 3, #KEYS do
+    local reply = redis.pcall('XGROUP', 'CREATE', KEYS[i], ARGV[3], ARGV[2], 'MKSTREAM')
+    if type(reply) == 'table' and reply.err and not string.find(reply.err, 'BUSYGROUP', 1, true) then
+      failed = failed or reply.err
+    end
+  end
+  if failed then return redis.error_reply(failed) end
+end
 return redis.call('HGETALL', KEYS[1])
 `;
 

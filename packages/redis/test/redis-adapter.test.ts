@@ -4,7 +4,14 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, ConnectionError, type EventBus, type Message, PublishError } from '@omnibus/core';
+import {
+  ConfigError,
+  ConnectionError,
+  type EventBus,
+  type Message,
+  PublishError,
+  silentLogger,
+} from '@omnibus/core';
 import { reader, startLocalRedisCluster, startLocalServer, uniquePrefix, waitFor } from '@omnibus/testing';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -564,6 +571,81 @@ describe('redis adapter', () => {
       expect(await r.nothingWithin(100)).toBeUndefined();
       await sub.close();
     }
+  });
+
+  it('an expired hand-out comes back once (core naks it): the broker-side reclaim does not redeliver it first', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix, blockMs: 100, logger: silentLogger });
+    const n = 6;
+    const sub = await b.subscribe('expire.x', {
+      group: 'g',
+      ack: 'manual',
+      ackTimeoutMs: 2_000,
+      maxInFlight: 2 * n, // room to spare: the loop keeps reading (and reclaiming)
+    });
+    const it = sub[Symbol.asyncIterator]();
+    for (let i = 0; i < n; i++) await b.publish('expire.x', String(i));
+    await waitFor(() => b.stats().delivered >= n, 'every message in the buffer', 10_000);
+    // hand-outs spread over one refresh period (ackTimeoutMs / 4): the idle clock of an entry
+    // that waited in the buffer started at its last refresh, before its hand-out
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { value } = await it.next();
+      seen.push(`${value.text()}@${value.attempt}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // never settled: each comes back once with attempt 2 when core's ack timeout expires it,
+    // and nothing comes with attempt 3 before those expire in turn
+    const until = Date.now() + 2_000 + 1_200;
+    for (;;) {
+      const next = await Promise.race([
+        it.next(),
+        new Promise<undefined>((resolve) =>
+          setTimeout(() => resolve(undefined), Math.max(0, until - Date.now())),
+        ),
+      ]);
+      if (!next || next.done) break;
+      seen.push(`${next.value.text()}@${next.value.attempt}`);
+    }
+    const expected = Array.from({ length: n }, (_, i) => [`${i}@1`, `${i}@2`]).flat();
+    expect(seen.sort()).toEqual(expected.sort());
+    await sub.close();
+  }, 30_000);
+
+  it("a group's first subscribe that fails partway loses nothing: the retry creates the rest at the registration, not at '$'", async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    for (const subject of ['part.a', 'part.b', 'part.c']) await b.publish(subject, 'before');
+    const client = raw(s.url);
+    await client.connect();
+    const broken = `{${keyPrefix}}:s:part.b`;
+    await client.del(broken);
+    await client.set(broken, 'not a stream'); // XGROUP CREATE on it fails with WRONGTYPE
+    await expect(b.subscribe('part.*', { group: 'g' })).rejects.toThrow();
+    await client.del(broken);
+    // the group was registered: these are published after it existed
+    for (const subject of ['part.a', 'part.b', 'part.c']) await b.publish(subject, 'between');
+    const r = reader(await b.subscribe('part.*', { group: 'g' }), 10_000);
+    const got = (await r.take(3)).map((m) => `${m.subject}:${m.text()}`);
+    expect(got.sort()).toEqual(['part.a:between', 'part.b:between', 'part.c:between']);
+    expect(await r.nothingWithin(200)).toBeUndefined();
+  });
+
+  it('a stream recreated while no member runs (deleted from outside, published again) is read from the registration', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const b = await bus({ url: s.url, keyPrefix });
+    await b.publish('again.a', 'old');
+    const first = await b.subscribe('again.*', { group: 'g' });
+    await first.close();
+    const client = raw(s.url);
+    await client.connect();
+    await client.del(`{${keyPrefix}}:s:again.a`); // its consumer group goes with it; the subject stays registered
+    await b.publish('again.a', 'after'); // recreates the stream: no member has created the group on it
+    const r = reader(await b.subscribe('again.*', { group: 'g' }), 10_000);
+    expect((await r.next()).text()).toBe('after');
   });
 
   it('a group deleted under a live subscription (XGROUP DESTROY → NOGROUP) is recreated, reported, and reading goes on', async () => {
