@@ -19,7 +19,9 @@ export const CLOSE_SLACK_MS = 2_500;
  */
 export function judge(obs: Observations): string[] {
   const out: string[] = [];
-  const seqOf = new Map(obs.publishes.map((p) => [p.id, p.seq]));
+  // an id's message is its first stored publish (a deduplicated repeat is not a message of its own)
+  const seqOf = new Map<string, number>();
+  for (const p of obs.publishes) if (!p.duplicate && !seqOf.has(p.id)) seqOf.set(p.id, p.seq);
   for (const e of obs.errors) out.push(`operation failed on a healthy backend: ${e}`);
 
   // dedupe where declared
