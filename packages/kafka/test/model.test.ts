@@ -6,7 +6,7 @@ import { deleteTopics } from './kafka-admin.js';
 
 // A fixed budget of random histories in CI (Kafka's group joins make each history take seconds);
 // `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
-const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 8);
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
 
 await withBroker('kafka', async (broker) => {
   const topicPrefix = `omnibus-model-${Date.now().toString(36)}.`;

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { createMemoryBus } from '../src/index.js';
 
 // A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
-const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 150);
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 300);
 
 it(
   `contract model: ${runs} random histories on memory`,

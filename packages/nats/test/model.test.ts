@@ -5,7 +5,7 @@ import { createNatsBus } from '../src/index.js';
 import { deleteStreams } from './nats-server.js';
 
 // A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
-const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 60);
 
 await withBroker('nats', async (broker) => {
   const created = new Set<string>();

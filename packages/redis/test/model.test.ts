@@ -5,7 +5,7 @@ import { createRedisBus } from '../src/index.js';
 import { deleteKeys } from './redis-server.js';
 
 // A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
-const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
+const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 80);
 
 await withBroker('redis', async (broker) => {
   const keyPrefix = `omnibus-model-${process.pid}-${Date.now().toString(36)}`;
