@@ -37,7 +37,8 @@ if (values.runs) {
   env.OMNIBUS_MODEL_RUNS = values.runs;
   env.OMNIBUS_MODEL_REPORT_FILE = 'model-soak.json'; // CI's fixed-budget figures stay in model.json
 }
-if (values.seed) env.OMNIBUS_MODEL_SEED = values.seed;
+// a soak explores: a new seed unless one is given (the test files fix one for CI)
+env.OMNIBUS_MODEL_SEED = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
 if (values.path) env.OMNIBUS_MODEL_PATH = values.path;
 
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { cwd, env, stdio: 'inherit' }).status ?? 1;

@@ -18,6 +18,7 @@ await withBroker('kafka', async (broker) => {
         name: 'kafka',
         sharedState: true,
         runs,
+        seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
         maxCommands: 8,
         createBus: () =>
           createKafkaBus({

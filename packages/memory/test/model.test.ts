@@ -13,6 +13,7 @@ it(
       createBus: () => createMemoryBus({ logger: { warn() {} } }),
       sharedState: false,
       runs,
+      seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
       maxCommands: 14,
       timing: { ackTimeoutMs: 200, settleWaitMs: 5_000, quietMs: 50 },
       log: (line) => console.log(line),

@@ -17,6 +17,7 @@ await withBroker('nats', async (broker) => {
         name: 'nats',
         sharedState: true,
         runs,
+        seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
         createBus: async () => {
           const bus = await createNatsBus({
             url: broker.url,

@@ -17,6 +17,7 @@ await withBroker('redis', async (broker) => {
         name: 'redis',
         sharedState: true,
         runs,
+        seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
         createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
         log: (line) => console.log(line),
       });
