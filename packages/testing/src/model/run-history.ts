@@ -183,89 +183,62 @@ export async function runHistory(
       backoff: () => backoffMs,
     };
     let order = 0;
-    const record = (m: Message, result: DeliveryRecord['result']) => {
-      obs.deliveries.push({
+    const record = (m: Message): DeliveryRecord => {
+      const entry: DeliveryRecord = {
         target: key,
         member: memberId,
         id: m.id,
         subject: m.subject,
         attempt: m.attempt,
-        result,
+        result: 'unsettled',
         order: order++,
-      });
+      };
+      obs.deliveries.push(entry);
+      return entry;
     };
     const outcomeFor = (n: number): Outcome => c.outcomes[n % c.outcomes.length] as Outcome;
     let n = 0;
+    /** Plays this member's next outcome on `m` (a consume handler's `throw` throws). */
+    const play = async (m: Message, iterate: boolean): Promise<void> => {
+      const o = outcomeFor(n++);
+      const entry = record(m);
+      // what a settle counts for: nothing once the ack timeout took the message back
+      const settle = async (result: DeliveryRecord['result'], action: () => Promise<void>) => {
+        entry.result = m.settled ? 'expired' : result;
+        await action();
+      };
+      switch (o.kind) {
+        case 'throw':
+          if (!iterate) {
+            entry.result = 'failed';
+            throw new Error('model: handler failed');
+          }
+          return settle('failed', () => m.nak({ delayMs: backoffMs }));
+        case 'nak':
+          return settle('failed', () => m.nak({ delayMs: o.delayMs }));
+        case 'term':
+          return settle('termed', () => m.term('model: terminated'));
+        case 'slow':
+          await sleep(o.ms);
+          break;
+        case 'hang':
+          if (iterate && c.ack === 'manual') return; // a forgotten ack
+          await sleep(hangMs); // a handler, or a loop body, that outlives the ack timeout
+          break;
+      }
+      // auto: acked when the handler returns or the loop asks for the next message
+      return settle('acked', () => (c.ack === 'manual' ? m.ack() : Promise.resolve()));
+    };
     let sub: Member['sub'];
     let loop: Promise<void> | undefined;
     try {
       if (c.form === 'consume') {
-        sub = await bus.consume(
-          pattern,
-          async (m) => {
-            const o = outcomeFor(n++);
-            const index = obs.deliveries.length;
-            record(m, 'unsettled');
-            const entry = obs.deliveries[index] as DeliveryRecord;
-            switch (o.kind) {
-              case 'throw':
-                entry.result = 'failed';
-                throw new Error('model: handler failed');
-              case 'nak':
-                entry.result = m.settled ? 'expired' : 'failed';
-                await m.nak({ delayMs: o.delayMs });
-                return;
-              case 'term':
-                entry.result = m.settled ? 'expired' : 'termed';
-                await m.term('model: terminated');
-                return;
-              case 'slow':
-                await sleep(o.ms);
-                break;
-              case 'hang':
-                await sleep(hangMs);
-                break;
-            }
-            if (c.ack === 'manual') {
-              entry.result = m.settled ? 'expired' : 'acked';
-              await m.ack();
-            } else {
-              entry.result = m.settled ? 'expired' : 'acked'; // auto-acked when this returns
-            }
-          },
-          options,
-        );
+        sub = await bus.consume(pattern, (m) => play(m, false), options);
       } else {
         const s = await bus.subscribe(pattern, options);
         sub = s;
         loop = (async () => {
-          for await (const m of s) {
-            const o = outcomeFor(n++);
-            const index = obs.deliveries.length;
-            record(m, 'unsettled');
-            const entry = obs.deliveries[index] as DeliveryRecord;
-            switch (o.kind) {
-              case 'throw':
-              case 'nak':
-                entry.result = m.settled ? 'expired' : 'failed';
-                await m.nak({ delayMs: o.kind === 'nak' ? o.delayMs : backoffMs });
-                continue;
-              case 'term':
-                entry.result = m.settled ? 'expired' : 'termed';
-                await m.term('model: terminated');
-                continue;
-              case 'slow':
-                await sleep(o.ms);
-                break;
-              case 'hang':
-                // manual: a forgotten ack; auto: the loop body outlives the ack timeout
-                if (c.ack === 'manual') continue;
-                await sleep(hangMs);
-                break;
-            }
-            entry.result = m.settled ? 'expired' : 'acked';
-            if (c.ack === 'manual') await m.ack();
-          }
+          for await (const m of s) await play(m, true);
         })().catch((error) => {
           obs.errors.push(`iterator ${key}: ${(error as Error).message}`);
         });
