@@ -14,8 +14,9 @@ interface Waiter {
  * pull ends: at any moment, pushed-and-unsettled plus reserved ≤ `maxInFlight`. A
  * loop gets at most its fair share (`maxInFlight / loops`, at least 1), and only
  * once a quarter of that share is free (no trickle of tiny pulls); loops waiting
- * for capacity are served in turn, so an idle stream's long poll cannot starve a
- * busy one for more than one round.
+ * for capacity are served in turn. With more loops than slots, idle loops do not
+ * hold a slot in a long poll at all (see `oversubscribed`): a busy stream is not
+ * starved by idle ones.
  */
 export class CapacityPool {
   readonly #sink: DeliverySink;
@@ -50,6 +51,14 @@ export class CapacityPool {
     this.cancel(owner);
     this.#members = Math.max(0, this.#members - 1);
     this.#serve();
+  }
+
+  /**
+   * More loops than slots: each share is 1 and an idle loop's long pull would hold a
+   * slot a busy loop needs, so idle loops check for work before they take one (`PullLoop`).
+   */
+  get oversubscribed(): boolean {
+    return this.#members > this.#limit;
   }
 
   #share(): number {

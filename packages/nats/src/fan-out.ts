@@ -1,6 +1,7 @@
 import type { ConsumerInfo, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import type { DriverSubscribeRequest, DriverSubscription } from '@omnibus/core';
 import { CapacityPool } from './capacity-pool.js';
+import type { Registration } from './group-registry.js';
 import { isStreamNotFound } from './nats-errors.js';
 import { ackWaitMs, type PullLoop } from './pull-loop.js';
 import type { StreamListener, StreamWatcher } from './stream-watcher.js';
@@ -15,6 +16,11 @@ export interface FanOutContext {
   readonly registry: StreamRegistry;
   readonly watcher: StreamWatcher;
   readonly request: DriverSubscribeRequest;
+  /**
+   * A group's registration (written now at its first subscribe): undefined for an
+   * ungrouped subscription, or when the registry is unavailable (reported).
+   */
+  register(): Promise<Registration | undefined>;
   /**
    * Creates the consumer `name` on `stream` with `filter` (starting at `start`, or the
    * subscription's `from` when undefined; after `resumeAfterSeq` when > 0), or, for a
@@ -46,6 +52,8 @@ interface Source {
   readonly stream: string;
   readonly filter: string;
   readonly name: string;
+  /** When the stream was created (RFC 3339). */
+  readonly created: string;
   start: StartAt | undefined;
   /** The consumer's actual ack wait (ms). */
   ackWaitMs: number;
@@ -64,6 +72,17 @@ async function eachLimited<T>(items: readonly T[], limit: number, run: (item: T)
 }
 
 const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
+const earliest = (a: string | undefined, b: string | undefined) =>
+  a === undefined ? b : b === undefined ? a : Date.parse(a) <= Date.parse(b) ? a : b;
+
+/**
+ * Where a group that exists since `since` starts on a stream it has no durable on:
+ * at `since` (or the subscription's `from` time, if later).
+ */
+export function groupStart(request: DriverSubscribeRequest, since: string): StartAt {
+  const { from } = request;
+  return { time: typeof from === 'object' ? later(new Date(from.time).toISOString(), since) : since };
+}
 
 /**
  * A subscription whose pattern starts with a wildcard (`*.created`, `>`, `*.eu.>`)
@@ -78,9 +97,12 @@ const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b)
  *   began, so a message published to a brand-new first token right after
  *   `subscribe` resolved is delivered, however late its stream is discovered.
  * - A group has a durable consumer with the group's name on each stream, shared by
- *   all members (each message to one member). Once the group exists, a stream
- *   without its durable is read from the group's creation time (the oldest of its
- *   durables), so subjects first used while no member ran still reach it.
+ *   all members (each message to one member). The group exists from its first
+ *   subscribe, recorded in the group registry (`GroupRegistry`) even when no stream
+ *   could hold a matching subject yet; a stream without its durable is read from then
+ *   (or from its first message, when the stream is younger), so subjects first used
+ *   while no member ran still reach it. Groups from before the registry count from
+ *   their oldest durable.
  * - All consumers share the subscription's `maxInFlight` (`CapacityPool`).
  */
 export class FanOut implements DriverSubscription {
@@ -96,7 +118,7 @@ export class FanOut implements DriverSubscription {
   #initial: Set<string> | undefined;
   /** What the watcher reported before the initial listing was handled. */
   #early: StreamInfo[] | undefined = [];
-  /** Creation time of the group's oldest durable: the group exists since then. */
+  /** When the group came to exist: its registration, or (groups from before the registry) its oldest durable. */
   #groupSince: string | undefined;
   #stopped = false;
   readonly #listener: StreamListener = {
@@ -133,15 +155,23 @@ export class FanOut implements DriverSubscription {
   }
 
   async #start(): Promise<void> {
+    const grouped = this.#ctx.request.group !== undefined;
+    // recorded before the listing: a stream missing from it was created after the group existed
+    const registration = grouped ? await this.#ctx.register() : undefined;
     // the watcher's advisory subscription is in place before this listing: a stream
     // missing from it is announced afterwards
     const listing = await this.#ctx.watcher.watch(this.#listener);
     this.#initial = new Set(listing.map((i) => i.config.name));
     const sources = listing.flatMap((info) => this.#sourcesOf(info));
-    if (this.#ctx.request.group !== undefined) await this.#findGroup(sources);
+    if (grouped) {
+      await this.#findGroup(sources);
+      // the group existed before this subscribe: everything since its first one is its
+      if (registration && !registration.fresh)
+        this.#groupSince = earliest(this.#groupSince, registration.since);
+    }
     await eachLimited(sources, CREATE_CONCURRENCY, (source) => this.#open(source, false));
-    // a new group exists from its first durable on (what streams created later start from)
-    if (this.#ctx.request.group !== undefined) this.#groupSince ??= this.#createdFirst;
+    // a new group exists from now on (what streams without its durable start from)
+    if (grouped) this.#groupSince ??= earliest(registration?.since, this.#createdFirst);
     for (const source of this.#sources.values()) this.#run(source);
     const early = this.#early ?? [];
     this.#early = undefined;
@@ -167,6 +197,7 @@ export class FanOut implements DriverSubscription {
       key: `${stream}\u0000${filter}`,
       stream,
       filter,
+      created: info.created,
       // a group's durable keeps the group's name; a second filter on the same stream needs its own
       name: filters.length === 1 ? base : `${base}_${hash(filter)}`,
       start: undefined,
@@ -174,13 +205,15 @@ export class FanOut implements DriverSubscription {
     }));
   }
 
-  /** Where a consumer that does not exist yet starts. */
-  #startFor(isNew: boolean): StartAt | undefined {
+  /** Where a consumer that does not exist yet on `source`'s stream starts. */
+  #startFor(source: Source, isNew: boolean): StartAt | undefined {
     const { from, group } = this.#ctx.request;
     const fromTime = typeof from === 'object' ? new Date(from.time).toISOString() : undefined;
     if (group !== undefined && this.#groupSince !== undefined) {
+      // a stream created after the group holds only the group's messages
+      if (!fromTime && Date.parse(source.created) > Date.parse(this.#groupSince)) return { all: true };
       // the group already existed: everything stored since then is its
-      return { time: fromTime ? later(fromTime, this.#groupSince) : this.#groupSince };
+      return groupStart(this.#ctx.request, this.#groupSince);
     }
     if (!isNew) return undefined; // the subscription's own `from`
     // a stream that did not exist at the listing holds only messages published since
@@ -190,7 +223,7 @@ export class FanOut implements DriverSubscription {
   /** Creates the source's consumer and registers it (not yet pulling). */
   async #open(source: Source, isNew: boolean): Promise<void> {
     if (this.#sources.has(source.key)) return;
-    source.start = this.#startFor(isNew);
+    source.start = this.#startFor(source, isNew);
     try {
       const info = await this.#ctx.createConsumer(source.stream, source.name, source.filter, source.start);
       source.ackWaitMs = ackWaitMs(info);

@@ -29,7 +29,8 @@ import {
 import { AckBatcher } from './ack-batcher.js';
 import { CapacityPool } from './capacity-pool.js';
 import { encodeHeaders } from './envelope.js';
-import { FanOut, type StartAt } from './fan-out.js';
+import { FanOut, groupStart, type StartAt } from './fan-out.js';
+import { GroupRegistry, type Registration } from './group-registry.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage, isPublishRefused } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { ackWaitMs, PullLoop } from './pull-loop.js';
@@ -62,6 +63,7 @@ export class NatsDriver implements BusDriver {
   readonly #owned: boolean;
   readonly #ledger: ReleaseLedger;
   readonly #watcher: StreamWatcher;
+  readonly #groups: GroupRegistry;
   readonly #acks = new AckBatcher((error) => this.#status('ack_failed', (error as Error)?.message));
 
   private constructor(
@@ -78,6 +80,18 @@ export class NatsDriver implements BusDriver {
     this.streams = new StreamRegistry(jsm, options);
     this.#ledger = new ReleaseLedger(this.#js, jsm);
     this.#watcher = new StreamWatcher(nc, jsm, options.discoveryIntervalMs);
+    let missingReported = false;
+    this.#groups = new GroupRegistry(
+      this.#js,
+      jsm,
+      options,
+      (stream) => this.streams.created.push(stream),
+      (detail) => {
+        if (missingReported) return;
+        missingReported = true;
+        this.#status('group_registry_missing', detail);
+      },
+    );
     const serverMax = nc.info?.max_payload ?? 1024 * 1024;
     this.capabilities = Object.freeze({
       durable: (options.streamDefaults.storage ?? 'file') === 'file',
@@ -446,6 +460,23 @@ export class NatsDriver implements BusDriver {
   }
 
   /**
+   * Records a group's first subscribe (or finds it): see `GroupRegistry`. A registry
+   * that cannot be used (an explicit stream capturing `_omnibus.>`, a failing server)
+   * is reported in `errors` and as `group_registry_failed`, and the group then counts
+   * from its oldest durable, as before the registry.
+   */
+  async #register(request: DriverSubscribeRequest): Promise<Registration | undefined> {
+    if (request.group === undefined) return undefined;
+    try {
+      return await this.#groups.register(request.group, request.pattern);
+    } catch (error) {
+      request.sink.reportError(error);
+      this.#status('group_registry_failed', (error as Error)?.message ?? String(error));
+      return undefined;
+    }
+  }
+
+  /**
    * A pattern starting with a wildcard spans the automatic streams: emulated with a
    * consumer per matching stream and discovery of new streams (see `FanOut`).
    */
@@ -455,6 +486,7 @@ export class NatsDriver implements BusDriver {
       registry: this.streams,
       watcher: this.#watcher,
       request,
+      register: () => this.#register(request),
       createConsumer: (stream, name, filter, start, resumeAfterSeq = 0) =>
         this.#createConsumer(stream, request, name, resumeAfterSeq, filter, start),
       loop: (stream, name, pool, recreate, ackWait) =>
@@ -467,9 +499,13 @@ export class NatsDriver implements BusDriver {
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     if (this.streams.spansStreams(request.pattern)) return this.#fanOut(request);
     const target = this.streams.forPattern(request.pattern);
+    // a group that existed before (its stream deleted and made again since, say) and has no
+    // durable here starts at its first subscribe; a new group at `from`
+    const registration = await this.#register(request);
+    const start = registration && !registration.fresh ? groupStart(request, registration.since) : undefined;
     const stream = await this.streams.ensure(target);
     const name = request.group ?? `omnibus_${request.id}`;
-    const info = await this.#createConsumer(stream, request, name);
+    const info = await this.#createConsumer(stream, request, name, 0, request.pattern, start);
     const pool = new CapacityPool(request.sink, request.maxInFlight);
     const loop = this.#pullLoop(
       request,
@@ -483,6 +519,8 @@ export class NatsDriver implements BusDriver {
           request,
           name,
           lastSeq,
+          request.pattern,
+          start,
         );
         this.#status('consumer_recreated', name);
         return recreated;

@@ -32,6 +32,11 @@ export function isNoStreamForPublish(error: unknown): boolean {
   );
 }
 
+/** A publish's `Nats-Expected-Last-Subject-Sequence` did not hold: the subject already has an entry. */
+export function isWrongLastSequence(error: unknown): boolean {
+  return (error as ClientError)?.code === 10071 || /wrong last sequence/i.test(text(error));
+}
+
 /** The consumer does not exist (JetStream API answer). */
 export function isConsumerNotFound(error: unknown): boolean {
   const e = error as ClientError;

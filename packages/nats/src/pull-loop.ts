@@ -74,6 +74,8 @@ export class PullLoop {
   #done: Promise<void> = Promise.resolve();
   #lastSeq = 0;
   #waiting: WaitingMessages;
+  /** Ends an idle loop's wait between checks at once (stop). */
+  #wake: (() => void) | undefined;
 
   constructor(ctx: PullLoopContext) {
     this.#ctx = ctx;
@@ -88,6 +90,7 @@ export class PullLoop {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#ctx.pool.cancel(this);
+    this.#wake?.();
     // Group members let the pending pull request run out (nakking whatever still
     // arrives) so the server forgets it; others stop listening at once. stop(),
     // not close(): close() waits for the iterator to be drained.
@@ -185,11 +188,54 @@ export class PullLoop {
     }
   }
 
+  /**
+   * Whether the consumer may have something to deliver: messages not delivered yet,
+   * or delivered and not acknowledged (a nak or an expired ack wait brings them back).
+   * A failed look-up counts as yes: the pull that follows deals with the failure.
+   */
+  async #mayHaveWork(consumer: Consumer): Promise<boolean> {
+    try {
+      const info = await consumer.info();
+      return info.num_pending > 0 || info.num_ack_pending > 0;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Waits `ms`, or less if the loop stops meanwhile. */
+  async #rest(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
   async #pullUntilStopped(): Promise<void> {
     const { js, stream, sink, pool } = this.#ctx;
     let consumer: Consumer | undefined;
     let failures = 0;
+    // Whether the last pull came back empty. With more loops than slots (a pattern spanning
+    // more streams than `maxInFlight`), an idle stream's long pull would hold a slot a busy
+    // stream needs for up to `expiresMs`, once per round: the busy one would get about one
+    // message per round of every loop. So an idle loop asks the consumer whether anything
+    // is there (no slot held) and pulls only then, checking again every `expiresMs`.
+    let idle = true;
     while (!this.#stopped) {
+      if (idle && pool.oversubscribed) {
+        try {
+          consumer ??= await js.consumers.get(stream, this.#ctx.consumer);
+        } catch {
+          // the pull below meets the same failure and handles it
+        }
+        if (consumer && !(await this.#mayHaveWork(consumer))) {
+          if (!this.#stopped) await this.#rest(this.#ctx.expiresMs);
+          continue;
+        }
+      }
       // slots reserved for this pull; what does not arrive is given back when it ends
       let unused = await pool.acquire(this);
       if (unused === 0) continue; // cancelled: stopping
@@ -210,7 +256,9 @@ export class PullLoop {
         });
         this.#current = messages;
         if (this.#stopped && !this.#ctx.drainOnStop) messages.stop();
+        idle = true;
         for await (const m of messages) {
+          idle = false;
           const received = Date.now();
           this.#lastSeq = Math.max(this.#lastSeq, m.seq);
           // Pushed even after stop: core holds what arrives while closing and releases

@@ -112,6 +112,27 @@ await withBroker('nats', (broker) => {
       await b.close();
     }, 30_000);
 
+    it('maxInFlight 1 over 10 streams: idle streams do not starve a busy one (each idle long pull once held the only slot)', async () => {
+      const prefix = uniqueName('LWSTARVE');
+      const u = uniqueName('u');
+      const b = await bus(prefix);
+      const firsts = Array.from({ length: 10 }, (_, i) => `t${i}-${u}`);
+      for (const f of firsts) await b.publish(`${f}.${u}`, 'creates the stream');
+      const got: string[] = [];
+      const sub = await b.consume(`*.${u}`, (m) => void got.push(m.text()), { maxInFlight: 1 });
+      const sent = Date.now();
+      for (let i = 0; i < 20; i++) await b.publish(`${firsts[0]}.${u}`, `busy #${i}`);
+      // before: about one message per round of the 9 idle pulls (~9 s each)
+      await waitFor(() => got.length >= 20, 'the 20 messages of the busy stream', 15_000);
+      console.log(`20 messages over 1 busy and 9 idle streams with maxInFlight 1: ${Date.now() - sent} ms`);
+      expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `busy #${i}`));
+      // an idle stream still gets its message
+      await b.publish(`${firsts[5]}.${u}`, 'on an idle stream');
+      await waitFor(() => got.includes('on an idle stream'), 'the message on an idle stream', 10_000);
+      await sub.close();
+      await b.close();
+    }, 40_000);
+
     it('a stream created by another process after subscribe is discovered, from its first message', async () => {
       const prefix = uniqueName('LWEXT');
       const u = uniqueName('u');
@@ -180,6 +201,154 @@ await withBroker('nats', (broker) => {
       ]);
       await second.close();
       await publisher.close();
+    });
+  });
+
+  describe('a group exists from its first subscribe (the group registry)', () => {
+    /** The group registry's stream and the subject a group's registration is stored on. */
+    const registryOf = (prefix: string) => `${prefix}__GROUPS`;
+    const entryOf = (prefix: string, group: string) => `_omnibus.groups.${prefix}.${group}.>`;
+    const jsmOn = async () => {
+      const nc = await connect({ servers: broker.url });
+      return { nc, jsm: await jetstreamManager(nc) };
+    };
+
+    it('a group first subscribed while no matching stream existed gets a message published later to a new stream', async () => {
+      const prefix = uniqueName('LWREG');
+      const u = uniqueName('u');
+      const group = uniqueName('g');
+      streamsToDelete.add(registryOf(prefix));
+      // no stream of this prefix exists: the first subscribe finds nothing to put a durable on
+      const first = await bus(prefix);
+      const member = await first.consume('*.created', () => undefined, { group });
+      await member.close();
+      await first.close();
+      // no member runs: the first publish creates the stream
+      const publisher = await bus(prefix);
+      await publisher.publish(`o-${u}.created`, 'published while no member ran');
+      const second = await bus(prefix);
+      const got: string[] = [];
+      await second.consume('*.created', (m) => void got.push(m.text()), { group });
+      await waitFor(() => got.length >= 1, 'the message published while no member ran', 10_000);
+      await sleep(300);
+      expect(got).toEqual(['published while no member ran']);
+      await second.close();
+      await publisher.close();
+    });
+
+    it('two members subscribing at once register the group once, and both read from that registration', async () => {
+      const prefix = uniqueName('LWREG2');
+      const u = uniqueName('u');
+      const group = uniqueName('g');
+      streamsToDelete.add(registryOf(prefix));
+      const statuses: string[] = [];
+      const onStatus = (s: { type: string }) => statuses.push(s.type);
+      const a = await bus(prefix, { onStatus });
+      const b = await bus(prefix, { onStatus });
+      const got: string[] = [];
+      const [ma, mb] = await Promise.all([
+        a.consume('*.created', (m) => void got.push(`a:${m.text()}`), { group }),
+        b.consume('*.created', (m) => void got.push(`b:${m.text()}`), { group }),
+      ]);
+      // the member that lost the race read the winner's entry: no failure reported
+      expect(statuses).not.toContain('group_registry_failed');
+      const { nc, jsm } = await jsmOn();
+      const info = await jsm.streams.info(registryOf(prefix));
+      // one write ever (a second registration would have taken sequence 2)
+      expect(info.state.last_seq).toBe(1);
+      expect(info.state.messages).toBe(1);
+      const entry = await jsm.streams.getMessage(registryOf(prefix), {
+        last_by_subj: entryOf(prefix, group),
+      });
+      expect(entry?.json()).toMatchObject({ group, pattern: '*.created' });
+      await nc.close();
+      await Promise.all([ma.close(), mb.close()]);
+      const publisher = await bus(prefix);
+      await publisher.publish(`p-${u}.created`, 'after both registered');
+      await b.consume('*.created', (m) => void got.push(`b:${m.text()}`), { group });
+      await waitFor(() => got.length >= 1, 'the message');
+      await sleep(300);
+      expect(got).toEqual(['b:after both registered']);
+      await Promise.all([a.close(), b.close(), publisher.close()]);
+    });
+
+    it('a deleted group (its durables and its registry entry) starts afresh', async () => {
+      const prefix = uniqueName('LWREG3');
+      const u = uniqueName('u');
+      const group = uniqueName('g');
+      streamsToDelete.add(registryOf(prefix));
+      const b = await bus(prefix);
+      await b.publish(`q-${u}.created`, 'creates the stream');
+      const got: string[] = [];
+      const member = await b.consume('*.created', (m) => void got.push(m.text()), { group });
+      await b.publish(`q-${u}.created`, 'while the group exists');
+      await waitFor(() => got.length === 1, 'the first message');
+      await member.close();
+      // delete the group: its durable on every stream, and its registration
+      const { nc, jsm } = await jsmOn();
+      await jsm.consumers.delete(`${prefix}_q-${u}`, group);
+      await jsm.streams.purge(registryOf(prefix), { filter: entryOf(prefix, group) });
+      await nc.close();
+      await b.publish(`q-${u}.created`, 'while the group is deleted');
+      await b.publish(`r-${u}.created`, 'on a new stream while the group is deleted');
+      await b.consume('*.created', (m) => void got.push(m.text()), { group });
+      await b.publish(`q-${u}.created`, 'after the group was created again');
+      await waitFor(() => got.length >= 2, 'the message after');
+      await sleep(500);
+      expect(got).toEqual(['while the group exists', 'after the group was created again']);
+      await b.close();
+    });
+
+    it('a native group whose stream was deleted and created again while no member ran misses nothing', async () => {
+      const prefix = uniqueName('LWREG4');
+      const u = uniqueName('u');
+      const group = uniqueName('g');
+      streamsToDelete.add(registryOf(prefix));
+      const first = await bus(prefix);
+      // a literal first token: one stream, one durable (the first subscribe creates the stream)
+      const member = await first.consume(`n-${u}.*`, () => undefined, { group });
+      expect(first.createdStreams).toContain(`${prefix}_n-${u}`);
+      await member.close();
+      await first.close();
+      const { nc, jsm } = await jsmOn();
+      await jsm.streams.delete(`${prefix}_n-${u}`); // the durable goes with it
+      await nc.close();
+      const publisher = await bus(prefix);
+      await publisher.publish(`n-${u}.x`, 'published to the stream created again');
+      const second = await bus(prefix);
+      const got: string[] = [];
+      await second.consume(`n-${u}.*`, (m) => void got.push(m.text()), { group });
+      await waitFor(() => got.length >= 1, 'the message', 10_000);
+      expect(got).toEqual(['published to the stream created again']);
+      await second.close();
+      await publisher.close();
+    });
+
+    it("with provision 'verify' and no registry stream, a group still subscribes and says so", async () => {
+      const prefix = uniqueName('LWREG5');
+      const u = uniqueName('u');
+      const group = uniqueName('g');
+      const creator = await bus(prefix);
+      await creator.publish(`v-${u}.created`, 'creates the stream');
+      await creator.close();
+      const statuses: string[] = [];
+      const b = await bus(prefix, {
+        provision: 'verify',
+        onStatus: (s: { type: string }) => statuses.push(s.type),
+      });
+      const got: string[] = [];
+      await b.consume('*.created', (m) => void got.push(m.text()), { group });
+      expect(statuses).toContain('group_registry_missing');
+      await b.publish(`v-${u}.created`, 'delivered');
+      await waitFor(() => got.length === 1, 'the message');
+      const { nc, jsm } = await jsmOn();
+      const missing = await jsm.streams.info(registryOf(prefix)).then(
+        () => false,
+        () => true,
+      );
+      await nc.close();
+      expect(missing).toBe(true);
+      await b.close();
     });
   });
 });
