@@ -1,131 +1,20 @@
 // A failed create releases everything it opened: a process whose bus could not connect exits by
 // itself, at once. Each case runs in a child `node` process importing the built package (dist).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testFailedCreateExits } from '@omnibus/testing';
 
-const DIST = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js')).href;
-const CREATE = 'createEventBusFromEnv';
 /**
  * How long after its ConnectionError the child may take to exit: at once for NATS and Redis;
  * Kafka may still run the connect retries kafkajs had scheduled (about 2 s at most).
  */
 const EXIT_WITHIN_MS = { nats: 2_000, redis: 2_000, kafka: 4_000 } as const;
 
-/** The child: create a bus, report the error, then nothing — it must exit by itself. */
-const CHILD = `
-const [dist, create, options] = process.argv.slice(2);
-const started = Date.now();
-const mod = await import(dist);
-try {
-  const bus = await mod[create](JSON.parse(options));
-  await bus.close();
-  console.log(JSON.stringify({ created: true }));
-} catch (error) {
-  console.log(JSON.stringify({ name: error?.name, message: String(error?.message), afterMs: Date.now() - started }));
-}
-`;
-
-interface Outcome {
-  name?: string;
-  message?: string;
-  created?: boolean;
-  /** From the error to the child's exit (ms); undefined when it did not exit within the bound. */
-  exitAfterMs?: number;
-}
-
-let script: string;
-beforeAll(() => {
-  script = join(mkdtempSync(join(tmpdir(), 'omnibus-exit-')), 'create.mjs');
-  writeFileSync(script, CHILD);
-});
-
-/** Runs the child; kills it (by its pid) when it has not exited `exitWithinMs` after its error. */
-function runChild(options: object, exitWithinMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, DIST, CREATE, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    let outcome: Outcome | undefined;
-    let errorAt = 0;
-    let bound: ReturnType<typeof setTimeout> | undefined;
-    const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n')[0];
-      if (outcome || !out.includes('\n') || !line) return;
-      outcome = JSON.parse(line) as Outcome;
-      errorAt = Date.now();
-      bound = setTimeout(() => child.kill('SIGKILL'), exitWithinMs);
-    });
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      clearTimeout(giveUp);
-      clearTimeout(bound);
-      if (!outcome)
-        return reject(new Error(`the child exited (${signal ?? _code}) without an outcome: ${out}`));
-      resolve({ ...outcome, ...(signal === 'SIGKILL' ? {} : { exitAfterMs: Date.now() - errorAt }) });
-    });
+for (const scheme of ['nats', 'redis', 'kafka'] as const) {
+  testFailedCreateExits({
+    module: new URL('../dist/index.js', import.meta.url).href,
+    create: 'createEventBusFromEnv',
+    options: (port) => ({ OMNIBUS_URL: `${scheme}://127.0.0.1:${port}?connectTimeoutMs=1500` }),
+    exitWithinMs: EXIT_WITHIN_MS[scheme],
+    servers: ['silent', 'garbage'],
+    title: `OMNIBUS_URL=${scheme}://… to a server that %s: ConnectionError, then the process exits by itself`,
   });
 }
-
-const servers: { port: number; close(): void }[] = [];
-async function server(onSocket: (socket: Socket) => void): Promise<number> {
-  const sockets = new Set<Socket>();
-  const s = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  servers.push({
-    port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      s.close();
-    },
-  });
-  return port;
-}
-afterAll(() => {
-  for (const s of servers.splice(0)) s.close();
-});
-
-/** Accepts and never answers (a frozen service, a Redis port to a NATS client: both wait for the other). */
-const silent = () => server(() => undefined);
-/** Answers anything with something that is no protocol of ours. */
-const garbage = () =>
-  server((socket) => {
-    socket.write('garbage\r\n');
-    socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
-  });
-
-const cases = (['nats', 'redis', 'kafka'] as const).flatMap((scheme) =>
-  (
-    [
-      ['accepts and never answers', silent],
-      ['answers garbage', garbage],
-    ] as const
-  ).map(([what, start]) => [scheme, what, start] as const),
-);
-
-it.each(cases)(
-  'OMNIBUS_URL=%s://… to a server that %s: ConnectionError, then the process exits by itself',
-  async (scheme, _what, start) => {
-    const port = await start();
-    const env = { OMNIBUS_URL: `${scheme}://127.0.0.1:${port}?connectTimeoutMs=1500` };
-    const outcome = await runChild(env, EXIT_WITHIN_MS[scheme]);
-    expect(outcome.name).toBe('ConnectionError');
-    expect(
-      outcome.exitAfterMs,
-      `still alive ${EXIT_WITHIN_MS[scheme]} ms after: ${outcome.message}`,
-    ).toBeDefined();
-  },
-  60_000,
-);

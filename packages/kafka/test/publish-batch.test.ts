@@ -1,28 +1,12 @@
-import { type EventBus, PublishError } from '@omnibus/core';
-import { uniqueName, withBroker } from '@omnibus/testing';
+import { PublishError } from '@omnibus/core';
+import { storedIds, uniqueName, withBroker } from '@omnibus/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../src/index.js';
 import { deleteTopics } from './kafka-admin.js';
 
-/** The ids stored on the subjects of `pattern`, in log order, read back by a subscription from the start. */
-async function storedIds(bus: EventBus, pattern: string, expected: number): Promise<string[]> {
-  const ids: string[] = [];
-  const sub = await bus.subscribe(pattern, { from: 'earliest' });
-  const iterator = sub[Symbol.asyncIterator]();
-  // wait for what is expected, then a little longer: nothing more may come
-  for (;;) {
-    const wait = ids.length < expected ? 30_000 : 1_000;
-    const next = await Promise.race([
-      iterator.next(),
-      new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), wait)),
-    ]);
-    if (next === 'idle' || next.done) break;
-    ids.push(next.value.id);
-  }
-  await sub.close();
-  return ids;
-}
+/** Kafka's waits for a read-back: a subscription from the start joins its group (seconds) before the first record. */
+const KAFKA_READ = { timeoutMs: 30_000, quietMs: 1_000 };
 
 await withBroker('kafka', (broker) => {
   const prefix = `omnibus-batch-${Date.now().toString(36)}.`;
@@ -73,14 +57,14 @@ await withBroker('kafka', (broker) => {
         expect(error.maybeStored).toEqual([0, 1, 2, 3, 4]);
         // read back: the partition that answered stored its records in batch order; the refused one nothing
         const id = (i: number) => entries[i]?.id;
-        expect(await storedIds(bus, `${ok.split('.')[0]}.*`, 5)).toEqual([
+        expect(await storedIds(bus, `${ok.split('.')[0]}.*`, 5, KAFKA_READ)).toEqual([
           first.id,
           id(0),
           id(1),
           id(3),
           id(4),
         ]);
-        expect(await storedIds(bus, `${small.split('.')[0]}.*`, 1 + probes.length)).toEqual([
+        expect(await storedIds(bus, `${small.split('.')[0]}.*`, 1 + probes.length, KAFKA_READ)).toEqual([
           setup.id,
           ...probes,
         ]);

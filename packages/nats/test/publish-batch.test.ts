@@ -1,29 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { type EventBus, PublishError } from '@omnibus/core';
-import { uniqueName, withBroker } from '@omnibus/testing';
+import { PublishError } from '@omnibus/core';
+import { storedIds, uniqueName, withBroker } from '@omnibus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '../src/index.js';
 import { deleteStreams } from './nats-server.js';
-
-/** The ids stored on the subjects of `pattern`, in stream order, read back by a subscription from the start. */
-async function storedIds(bus: EventBus, pattern: string, expected: number): Promise<string[]> {
-  const ids: string[] = [];
-  const sub = await bus.subscribe(pattern, { from: 'earliest' });
-  const iterator = sub[Symbol.asyncIterator]();
-  // wait for what is expected, then a little longer: nothing more may come
-  for (;;) {
-    const wait = ids.length < expected ? 10_000 : 500;
-    const next = await Promise.race([
-      iterator.next(),
-      new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), wait)),
-    ]);
-    if (next === 'idle' || next.done) break;
-    ids.push(next.value.id);
-  }
-  await sub.close();
-  return ids;
-}
 
 await withBroker('nats', (broker) => {
   const streams = new Set<string>();

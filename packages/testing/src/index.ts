@@ -42,6 +42,8 @@ export {
   uniqueName,
   withBroker,
 } from './brokers.js';
+export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
+export { testFailedCreateExits } from './child-exit.js';
 export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
 export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
 export { conformanceGroups, reportStamp, runConformanceSuite } from './conformance/suite.js';
@@ -70,7 +72,7 @@ export type { ModelReport, ModelTestOptions } from './model/model-test.js';
 export { ContractModelError, checkContractModel } from './model/model-test.js';
 export { judge as judgeModelHistory } from './model/oracle.js';
 export type { HistoryTiming, ModelBackend, Observations as ModelObservations } from './model/run-history.js';
-export type { Reader } from './reader.js';
-export { deferred, reader, uniquePrefix, waitFor } from './reader.js';
+export type { Reader, StoredIdsTiming } from './reader.js';
+export { deferred, reader, storedIds, uniquePrefix, waitFor } from './reader.js';
 export type { TestCertificates } from './test-certificates.js';
 export { createTestCertificates } from './test-certificates.js';

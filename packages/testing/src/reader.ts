@@ -1,4 +1,4 @@
-import type { Message, Subscription } from '@omnibus/core';
+import type { EventBus, Message, Subscription } from '@omnibus/core';
 
 /** Deterministic waiting helpers over one subscription (which can be iterated only once). */
 export interface Reader {
@@ -61,6 +61,42 @@ export function reader(subscription: Subscription, defaultTimeoutMs = 10_000): R
     },
   };
   return self;
+}
+
+/** How long {@link storedIds} waits (ms). */
+export interface StoredIdsTiming {
+  /** For each message while fewer than `expected` have come; default 10 000. */
+  timeoutMs?: number;
+  /** Once `expected` have come, for any further one (nothing more may come); default 500. */
+  quietMs?: number;
+}
+
+/**
+ * The ids of the messages stored on the subjects of `pattern`, in the order a subscription from
+ * the start (`from: 'earliest'`) delivers them: it waits for `expected` messages, then `quietMs`
+ * more, so a test sees what is missing and what is too much (it never throws for either). The
+ * subscription is closed before it returns.
+ */
+export async function storedIds(
+  bus: EventBus,
+  pattern: string,
+  expected: number,
+  timing: StoredIdsTiming = {},
+): Promise<string[]> {
+  const { timeoutMs = 10_000, quietMs = 500 } = timing;
+  const subscription = await bus.subscribe(pattern, { from: 'earliest' });
+  const messages = reader(subscription);
+  const ids: string[] = [];
+  try {
+    for (;;) {
+      const message = await messages.nothingWithin(ids.length < expected ? timeoutMs : quietMs);
+      if (!message) break;
+      ids.push(message.id);
+    }
+  } finally {
+    await subscription.close();
+  }
+  return ids;
 }
 
 /** Polls `condition` until true; fails after `timeoutMs` with `what` in the message. */
