@@ -1,8 +1,6 @@
-import { silentLogger } from '@omnibus/core';
 import { checkContractModel, withBroker } from '@omnibus/testing';
 import { afterAll, expect, it } from 'vitest';
-import { createNatsBus } from '../src/index.js';
-import { deleteStreams } from './nats-server.js';
+import { deleteStreams, testBus } from './nats-server.js';
 
 // A fixed budget of random histories in CI; `pnpm test:model --runs N` soaks longer (OMNIBUS_MODEL_RUNS).
 const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 60);
@@ -18,19 +16,7 @@ await withBroker('nats', async (broker) => {
         sharedState: true,
         runs,
         seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
-        createBus: async () => {
-          const bus = await createNatsBus({
-            url: broker.url,
-            streamPrefix: 'OMNIBUS_TEST',
-            logger: silentLogger,
-          });
-          const close = bus.close.bind(bus);
-          bus.close = async (options) => {
-            for (const name of bus.createdStreams) created.add(name);
-            await close(options);
-          };
-          return bus;
-        },
+        createBus: () => testBus(broker.url, created),
         log: (line) => console.log(line),
       });
       expect(report.passed).toBe(true);
