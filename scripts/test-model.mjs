@@ -37,8 +37,10 @@ if (values.runs) {
   env.OMNIBUS_MODEL_RUNS = values.runs;
   env.OMNIBUS_MODEL_REPORT_FILE = 'model-soak.json'; // CI's fixed-budget figures stay in model.json
 }
-// a soak explores: a new seed unless one is given (the test files fix one for CI)
-env.OMNIBUS_MODEL_SEED = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
+// a soak explores: a new seed unless one is given (the test files fix one for CI). A replay
+// command printed by a failure sets OMNIBUS_MODEL_SEED / OMNIBUS_MODEL_PATH: they are kept.
+env.OMNIBUS_MODEL_SEED =
+  values.seed ?? process.env.OMNIBUS_MODEL_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
 if (values.path) env.OMNIBUS_MODEL_PATH = values.path;
 
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { cwd, env, stdio: 'inherit' }).status ?? 1;

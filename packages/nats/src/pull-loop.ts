@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerInfo, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { DeliverySink, InboundDelivery } from '@omnibus/core';
 import type { CapacityPool } from './capacity-pool.js';
+import { DeliveryCounts } from './delivery-counts.js';
 import { decodeHeaders } from './envelope.js';
 import { isConsumerGone } from './nats-errors.js';
 import type { ReleaseLedger } from './release-ledger.js';
@@ -74,6 +75,8 @@ export class PullLoop {
   #done: Promise<void> = Promise.resolve();
   #lastSeq = 0;
   #waiting: WaitingMessages;
+  /** Delivery counts seen: a copy whose count goes back is a server duplicate (see DeliveryCounts). */
+  readonly #counts = new DeliveryCounts();
   /** Ends an idle loop's wait between checks at once (stop). */
   #wake: (() => void) | undefined;
 
@@ -109,8 +112,8 @@ export class PullLoop {
   }
 
   /** Only a group member's redelivery can have recorded releases. */
-  #mayHaveReleases(m: JsMsg): boolean {
-    return this.#ctx.ledger !== undefined && m.info.deliveryCount > 1;
+  #mayHaveReleases(deliveryCount: number): boolean {
+    return this.#ctx.ledger !== undefined && deliveryCount > 1;
   }
 
   /** Releases recorded for a message so far. */
@@ -136,13 +139,14 @@ export class PullLoop {
         this.#ctx.sink.reportError(error);
       }
     }
+    this.#counts.nakked(m.seq);
     this.#ctx.flushAcks();
     m.nak();
     await this.#ctx.flush();
   }
 
   /** `received`: when the message arrived, before any await (the server's ack wait runs since about then). */
-  #toDelivery(m: JsMsg, released: number, received: number): InboundDelivery {
+  #toDelivery(m: JsMsg, deliveryCount: number, released: number, received: number): InboundDelivery {
     const { headers, id, publishedAt } = decodeHeaders(m.headers);
     const forget = () => {
       if (released > 0) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
@@ -153,7 +157,7 @@ export class PullLoop {
       payload: new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength),
       headers,
       publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
-      attempt: Math.max(1, m.info.deliveryCount - released),
+      attempt: Math.max(1, deliveryCount - released),
       // the server's ack wait ran from the pull: restart it when the message waited in the
       // subscription's buffer, so it is not redelivered (maybe to another member) before anyone saw it
       onHandOut: () => {
@@ -165,12 +169,14 @@ export class PullLoop {
       // never a loss
       ack: () => {
         this.#waiting.delete(m);
+        this.#counts.settled(m.seq);
         this.#ctx.ack(m);
         forget();
       },
       nak: async (delayMs, info) => {
         this.#waiting.delete(m);
         if (info.reason === 'release' && !info.handedOut) return this.#release(m, released);
+        this.#counts.nakked(m.seq);
         this.#ctx.flushAcks();
         m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
         await this.#ctx.flush();
@@ -261,16 +267,23 @@ export class PullLoop {
           idle = false;
           const received = Date.now();
           this.#lastSeq = Math.max(this.#lastSeq, m.seq);
+          const copy = this.#counts.arrived(m.seq, m.info.deliveryCount);
+          if (copy.kind !== 'deliver') {
+            // the server's second copy of a message (its delivery count went back): never handed out
+            if (copy.kind === 'ack') this.#ctx.ack(m);
+            this.#ctx.status('duplicate_copy_dropped', `${this.#ctx.stream} #${m.seq}`);
+            continue;
+          }
           // Pushed even after stop: core holds what arrives while closing and releases
           // it in order once stop() resolved. A nak now would bounce straight back
           // into this same pull, once per round trip.
-          const released = this.#mayHaveReleases(m) ? await this.#releasesOf(m) : 0;
+          const released = this.#mayHaveReleases(copy.deliveryCount) ? await this.#releasesOf(m) : 0;
           if (unused > 0) {
             unused--;
             pool.consume();
           }
           this.#waiting.add(m);
-          sink.push(this.#toDelivery(m, released, received));
+          sink.push(this.#toDelivery(m, copy.deliveryCount, released, received));
         }
         giveBack();
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);

@@ -412,6 +412,43 @@ await withBroker('nats', (broker) => {
       await nc.close();
     });
 
+    it('a redelivery that first went to a pull request nobody listens to any more is handed out once, as the next attempt', async () => {
+      const prefix = uniqueName('TWICE');
+      const token = uniqueName('twice');
+      const stream = `${prefix}_${token}`;
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix, logger: silentLogger });
+      const sub = await bus.subscribe(`${token}.x`, { ack: 'manual', maxInFlight: 2 });
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
+      const r = reader(sub, 10_000);
+      await bus.publish(`${token}.x`, 'a');
+      await bus.publish(`${token}.x`, 'b');
+      const a = await r.next();
+      const b = await r.next();
+      expect([a.text(), a.attempt, b.text()]).toEqual(['a', 1, 'b']);
+      // both held: no pull of ours waits on the server. A pull request whose client stopped
+      // listening (as after missed heartbeats) does: the redelivery of `a` routed to it fails,
+      // and the server then has `a` to send twice
+      const nc = await connect({ servers: broker.url });
+      const jsm = await jetstreamManager(nc);
+      const consumers = await jsm.consumers.list(stream).next();
+      expect(consumers).toHaveLength(1);
+      nc.publish(
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumers[0]?.name}`,
+        JSON.stringify({ batch: 1, expires: 5_000_000_000 }),
+        { reply: `_INBOX.${uniqueName('orphan')}` },
+      );
+      await nc.flush();
+      await a.nak();
+      const again = await r.next();
+      expect([again.text(), again.attempt]).toEqual(['a', 2]);
+      await b.ack(); // a free slot: the next pull gets the server's second copy of `a`
+      expect(await r.nothingWithin(1_000)).toBeUndefined(); // not handed out while `again` is held
+      await again.ack();
+      expect(await r.nothingWithin(1_000)).toBeUndefined();
+      await nc.close();
+      await bus.close();
+    });
+
     it('status details are redacted: an error quoting a URL with credentials reaches onStatus without them', async () => {
       const prefix = uniqueName('RED');
       const token = uniqueName('red');
