@@ -12,6 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     runs: { type: 'string' },
+    concurrency: { type: 'string' },
     backend: { type: 'string', multiple: true },
     seed: { type: 'string' },
     path: { type: 'string' },
@@ -20,7 +21,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: pnpm test:model [--runs N] [--backend memory|nats|redis|kafka ...] [--seed S --path P]',
+    'usage: pnpm test:model [--runs N] [--concurrency K] [--backend memory|nats|redis|kafka ...] [--seed S --path P]',
   );
   process.exit(0);
 }
@@ -37,6 +38,8 @@ if (values.runs) {
   env.OMNIBUS_MODEL_RUNS = values.runs;
   env.OMNIBUS_MODEL_REPORT_FILE = 'model-soak.json'; // CI's fixed-budget figures stay in model.json
 }
+// K histories at once (runner i draws from seed + i; a failure prints its runner's seed)
+if (values.concurrency) env.OMNIBUS_MODEL_CONCURRENCY = values.concurrency;
 // a soak explores: a new seed unless one is given (the test files fix one for CI). A replay
 // command printed by a failure sets OMNIBUS_MODEL_SEED / OMNIBUS_MODEL_PATH: they are kept.
 env.OMNIBUS_MODEL_SEED =

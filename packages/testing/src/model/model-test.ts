@@ -18,6 +18,12 @@ export interface ModelTestOptions extends ModelBackend {
   seed?: number;
   /** Replay path of a failure, with its seed (default: `OMNIBUS_MODEL_PATH`). */
   path?: string;
+  /**
+   * Histories run at once (default: `OMNIBUS_MODEL_CONCURRENCY`, else 1). Runner `i` draws its
+   * own histories from `seed + i`, and a failure names that runner's seed, so its replay command
+   * runs alone. A soak on a broker mostly waits on timers: 4–8 runners make it several times faster.
+   */
+  concurrency?: number;
   /** Most commands per history (default 10). */
   maxCommands?: number;
   /** Stop starting new histories (and shrinking) after this long (default: none). */
@@ -40,6 +46,8 @@ export interface ModelReport {
   runs: number;
   commands: number;
   seed: number;
+  /** Runners at once, when more than one (runner `i` used `seed + i`). */
+  concurrency?: number;
   durationMs: number;
   interrupted: boolean;
   /** On failure: the shrunk history and what it broke. */
@@ -93,50 +101,72 @@ export async function checkContractModel(options: ModelTestOptions): Promise<Mod
     quietMs: 300,
     ...options.timing,
   };
+  const concurrency = path
+    ? 1
+    : Math.max(1, Math.floor(options.concurrency ?? envNumber('OMNIBUS_MODEL_CONCURRENCY') ?? 1));
   let commands = 0;
   let executed = 0;
-  let lastViolations: string[] = [];
+  /** The first runner that found a breach: the others stop drawing histories, it shrinks alone. */
+  let failedRunner: number | undefined;
+  let runsBeforeFailure = 0;
+  const violationsOf = new Map<number, string[]>();
   const started = performance.now();
-  const property = fc.asyncProperty(historyArbitrary(options.maxCommands ?? 10), async (history) => {
-    executed++;
-    commands += history.commands.length;
-    const obs = await runHistory(options, history, uniquePrefix(), timing);
-    const violations = judge(obs);
-    if (violations.length > 0) {
-      lastViolations = violations;
-      throw new Error(violations.join('\n'));
-    }
-  });
-  const details = await fc.check(property, {
-    numRuns: runs,
-    seed,
-    path,
-    endOnFailure: path !== undefined,
-    plugins: options.timeLimitMs ? [fc.interruptAfterTimeLimit(options.timeLimitMs)] : [],
-  } as Parameters<typeof fc.check>[1]);
+  const runner = async (index: number) => {
+    const runnerSeed = index === 0 ? seed : (seed + index) % 2 ** 31;
+    const property = fc.asyncProperty(historyArbitrary(options.maxCommands ?? 10), async (history) => {
+      if (failedRunner !== undefined && failedRunner !== index) return; // another runner failed
+      executed++;
+      commands += history.commands.length;
+      const obs = await runHistory(options, history, uniquePrefix(), timing);
+      const violations = judge(obs);
+      if (violations.length > 0) {
+        if (failedRunner === undefined) {
+          failedRunner = index;
+          runsBeforeFailure = executed;
+        }
+        violationsOf.set(index, violations);
+        throw new Error(violations.join('\n'));
+      }
+    });
+    const details = await fc.check(property, {
+      numRuns: Math.floor(runs / concurrency) + (index < runs % concurrency ? 1 : 0),
+      seed: runnerSeed,
+      path,
+      endOnFailure: path !== undefined,
+      plugins: options.timeLimitMs ? [fc.interruptAfterTimeLimit(options.timeLimitMs)] : [],
+    } as Parameters<typeof fc.check>[1]);
+    return { details, seed: runnerSeed };
+  };
+  const results = await Promise.all(Array.from({ length: concurrency }, (_, i) => runner(i)));
+  const failing = failedRunner === undefined ? undefined : results[failedRunner];
   const report: ModelReport = {
     backend: options.name,
-    passed: !details.failed,
-    runs: details.numRuns,
+    passed: failing === undefined,
+    runs: failing
+      ? concurrency === 1
+        ? failing.details.numRuns
+        : runsBeforeFailure
+      : results.reduce((n, r) => n + r.details.numRuns, 0),
     commands,
     seed,
+    ...(concurrency > 1 ? { concurrency } : {}),
     durationMs: Math.round(performance.now() - started),
-    interrupted: details.interrupted,
+    interrupted: results.some((r) => r.details.interrupted),
     generatedAt: new Date().toISOString(),
   };
-  if (details.failed) {
+  if (failing) {
+    const { details } = failing;
     const example = details.counterexample as unknown as [{ commands: Command[] }] | null;
     const shrunk = example?.[0]?.commands ?? [];
     const replayPath = details.counterexamplePath ?? '';
+    const violations = violationsOf.get(failedRunner as number) ?? [];
     report.failure = {
       commands: shrunk,
       violations:
-        lastViolations.length > 0
-          ? lastViolations
-          : [String((details.errorInstance as Error)?.message ?? 'unknown')],
+        violations.length > 0 ? violations : [String((details.errorInstance as Error)?.message ?? 'unknown')],
       path: replayPath,
       shrinks: details.numShrinks,
-      replay: `OMNIBUS_MODEL_SEED=${seed} OMNIBUS_MODEL_PATH=${replayPath} npx pnpm test:model --backend ${options.name}`,
+      replay: `OMNIBUS_MODEL_SEED=${failing.seed} OMNIBUS_MODEL_PATH=${replayPath} npx pnpm test:model --backend ${options.name}`,
     };
   }
   options.log?.(
