@@ -31,7 +31,11 @@ export interface PublishReceipt {
   readonly subject: string;
   /** True when the backend recognised the id as a duplicate and did not deliver it again. */
   readonly duplicate: boolean;
-  /** Backend position of the message (stream sequence, stream entry id, partition:offset), when known. */
+  /**
+   * Backend position of the message, when known, as text: memory `"7"` (a counter per bus), NATS
+   * `"<stream>:<seq>"`, Redis the stream entry id (`"1796429052175-0"`), Kafka
+   * `"<topic>:<partition>:<offset>"`. Formats differ per backend: compare receipts of one backend only.
+   */
   readonly sequence?: string;
 }
 
