@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The suites that show a Node.js line works, on Node 22 and 24 (the LTS lines users run; the full
+# run is on the machine's Node): core's unit tests, the in-memory bus (unit, conformance and the
+# model-based test's fixed budget), the factory, the NATS conformance suite, and every package's
+# checks (publint, attw, require, source maps). The official binaries come from the npm
+# registry's `node-linux-<arch>` package, cached under ~/.cache/omnibus/node/<line>.
+# Reports go to a temporary directory: reports/ keeps the main run's.
+#   usage: bash scripts/test-node-lines.sh [22 24 ...]   (OMNIBUS_NODE_LINES, default "22 24")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${OMNIBUS_NODE_CACHE:-$HOME/.cache/omnibus/node}"
+read -r -a LINES <<< "${*:-${OMNIBUS_NODE_LINES:-22 24}}"
+case "$(uname -m)" in
+  x86_64) ARCH=x64 ;;
+  aarch64 | arm64) ARCH=arm64 ;;
+  *) echo "::: no official Node.js binary package for $(uname -m)" >&2; exit 1 ;;
+esac
+
+# node_dir LINE: the cached binary's directory for that line (fetched once)
+node_dir() {
+  local dir="$CACHE/$1"
+  if [[ ! -x "$dir/bin/node" ]]; then
+    local tmp; tmp="$(mktemp -d)"
+    echo "::: fetching Node.js $1 (node-linux-$ARCH@$1)" >&2
+    (cd "$tmp" && npm pack "node-linux-$ARCH@$1" --silent >/dev/null && tar xzf ./*.tgz)
+    mkdir -p "$CACHE" && rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"
+  fi
+  echo "$dir"
+}
+
+status=0
+for line in "${LINES[@]}"; do
+  dir="$(node_dir "$line")"
+  reports="$(mktemp -d)"
+  echo "::: Node.js $("$dir/bin/node" --version): unit, memory conformance + model, factory, NATS conformance, package checks"
+  if ! (
+    export PATH="$dir/bin:$PATH" OMNIBUS_REPORT_DIR="$reports"
+    set -e
+    (cd packages/core && npx vitest run)
+    (cd packages/memory && npx vitest run)
+    (cd packages/factory && npx vitest run)
+    (cd packages/nats && npx vitest run test/conformance.test.ts)
+    npx turbo run check:packages --force --output-logs=errors-only
+  ); then
+    echo "::: Node.js $line: FAILED" >&2
+    status=1
+  else
+    echo "::: Node.js $line: passed"
+  fi
+  rm -rf "$reports"
+done
+exit "$status"
