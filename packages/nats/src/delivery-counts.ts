@@ -20,22 +20,34 @@ const REMEMBERED = 4_096;
  * (missed heartbeats, a stopped fetch): both copies arrive, and the second may count
  * deliveries from 1 again. Handed out as they come, one message would run twice at once
  * and its attempts would read 1, 2, 1. So a copy of a message still held here is dropped
- * (the held copy's ack or nak decides), a copy of a settled message is acked, and a
- * nakked message's next copy is the next attempt by this loop's own count (copies no
- * handler saw are not attempts). A message seen for the first time takes the server's
- * count (a redelivery after another member or process crashed). Bounded: messages held
- * or nakked, and the last 4,096 settled.
+ * (the held copy's ack or nak decides), and a copy of a settled message is acked. A
+ * nakked message's next copy is its next attempt: on a consumer this loop has to itself
+ * (an ungrouped subscription), by the loop's own count — copies lost to a dead pull
+ * request are not attempts; on a group's shared consumer, by the server's count (other
+ * members saw the copies in between), never going back. A message seen here for the
+ * first time takes the server's count. Bounded: messages held or nakked, and the last
+ * 4,096 settled.
  */
 export class DeliveryCounts {
   readonly #seen = new Map<number, { count: number; state: CopyState }>();
+  readonly #exclusive: boolean;
   #settled = 0;
+
+  /** `exclusive`: only this loop reads the consumer (ungrouped), so every copy it did not hand on was lost. */
+  constructor(exclusive: boolean) {
+    this.#exclusive = exclusive;
+  }
 
   /** A copy of stream sequence `seq` arrived with the server's `deliveryCount`. */
   arrived(seq: number, deliveryCount: number): CopyVerdict {
     const before = this.#seen.get(seq);
     if (before?.state === 'out') return { kind: 'drop' };
     if (before?.state === 'done') return { kind: 'ack' };
-    const count = before ? before.count + 1 : deliveryCount;
+    const count = !before
+      ? deliveryCount
+      : this.#exclusive
+        ? before.count + 1
+        : Math.max(deliveryCount, before.count + 1);
     this.#seen.delete(seq); // re-inserted last: the oldest settled stay first
     this.#seen.set(seq, { count, state: 'out' });
     return { kind: 'deliver', deliveryCount: count };

@@ -76,13 +76,15 @@ export class PullLoop {
   #lastSeq = 0;
   #waiting: WaitingMessages;
   /** Delivery counts seen: a copy whose count goes back is a server duplicate (see DeliveryCounts). */
-  readonly #counts = new DeliveryCounts();
+  readonly #counts: DeliveryCounts;
   /** Ends an idle loop's wait between checks at once (stop). */
   #wake: (() => void) | undefined;
 
   constructor(ctx: PullLoopContext) {
     this.#ctx = ctx;
     this.#waiting = new WaitingMessages(ctx.ackWaitMs);
+    // a group member shares its consumer; an ungrouped subscription's is its own
+    this.#counts = new DeliveryCounts(ctx.ledger === undefined);
     ctx.pool.join();
   }
 
