@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suites that show a Node.js line works, on Node 22 and 24 (the LTS lines users run; the full
 # run is on the machine's Node): core's unit tests, the in-memory bus (unit, conformance and the
-# model-based test's fixed budget), the factory, the NATS conformance suite, and every package's
+# model-based test's fixed budget), the factory, the NATS conformance suite, Kafka's timers, and every package's
 # checks (publint, attw, require, source maps). The official binaries come from the npm
 # registry's `node-linux-<arch>` package, cached under ~/.cache/omnibus/node/<line>.
 # Reports go to a temporary directory: reports/ keeps the main run's.
@@ -41,6 +41,8 @@ for line in "${LINES[@]}"; do
     (cd packages/memory && npx vitest run)
     (cd packages/factory && npx vitest run)
     (cd packages/nats && npx vitest run test/conformance.test.ts)
+    # kafkajs's negative timer delays (Node 24 warns about them on every run)
+    (cd packages/kafka && npx vitest run test/negative-timeouts.test.ts)
     npx turbo run check:packages --force --output-logs=errors-only
   ); then
     echo "::: Node.js $line: FAILED" >&2

@@ -106,7 +106,11 @@ export class NatsDriver implements BusDriver {
     } satisfies Capabilities);
   }
 
-  /** Connects JetStream; fails with `ConnectionError` when JetStream is not enabled. */
+  /**
+   * Connects JetStream; fails with `ConnectionError` when JetStream is not enabled, and
+   * with `ConfigError` when configured stream settings conflict with an existing stream
+   * (see `StreamRegistry.checkExisting`). A failure closes an owned connection.
+   */
   static async create(nc: NatsConnection, owned: boolean, options: ResolvedNatsOptions): Promise<NatsDriver> {
     let jsm: JetStreamManager;
     try {
@@ -118,7 +122,14 @@ export class NatsDriver implements BusDriver {
         cause: safeCause(error),
       });
     }
-    return new NatsDriver(nc, owned, jsm, options);
+    const driver = new NatsDriver(nc, owned, jsm, options);
+    try {
+      await driver.streams.checkExisting();
+    } catch (error) {
+      if (owned) await settledWithin(nc.close(), CLOSE_WAIT_MS);
+      throw error;
+    }
+    return driver;
   }
 
   #listener: ((status: BusStatus) => void) | undefined;

@@ -1,20 +1,13 @@
-import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from '@nats-io/jetstream';
+import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { ConfigError, safeCause, subjectMatches } from '@omnibus/core';
 import { isStreamNotFound } from './nats-errors.js';
-import type { ResolvedNatsOptions, StreamDefinition, StreamSettings } from './options.js';
+import type { ResolvedNatsOptions, StreamDefinition } from './options.js';
 import { LEDGER_STREAM } from './release-ledger.js';
+import { conflictError, differences, hasSettings, type StreamTarget, toConfig } from './stream-config.js';
 
-/** A stream Omnibus routes to. */
-export interface StreamTarget {
-  readonly name: string;
-  readonly subjects: readonly string[];
-  readonly settings: StreamSettings;
-  /** The settings the user set explicitly (only these are verified on existing streams). */
-  readonly explicit: StreamSettings;
-}
+export type { StreamTarget } from './stream-config.js';
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
-const MS = 1_000_000; // nanoseconds per millisecond
 
 /** A short stable hash (FNV-1a, hex) for names derived from arbitrary text. */
 export function hash(text: string): string {
@@ -83,47 +76,6 @@ export function filtersFor(pattern: string, subjects: readonly string[]): string
   );
 }
 
-function toConfig(target: StreamTarget): Partial<StreamConfig> & { name: string } {
-  const s = target.settings;
-  return {
-    name: target.name,
-    subjects: [...target.subjects],
-    retention: (s.retention ?? 'limits') as RetentionPolicy,
-    storage: (s.storage ?? 'file') as StorageType,
-    max_age: (s.maxAgeMs ?? 0) * MS,
-    max_bytes: s.maxBytes ?? -1,
-    num_replicas: s.replicas ?? 1,
-    // the server refuses a dedupe window longer than max_age
-    duplicate_window: (s.duplicateWindowMs ?? (s.maxAgeMs ? Math.min(120_000, s.maxAgeMs) : 120_000)) * MS,
-  };
-}
-
-function differences(existing: StreamConfig, target: StreamTarget): string[] {
-  const out: string[] = [];
-  for (const subject of target.subjects) {
-    if (!existing.subjects?.includes(subject))
-      out.push(`subjects lacks "${subject}" (has ${JSON.stringify(existing.subjects)})`);
-  }
-  const e = target.explicit;
-  const want = toConfig(target);
-  if (e.retention !== undefined && existing.retention !== want.retention)
-    out.push(`retention is ${existing.retention}, config says ${want.retention}`);
-  if (e.storage !== undefined && existing.storage !== want.storage)
-    out.push(`storage is ${existing.storage}, config says ${want.storage}`);
-  if (e.maxAgeMs !== undefined && existing.max_age !== want.max_age)
-    out.push(`max_age is ${existing.max_age / MS} ms, config says ${e.maxAgeMs} ms`);
-  if (e.maxBytes !== undefined && existing.max_bytes !== want.max_bytes)
-    out.push(`max_bytes is ${existing.max_bytes}, config says ${e.maxBytes}`);
-  if (e.replicas !== undefined && existing.num_replicas !== want.num_replicas)
-    out.push(`replicas is ${existing.num_replicas}, config says ${e.replicas}`);
-  if (e.duplicateWindowMs !== undefined && existing.duplicate_window !== want.duplicate_window) {
-    out.push(
-      `duplicate_window is ${existing.duplicate_window / MS} ms, config says ${e.duplicateWindowMs} ms`,
-    );
-  }
-  return out;
-}
-
 /**
  * Maps subjects and patterns to streams and provisions them: explicit streams
  * first, otherwise one automatic stream per first subject token. Existing streams
@@ -145,7 +97,7 @@ export class StreamRegistry {
   #explicit(def: StreamDefinition): StreamTarget {
     const { name, subjects, ...own } = def;
     const explicit = { ...this.#options.streamDefaults, ...own };
-    return { name, subjects, settings: explicit, explicit };
+    return { name, subjects, settings: explicit, explicit, role: 'configured' };
   }
 
   #auto(token: string): StreamTarget {
@@ -155,6 +107,7 @@ export class StreamRegistry {
       subjects: [token, `${token}.>`],
       settings: this.#options.streamDefaults,
       explicit: this.#options.streamDefaults,
+      role: 'automatic',
     };
   }
 
@@ -208,6 +161,54 @@ export class StreamRegistry {
   }
 
   /**
+   * Fails early, at `createNatsBus`, with the `ConfigError` the first publish or
+   * subscribe would otherwise meet: lists the streams once and verifies the explicit
+   * streams, and the automatic streams of this `streamPrefix`, against the configured
+   * settings. Only when settings were given (explicit `streams`, or any
+   * `streamDefaults`): without them a bus uses whatever exists. Streams the bus would
+   * never use are left alone (a longer prefix's `<prefix>_OTHER_<token>`, a token the
+   * explicit streams hold). When the listing fails (no permission for the stream list,
+   * say) nothing is checked here: every stream is still verified on first use.
+   */
+  async checkExisting(): Promise<void> {
+    const autoChecked = hasSettings(this.#options.streamDefaults);
+    if (this.#options.streams.length === 0 && !autoChecked) return;
+    const infos: StreamInfo[] = [];
+    try {
+      for await (const info of this.#jsm.streams.list()) infos.push(info);
+    } catch {
+      return;
+    }
+    const conflicts: { target: StreamTarget; diff: string[] }[] = [];
+    for (const info of infos) {
+      const target = this.#existingTarget(info, autoChecked);
+      const diff = target ? differences(info.config, target) : [];
+      if (target && diff.length > 0) conflicts.push({ target, diff });
+    }
+    const [first, ...rest] = conflicts;
+    if (first) {
+      const others = rest.map((c) => c.target.name);
+      throw conflictError(first.target.name, first.target.role, first.diff, others);
+    }
+  }
+
+  /** The target that would verify the existing stream on its first use; undefined when none would. */
+  #existingTarget(info: StreamInfo, autoChecked: boolean): StreamTarget | undefined {
+    const { name, subjects = [] } = info.config;
+    const def = this.#options.streams.find((d) => d.name === name);
+    if (def) return this.#explicit(def);
+    if (!autoChecked || !name.startsWith(`${this.#options.streamPrefix}_`)) return undefined;
+    // an automatic stream of this prefix holds `<token>` and `<token>.>` under the name made from the token
+    for (const token of subjects) {
+      if (/[.*>]/.test(token) || !subjects.includes(`${token}.>`) || this.#auto(token).name !== name)
+        continue;
+      const used = this.forSubject(token).name === name || this.forPattern(`${token}.>`).name === name;
+      return used ? this.#auto(token) : undefined;
+    }
+    return undefined;
+  }
+
+  /**
    * Creates or verifies the stream once per bus and resolves with the name of the
    * stream that holds the target's subjects (an automatic target adopts an existing
    * stream that already holds them).
@@ -227,20 +228,25 @@ export class StreamRegistry {
     this.#ready.delete(name);
   }
 
+  /**
+   * An adopted stream (another prefix's, another application's) must match the settings
+   * set explicitly too: used silently, it would ignore them (a `storage: 'memory'` bus
+   * storing on file). Its subjects are not compared: it holds the target's by definition.
+   */
+  async #verifyAdopted(holder: string, target: StreamTarget): Promise<void> {
+    if (!hasSettings(target.explicit)) return;
+    // gone meanwhile: the publish or subscribe that uses it finds out
+    const info = await this.#jsm.streams.info(holder).catch(() => undefined);
+    if (!info) return;
+    const diff = differences(info.config, { ...target, name: holder, subjects: [] });
+    if (diff.length > 0) throw conflictError(holder, 'adopted', diff);
+  }
+
   async #ensure(target: StreamTarget): Promise<string> {
     try {
       const info = await this.#jsm.streams.info(target.name);
       const diff = differences(info.config, target);
-      if (diff.length > 0) {
-        throw new ConfigError(
-          'streams',
-          `stream ${target.name} exists with other settings: ${diff.join('; ')}. Omnibus never changes an existing stream.`,
-          {
-            backend: 'nats',
-            hint: 'use a new streamPrefix (or leave the stream settings out) to keep the existing stream, or change or delete it yourself (nats stream edit / rm) if you mean to',
-          },
-        );
-      }
+      if (diff.length > 0) throw conflictError(target.name, target.role, diff);
       return target.name;
     } catch (error) {
       if (!isStreamNotFound(error)) throw error;
@@ -250,6 +256,7 @@ export class StreamRegistry {
       // another stream (another prefix, another application) may already hold these subjects
       const holder = await this.#jsm.streams.find(target.subjects[1] as string).catch(() => undefined);
       if (holder) {
+        await this.#verifyAdopted(holder, target);
         this.#adopted.add(holder);
         return holder;
       }

@@ -272,8 +272,14 @@ await withBroker('nats', (broker) => {
     });
 
     it('never changes an existing stream: a difference is a ConfigError', async () => {
+      // a stream made after `b` was created (by `a`): found on first use; one that exists
+      // already fails `createNatsBus` itself (test/stream-conflicts.test.ts)
       const name = uniqueName('EXPL');
       const subject = uniqueName('expl');
+      const b = await createNatsBus({
+        url: broker.url,
+        streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 5_000 }],
+      });
       const a = await createNatsBus({
         url: broker.url,
         streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 60_000 }],
@@ -281,10 +287,6 @@ await withBroker('nats', (broker) => {
       await a.publish(`${subject}.x`, '1');
       streamsToDelete.add(name);
       await a.close();
-      const b = await createNatsBus({
-        url: broker.url,
-        streams: [{ name, subjects: [`${subject}.>`], maxAgeMs: 5_000 }],
-      });
       const error = await b.publish(`${subject}.x`, '2').catch((e) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toContain('max_age is 60000 ms, config says 5000 ms');
