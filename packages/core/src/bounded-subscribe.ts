@@ -90,6 +90,9 @@ export async function subscribeWithin(
   if (outcome === ENDED) throw new AttemptEnded('the subscription ended while it was starting');
   throw new ConnectionError(
     `subscribe to "${request.pattern}" failed: the broker did not answer within ${bounds.waitMs} ms`,
-    { backend: driver.backend },
+    {
+      backend: driver.backend,
+      hint: 'the broker is down, unreachable or overloaded (bus.health() tells); subscribe again once it answers',
+    },
   );
 }

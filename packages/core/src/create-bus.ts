@@ -52,6 +52,16 @@ function closable(pattern: string, runtime: SubscriptionRuntime): Consumer {
   };
 }
 
+/** The hint of `error` or of the first cause that has one (what the backend said to do). */
+function causeHint(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+    if (current instanceof OmnibusError && current.hint) return current.hint;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /**
  * Builds a complete `EventBus` from a transport driver. Everything the contract
  * requires beyond moving bytes — validation, payload limits, receipts, stats,
@@ -135,11 +145,20 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
       maybe.length === 0
         ? 'the rest were not stored'
         : `${maybe.length} of the rest may have been stored (maybeStored), the others were not`;
+    const entries = first === total - 1 ? `entry ${first}` : `entries ${first}–${total - 1}`;
+    const again =
+      maybe.length === 0
+        ? `publish ${entries} again`
+        : capabilities.dedupe
+          ? `publish ${entries} again with the same ids: those already stored (maybeStored) are deduplicated`
+          : `publish again the entries from ${first} on that are not in maybeStored; those in it may be stored already (no dedupe here: again may mean twice)`;
+    const why = causeHint(error);
     return new PublishError(`publishBatch failed at entry ${first} of ${total}: ${stored}; ${rest}`, {
       backend,
       cause: error,
       accepted,
       maybeStored: maybe,
+      hint: why ? `${why}; then ${again}` : again,
     });
   };
 
@@ -192,7 +211,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   const open = async (pattern: string, options: SubscribeOptions): Promise<SubscriptionRuntime> => {
     assertOpen();
     assertPattern(pattern, backend);
-    const resolved = resolveSubscribeOptions(options, capabilities, backend);
+    const resolved = resolveSubscribeOptions(options, capabilities, backend, driver.capabilityHints);
     if (resolved.signal?.aborted)
       throw new AbortedError('the subscription was aborted before it started', { backend });
     subscriptionCounter++;
@@ -290,7 +309,11 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
 
     async publishBatch(entries: readonly BatchEntry[]): Promise<PublishReceipt[]> {
       assertOpen();
-      if (!Array.isArray(entries)) throw new PublishError('publishBatch expects an array', { backend });
+      if (!Array.isArray(entries))
+        throw new PublishError('publishBatch expects an array', {
+          backend,
+          hint: "pass an array of entries, e.g. [{ subject: 'orders.eu.created', payload: '…' }]",
+        });
       const messages = entries.map((e) => prepare(e.subject, e.payload, e));
       const toReceipt = (
         m: OutgoingMessage,

@@ -109,6 +109,12 @@ export interface BusDriver {
   readonly backend: string;
   readonly capabilities: Readonly<Capabilities>;
   /**
+   * Optional: how a user gets a capability this bus lacks, e.g. for the memory bus's `replay`:
+   * `create the bus with history: createMemoryBus({ history: true })`. It becomes the hint of
+   * the `ConfigError` that refuses a subscription needing it (`from: 'earliest'`, a `group`).
+   */
+  readonly capabilityHints?: Readonly<Partial<Record<'replay' | 'groups', string>>>;
+  /**
    * Resolve once the backend accepted the message; throw otherwise (nothing
    * half-sent). An in-process backend may return the receipt directly.
    */

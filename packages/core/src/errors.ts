@@ -32,18 +32,19 @@ export interface OmnibusErrorOptions {
 export class OmnibusError extends Error {
   /** Stable code; switch on this (or use `instanceof`), never on the message. */
   readonly code: OmnibusErrorCode;
+  // `declare`d and set only when known: `console.log(error)` shows no `hint: undefined`
   /** Backend that raised the error, when known. */
-  readonly backend: string | undefined;
+  declare readonly backend: string | undefined;
   /** What to do about it, when Omnibus knows (never contains credentials). */
-  readonly hint: string | undefined;
+  declare readonly hint: string | undefined;
 
   constructor(code: OmnibusErrorCode, message: string, options: OmnibusErrorOptions = {}) {
     const prefix = `[omnibus${options.backend ? `:${options.backend}` : ''}]`;
     super(`${prefix} ${redact(message)}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.backend = options.backend;
-    this.hint = options.hint === undefined ? undefined : redact(options.hint);
+    if (options.backend !== undefined) this.backend = options.backend;
+    if (options.hint !== undefined) this.hint = redact(options.hint);
   }
 }
 
@@ -69,7 +70,12 @@ export class PayloadTooLargeError extends OmnibusError {
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number, options?: OmnibusErrorOptions) {
-    super('PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds the limit of ${limit} bytes`, options);
+    super('PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds the limit of ${limit} bytes`, {
+      ...options,
+      hint:
+        options?.hint ??
+        "store the data elsewhere (an object store, a database) and publish a reference to it, or raise maxPayloadBytes (within the broker's own limit)",
+    });
     this.size = size;
     this.limit = limit;
   }
@@ -100,13 +106,15 @@ export class ConfigError extends OmnibusError {
 }
 
 /** Options of `AdapterNotInstalledError`. */
-export interface AdapterNotInstalledErrorOptions extends Omit<OmnibusErrorOptions, 'backend' | 'hint'> {
+export interface AdapterNotInstalledErrorOptions extends Omit<OmnibusErrorOptions, 'backend'> {
   /**
    * The command that installs the package, e.g. `pnpm add @omnibus/nats` (the
    * factory picks it from the package manager that runs the process). Default:
    * `npm install <package>`.
    */
   installCommand?: string;
+  /** What to do, when there is more to say than the command. Default: `install it: <installCommand>`. */
+  hint?: string;
 }
 
 /** The adapter package for the configured backend (or a client library it needs) is not installed. */
@@ -116,14 +124,14 @@ export class AdapterNotInstalledError extends OmnibusError {
   /** The command that installs it, e.g. `pnpm add @omnibus/nats`. */
   readonly installCommand: string;
   constructor(backend: string, packageName: string, options: AdapterNotInstalledErrorOptions = {}) {
-    const { installCommand = `npm install ${packageName}`, ...rest } = options;
+    const { installCommand = `npm install ${packageName}`, hint, ...rest } = options;
     super(
       'ADAPTER_NOT_INSTALLED',
       `the ${backend} backend needs the package ${packageName}, which is not installed`,
       {
         ...rest,
         backend,
-        hint: `install it: ${installCommand}`,
+        hint: hint ?? `install it: ${installCommand}`,
       },
     );
     this.packageName = packageName;

@@ -91,4 +91,12 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
+export type { UrlOptions, UrlParameter, UrlParameterContext, UrlParameters } from './url-parameters.js';
+export {
+  blameUrlParameters,
+  mergeUrlOptions,
+  readUrlParameters,
+  renameConfigField,
+  urlParameterOf,
+} from './url-parameters.js';
 export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, normalizeHeaders } from './validate.js';

@@ -43,12 +43,14 @@ function suggestion(name: string, known: readonly string[]): string | undefined 
  * name: a misspelt option (`histroy`, `strams`) fails at start-up instead of
  * being ignored. `field` is the first unknown name (with `prefix`, e.g.
  * `streams[0].maxAge`); the message names every unknown one, suggests the
- * closest known name and lists them all. Values are never echoed.
+ * closest known name and lists them all. Values are never echoed. `what` names
+ * the kind of name in the message (`stream setting`, `redis:// parameter`);
+ * `hint` becomes the error's hint.
  */
 export function rejectUnknownOptions(
   options: object | undefined,
   known: Readonly<Record<string, true>> | readonly string[],
-  context: { backend?: string; prefix?: string; what?: string } = {},
+  context: { backend?: string; prefix?: string; what?: string; hint?: string } = {},
 ): void {
   if (options === undefined || options === null || typeof options !== 'object') return;
   const names = Array.isArray(known) ? (known as readonly string[]) : Object.keys(known);
@@ -64,6 +66,6 @@ export function rejectUnknownOptions(
   throw new ConfigError(
     path(unknown[0] as string),
     `unknown ${context.what ?? 'option'}${unknown.length > 1 ? 's' : ''} ${described}; known: ${names.join(', ')}`,
-    context.backend === undefined ? undefined : { backend: context.backend },
+    { backend: context.backend, hint: context.hint },
   );
 }

@@ -308,6 +308,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (this.#iterated)
       throw new InvalidArgumentError('a subscription can be iterated only once', {
         backend: this.#ctx.backend,
+        hint: 'read it in one for await loop; for a second reader, subscribe again (with the same group to share the messages)',
       });
     this.#iterated = true;
     let current: DeliveredMessage | undefined;
@@ -454,7 +455,9 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     stats.deadLettered++;
     try {
       if (!isValidSubject(target))
-        throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`);
+        throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`, {
+          hint: "the deadLetter function must return a concrete subject (no wildcards), e.g. (subject) => 'dlq.' + subject",
+        });
       await this.#ctx.publishDeadLetter({
         id: message.id,
         subject: target,

@@ -85,7 +85,9 @@ function withData<T>(message: Message, data: T): TypedMessage<T> {
 export function defineEvent<S extends StandardSchemaV1>(subject: string, schema: S): EventDefinition<S> {
   assertSubject(subject);
   if (!schema || typeof schema !== 'object' || !('~standard' in schema)) {
-    throw new InvalidArgumentError('defineEvent needs a Standard Schema (zod, valibot, arktype, …)');
+    throw new InvalidArgumentError('defineEvent needs a Standard Schema (zod, valibot, arktype, …)', {
+      hint: "pass the schema itself, e.g. defineEvent('orders.placed', z.object({ orderId: z.string() }))",
+    });
   }
   const parse: EventDefinition<S>['parse'] = async (message) => {
     let raw: unknown;

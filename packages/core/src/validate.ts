@@ -17,10 +17,18 @@ export function encodePayload(payload: Payload, limit: number, backend?: string)
   let bytes: Uint8Array;
   if (typeof payload === 'string') bytes = encoder.encode(payload);
   else if (payload instanceof Uint8Array) bytes = payload;
-  else throw new InvalidArgumentError('payload must be a Uint8Array or a string', { backend });
+  else
+    throw new InvalidArgumentError('payload must be a Uint8Array or a string', {
+      backend,
+      hint: 'encode it first, e.g. JSON.stringify(value); defineEvent(subject, schema) publishes typed JSON for you',
+    });
   if (bytes.byteLength > limit) throw new PayloadTooLargeError(bytes.byteLength, limit, { backend });
   return bytes;
 }
+
+const HEADER_NAME_HINT = 'use printable ASCII without spaces or ":", e.g. "x-tenant"';
+const ID_HINT =
+  'use an id that names the message, e.g. an order number or crypto.randomUUID(), without spaces; leave `id` out for a generated one';
 
 function isHeaderNameChar(c: number): boolean {
   // printable ASCII except space and ':' (portable across NATS, Redis and Kafka headers)
@@ -32,23 +40,35 @@ export function normalizeHeaders(headers: Headers | undefined, backend?: string)
   const out: Headers = {};
   if (headers === undefined) return out;
   if (typeof headers !== 'object' || headers === null) {
-    throw new InvalidArgumentError('headers must be an object of string values', { backend });
+    throw new InvalidArgumentError('headers must be an object of string values', {
+      backend,
+      hint: 'e.g. { headers: { "x-tenant": "acme" } }',
+    });
   }
   for (const [name, value] of Object.entries(headers)) {
     if (name.length === 0 || name.length > 256)
-      throw new InvalidArgumentError(`header name must be 1–256 characters`, { backend });
+      throw new InvalidArgumentError(`header name must be 1–256 characters`, {
+        backend,
+        hint: HEADER_NAME_HINT,
+      });
     for (let i = 0; i < name.length; i++) {
       if (!isHeaderNameChar(name.charCodeAt(i))) {
         throw new InvalidArgumentError(
           `header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`,
-          { backend },
+          { backend, hint: HEADER_NAME_HINT },
         );
       }
     }
     if (typeof value !== 'string')
-      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, { backend });
+      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, {
+        backend,
+        hint: 'convert the value: String(value), or JSON.stringify(value) for an object',
+      });
     if (value.includes('\r') || value.includes('\n')) {
-      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, { backend });
+      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, {
+        backend,
+        hint: 'encode the value on one line, e.g. encodeURIComponent(value)',
+      });
     }
     out[name] = value;
   }
@@ -60,6 +80,7 @@ export function assertMessageId(id: unknown, backend?: string): asserts id is st
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
     throw new InvalidArgumentError(`message id must be a string of 1–${MAX_ID_LENGTH} characters`, {
       backend,
+      hint: ID_HINT,
     });
   }
   for (let i = 0; i < id.length; i++) {
@@ -67,6 +88,7 @@ export function assertMessageId(id: unknown, backend?: string): asserts id is st
     if (c <= 0x20 || c === 0x7f)
       throw new InvalidArgumentError('message id must not contain white space or control characters', {
         backend,
+        hint: ID_HINT,
       });
   }
 }
@@ -99,14 +121,28 @@ function normalizeFrom(from: StartPosition | undefined, backend?: string): Drive
     const t = from.time instanceof Date ? from.time.getTime() : from.time;
     if (typeof t === 'number' && Number.isFinite(t)) return { time: t };
   }
-  throw new ConfigError('from', `must be 'new', 'earliest' or { time: Date | number }`, { backend });
+  throw new ConfigError('from', `must be 'new', 'earliest' or { time: Date | number }`, {
+    backend,
+    hint: "e.g. from: 'earliest', or from: { time: Date.now() - 60_000 } for the last minute",
+  });
 }
 
-/** Validates subscribe options against the backend's capabilities and fills defaults. */
+/** What to do when a backend lacks a capability and its driver does not say (see `BusDriver.capabilityHints`). */
+const CAPABILITY_HINTS = {
+  replay:
+    "leave out `from` (a subscription starts at 'new'), or use a backend that keeps history (docs/capabilities.md)",
+  groups: 'leave out `group`, or use a backend with consumer groups (docs/capabilities.md)',
+} as const;
+
+/**
+ * Validates subscribe options against the backend's capabilities and fills defaults. `hints`
+ * (the driver's `capabilityHints`) say how to get a capability the backend lacks.
+ */
 export function resolveSubscribeOptions(
   options: SubscribeOptions,
   capabilities: Readonly<Capabilities>,
   backend?: string,
+  hints: Readonly<Partial<Record<'replay' | 'groups', string>>> = {},
 ): ResolvedSubscribeOptions {
   const { group } = options;
   if (group !== undefined) {
@@ -114,12 +150,16 @@ export function resolveSubscribeOptions(
       throw new ConfigError('group', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"', { backend });
     }
     if (!capabilities.groups)
-      throw new ConfigError('group', `backend ${backend} does not support groups`, { backend });
+      throw new ConfigError('group', `backend ${backend} does not support groups`, {
+        backend,
+        hint: hints.groups ?? CAPABILITY_HINTS.groups,
+      });
   }
   const from = normalizeFrom(options.from, backend);
   if (from !== 'new' && !capabilities.replay) {
     throw new ConfigError('from', `backend ${backend} does not retain history, so only 'new' is possible`, {
       backend,
+      hint: hints.replay ?? CAPABILITY_HINTS.replay,
     });
   }
   const ack = options.ack ?? 'auto';

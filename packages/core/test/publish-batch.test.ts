@@ -51,6 +51,7 @@ describe('publishBatch failures', () => {
     );
     expect(error.accepted.map((r: { id: string }) => r.id)).toEqual(['e0', 'e1']);
     expect(error.maybeStored).toEqual([]);
+    expect(error.hint).toBe('publish entries 2–4 again');
     expect(d.stored).toEqual(['e0', 'e1']);
   });
 
@@ -73,6 +74,28 @@ describe('publishBatch failures', () => {
       'failed at entry 1 of 5: entries 0-0 stored (accepted); 2 of the rest may have been stored',
     );
     expect(error.cause.message).toContain('entry 1 failed');
+    // this backend dedupes: everything from the first failure on can go again, same ids
+    expect(error.hint).toBe(
+      'publish entries 1–4 again with the same ids: those already stored (maybeStored) are deduplicated',
+    );
+  });
+
+  it("without dedupe the hint warns of duplicates, and the backend's own hint comes first", async () => {
+    const d = driver({
+      batch: () =>
+        Promise.reject(
+          new PublishError('entry 0 failed', {
+            maybeStored: [0, 1],
+            cause: new PublishError('too big', { hint: 'raise max.message.bytes' }),
+          }),
+        ),
+    });
+    const error = await createBus({ ...d, capabilities: { ...d.capabilities, dedupe: false } })
+      .publishBatch(entries.slice(0, 2))
+      .catch((e) => e);
+    expect(error.hint).toBe(
+      'raise max.message.bytes; then publish again the entries from 0 on that are not in maybeStored; those in it may be stored already (no dedupe here: again may mean twice)',
+    );
   });
 
   it('a driver batch that throws anything but a PublishError leaves every entry maybe stored', async () => {

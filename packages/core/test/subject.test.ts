@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSubjectError } from '../src/errors.js';
+import { formatError } from '../src/format-error.js';
 import {
   assertPattern,
   assertSubject,
@@ -62,6 +63,77 @@ describe('subject grammar', () => {
       expect((error as InvalidSubjectError).code).toBe('INVALID_SUBJECT');
       expect((error as InvalidSubjectError).subject).toBe('a.*');
     }
+  });
+});
+
+describe('subject errors say what to do', () => {
+  function thrown(check: () => void): InvalidSubjectError {
+    try {
+      check();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidSubjectError);
+      return error as InvalidSubjectError;
+    }
+    throw new Error('nothing was thrown');
+  }
+
+  it('a wildcard token in a publish subject: publish subjects cannot contain wildcards; subscribe patterns can', () => {
+    const error = thrown(() => assertSubject('orders.*.created'));
+    expect(error.message).toContain(
+      'publish subjects cannot contain wildcards ("*" is one); subscribe patterns can',
+    );
+    expect(error.message).not.toContain('inside a token');
+    expect(error.hint).toContain('publish to a concrete subject, e.g. "orders.eu.created"');
+    expect(error.hint).toContain('subscribe with "orders.*.created"');
+    expect(thrown(() => assertSubject('orders.>')).message).toContain('(">" is one)');
+    expect(thrown(() => assertSubject('*')).message).toContain('publish subjects cannot contain wildcards');
+    // a subject that is no valid pattern either is not offered as one
+    expect(thrown(() => assertSubject('orders.>.x')).hint).not.toContain('subscribe with');
+  });
+
+  it.each([
+    'a*b',
+    'orders.*x',
+    'orders.x>',
+  ])('a wildcard inside a token (%s) is still called that', (subject) => {
+    const error = thrown(() => assertSubject(subject));
+    expect(error.message).toContain('wildcard "*" or ">" inside a token');
+    expect(error.hint).toContain('not allowed in subjects');
+  });
+
+  it.each([
+    '',
+    'orders..created',
+    'orders.*',
+    'a*b',
+    'orders created',
+    '$SYS.x',
+    'x'.repeat(256),
+    42,
+  ])('every invalid subject (%j) has a hint', (subject) => {
+    const error = thrown(() => assertSubject(subject));
+    expect(error.hint).toBeTruthy();
+    expect(formatError(error)).toMatch(/\(hint: .+\)$/);
+    expect(formatError(error)).not.toContain('undefined');
+  });
+
+  it.each([
+    'orders.>.created',
+    'or*',
+    '',
+    'a..b',
+    '$SYS.>',
+    'a b',
+    null,
+  ])('every invalid pattern (%j) has a hint', (pattern) => {
+    const error = thrown(() => assertPattern(pattern));
+    expect(error.hint).toBeTruthy();
+    expect(formatError(error)).toMatch(/\(hint: .+\)$/);
+    expect(formatError(error)).not.toContain('undefined');
+  });
+
+  it('">" in the middle of a pattern says where it goes', () => {
+    expect(thrown(() => assertPattern('orders.>.created')).hint).toContain('comes last ("orders.>")');
   });
 });
 

@@ -5,7 +5,6 @@ import type { NatsBusOptions } from '@omnibus/nats';
 import type { RedisBusOptions } from '@omnibus/redis';
 import { adapters, type BackendName, isBackendName } from './adapters.js';
 import { loadAdapter } from './load-adapter.js';
-import { parseOmnibusUrl } from './parse-url.js';
 
 const CAPABILITIES: readonly CapabilityName[] = ['durable', 'replay', 'groups', 'dedupe', 'delayedNak'];
 
@@ -99,24 +98,4 @@ export async function createEventBus(config: EventBusConfig): Promise<EventBus> 
     throw problem;
   }
   return bus;
-}
-
-/**
- * Creates the bus from the environment: `OMNIBUS_URL` (`memory://`, `nats://…`,
- * `redis://…`, `kafka://h1:9092,h2:9092`; unset → in-memory) and optionally
- * `OMNIBUS_REQUIRE` (comma-separated capabilities, e.g. `durable,replay`).
- */
-export async function createEventBusFromEnv(
-  env: Record<string, string | undefined> = process.env,
-): Promise<EventBus> {
-  const url = env.OMNIBUS_URL?.trim();
-  const parsed = url ? parseOmnibusUrl(url) : { backend: 'memory' as const, options: {} };
-  const required: Partial<Record<CapabilityName, boolean>> = {};
-  for (const name of (env.OMNIBUS_REQUIRE ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    required[name as CapabilityName] = true;
-  }
-  return createEventBus({ backend: parsed.backend, ...parsed.options, require: required } as EventBusConfig);
 }

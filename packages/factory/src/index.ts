@@ -9,7 +9,9 @@ export type {
   NatsConfig,
   RedisConfig,
 } from './create-event-bus.js';
-export { createEventBus, createEventBusFromEnv } from './create-event-bus.js';
+export { createEventBus } from './create-event-bus.js';
+export type { EventBusFromEnvOptions } from './from-env.js';
+export { createEventBusFromEnv } from './from-env.js';
 export type { AdapterFactory } from './load-adapter.js';
 export { installCommand, loadAdapter } from './load-adapter.js';
 export type { ParsedUrl } from './parse-url.js';

@@ -40,9 +40,33 @@ export function installCommand(
 }
 
 /**
+ * Whether the `@omnibus/*` packages can be installed from the registry. Until
+ * they can, `AdapterNotInstalledError` also says how to build and pack them.
+ */
+const PUBLISHED = false;
+
+/**
+ * What `AdapterNotInstalledError` tells a person to do: the install command, and
+ * while the `@omnibus/*` packages are not published, how to get one meanwhile —
+ * build and pack it from the Omnibus repository, then install the tarballs.
+ */
+export function installHint(packageName: string, command = installCommand(packageName)): string {
+  if (PUBLISHED || !packageName.startsWith('@omnibus/')) return `install it: ${command}`;
+  const dir = packageName.slice('@omnibus/'.length);
+  const verb = command.slice(0, command.lastIndexOf(' ')); // `npm install`, `pnpm add` …
+  return (
+    `install it: ${command} once the @omnibus packages are published. Until then, in a clone of the ` +
+    'Omnibus repository run `npx --yes pnpm@9.15.9 install && npx pnpm build`, then ' +
+    `\`npx pnpm pack --pack-destination /tmp/omnibus\` in packages/${dir} and packages/core, and in your app ` +
+    `\`${verb} /tmp/omnibus/omnibus-core-*.tgz /tmp/omnibus/omnibus-${dir}-*.tgz\` ` +
+    '(the repository README, "Quick start")'
+  );
+}
+
+/**
  * Imports an adapter package and returns its factory. A missing package (the
  * adapter, or a client library it needs) gives `AdapterNotInstalledError` naming
- * what to install.
+ * what to install, and how (see `installHint`).
  */
 export async function loadAdapter(backend: string, entry: AdapterEntry): Promise<AdapterFactory> {
   let mod: Record<string, unknown>;
@@ -52,9 +76,11 @@ export async function loadAdapter(backend: string, entry: AdapterEntry): Promise
     const missing = missingPackage(error);
     if (missing) {
       const packageName = missing.startsWith('/') ? entry.packageName : missing;
+      const command = installCommand(packageName);
       throw new AdapterNotInstalledError(backend, packageName, {
         cause: error,
-        installCommand: installCommand(packageName),
+        installCommand: command,
+        hint: installHint(packageName, command),
       });
     }
     throw error;

@@ -1,5 +1,6 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, readUrlParameters, type UrlOptions } from '@omnibus/core';
 import { adapters, type BackendName } from './adapters.js';
+import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from './url-parameters.js';
 
 /** What an `OMNIBUS_URL` says: the backend and the adapter options it implies. */
 export interface ParsedUrl {
@@ -7,114 +8,42 @@ export interface ParsedUrl {
   options: Record<string, unknown>;
 }
 
-const MEMORY_NUMBERS = [
-  'maxPayloadBytes',
-  'dedupeWindowMs',
-  'dedupeMaxEntries',
-  'maxBuffered',
-  'blockTimeoutMs',
-] as const;
+const URL_CONTEXT = { field: 'OMNIBUS_URL' } as const;
+
+/** What the factory read from a URL: also, for the parameters it reads itself (memory, NATS), which option each set. */
+export interface ReadUrl extends ParsedUrl {
+  /** The parameters the factory read (memory and NATS; Redis and Kafka read their own). */
+  fromUrl?: UrlOptions;
+}
 
 function queryOf(url: string): URLSearchParams {
   return new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
 }
 
-function integer(key: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new ConfigError(`OMNIBUS_URL.${key}`, `must be an integer ≥ ${min}`);
-  }
-  return n;
-}
-
-/** Stream settings of `nats://…?…`, set as `streamDefaults` (automatic streams and defaults of explicit ones). */
-const NATS_STREAM_SETTINGS = {
-  retention: 'text',
-  storage: 'text',
-  maxAgeMs: 0,
-  maxBytes: -1,
-  replicas: 1,
-  duplicateWindowMs: 0,
-} as const;
-/** Other `createNatsBus` options a `nats://…?…` query may set. */
-const NATS_OPTIONS = {
-  streamPrefix: 'text',
-  provision: 'text',
-  maxPayloadBytes: 1,
-  pullExpiresMs: 1,
-  connectTimeoutMs: 1,
-  publishTimeoutMs: 1,
-  discoveryIntervalMs: 1,
-} as const;
-
 /**
- * `nats://host:4222?storage=memory&maxAgeMs=60000&stream=ALL:>` → `createNatsBus`
- * options. Stream settings become `streamDefaults`; each `stream=NAME:subject[,subject]`
- * adds an explicit stream (for subjects that must live in a stream of their own). A
- * pattern starting with a wildcard needs none: it spans the automatic streams. The URL
- * handed to the adapter has no query.
+ * `nats://host:4222?storage=memory&maxAgeMs=60000&stream=ORDERS:orders.>` →
+ * `createNatsBus` options (see `NATS_URL_PARAMETERS`). Stream settings become
+ * `streamDefaults`; each `stream=NAME:subject[,subject]` adds an explicit stream. A
+ * pattern starting with a wildcard needs none: it spans the automatic streams. The
+ * URL handed to the adapter has no query.
  */
-function natsOptions(url: string): Record<string, unknown> {
+function natsOptions(url: string): ReadUrl {
   const query = url.includes('?') ? url.indexOf('?') : url.length;
-  const options: Record<string, unknown> = { url: url.slice(0, query) };
-  const streamDefaults: Record<string, unknown> = {};
-  const streams: { name: string; subjects: string[] }[] = [];
-  for (const [key, value] of queryOf(url)) {
-    if (key === 'stream') {
-      const colon = value.indexOf(':');
-      const name = colon > 0 ? value.slice(0, colon) : '';
-      const subjects = value
-        .slice(colon + 1)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      if (!name || colon < 0 || subjects.length === 0) {
-        throw new ConfigError('OMNIBUS_URL.stream', 'must be NAME:subject[,subject…], e.g. stream=ALL:>');
-      }
-      streams.push({ name, subjects });
-    } else if (Object.hasOwn(NATS_STREAM_SETTINGS, key)) {
-      const kind = NATS_STREAM_SETTINGS[key as keyof typeof NATS_STREAM_SETTINGS];
-      streamDefaults[key] = kind === 'text' ? value : integer(key, value, kind);
-    } else if (Object.hasOwn(NATS_OPTIONS, key)) {
-      const kind = NATS_OPTIONS[key as keyof typeof NATS_OPTIONS];
-      options[key] = kind === 'text' ? value : integer(key, value, kind);
-    } else {
-      throw new ConfigError(
-        `OMNIBUS_URL.${key}`,
-        `unknown nats:// option; known: stream, ${[...Object.keys(NATS_STREAM_SETTINGS), ...Object.keys(NATS_OPTIONS)].join(', ')}`,
-      );
-    }
-  }
-  if (Object.keys(streamDefaults).length > 0) options.streamDefaults = streamDefaults;
-  if (streams.length > 0) options.streams = streams;
-  return options;
+  const fromUrl = readUrlParameters(queryOf(url), NATS_URL_PARAMETERS, {
+    ...URL_CONTEXT,
+    scheme: 'nats://',
+    backend: 'nats',
+  });
+  return { backend: 'nats', options: { url: url.slice(0, query), ...fromUrl.options }, fromUrl };
 }
 
-function memoryOptions(url: string): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  for (const [key, value] of queryOf(url)) {
-    if (key === 'history') {
-      const n = Number(value);
-      options.history =
-        value === 'true'
-          ? true
-          : value === 'false'
-            ? false
-            : Number.isInteger(n)
-              ? { maxMessages: n }
-              : value;
-    } else if (key === 'overflow') {
-      options.overflow = value;
-    } else if ((MEMORY_NUMBERS as readonly string[]).includes(key)) {
-      options[key] = integer(key, value);
-    } else {
-      throw new ConfigError(
-        `OMNIBUS_URL.${key}`,
-        `unknown memory:// option; known: history, overflow, ${MEMORY_NUMBERS.join(', ')}`,
-      );
-    }
-  }
-  return options;
+function memoryOptions(url: string): ReadUrl {
+  const fromUrl = readUrlParameters(queryOf(url), MEMORY_URL_PARAMETERS, {
+    ...URL_CONTEXT,
+    scheme: 'memory://',
+    backend: 'memory',
+  });
+  return { backend: 'memory', options: { ...fromUrl.options }, fromUrl };
 }
 
 function kafkaOptions(url: string): Record<string, unknown> {
@@ -137,12 +66,21 @@ function kafkaOptions(url: string): Record<string, unknown> {
  * Parses `memory://`, `nats://…`, `tls://…`, `redis://…`, `rediss://…`,
  * `kafka://h1:9092,h2:9092`. Query parameters become adapter options:
  * `memory://?history=1000&maxBuffered=5000`,
- * `nats://h:4222?stream=ALL:>&storage=memory&maxAgeMs=60000` (see the factory
- * README for the full list); Redis reads its own from the URL. An unknown
- * parameter is a `ConfigError` naming it. Errors never echo credentials: every
- * `OmnibusError` message passes through `redact()`.
+ * `nats://h:4222?stream=ORDERS:orders.>&storage=memory&maxAgeMs=60000` (see the
+ * factory README for the full list); Redis and Kafka read their own from the URL
+ * (`createEventBus` checks them). An unknown parameter is a `ConfigError` naming it
+ * (`OMNIBUS_URL.strem`, with a "did you mean"), as is a value that does not read
+ * (`OMNIBUS_URL.maxAgeMs: must be an integer`); ranges are checked by the adapter.
+ * Errors never echo credentials: every `OmnibusError` message passes through
+ * `redact()`.
  */
 export function parseOmnibusUrl(url: string): ParsedUrl {
+  const { backend, options } = readOmnibusUrl(url);
+  return { backend, options };
+}
+
+/** The backend whose scheme `url` starts with, if any. */
+export function backendOfScheme(url: string): BackendName | undefined {
   const trimmed = url.trim();
   const colon = trimmed.indexOf(':');
   const scheme = colon > 0 ? `${trimmed.slice(0, colon + 1).toLowerCase()}` : '';
@@ -150,8 +88,17 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
     BackendName,
     (typeof adapters)[BackendName],
   ][]) {
-    if (!(entry.schemes as readonly string[]).includes(scheme)) continue;
-    if (backend === 'memory') return { backend, options: memoryOptions(trimmed) };
+    if ((entry.schemes as readonly string[]).includes(scheme)) return backend;
+  }
+  return undefined;
+}
+
+/** `parseOmnibusUrl`, also saying which option each parameter the factory read set. */
+export function readOmnibusUrl(url: string): ReadUrl {
+  const trimmed = url.trim();
+  const backend = backendOfScheme(trimmed);
+  if (backend !== undefined) {
+    if (backend === 'memory') return memoryOptions(trimmed);
     if (backend === 'kafka') return { backend, options: kafkaOptions(trimmed) };
     // NATS takes a comma-separated server list: each server must parse
     const base = backend === 'nats' ? (trimmed.split('?', 1)[0] ?? '') : trimmed;
@@ -165,7 +112,7 @@ export function parseOmnibusUrl(url: string): ParsedUrl {
         throw new ConfigError('OMNIBUS_URL', `cannot parse ${trimmed}`, { backend });
       }
     }
-    if (backend === 'nats') return { backend, options: natsOptions(trimmed) };
+    if (backend === 'nats') return natsOptions(trimmed);
     // redis: the adapter reads its own query parameters from the URL
     return { backend, options: { url: trimmed } };
   }

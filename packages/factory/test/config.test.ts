@@ -14,6 +14,7 @@ import {
   loadAdapter,
   parseOmnibusUrl,
 } from '../src/index.js';
+import { installHint } from '../src/load-adapter.js';
 
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -173,6 +174,22 @@ describe('errors a person can read', () => {
     expect(error.backend).toBe('kafka');
     expect(error.message).not.toContain('undefined');
     expect(error.installCommand).toBe(installCommand('@omnibus/not-installed'));
+  });
+
+  it('until the @omnibus packages are published, the hint also says how to build and pack one', () => {
+    const agent = { npm_config_user_agent: 'pnpm/9.15.9 npm/? node/v20.19.0 linux x64' };
+    const hint = installHint('@omnibus/nats', installCommand('@omnibus/nats', agent));
+    expect(hint).toMatch(/^install it: pnpm add @omnibus\/nats once the @omnibus packages are published/);
+    expect(hint).toContain('npx pnpm build');
+    expect(hint).toContain(
+      'npx pnpm pack --pack-destination /tmp/omnibus` in packages/nats and packages/core',
+    );
+    expect(hint).toContain('`pnpm add /tmp/omnibus/omnibus-core-*.tgz /tmp/omnibus/omnibus-nats-*.tgz`');
+    expect(hint).toContain('"Quick start"');
+    // the error carries it, unredacted by accident (no "***")
+    expect(new AdapterNotInstalledError('nats', '@omnibus/nats', { hint }).hint).toBe(hint);
+    // a missing client library is on the registry: the plain command
+    expect(installHint('ioredis')).toBe(`install it: ${installCommand('ioredis')}`);
   });
 
   it('installCommand follows npm_config_user_agent, neutral otherwise', () => {

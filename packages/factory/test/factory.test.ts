@@ -51,6 +51,7 @@ describe('name map', () => {
     expect(error.packageName).toBe('@omnibus/ghost-adapter');
     expect(error.backend).toBe('ghost');
     expect(error.hint).toContain(`${error.installCommand}`);
+    expect(error.hint).toContain('npx pnpm pack'); // not published yet: how to get it meanwhile
     expect(error.installCommand).toMatch(/ @omnibus\/ghost-adapter$/);
   });
 });
@@ -93,7 +94,7 @@ describe('createEventBus', () => {
 
 describe('createEventBusFromEnv', () => {
   it('is in-memory when nothing is set', async () => {
-    bus = await createEventBusFromEnv({});
+    bus = await createEventBusFromEnv({ env: {} });
     expect(bus.backend).toBe('memory');
   });
 

@@ -1,15 +1,10 @@
 import { isIP, Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import {
-  type BusStatus,
-  ConnectionError,
-  redact,
-  safeCause,
-  settledWithin,
-  withTimeout,
-} from '@omnibus/core';
+import { type BusStatus, redact, settledWithin, withTimeout } from '@omnibus/core';
 import { type Admin, type ISocketFactory, Kafka, logLevel, type Producer } from 'kafkajs';
+import { connectError } from './connect-error.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { probeBrokers } from './probe.js';
 import { notingPartitioner } from './sent-partitions.js';
 
 /**
@@ -118,11 +113,15 @@ export function createProducer(kafka: Kafka, options: ResolvedKafkaOptions): Pro
 
 /** Longest a failed connect waits for the clients to disconnect before it rejects (ms). */
 const DISCONNECT_WAIT_MS = 1_000;
+/** Longest the probes of the broker addresses take (ms; at most `connectTimeoutMs`). */
+const PROBE_MS = 3_000;
 
 /**
  * Connects the admin client and the idempotent producer, or fails with a credential-free
- * `ConnectionError` — having released every socket of a client the bus built (`sockets`), so
- * that the process can exit at once.
+ * `ConnectionError` saying what was found at the broker addresses and what to do — having
+ * released every socket of a client the bus built (`sockets`), so that the process can exit at
+ * once. Plaintext broker addresses are probed meanwhile (see probe.ts): when every one answers
+ * as another service, the connect fails at once instead of after `connectTimeoutMs`.
  */
 export async function connectClients(
   kafka: Kafka,
@@ -132,9 +131,17 @@ export async function connectClients(
 ): Promise<{ admin: Admin; producer: Producer }> {
   const admin = kafka.admin();
   const producer = createProducer(kafka, options);
+  // a TLS address would need a TLS probe; a client passed in has no addresses of ours
+  const probes =
+    options.kafka || options.ssl
+      ? undefined
+      : probeBrokers(options.brokers, options.clientId, Math.min(options.connectTimeoutMs, PROBE_MS));
   try {
     await withTimeout(
-      Promise.all([admin.connect(), producer.connect()]),
+      Promise.race([
+        Promise.all([admin.connect(), producer.connect()]),
+        ...(probes ? [probes.noneIsKafka] : []),
+      ]),
       options.connectTimeoutMs,
       `no answer within ${options.connectTimeoutMs} ms`,
     );
@@ -146,14 +153,9 @@ export async function connectClients(
     const disconnecting = Promise.allSettled([admin.disconnect(), producer.disconnect()]);
     sockets?.releaseAll();
     await settledWithin(disconnecting, DISCONNECT_WAIT_MS);
-    const where = options.brokers.length > 0 ? options.brokers.join(',') : 'the given Kafka instance';
-    const why = seen
-      ? `${seen} (${(error as Error)?.message ?? error})`
-      : ((error as Error)?.message ?? String(error));
-    throw new ConnectionError(`cannot connect to ${where}: ${why}`, {
-      backend: 'kafka',
-      cause: safeCause(error),
-    });
+    throw connectError(error, options, seen, probes ? await probes.findings : []);
+  } finally {
+    probes?.stop();
   }
   return { admin, producer };
 }

@@ -2,6 +2,7 @@ import { createBus, type EventBus } from '@omnibus/core';
 import { connectClients, kafkaClient, SocketTracker } from './connection.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
+import { stopIdleRequestQueueLoop } from './request-queue-loop.js';
 import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
 
@@ -18,6 +19,7 @@ export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
  */
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
+  stopIdleRequestQueueLoop();
   const reporter = new StatusReporter(resolved.onStatus);
   const sockets = new SocketTracker();
   const kafka = kafkaClient(resolved, reporter.report, sockets);

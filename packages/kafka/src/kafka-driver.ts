@@ -18,6 +18,7 @@ import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { publishHint } from './publish-hints.js';
 import { resultOf, unsent } from './sent-partitions.js';
 import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
@@ -212,6 +213,7 @@ export class KafkaDriver implements BusDriver {
         // sequence numbers back: the next batch under the same producer id could be taken for a
         // duplicate of this one, acknowledged and dropped. Nothing more goes out on it.
         this.#producerSuspect = true;
+        const hint = publishHint(error);
         for (const { q } of pending) {
           q.reject(
             new PublishError(
@@ -219,6 +221,7 @@ export class KafkaDriver implements BusDriver {
               {
                 backend: BACKEND,
                 cause: safeCause(error),
+                ...(hint ? { hint } : {}),
               },
             ),
           );

@@ -1,10 +1,15 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import {
   type BusStatus,
+  blameUrlParameters,
   ConfigError,
   type Logger,
+  mergeUrlOptions,
   type OptionNames,
+  readUrlParameters,
   rejectUnknownOptions,
+  type UrlOptions,
+  type UrlParameters,
 } from '@omnibus/core';
 import type { Kafka, SASLOptions } from 'kafkajs';
 
@@ -20,7 +25,12 @@ export interface KafkaTopicSettings {
 export interface KafkaBusOptions {
   /**
    * `kafka://host:9092[,host2:9092]` or `kafka+ssl://…`; `kafka://user:password@host:9092`
-   * means SASL/PLAIN (use `sasl` for SCRAM). Default `kafka://127.0.0.1:9092`.
+   * means SASL/PLAIN (use `sasl` for SCRAM). Default `kafka://127.0.0.1:9092`. Query
+   * parameters set Omnibus options: `topicPrefix`, `groupPrefix`, `clientId`,
+   * `numPartitions`, `replicationFactor`, `maxPayloadBytes`, `connectTimeoutMs`,
+   * `publishTimeoutMs`, `topicDiscoveryMs`, `maxWaitTimeMs`, `sessionTimeoutMs`. Any
+   * other parameter, or one that sets an option also given explicitly, is a
+   * `ConfigError` naming it (`url.topicprefix`).
    */
   url?: string;
   /** Bootstrap brokers (`host:port`); instead of `url`. */
@@ -137,43 +147,32 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
   return value;
 }
 
-/** Omnibus options a `kafka://` URL may carry as query parameters. */
-const URL_NUMBERS = [
-  'maxPayloadBytes',
-  'connectTimeoutMs',
-  'publishTimeoutMs',
-  'topicDiscoveryMs',
-  'maxWaitTimeMs',
-  'sessionTimeoutMs',
-] as const;
-const URL_STRINGS = ['topicPrefix', 'groupPrefix', 'clientId'] as const;
-const URL_TOPICS = ['numPartitions', 'replicationFactor'] as const;
+/**
+ * Omnibus options a `kafka://` URL may carry as query parameters. The READMEs list
+ * exactly these (a test holds them to it).
+ */
+export const KAFKA_URL_PARAMETERS: UrlParameters = {
+  topicPrefix: { type: 'text' },
+  groupPrefix: { type: 'text' },
+  clientId: { type: 'text' },
+  numPartitions: { option: 'topics.numPartitions', type: 'integer' },
+  replicationFactor: { option: 'topics.replicationFactor', type: 'integer' },
+  maxPayloadBytes: { type: 'integer' },
+  connectTimeoutMs: { type: 'integer' },
+  publishTimeoutMs: { type: 'integer' },
+  topicDiscoveryMs: { type: 'integer' },
+  maxWaitTimeMs: { type: 'integer' },
+  sessionTimeoutMs: { type: 'integer' },
+};
 
-function queryOptions(query: string): KafkaBusOptions {
-  const options: KafkaBusOptions & { topics: KafkaTopicSettings } = { topics: {} };
-  for (const [key, value] of new URLSearchParams(query)) {
-    if ((URL_STRINGS as readonly string[]).includes(key))
-      options[key as (typeof URL_STRINGS)[number]] = value;
-    else if ((URL_NUMBERS as readonly string[]).includes(key))
-      options[key as (typeof URL_NUMBERS)[number]] = Number(value);
-    else if ((URL_TOPICS as readonly string[]).includes(key))
-      options.topics[key as (typeof URL_TOPICS)[number]] = Number(value);
-    else
-      fail(
-        `url.${key}`,
-        `unknown kafka:// parameter; known: ${[...URL_STRINGS, ...URL_NUMBERS, ...URL_TOPICS].join(', ')}`,
-      );
-  }
-  if (Object.keys(options.topics).length === 0) delete (options as KafkaBusOptions).topics;
-  return options;
-}
+const URL_CONTEXT = { field: 'url', scheme: 'kafka://', backend: 'kafka' } as const;
 
 /** Splits a `kafka://` URL into brokers, TLS, SASL/PLAIN credentials and query options. */
 function fromUrl(url: string): {
   brokers: string[];
   ssl: boolean;
   sasl: SASLOptions | undefined;
-  query: KafkaBusOptions;
+  query: UrlOptions;
 } {
   const match = /^(kafka|kafka\+ssl):\/\/(.*)$/i.exec(url.trim());
   if (!match) fail('url', 'expected kafka://host:9092[,host2:9092] or kafka+ssl://…');
@@ -196,23 +195,36 @@ function fromUrl(url: string): {
   }
   if (hosts.length === 0) fail('url', 'needs at least one broker host:port');
   for (const h of hosts) if (!BROKER.test(h)) fail('url', `broker "${h}" must be host:port`);
-  return { brokers: hosts, ssl: match[1]?.toLowerCase() === 'kafka+ssl', sasl, query: queryOptions(query) };
+  return {
+    brokers: hosts,
+    ssl: match[1]?.toLowerCase() === 'kafka+ssl',
+    sasl,
+    query: readUrlParameters(new URLSearchParams(query), KAFKA_URL_PARAMETERS, URL_CONTEXT),
+  };
 }
 
-/** Validates options; throws `ConfigError` naming the field (unknown names included). */
+/**
+ * Validates options; throws `ConfigError` naming the field (unknown names
+ * included). A URL query parameter is named as `url.<parameter>`, also when its
+ * value is out of range; one that sets an option also given explicitly is a
+ * `ConfigError` too (each option comes from one place).
+ */
 export function resolveKafkaOptions(input: KafkaBusOptions = {}): ResolvedKafkaOptions {
   rejectUnknownOptions(input, KNOWN, { backend: 'kafka' });
-  let options = input;
-  let brokers = options.brokers;
-  let ssl = options.ssl;
-  let sasl = options.sasl;
-  if (!options.kafka && !brokers) {
-    const parsed = fromUrl(options.url ?? 'kafka://127.0.0.1:9092');
-    brokers = parsed.brokers;
-    ssl ??= parsed.ssl || undefined;
-    sasl ??= parsed.sasl;
-    options = { ...parsed.query, ...options }; // explicit options win over the URL's
-  }
+  if (input.kafka || input.brokers) return checked(input, input.brokers, input.ssl, input.sasl);
+  const parsed = fromUrl(input.url ?? 'kafka://127.0.0.1:9092');
+  const options = mergeUrlOptions(parsed.query, input, URL_CONTEXT);
+  return blameUrlParameters(parsed.query, URL_CONTEXT, () =>
+    checked(options, parsed.brokers, options.ssl ?? (parsed.ssl || undefined), options.sasl ?? parsed.sasl),
+  );
+}
+
+function checked(
+  options: KafkaBusOptions,
+  brokers: string[] | undefined,
+  ssl: KafkaBusOptions['ssl'],
+  sasl: SASLOptions | undefined,
+): ResolvedKafkaOptions {
   if (brokers) for (const h of brokers) if (!BROKER.test(h)) fail('brokers', `"${h}" must be host:port`);
   const topicPrefix = options.topicPrefix ?? 'omnibus.';
   if (topicPrefix !== '' && !/^[a-zA-Z0-9._-]{1,100}$/.test(topicPrefix))

@@ -146,7 +146,10 @@ export class TopicRegistry {
       throw new InvalidSubjectError(
         subject,
         `topicFor maps it to topic ${JSON.stringify(topic)}, which is not a valid Kafka topic name (a–z, A–Z, 0–9, ".", "_", "-"; at most ${MAX_TOPIC_LENGTH - RETRY_SUFFIX.length} characters, to leave room for "${RETRY_SUFFIX}")`,
-        { backend: 'kafka' },
+        {
+          backend: 'kafka',
+          hint: `make topicFor return such a name for every subject (replace other characters, e.g. with "_"; never end in "${RETRY_SUFFIX}"), or leave topicFor out for a topic per first token`,
+        },
       );
     }
     return topic;
@@ -224,7 +227,13 @@ export class TopicRegistry {
         throw new ConfigError(
           'topics.numPartitions',
           `topic "${t.name}" exists with ${t.partitions.length} partitions, not ${numPartitions}; Omnibus never changes an existing topic`,
-          { backend: 'kafka' },
+          {
+            backend: 'kafka',
+            hint:
+              t.partitions.length < numPartitions
+                ? `leave topics.numPartitions out to use the topic as it is, use a new topicPrefix, or add partitions yourself (kafka-topics.sh --alter --topic ${t.name} --partitions ${numPartitions}; this moves subjects to other partitions)`
+                : `leave topics.numPartitions out (or set it to ${t.partitions.length}) to use the topic as it is, or use a new topicPrefix: Kafka cannot take partitions away`,
+          },
         );
       }
     }

@@ -160,7 +160,9 @@ await withBroker('kafka', (broker) => {
     await matching.publish('precreated.x', 'pre');
     expect((await r2.next()).text()).toBe('pre');
     const conflicting = await bus({ topics: { numPartitions: 5 } });
-    await expect(conflicting.publish('precreated.y', 'x')).rejects.toBeInstanceOf(ConfigError);
+    const conflict = await conflicting.publish('precreated.y', 'x').catch((e: ConfigError) => e);
+    expect(conflict).toBeInstanceOf(ConfigError);
+    expect((conflict as ConfigError).hint).toContain('kafka-topics.sh --alter');
   });
 
   it("an ungrouped subscription's own consumer group is deleted on close; a named group outlives its members", async () => {
@@ -286,6 +288,7 @@ it('SASL/PLAIN from the URL works; a wrong password is a ConnectionError that ne
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(ConnectionError);
+  expect((error as ConnectionError).hint).toContain('check the credentials');
   const everything = [
     JSON.stringify(error, Object.getOwnPropertyNames(error as object)),
     String((error as Error).stack),

@@ -36,12 +36,15 @@ await withBroker('kafka', (broker) => {
         });
         // the new limit reaches the broker's log asynchronously: probe until an oversized record is refused
         const probes: string[] = [];
-        for (let refused = false; !refused; ) {
+        let refusal: PublishError | undefined;
+        while (!refusal) {
           const probe = await bus.publish(small, 'y'.repeat(4096)).catch((e) => e);
-          refused = probe instanceof PublishError;
-          if (!refused) probes.push(probe.id);
+          if (probe instanceof PublishError) refusal = probe;
+          else probes.push(probe.id);
           expect(probes.length).toBeLessThan(50);
         }
+        // the refusal says what to do about it
+        expect(refusal.hint).toContain("the topic's max.message.bytes");
         const entries = [
           { subject: ok, payload: 'a0', id: uniqueName('e0') },
           { subject: ok, payload: 'a1', id: uniqueName('e1') },
@@ -55,6 +58,9 @@ await withBroker('kafka', (broker) => {
         // one produce request carried every entry: its failure does not say which partitions stored theirs
         expect(error.accepted).toEqual([]);
         expect(error.maybeStored).toEqual([0, 1, 2, 3, 4]);
+        // what the broker refused, then what to publish again (no dedupe on Kafka)
+        expect(error.hint).toContain("the topic's max.message.bytes");
+        expect(error.hint).toContain('that are not in maybeStored');
         // read back: the partition that answered stored its records in batch order; the refused one nothing
         const id = (i: number) => entries[i]?.id;
         expect(await storedIds(bus, `${ok.split('.')[0]}.*`, 5, KAFKA_READ)).toEqual([

@@ -63,6 +63,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           reject(
             new TimeoutError(`handlers of "${subject}" did not finish within ${timeoutMs} ms`, {
               backend: 'memory',
+              hint: 'a handler is still running, or the message waits for a retry (backoff) or for a subscription that stopped reading: raise timeoutMs, or shorten the backoff in tests',
             }),
           ),
         timeoutMs,

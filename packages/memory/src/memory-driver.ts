@@ -21,10 +21,16 @@ import { Target } from './target.js';
 
 const BACKEND = 'memory';
 
+/** How to get replay (`from: 'earliest' | { time }`) from a memory bus: its `history` option. */
+const REPLAY_HINT =
+  'create the bus with history: createMemoryBus({ history: true }) (or { history: { maxMessages, maxAgeMs } }), ' +
+  "createEventBus({ backend: 'memory', history: true }) or OMNIBUS_URL=memory://?history=true";
+
 /** The in-process transport behind `createMemoryBus`. */
 export class MemoryDriver implements BusDriver {
   readonly backend = BACKEND;
   readonly capabilities: Readonly<Capabilities>;
+  readonly capabilityHints = { replay: REPLAY_HINT } as const;
   readonly #options: ResolvedMemoryOptions;
   readonly #index = new SubjectIndex<Target>();
   readonly #groups = new Map<string, Target>();
@@ -177,7 +183,10 @@ export class MemoryDriver implements BusDriver {
       if (remaining <= 0) {
         throw new BackpressureError(
           `subscriber "${blocker.pattern}"${blocker.group ? ` (group ${blocker.group})` : ''} has ${blocker.buffered} messages waiting; publish to "${subject}" timed out after ${this.#options.blockTimeoutMs} ms and sent nothing`,
-          { backend: BACKEND },
+          {
+            backend: BACKEND,
+            hint: "the subscriber is slower than its publishers: speed its handler up (or raise its maxInFlight), raise maxBuffered or blockTimeoutMs, or let the bus drop messages (overflow: 'drop-oldest' or 'drop-newest')",
+          },
         );
       }
       await new Promise<void>((resolve) => {
@@ -212,6 +221,7 @@ export class MemoryDriver implements BusDriver {
           `group "${group}" already consumes "${existing.pattern}"; a group has one pattern`,
           {
             backend: BACKEND,
+            hint: `give the subscription to "${pattern}" a group name of its own, or subscribe the group with "${existing.pattern}"`,
           },
         );
       }

@@ -1,9 +1,19 @@
-import { BackpressureError, ConfigError, DLQ_HEADERS, TimeoutError } from '@omnibus/core';
+import { BackpressureError, ConfigError, DLQ_HEADERS, formatError, TimeoutError } from '@omnibus/core';
 import { reader, waitFor } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus, type DropInfo, type MemoryBus } from '../src/index.js';
 
 let bus: MemoryBus;
+
+/** What `promise` rejected with (a resolution fails the test). */
+function failure<E>(promise: Promise<unknown>): Promise<E> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: E) => error,
+  );
+}
 afterEach(async () => {
   await bus?.close({ timeoutMs: 1_000 });
 });
@@ -165,6 +175,39 @@ describe('memory specifics', () => {
       code: 'CONFIG',
       field: 'group',
     });
+  });
+
+  it("from: 'earliest' (or { time }) without history says how to turn history on", async () => {
+    bus = createMemoryBus();
+    for (const from of ['earliest', { time: 0 }] as const) {
+      const error = await failure<ConfigError>(bus.subscribe('a', { from }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.field).toBe('from');
+      expect(error.hint).toContain('createMemoryBus({ history: true })');
+      expect(error.hint).toContain('memory://?history=true');
+      expect(formatError(error)).toMatch(/\(hint: create the bus with history: .*\)$/);
+    }
+    // the option named in the hint does enable it
+    await bus.close();
+    bus = createMemoryBus({ history: true });
+    await bus.publish('a', 'kept');
+    expect((await reader(await bus.subscribe('a', { from: 'earliest' })).next()).text()).toBe('kept');
+  });
+
+  it('a second pattern for a group, a full buffer and a publishAndWait timeout say what to do', async () => {
+    bus = createMemoryBus({ maxBuffered: 1, blockTimeoutMs: 0 });
+    await bus.subscribe('a.*', { group: 'g' });
+    const group = await failure<ConfigError>(bus.subscribe('b.*', { group: 'g' }));
+    expect(group.hint).toContain('a group name of its own');
+    await bus.subscribe('c', { ack: 'manual', maxInFlight: 1 }); // never read
+    for (let i = 0; i < 2; i++) await bus.publish('c', String(i)); // 1 in flight + 1 buffered
+    const full = await failure<BackpressureError>(bus.publish('c', 'overflow'));
+    expect(full).toBeInstanceOf(BackpressureError);
+    expect(full.hint).toContain('maxBuffered');
+    await bus.subscribe('d'); // never read either: publishAndWait cannot finish
+    const slow = await failure<TimeoutError>(bus.publishAndWait('d', '1', { timeoutMs: 20 }));
+    expect(slow).toBeInstanceOf(TimeoutError);
+    expect(slow.hint).toContain('raise timeoutMs');
   });
 
   it('keeps history bounded by count', async () => {

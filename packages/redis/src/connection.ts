@@ -128,14 +128,23 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
     const text = String((cause as Error)?.message ?? cause);
     // ioredis's own words for a server that does not speak RESP ("Protocol error, got "I" as reply type byte")
     const notRedis = /protocol error/i.test(text);
+    // a server that reads our first command as garbage and hangs up (Kafka, PostgreSQL)
+    const hungUp = !notRedis && /connection is closed|EPIPE|ECONNRESET/i.test(text);
     throw new ConnectionError(
-      `cannot connect to ${safeUrl(url)}: ${notRedis ? 'the server there does not speak the Redis protocol' : text}`,
+      `cannot connect to ${safeUrl(url)}: ${
+        notRedis
+          ? 'the server there does not speak the Redis protocol'
+          : hungUp
+            ? 'the server there closed the connection without answering a Redis command'
+            : text
+      }`,
       {
         backend: 'redis',
         cause: safeCause(cause),
-        hint: notRedis
-          ? `is ${safeUrl(url)} another service's port (NATS listens on 4222, Kafka on 9092)? Redis listens on 6379 by default`
-          : 'check that Redis runs there and is reachable (redis-cli -u <url> ping); on a slow network raise connectTimeoutMs',
+        hint:
+          notRedis || hungUp
+            ? `is ${safeUrl(url)} another service's port (NATS listens on 4222, Kafka on 9092, PostgreSQL on 5432)? Redis listens on 6379 by default${hungUp ? '; if it is Redis, its log says why it closed the connection (maxclients, or TLS: then use rediss://)' : ''}`
+            : 'check that Redis runs there and is reachable (redis-cli -u <url> ping); on a slow network raise connectTimeoutMs',
       },
     );
   } finally {

@@ -1,10 +1,14 @@
 import {
   type BusStatus,
+  blameUrlParameters,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
   type Logger,
+  mergeUrlOptions,
   type OptionNames,
+  readUrlParameters,
   rejectUnknownOptions,
+  type UrlParameters,
 } from '@omnibus/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
@@ -22,11 +26,11 @@ export interface RedisTrimOptions {
 export interface RedisBusOptions {
   /**
    * `redis://[user:password@]host:6379[/db]` or `rediss://…` (TLS). Default
-   * `redis://127.0.0.1:6379`. Query parameters set Omnibus options (explicit options
-   * win): `keyPrefix`, `durable`, `trimMaxLen`, `trimMaxAgeMs`, `dedupeWindowMs`,
-   * `maxPayloadBytes`, `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`,
-   * `publishTimeoutMs`; any other parameter is a `ConfigError` (ioredis options go in
-   * `redisOptions`).
+   * `redis://127.0.0.1:6379`. Query parameters set Omnibus options: `keyPrefix`,
+   * `durable`, `trimMaxLen`, `trimMaxAgeMs`, `dedupeWindowMs`, `maxPayloadBytes`,
+   * `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`, `publishTimeoutMs`. Any other
+   * parameter, or one that sets an option also given explicitly, is a `ConfigError`
+   * naming it (`url.keyprefix`); ioredis options go in `redisOptions`.
    */
   url?: string;
   /**
@@ -109,42 +113,29 @@ const KNOWN: OptionNames<RedisBusOptions> = {
   onStatus: true,
   logger: true,
 };
-/** Omnibus options a `redis://` URL may carry as query parameters (removed before ioredis sees the URL). */
-const URL_NUMBERS = [
-  'dedupeWindowMs',
-  'maxPayloadBytes',
-  'blockMs',
-  'discoveryIntervalMs',
-  'connectTimeoutMs',
-] as const;
-const URL_PARAMS = ['keyPrefix', 'durable', 'trimMaxLen', 'trimMaxAgeMs', ...URL_NUMBERS] as const;
+/**
+ * Omnibus options a `redis://` URL may carry as query parameters (removed before
+ * ioredis sees the URL). The READMEs list exactly these (a test holds them to it).
+ */
+export const REDIS_URL_PARAMETERS: UrlParameters = {
+  keyPrefix: { type: 'text' },
+  durable: { type: 'boolean' },
+  trimMaxLen: { option: 'trim.maxLen', type: 'integer' },
+  trimMaxAgeMs: { option: 'trim.maxAgeMs', type: 'integer' },
+  dedupeWindowMs: { type: 'integer' },
+  maxPayloadBytes: { type: 'integer' },
+  blockMs: { type: 'integer' },
+  discoveryIntervalMs: { type: 'integer' },
+  connectTimeoutMs: { type: 'integer' },
+  publishTimeoutMs: { type: 'integer' },
+};
 
-function fromUrl(parsed: URL): { url: string; options: RedisBusOptions } {
-  const options: RedisBusOptions & { trim: RedisTrimOptions } = { trim: {} };
-  for (const name of URL_PARAMS) {
-    const value = parsed.searchParams.get(name);
-    if (value === null) continue;
-    parsed.searchParams.delete(name);
-    const n = Number(value);
-    if (name === 'keyPrefix') options.keyPrefix = value;
-    else if (name === 'durable')
-      options.durable = value === 'true' ? true : value === 'false' ? false : (value as never);
-    else if (name === 'trimMaxLen') options.trim.maxLen = n;
-    else if (name === 'trimMaxAgeMs') options.trim.maxAgeMs = n;
-    else options[name] = n;
-  }
-  const unknown = [...parsed.searchParams.keys()];
-  if (unknown.length > 0) {
-    // ioredis options belong in redisOptions: a misspelt parameter must not pass silently
-    fail(
-      `url.${unknown[0]}`,
-      `unknown redis:// parameter; known: ${URL_PARAMS.join(', ')} (ioredis options go in redisOptions)`,
-    );
-  }
-  if (options.trim.maxLen === undefined && options.trim.maxAgeMs === undefined)
-    delete (options as RedisBusOptions).trim;
-  return { url: parsed.toString(), options };
-}
+const URL_CONTEXT = {
+  field: 'url',
+  scheme: 'redis://',
+  backend: 'redis',
+  hint: 'ioredis options go in the redisOptions option, not in the URL',
+} as const;
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -159,28 +150,35 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
   return value;
 }
 
-/** Validates options; throws `ConfigError` naming the field (unknown names included). */
+/**
+ * Validates options; throws `ConfigError` naming the field (unknown names
+ * included). A URL query parameter is named as `url.<parameter>`, also when its
+ * value is out of range; one that sets an option also given explicitly is a
+ * `ConfigError` too (each option comes from one place).
+ */
 export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisOptions {
-  let options = input;
-  rejectUnknownOptions(options, KNOWN, { backend: 'redis' });
-  let url = options.url ?? 'redis://127.0.0.1:6379';
-  if (!options.client) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      // no `user:password@` in the example: messages are redacted, and it would read `redis://***@]host`
-      fail(
-        'url',
-        'cannot parse the URL; expected redis://host:port[/db] or rediss://…, credentials as user:password@ before the host',
-      );
-    }
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
-      fail('url', `scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
-    const fromQuery = fromUrl(parsed);
-    url = fromQuery.url;
-    options = { ...fromQuery.options, ...options, url }; // explicit options win over the URL's
+  rejectUnknownOptions(input, KNOWN, { backend: 'redis' });
+  const url = input.url ?? 'redis://127.0.0.1:6379';
+  if (input.client) return checked(input, url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // no `user:password@` in the example: messages are redacted, and it would read `redis://***@]host`
+    fail(
+      'url',
+      'cannot parse the URL; expected redis://host:port[/db] or rediss://…, credentials as user:password@ before the host',
+    );
   }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    fail('url', `scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
+  const fromUrl = readUrlParameters(parsed.searchParams, REDIS_URL_PARAMETERS, URL_CONTEXT);
+  parsed.search = '';
+  const options = mergeUrlOptions(fromUrl, input, URL_CONTEXT);
+  return blameUrlParameters(fromUrl, URL_CONTEXT, () => checked(options, parsed.toString()));
+}
+
+function checked(options: RedisBusOptions, url: string): ResolvedRedisOptions {
   if ((options.redisOptions as { keyPrefix?: unknown } | undefined)?.keyPrefix !== undefined)
     fail(
       'redisOptions.keyPrefix',

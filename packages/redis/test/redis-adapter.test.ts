@@ -399,6 +399,20 @@ describe('redis adapter', () => {
     expect(error.hint).toContain("another service's port");
   });
 
+  it('pointed at a server that hangs up on a Redis command (as Kafka and PostgreSQL do): a ConnectionError naming the case, with a hint', async () => {
+    // reads the first command and closes, as a Kafka broker does with a frame it cannot parse
+    const other = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => other.close());
+    const port = (other.address() as { port: number }).port;
+    const error = await createRedisBus({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 3_000 }).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.message).toContain('closed the connection without answering a Redis command');
+    expect(error.hint).toContain('Kafka on 9092');
+  });
+
   it('a client passed in outlives the bus without holding it: every listener the bus added is removed on close', async () => {
     const s = await server();
     const client = raw(s.url);

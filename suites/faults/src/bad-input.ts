@@ -324,7 +324,11 @@ async function configCases(backend: string): Promise<CaseRow[]> {
     cases.push(
       ['malformed URL (port not a number)', 'url', config({ backend, url: 'redis://127.0.0.1:notaport' })],
       ['URL with the wrong scheme', 'url', config({ backend, url: 'http://127.0.0.1:6379' })],
-      ['URL parameter not a number (blockMs=abc)', 'blockMs', env('redis://127.0.0.1:6379/?blockMs=abc')],
+      [
+        'URL parameter not a number (blockMs=abc)',
+        'OMNIBUS_URL.blockMs',
+        env('redis://127.0.0.1:6379/?blockMs=abc'),
+      ],
       ['option out of range (trim.maxLen: -1)', 'trim.maxLen', config({ backend, trim: { maxLen: -1 } })],
     );
   } else if (backend === 'kafka') {

@@ -1,0 +1,85 @@
+// kafka:// query parameters: what the READMEs list is exactly what the code accepts; typos get a
+// "did you mean"; every error about a parameter names it as url.<parameter>. No broker needed.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { KAFKA_URL_PARAMETERS, resolveKafkaOptions } from '../src/options.js';
+
+const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const readme = (pkg: string) => readFileSync(join(packagesDir, pkg, 'README.md'), 'utf8');
+
+/** The backticked names after "URL parameters:" up to the next `;` or table cell. */
+function listedAfterLead(text: string): string[] {
+  const at = text.indexOf('URL parameters:');
+  expect(at, 'README has a "URL parameters:" list').toBeGreaterThanOrEqual(0);
+  const list = text.slice(at).split(/[;|]/, 1)[0] as string;
+  return [...list.matchAll(/`([A-Za-z]+)(?:=[^`]*)?`/g)].map((m) => m[1] as string);
+}
+
+/** The parameters cell of the factory README's row for a scheme. */
+function factoryRow(scheme: string): string[] {
+  const row = readme('factory')
+    .split('\n')
+    .find((line) => line.startsWith(`| \`${scheme}\``));
+  expect(row, `factory README has a row for ${scheme}`).toBeDefined();
+  const cell = (row as string).split('|')[2] as string;
+  return [...cell.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] as string);
+}
+
+const accepted = Object.keys(KAFKA_URL_PARAMETERS);
+const sample: Record<string, string> = { topicPrefix: 'app.', groupPrefix: 'app.', clientId: 'orders' };
+
+function error(run: () => unknown): { field?: string; message?: string } {
+  try {
+    run();
+  } catch (e) {
+    return e as { field?: string; message?: string };
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('kafka:// URL parameters', () => {
+  it('the kafka README and the factory README list exactly the parameters the code accepts', () => {
+    expect([...listedAfterLead(readme('kafka'))].sort()).toEqual([...accepted].sort());
+    expect([...factoryRow('kafka://')].sort()).toEqual([...accepted].sort());
+  });
+
+  it('every documented parameter is accepted', () => {
+    for (const name of new Set([...listedAfterLead(readme('kafka')), ...factoryRow('kafka://')])) {
+      const value = sample[name] ?? '7000';
+      expect(() => resolveKafkaOptions({ url: `kafka://h:9092?${name}=${value}` }), name).not.toThrow();
+    }
+    const resolved = resolveKafkaOptions({ url: 'kafka://h:9092?publishTimeoutMs=2500&numPartitions=2' });
+    expect(resolved.publishTimeoutMs).toBe(2500);
+    expect(resolved.topics).toEqual({ numPartitions: 2 });
+  });
+
+  it('a misspelt parameter gets a "did you mean"', () => {
+    const e = error(() => resolveKafkaOptions({ url: 'kafka://h:9092?topicprefix=x' }));
+    expect(e.field).toBe('url.topicprefix');
+    expect(e.message).toContain('(did you mean "topicPrefix"?)');
+  });
+
+  it('a value that does not read, or is out of range, names the parameter, not the option', () => {
+    expect(error(() => resolveKafkaOptions({ url: 'kafka://h:9092?sessionTimeoutMs=x' })).field).toBe(
+      'url.sessionTimeoutMs',
+    );
+    expect(error(() => resolveKafkaOptions({ url: 'kafka://h:9092?sessionTimeoutMs=10' })).message).toContain(
+      'url.sessionTimeoutMs: must be an integer ≥ 6000',
+    );
+    expect(error(() => resolveKafkaOptions({ url: 'kafka://h:9092?numPartitions=0' })).field).toBe(
+      'url.numPartitions',
+    );
+  });
+
+  it('an option set by the URL and explicitly is a ConfigError: neither silently wins', () => {
+    const e = error(() =>
+      resolveKafkaOptions({ url: 'kafka://h:9092?numPartitions=2', topics: { numPartitions: 3 } }),
+    );
+    expect(e.field).toBe('url.numPartitions');
+    expect(
+      resolveKafkaOptions({ url: 'kafka://h:9092?numPartitions=2', topics: { replicationFactor: 1 } }).topics,
+    ).toEqual({ numPartitions: 2, replicationFactor: 1 });
+  });
+});
