@@ -98,6 +98,13 @@ export class ConsumerLoop {
       this.#onJoin = undefined;
       onJoin?.(assigned);
     });
+    // a rebalance starts: commit what is done now, with this generation, before kafkajs rejoins (its
+    // JoinGroup goes out after this request on the coordinator's connection). Afterwards the commit
+    // would be refused (a new generation) and a partition handed to another member would be read
+    // again from the last commit: messages acked here handed out a second time
+    this.#consumer.on(this.#consumer.events.REBALANCING, () => {
+      this.#committing = this.#committing.then(() => this.#commit());
+    });
     this.#consumer.on(CRASH, (e) => ctx.status('consumer_crashed', String(e.payload.error?.message ?? '')));
     this.#consumer.on(CONNECT, () => ctx.status('consumer_connected', ctx.groupId));
   }

@@ -1,5 +1,5 @@
 import { silentLogger } from '@omnibus/core';
-import { checkContractModel, withBroker } from '@omnibus/testing';
+import { checkContractHistory, checkContractModel, MODEL_REGRESSIONS, withBroker } from '@omnibus/testing';
 import { afterAll, expect, it } from 'vitest';
 import { createKafkaBus } from '../src/index.js';
 import { deleteTopics } from './kafka-admin.js';
@@ -11,6 +11,13 @@ const runs = Number(process.env.OMNIBUS_MODEL_RUNS || 25);
 await withBroker('kafka', async (broker) => {
   const topicPrefix = `omnibus-model-${Date.now().toString(36)}.`;
   afterAll(() => deleteTopics([...broker.brokers], topicPrefix));
+  const createBus = () =>
+    createKafkaBus({
+      brokers: [...broker.brokers],
+      topicPrefix,
+      groupPrefix: topicPrefix,
+      logger: silentLogger,
+    });
   it(
     `contract model: ${runs} random histories on Kafka`,
     async () => {
@@ -20,17 +27,18 @@ await withBroker('kafka', async (broker) => {
         runs,
         seed: 20261205, // fixed in CI: the same histories every run (OMNIBUS_MODEL_SEED overrides)
         maxCommands: 8,
-        createBus: () =>
-          createKafkaBus({
-            brokers: [...broker.brokers],
-            topicPrefix,
-            groupPrefix: topicPrefix,
-            logger: silentLogger,
-          }),
+        createBus,
         log: (line) => console.log(line),
       });
       expect(report.passed).toBe(true);
     },
     Math.max(1_800_000, runs * 20_000),
+  );
+  it.each(MODEL_REGRESSIONS.map((r) => [r.found, r.commands] as const))(
+    'replays a history that once failed: %s',
+    async (_found, commands) => {
+      await checkContractHistory({ name: 'kafka', sharedState: true, createBus: createBus }, commands);
+    },
+    60_000,
   );
 });

@@ -1,4 +1,4 @@
-import { checkContractModel } from '@omnibus/testing';
+import { checkContractHistory, checkContractModel, MODEL_REGRESSIONS } from '@omnibus/testing';
 import { expect, it } from 'vitest';
 import { createMemoryBus } from '../src/index.js';
 
@@ -21,4 +21,16 @@ it(
     expect(report.passed).toBe(true);
   },
   Math.max(600_000, runs * 3_000),
+);
+
+it.each(MODEL_REGRESSIONS.map((r) => [r.found, r.commands] as const))(
+  'replays a history that once failed: %s',
+  async (_found, commands) => {
+    await checkContractHistory(
+      { name: 'memory', sharedState: false, createBus: () => createMemoryBus({ logger: { warn() {} } }) },
+      commands,
+      { ackTimeoutMs: 200, settleWaitMs: 5_000, quietMs: 50 },
+    );
+  },
+  60_000,
 );

@@ -1,4 +1,4 @@
-import { checkContractModel, withBroker } from '@omnibus/testing';
+import { checkContractHistory, checkContractModel, MODEL_REGRESSIONS, withBroker } from '@omnibus/testing';
 import { afterAll, expect, it } from 'vitest';
 import { deleteStreams, testBus } from './nats-server.js';
 
@@ -22,5 +22,15 @@ await withBroker('nats', async (broker) => {
       expect(report.passed).toBe(true);
     },
     Math.max(1_800_000, runs * 20_000),
+  );
+  it.each(MODEL_REGRESSIONS.map((r) => [r.found, r.commands] as const))(
+    'replays a history that once failed: %s',
+    async (_found, commands) => {
+      await checkContractHistory(
+        { name: 'nats', sharedState: true, createBus: () => testBus(broker.url, created) },
+        commands,
+      );
+    },
+    60_000,
   );
 });

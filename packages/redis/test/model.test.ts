@@ -1,5 +1,5 @@
 import { silentLogger } from '@omnibus/core';
-import { checkContractModel, withBroker } from '@omnibus/testing';
+import { checkContractHistory, checkContractModel, MODEL_REGRESSIONS, withBroker } from '@omnibus/testing';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisBus } from '../src/index.js';
 import { deleteKeys } from './redis-server.js';
@@ -24,5 +24,19 @@ await withBroker('redis', async (broker) => {
       expect(report.passed).toBe(true);
     },
     Math.max(1_800_000, runs * 20_000),
+  );
+  it.each(MODEL_REGRESSIONS.map((r) => [r.found, r.commands] as const))(
+    'replays a history that once failed: %s',
+    async (_found, commands) => {
+      await checkContractHistory(
+        {
+          name: 'redis',
+          sharedState: true,
+          createBus: () => createRedisBus({ url: broker.url, keyPrefix, logger: silentLogger }),
+        },
+        commands,
+      );
+    },
+    60_000,
   );
 });

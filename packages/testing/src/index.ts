@@ -69,8 +69,10 @@ export type {
   Outcome as ModelOutcome,
 } from './model/commands.js';
 export type { ModelReport, ModelTestOptions } from './model/model-test.js';
-export { ContractModelError, checkContractModel } from './model/model-test.js';
+export { ContractModelError, checkContractHistory, checkContractModel } from './model/model-test.js';
 export { judge as judgeModelHistory } from './model/oracle.js';
+export type { ModelRegression } from './model/regressions.js';
+export { MODEL_REGRESSIONS } from './model/regressions.js';
 export type { HistoryTiming, ModelBackend, Observations as ModelObservations } from './model/run-history.js';
 export type { Reader, StoredIdsTiming } from './reader.js';
 export { deferred, reader, storedIds, uniquePrefix, waitFor } from './reader.js';

@@ -195,3 +195,44 @@ function writeModelReport(dir: string, name: string, report: ModelReport): void 
   all[report.backend] = report;
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 }
+
+/**
+ * Runs one recorded history — the shrunk `commands` a failure printed (`reports/model*.json` keeps
+ * them too) — and throws `ContractModelError` if it breaks the contract. Adapters keep the
+ * histories that once failed as regression tests: unlike a seed and path, a command list replays
+ * the same history whatever the generator becomes.
+ *
+ * @example
+ * await checkContractHistory({ name: 'kafka', createBus, sharedState: true }, [
+ *   { t: 'subscribe', slot: 0, pattern: 0, group: 0, form: 'consume', ack: 'auto', maxInFlight: 1, outcomes: [{ kind: 'ack' }], otherBus: false },
+ *   { t: 'publish', subject: 0, reuseId: false },
+ * ]);
+ */
+export async function checkContractHistory(
+  backend: ModelBackend,
+  commands: Command[],
+  timing: Partial<HistoryTiming> = {},
+): Promise<void> {
+  const full: HistoryTiming = { ackTimeoutMs: 1_000, settleWaitMs: 20_000, quietMs: 300, ...timing };
+  const started = performance.now();
+  const obs = await runHistory(backend, { commands }, uniquePrefix(), full);
+  const violations = judge(obs);
+  if (violations.length === 0) return;
+  throw new ContractModelError({
+    backend: backend.name,
+    passed: false,
+    runs: 1,
+    commands: commands.length,
+    seed: 0,
+    durationMs: Math.round(performance.now() - started),
+    interrupted: false,
+    failure: {
+      commands,
+      violations,
+      path: '',
+      replay: 'the recorded history (checkContractHistory)',
+      shrinks: 0,
+    },
+    generatedAt: new Date().toISOString(),
+  });
+}

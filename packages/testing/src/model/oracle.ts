@@ -64,7 +64,10 @@ export function judge(obs: Observations): string[] {
       const label = `message #${seqOf.get(id) ?? '?'} (${id}) on ${name}`;
       for (let i = 0; i < attempts.length; i++) {
         if (attempts[i] !== i + 1) {
-          out.push(`${label}: attempts handed out were [${attempts.join(', ')}], not 1…${attempts.length}`);
+          // `list` is in hand-out order (obs.deliveries is appended as handlers start)
+          out.push(
+            `${label}: attempts handed out were [${attempts.join(', ')}], not 1…${attempts.length} (in order: ${list.map((d) => `${d.attempt}:${d.result}@member ${d.member}`).join(', ')})`,
+          );
           break;
         }
       }
