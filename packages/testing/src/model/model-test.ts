@@ -117,6 +117,10 @@ export async function checkContractModel(options: ModelTestOptions): Promise<Mod
       if (failedRunner !== undefined && failedRunner !== index) return; // another runner failed
       executed++;
       commands += history.commands.length;
+      if (executed % 500 === 0)
+        options.log?.(
+          `[omnibus:model] ${options.name}: ${executed} histories run, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        );
       const obs = await runHistory(options, history, uniquePrefix(), timing);
       const violations = judge(obs);
       if (violations.length > 0) {
