@@ -13,6 +13,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string' },
     concurrency: { type: 'string' },
+    'time-limit': { type: 'string' },
     backend: { type: 'string', multiple: true },
     seed: { type: 'string' },
     path: { type: 'string' },
@@ -21,7 +22,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: pnpm test:model [--runs N] [--concurrency K] [--backend memory|nats|redis|kafka ...] [--seed S --path P]',
+    'usage: pnpm test:model [--runs N] [--concurrency K] [--time-limit MINUTES] [--backend memory|nats|redis|kafka ...] [--seed S --path P]',
   );
   process.exit(0);
 }
@@ -40,6 +41,8 @@ if (values.runs) {
 }
 // K histories at once (runner i draws from seed + i; a failure prints its runner's seed)
 if (values.concurrency) env.OMNIBUS_MODEL_CONCURRENCY = values.concurrency;
+// a soak bounded in time: no new histories after it (the report says `interrupted`, with the count run)
+if (values['time-limit']) env.OMNIBUS_MODEL_TIME_LIMIT_MS = String(Math.round(Number(values['time-limit']) * 60_000));
 // a soak explores: a new seed unless one is given (the test files fix one for CI). A replay
 // command printed by a failure sets OMNIBUS_MODEL_SEED / OMNIBUS_MODEL_PATH: they are kept.
 env.OMNIBUS_MODEL_SEED =

@@ -26,7 +26,7 @@ export interface ModelTestOptions extends ModelBackend {
   concurrency?: number;
   /** Most commands per history (default 10). */
   maxCommands?: number;
-  /** Stop starting new histories (and shrinking) after this long (default: none). */
+  /** Stop starting new histories (and shrinking) after this long (default: `OMNIBUS_MODEL_TIME_LIMIT_MS`, else none); the report then says `interrupted`. */
   timeLimitMs?: number;
   /** Ack timeout and waits of each history (defaults: 1,000 ms ack timeout, 20 s settle wait, 300 ms quiet). */
   timing?: Partial<HistoryTiming>;
@@ -104,6 +104,7 @@ export async function checkContractModel(options: ModelTestOptions): Promise<Mod
   const concurrency = path
     ? 1
     : Math.max(1, Math.floor(options.concurrency ?? envNumber('OMNIBUS_MODEL_CONCURRENCY') ?? 1));
+  const timeLimitMs = options.timeLimitMs ?? envNumber('OMNIBUS_MODEL_TIME_LIMIT_MS');
   let commands = 0;
   let executed = 0;
   /** The first runner that found a breach: the others stop drawing histories, it shrinks alone. */
@@ -137,7 +138,7 @@ export async function checkContractModel(options: ModelTestOptions): Promise<Mod
       seed: runnerSeed,
       path,
       endOnFailure: path !== undefined,
-      plugins: options.timeLimitMs ? [fc.interruptAfterTimeLimit(options.timeLimitMs)] : [],
+      plugins: timeLimitMs ? [fc.interruptAfterTimeLimit(timeLimitMs)] : [],
     } as Parameters<typeof fc.check>[1]);
     return { details, seed: runnerSeed };
   };
