@@ -51,9 +51,40 @@ mkdirSync(runDir, { recursive: true });
 const files = {
   quickstart: join(runDir, 'quickstart.ts'),
   typed: join(runDir, 'typed-events.ts'),
+  service: join(runDir, 'service.ts'),
 };
 writeFileSync(files.quickstart, snippet('quickstart'));
 writeFileSync(files.typed, snippet('typed-events'));
+writeFileSync(files.service, snippet('service'));
+
+/** Starts the service snippet, waits for its "up" line, stops it with SIGINT. */
+function runUntilSigint(url: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsx, files.service], {
+      cwd: join(here, '..'),
+      env: { ...process.env, OMNIBUS_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let signalled = false;
+    const collect = (d: Buffer) => {
+      out += d;
+      // still running a moment after it said so: then Ctrl-C
+      if (!signalled && out.includes('up;')) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGINT'), 500);
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
 
 function snippetTests(url: string): void {
   it('the quick start prints `charging o-1 (attempt 1)` on a first and on a second run, whatever was published between', async () => {
@@ -68,6 +99,12 @@ function snippetTests(url: string): void {
       await other.close();
     }
   }, 240_000);
+
+  it('the service snippet stays up until SIGINT, then closes and prints its stats', async () => {
+    const { code, out } = await runUntilSigint(url);
+    expect(out).toMatch(/^up; Ctrl-C stops it\nstopped: delivered \d+, acked \d+, dead-lettered 0\n$/);
+    expect(code).toBe(0);
+  }, 90_000);
 
   it('the typed-events snippet bills the order', async () => {
     const { code, out } = await run(files.typed, url);

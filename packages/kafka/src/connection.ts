@@ -8,14 +8,24 @@ import { probeBrokers } from './probe.js';
 import { notingPartitioner } from './sent-partitions.js';
 
 /**
- * kafkajs logs to the console by default; Omnibus sends its warnings and errors
- * to `onStatus` (redacted) and keeps the rest quiet.
+ * kafkajs lines that say nothing an operator can act on in a healthy run: the idempotent
+ * producer's retry limit (set on purpose: Omnibus resends itself, see `publishTimeoutMs`), and
+ * CreateTopics answers (a topic another member created first; a real failure rejects the call
+ * and is reported by Omnibus with a hint).
  */
-function logCreator(report: (status: BusStatus) => void) {
+const ROUTINE = [/Limiting retries for the idempotent producer/i, /Response CreateTopics\b/];
+
+/**
+ * kafkajs logs to the console by default; Omnibus sends its warnings and errors
+ * to `onStatus` (redacted) and keeps the rest quiet — routine lines, and anything after a
+ * failed create released the client (`quiet`).
+ */
+function logCreator(report: (status: BusStatus) => void, quiet: () => boolean) {
   return () =>
     ({ level, log }: { level: number; log: { message?: string; error?: string } }) => {
-      if (level > logLevel.WARN) return;
+      if (level > logLevel.WARN || quiet()) return;
       const detail = redact(`${log.message ?? ''}${log.error ? `: ${log.error}` : ''}`);
+      if (ROUTINE.some((routine) => routine.test(detail))) return;
       // a broker that stops answering (paused, partitioned) shows only as requests timing out
       const lost =
         level === logLevel.ERROR &&
@@ -59,6 +69,11 @@ export class SocketTracker {
    * Destroys every open socket (with an error, so that kafkajs fails the requests waiting on it
    * and clears its request-timeout timer), and every socket asked for from now on.
    */
+  /** True once `releaseAll` ran: the bus was not created. */
+  get released(): boolean {
+    return this.#released;
+  }
+
   releaseAll(): void {
     this.#released = true;
     for (const socket of this.#open)
@@ -82,7 +97,7 @@ export function kafkaClient(
     sasl: options.sasl,
     connectionTimeout: Math.min(options.connectTimeoutMs, 3_000),
     logLevel: logLevel.WARN,
-    logCreator: logCreator(report),
+    logCreator: logCreator(report, () => sockets?.released === true),
     // admin calls and the first connect give up fast; the producer and consumers retry on their own
     retry: { initialRetryTime: 100, retries: 4, maxRetryTime: 1_000 },
   });

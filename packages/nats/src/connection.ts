@@ -45,7 +45,7 @@ async function explain(error: unknown, options: ResolvedNatsOptions, timeoutMs: 
   if (isConnectTimeout(error)) {
     const open = await Promise.all(options.servers.slice(0, 4).map((s) => tcpOpens(s, 1_000)));
     return open.some(Boolean)
-      ? `${where} accepted a TCP connection but sent no NATS greeting within ${timeoutMs} ms (is it another service's port, e.g. Redis?)`
+      ? `${where} accepted a TCP connection but sent no NATS greeting within ${timeoutMs} ms (is it another service's port? Kafka listens on 9092, Redis on 6379; NATS on 4222)`
       : `no answer from ${where} within ${timeoutMs} ms`;
   }
   return `${where}: ${(error as Error)?.message ?? error}`;
