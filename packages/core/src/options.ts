@@ -57,15 +57,20 @@ export function rejectUnknownOptions(
   const unknown = Object.keys(options).filter((key) => !names.includes(key));
   if (unknown.length === 0) return;
   const path = (name: string) => (context.prefix ? `${context.prefix}.${name}` : name);
+  const close = unknown.map((name) => suggestion(name, names));
   const described = unknown
-    .map((name) => {
-      const close = suggestion(name, names);
-      return close ? `"${name}" (did you mean "${close}"?)` : `"${name}"`;
-    })
+    .map((name, i) => (close[i] ? `"${name}" (did you mean "${close[i]}"?)` : `"${name}"`))
     .join(', ');
+  // every unknown name is a likely typo: the fix is the spelling, not the context's general advice
+  const typos = close.every((c) => c !== undefined);
   throw new ConfigError(
     path(unknown[0] as string),
     `unknown ${context.what ?? 'option'}${unknown.length > 1 ? 's' : ''} ${described}; known: ${names.join(', ')}`,
-    { backend: context.backend, hint: context.hint },
+    {
+      backend: context.backend,
+      hint: typos
+        ? `write ${unknown.map((name, i) => `"${close[i]}" for "${name}"`).join(', ')}`
+        : context.hint,
+    },
   );
 }

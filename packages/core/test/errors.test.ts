@@ -114,6 +114,29 @@ describe('rejectUnknownOptions', () => {
     expect(error?.message).not.toContain('hunter2');
   });
 
+  it('a likely typo gets the spelling as its hint, instead of the general advice', () => {
+    const typo = (() => {
+      try {
+        rejectUnknownOptions({ keyprefix: 'x' }, ['keyPrefix', 'durable'], {
+          hint: 'client options go elsewhere',
+        });
+      } catch (error) {
+        return error as ConfigError;
+      }
+    })();
+    expect(typo?.hint).toBe('write "keyPrefix" for "keyprefix"');
+    const unknown = (() => {
+      try {
+        rejectUnknownOptions({ enableOfflineQueue: true }, ['keyPrefix'], {
+          hint: 'client options go elsewhere',
+        });
+      } catch (error) {
+        return error as ConfigError;
+      }
+    })();
+    expect(unknown?.hint).toBe('client options go elsewhere');
+  });
+
   it('prefixes nested fields', () => {
     expect(() => rejectUnknownOptions({ maxAge: 1 }, ['maxAgeMs'], { prefix: 'streams[0]' })).toThrow(
       expect.objectContaining({ field: 'streams[0].maxAge' }),

@@ -64,8 +64,9 @@ describe('readUrlParameters', () => {
     expect(error.message).toContain('unknown redis:// parameter "keyprefix" (did you mean "keyPrefix"?)');
     expect(error.message).toContain('known: keyPrefix, durable, blockMs, trimMaxLen, stream');
     expect(error.message).not.toContain('secret-value');
-    expect(error.hint).toBe('client options go elsewhere');
+    expect(error.hint).toBe('write "keyPrefix" for "keyprefix"'); // a typo: the spelling, not the general advice
     expect(error.backend).toBe('redis');
+    expect(thrown(() => read('enableOfflineQueue=1')).hint).toBe('client options go elsewhere');
   });
 
   it('a value that does not read is a ConfigError naming the parameter', () => {
