@@ -42,7 +42,8 @@ if (values.runs) {
 // K histories at once (runner i draws from seed + i; a failure prints its runner's seed)
 if (values.concurrency) env.OMNIBUS_MODEL_CONCURRENCY = values.concurrency;
 // a soak bounded in time: no new histories after it (the report says `interrupted`, with the count run)
-if (values['time-limit']) env.OMNIBUS_MODEL_TIME_LIMIT_MS = String(Math.round(Number(values['time-limit']) * 60_000));
+if (values['time-limit'])
+  env.OMNIBUS_MODEL_TIME_LIMIT_MS = String(Math.round(Number(values['time-limit']) * 60_000));
 // a soak explores: a new seed unless one is given (the test files fix one for CI). A replay
 // command printed by a failure sets OMNIBUS_MODEL_SEED / OMNIBUS_MODEL_PATH: they are kept.
 env.OMNIBUS_MODEL_SEED =

@@ -20,7 +20,9 @@ await withBroker('kafka', (broker) => {
     const bus = await createKafkaBus(options);
     const other = await createKafkaBus(options); // a second member creating the same topics
     let got!: () => void;
-    const done = new Promise<void>((resolve) => (got = resolve));
+    const done = new Promise<void>((resolve) => {
+      got = resolve;
+    });
     await bus.consume('orders.*.created', () => got());
     await other.publish('orders.eu.created', 'x');
     await done;
