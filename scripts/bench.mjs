@@ -3,9 +3,9 @@
 // NATS, Redis and Kafka: a part whose broker cannot be reached records a one-line skip), then
 // writes docs/benchmarks.md with an SVG chart per backend (docs/bench/<name>.svg) from the
 // parts' reports (reports/bench-<name>.json) and prints the table of every figure.
-// The measuring is in packages/<name>/bench/<name>.bench.ts on the helpers of @omnibus/testing
-// (BenchPart: alternating rounds, medians, spread, progress line); the page is rendered by the
-// same package. --quick (or BENCH_QUICK=1): fewer rounds and smaller counts, the smoke test CI
+// The measuring is in packages/<name>/bench/<name>.bench.ts on the harness of this repository,
+// @omnibus/bench-kit (suites/bench-kit, private; BenchPart: alternating rounds, medians, spread,
+// progress line); the page is rendered by the same package. --quick (or BENCH_QUICK=1): fewer rounds and smaller counts, the smoke test CI
 // runs. Exits 1 when a part failed (crashed, or ran past its time limit); no time is asserted.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,7 +93,7 @@ for (const [i, part] of PARTS.entries()) {
 }
 
 const { benchTable, renderBenchChart, renderBenchPage } = await import(
-  pathToFileURL(join(root, 'packages', 'testing', 'dist', 'index.js')).href
+  pathToFileURL(join(root, 'suites', 'bench-kit', 'dist', 'index.js')).href
 );
 const charts = join(root, 'docs', 'bench');
 mkdirSync(charts, { recursive: true });

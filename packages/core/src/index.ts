@@ -1,3 +1,6 @@
+import './disposable.js';
+
+export type { BackendOptionsRegistry } from './backend-options-registry.js';
 export { defaultBackoff, resolveBackoff } from './backoff.js';
 export { createBus } from './create-bus.js';
 export { DLQ_HEADERS, deadLetterHeaders, defaultDeadLetterSubject, describeError } from './dead-letter.js';

@@ -5,29 +5,48 @@ import {
   type EventBus,
   type Logger,
   mergeUrlOptions,
-  type OptionNames,
   rejectUnknownOptions,
   renameConfigField,
   type UrlOptions,
   urlParameterOf,
 } from '@omnibus/core';
-import type { KafkaBusOptions } from '@omnibus/kafka';
-import type { MemoryBusOptions } from '@omnibus/memory';
-import type { NatsBusOptions } from '@omnibus/nats';
-import type { RedisBusOptions } from '@omnibus/redis';
-import type { BackendName } from './adapters.js';
-import { createEventBus, type EventBusConfig } from './create-event-bus.js';
-import { backendOfScheme, readOmnibusUrl } from './parse-url.js';
+import type { BackendName, EventBusConfig, OptionsFor, TypedBackend, UntypedOptions } from './config.js';
+import { createEventBus } from './create-event-bus.js';
+import { readOmnibusUrl } from './parse-url.js';
+import { type AdapterRegistration, adapterOfUrl, RESERVED_NAMES, registeredAdapters } from './registry.js';
 
 /** Options set once for every backend rather than per backend. */
 type Shared = 'logger' | 'onStatus';
 
+/** What `createEventBusFromEnv` takes besides the backend blocks. */
+export interface EventBusFromEnvCommon {
+  /** Where `OMNIBUS_URL` and `OMNIBUS_REQUIRE` are read (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Where the bus reports dead-letters, connection loss and recovery (default `console`; `silentLogger` for none). */
+  logger?: Logger;
+  /** Connection and consumer status changes of a broker backend (the in-memory bus has none: never called). */
+  onStatus?: (status: BusStatus) => void;
+  /** Capabilities the code depends on, in addition to those `OMNIBUS_REQUIRE` lists. */
+  require?: Partial<Record<CapabilityName, boolean>>;
+}
+
+/**
+ * A backend's block in `createEventBusFromEnv`: its adapter's options but the
+ * server (no `url`, no Kafka `brokers`: they come from `OMNIBUS_URL`) and but
+ * `logger`/`onStatus` (set once for every backend).
+ */
+export type BlockFor<B extends BackendName> = B extends TypedBackend
+  ? Omit<OptionsFor<B>, Shared | 'url' | 'brokers'>
+  : UntypedOptions;
+
 /**
  * What code adds to the environment in `createEventBusFromEnv`: the logger, the
- * status hook, required capabilities, and per backend the adapter options a URL
- * cannot carry (an existing connection, functions, objects) or that the code
- * wants fixed. Only the block of the backend `OMNIBUS_URL` selects is used, so one
- * service can carry settings for each backend it may run on.
+ * status hook, required capabilities, and per backend (`memory`, `nats`, `redis`,
+ * `kafka`, a registered third party's) the adapter options a URL cannot carry (an
+ * existing connection, functions, objects) or that the code wants fixed. Only the
+ * block of the backend `OMNIBUS_URL` selects is used, so one service can carry
+ * settings for each backend it may run on. A block is typed by its adapter's
+ * options once the adapter's types are in the program (see `TypedBackend`).
  *
  * Each option comes from one place: an option set both by an `OMNIBUS_URL`
  * parameter and by code is a `ConfigError` naming the parameter
@@ -37,42 +56,14 @@ type Shared = 'logger' | 'onStatus';
  * server: `OMNIBUS_URL` must then name the scheme alone (`redis://`), since a
  * server or parameters there would be ignored.
  */
-export interface EventBusFromEnvOptions {
-  /** Where `OMNIBUS_URL` and `OMNIBUS_REQUIRE` are read (default `process.env`). */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Where the bus reports dead-letters, connection loss and recovery (default `console`; `silentLogger` for none). */
-  logger?: Logger;
-  /** Connection and consumer status changes of a broker backend (the in-memory bus has none: never called). */
-  onStatus?: (status: BusStatus) => void;
-  /** Capabilities the code depends on, in addition to those `OMNIBUS_REQUIRE` lists. */
-  require?: Partial<Record<CapabilityName, boolean>>;
-  /** `createMemoryBus` options, used when `OMNIBUS_URL` is unset or `memory://`. */
-  memory?: Omit<MemoryBusOptions, Shared>;
-  /** `createNatsBus` options but the server, used when `OMNIBUS_URL` is `nats://…` or `tls://…`. */
-  nats?: Omit<NatsBusOptions, Shared | 'url'>;
-  /** `createRedisBus` options but the server, used when `OMNIBUS_URL` is `redis://…` or `rediss://…`. */
-  redis?: Omit<RedisBusOptions, Shared | 'url'>;
-  /** `createKafkaBus` options but the brokers, used when `OMNIBUS_URL` is `kafka://…` or `kafka+ssl://…`. */
-  kafka?: Omit<KafkaBusOptions, Shared | 'url' | 'brokers'>;
+export type EventBusFromEnvOptions = EventBusFromEnvCommon & { [B in BackendName]?: BlockFor<B> };
+
+/** The option names `createEventBusFromEnv` takes now: its own and one per registered backend. */
+function optionNames(): Record<string, true> {
+  const names: Record<string, true> = {};
+  for (const name of [...RESERVED_NAMES, ...registeredAdapters().map((a) => a.name)]) names[name] = true;
+  return names;
 }
-
-const OPTION_NAMES: OptionNames<EventBusFromEnvOptions> = {
-  env: true,
-  logger: true,
-  onStatus: true,
-  require: true,
-  memory: true,
-  nats: true,
-  redis: true,
-  kafka: true,
-};
-
-/** The option by which code hands a backend an existing connection. */
-const CONNECTION: Partial<Record<BackendName, string>> = {
-  nats: 'connection',
-  redis: 'client',
-  kafka: 'kafka',
-};
 
 /** Options of a backend block that come from elsewhere: where. */
 const NOT_IN_BLOCK: Record<string, string> = {
@@ -88,7 +79,7 @@ function isEnvironment(arg: object): boolean {
   return (
     entries.length > 0 &&
     entries.every(([, value]) => value === undefined || typeof value === 'string') &&
-    entries.some(([key]) => !Object.hasOwn(OPTION_NAMES, key))
+    entries.some(([key]) => !Object.hasOwn(optionNames(), key))
   );
 }
 
@@ -108,7 +99,7 @@ function requirements(
   return required;
 }
 
-function backendBlock(backend: BackendName, block: unknown): Record<string, unknown> {
+function backendBlock(backend: string, block: unknown): Record<string, unknown> {
   if (block === undefined) return {};
   if (block === null || typeof block !== 'object' || Array.isArray(block))
     throw new ConfigError(backend, `must be an object of ${backend} adapter options`);
@@ -119,41 +110,80 @@ function backendBlock(backend: BackendName, block: unknown): Record<string, unkn
   return block as Record<string, unknown>;
 }
 
+/** Refuses an option that both the URL's reading (one without `fromUrl`) and the block set: each comes from one place. */
+function refuseClash(
+  backend: string,
+  fromUrl: Record<string, unknown>,
+  block: Record<string, unknown>,
+): void {
+  const both = Object.keys(fromUrl).find((name) => block[name] !== undefined);
+  if (both !== undefined)
+    throw new ConfigError(
+      'OMNIBUS_URL',
+      `sets ${both}, also set as ${backend}.${both}; set it in one place`,
+      {
+        backend,
+        hint: `remove it from OMNIBUS_URL or ${both} from the ${backend} options`,
+      },
+    );
+}
+
+/** With a connection from code, `OMNIBUS_URL` names the scheme alone: the adapter's options are the block's. */
+function connectionFromCode(
+  url: string,
+  registration: AdapterRegistration | undefined,
+  options: EventBusFromEnvOptions,
+): Record<string, unknown> | undefined {
+  const connection = registration?.connectionOption;
+  if (registration === undefined || connection === undefined) return undefined;
+  const { name } = registration;
+  const block = backendBlock(name, (options as Record<string, unknown>)[name]);
+  if (block[connection] === undefined) return undefined;
+  if (!/^[a-z][a-z0-9+.-]*:\/\/$/i.test(url)) {
+    const scheme = url.slice(0, url.indexOf(':') + 3);
+    throw new ConfigError(
+      'OMNIBUS_URL',
+      `names a server or parameters, and the code passes ${name}.${connection}, which replaces them`,
+      {
+        backend: name,
+        hint: `set OMNIBUS_URL=${scheme} to use the ${connection} from the code, or leave ${name}.${connection} out`,
+      },
+    );
+  }
+  return block;
+}
+
 /** What the adapter gets from `OMNIBUS_URL` and the selected backend's block, merged. */
 function fromUrlAndCode(
   url: string,
   options: EventBusFromEnvOptions,
 ): {
-  backend: BackendName;
+  registration: AdapterRegistration | undefined;
+  backend: string;
   block: Record<string, unknown>;
   adapterOptions: Record<string, unknown>;
   fromUrl: UrlOptions | undefined;
 } {
   // a connection from code needs the scheme alone (`kafka://` names no broker): look at the block first
-  const selected = backendOfScheme(url);
-  const connection = selected === undefined ? undefined : CONNECTION[selected];
-  if (selected !== undefined && connection !== undefined) {
-    const block = backendBlock(selected, options[selected]);
-    if (block[connection] !== undefined) {
-      if (!/^[a-z][a-z0-9+.-]*:\/\/$/i.test(url)) {
-        const scheme = url.slice(0, url.indexOf(':') + 3);
-        throw new ConfigError(
-          'OMNIBUS_URL',
-          `names a server or parameters, and the code passes ${selected}.${connection}, which replaces them`,
-          {
-            backend: selected,
-            hint: `set OMNIBUS_URL=${scheme} to use the ${connection} from the code, or leave ${selected}.${connection} out`,
-          },
-        );
-      }
-      return { backend: selected, block, adapterOptions: { ...block }, fromUrl: undefined };
-    }
+  const registration = adapterOfUrl(url);
+  const withConnection = connectionFromCode(url, registration, options);
+  if (registration !== undefined && withConnection !== undefined) {
+    const backend = registration.name;
+    return {
+      registration,
+      backend,
+      block: withConnection,
+      adapterOptions: { ...withConnection },
+      fromUrl: undefined,
+    };
   }
   const read = readOmnibusUrl(url);
-  const block = backendBlock(read.backend, options[read.backend]);
+  const block = backendBlock(read.backend, (options as Record<string, unknown>)[read.backend]);
   if (read.fromUrl === undefined) {
     // Redis and Kafka read their parameters from the URL themselves, and refuse one the code also sets
+    refuseClash(read.backend, read.options, block);
     return {
+      registration,
       backend: read.backend,
       block,
       adapterOptions: { ...block, ...read.options },
@@ -166,8 +196,12 @@ function fromUrlAndCode(
     backend: read.backend,
     explicitName: read.backend,
   });
-  if (read.options.url !== undefined) adapterOptions.url = read.options.url; // NATS: the server list
-  return { backend: read.backend, block, adapterOptions, fromUrl: read.fromUrl };
+  // what the reading set besides its parameters (NATS: the server list), from the URL alone too
+  const byParameter = new Set([...read.fromUrl.sources.keys()].map((path) => path.split('.')[0]));
+  const besides = Object.fromEntries(Object.entries(read.options).filter(([name]) => !byParameter.has(name)));
+  refuseClash(read.backend, besides, block);
+  Object.assign(adapterOptions, besides);
+  return { registration, backend: read.backend, block, adapterOptions, fromUrl: read.fromUrl };
 }
 
 /**
@@ -190,12 +224,15 @@ export async function createEventBusFromEnv(
   const options: EventBusFromEnvOptions = isEnvironment(arg)
     ? { env: arg as Record<string, string | undefined> }
     : (arg as EventBusFromEnvOptions);
-  rejectUnknownOptions(options, OPTION_NAMES);
+  rejectUnknownOptions(options, optionNames(), {
+    hint: 'the options are env, logger, onStatus, require and a block per registered backend',
+  });
   const env = options.env ?? process.env;
   const url = env.OMNIBUS_URL?.trim() || 'memory://';
-  const { backend, block, adapterOptions, fromUrl } = fromUrlAndCode(url, options);
+  const { registration, backend, block, adapterOptions, fromUrl } = fromUrlAndCode(url, options);
   if (options.logger !== undefined) adapterOptions.logger = options.logger;
-  if (options.onStatus !== undefined && backend !== 'memory') adapterOptions.onStatus = options.onStatus;
+  if (options.onStatus !== undefined && registration?.reportsStatus !== false)
+    adapterOptions.onStatus = options.onStatus;
   try {
     return await createEventBus({
       backend,

@@ -1,8 +1,5 @@
-import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
-import type { AdapterEntry } from './adapters.js';
-
-/** An adapter's factory function, as the factory calls it. */
-export type AdapterFactory = (options: Record<string, unknown>) => EventBus | Promise<EventBus>;
+import { AdapterNotInstalledError, ConfigError } from '@omnibus/core';
+import type { AdapterFactory, AdapterRegistration } from './registry.js';
 
 function missingPackage(error: unknown): string | undefined {
   if (!error || typeof error !== 'object') return undefined;
@@ -64,20 +61,38 @@ export function installHint(packageName: string, command = installCommand(packag
 }
 
 /**
- * Imports an adapter package and returns its factory. A missing package (the
- * adapter, or a client library it needs) gives `AdapterNotInstalledError` naming
- * what to install, and how (see `installHint`).
+ * Imports `packageName` and returns its export `exportName`, a function — how the
+ * built-in registrations load the `@omnibus` adapters (optional peer dependencies
+ * of this package). A third party's registration writes its own `import()`.
  */
-export async function loadAdapter(backend: string, entry: AdapterEntry): Promise<AdapterFactory> {
-  let mod: Record<string, unknown>;
+export async function importFactory(packageName: string, exportName: string): Promise<AdapterFactory> {
+  const mod = (await import(packageName)) as Record<string, unknown>;
+  const factory = mod[exportName];
+  if (typeof factory !== 'function') {
+    throw new ConfigError(
+      'backend',
+      `${packageName} does not export ${exportName}(); is it an Omnibus adapter of a matching version?`,
+    );
+  }
+  return factory as AdapterFactory;
+}
+
+/**
+ * Runs a registration's `load` and returns the adapter's factory. A missing
+ * package (the adapter, or a client library it needs) gives
+ * `AdapterNotInstalledError` naming what to install, and how (see `installHint`);
+ * a `load` that gives no function, a `ConfigError`.
+ */
+export async function loadAdapter(registration: AdapterRegistration): Promise<AdapterFactory> {
+  let factory: unknown;
   try {
-    mod = (await import(entry.packageName)) as Record<string, unknown>;
+    factory = await registration.load();
   } catch (error) {
     const missing = missingPackage(error);
     if (missing) {
-      const packageName = missing.startsWith('/') ? entry.packageName : missing;
+      const packageName = missing.startsWith('/') ? (registration.packageName ?? missing) : missing;
       const command = installCommand(packageName);
-      throw new AdapterNotInstalledError(backend, packageName, {
+      throw new AdapterNotInstalledError(registration.name, packageName, {
         cause: error,
         installCommand: command,
         hint: installHint(packageName, command),
@@ -85,11 +100,14 @@ export async function loadAdapter(backend: string, entry: AdapterEntry): Promise
     }
     throw error;
   }
-  const factory = mod[entry.factory];
   if (typeof factory !== 'function') {
     throw new ConfigError(
       'backend',
-      `${entry.packageName} does not export ${entry.factory}(); is it an Omnibus adapter of a matching version?`,
+      `load() of the ${registration.name} adapter gave ${typeof factory}, not its factory function`,
+      {
+        backend: registration.name,
+        hint: "load must resolve to the function that creates the bus, e.g. async () => (await import('my-adapter')).createMyBus",
+      },
     );
   }
   return factory as AdapterFactory;

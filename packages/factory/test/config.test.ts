@@ -5,16 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { AdapterNotInstalledError, ConfigError, formatError } from '@omnibus/core';
 import { describe, expect, it } from 'vitest';
 import {
-  adapters,
   type ConfigFor,
   createEventBus,
   createEventBusFromEnv,
   type EventBusConfig,
   installCommand,
-  loadAdapter,
   parseOmnibusUrl,
 } from '../src/index.js';
-import { installHint } from '../src/load-adapter.js';
+import { installHint, loadAdapter } from '../src/load-adapter.js';
+import { adapterNamed } from '../src/registry.js';
 
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -86,10 +85,11 @@ describe('every installed adapter refuses option names it does not know', () => 
 
   for (const pkg of workspaceAdapters) {
     it(`${pkg.omnibus.adapter}: before connecting, naming the option`, async () => {
-      const backend = pkg.omnibus.adapter as keyof typeof adapters;
       // every workspace adapter is a (dev) dependency of the factory, so it loads here
-      const factory = await loadAdapter(backend, adapters[backend]);
-      const error = await failure(Promise.resolve().then(() => factory({ surelyNotAnOption: 1 })));
+      const registration = adapterNamed(pkg.omnibus.adapter);
+      const factory = await loadAdapter(registration as NonNullable<typeof registration>);
+      const create = factory as (options: Record<string, unknown>) => unknown;
+      const error = await failure(Promise.resolve().then(() => create({ surelyNotAnOption: 1 })));
       expect(error.code).toBe('CONFIG');
       expect(error.field).toBe('surelyNotAnOption');
     });
@@ -165,11 +165,10 @@ describe('errors a person can read', () => {
   });
 
   it('AdapterNotInstalledError names the backend and the install command of the package manager in use', async () => {
-    const error = await loadAdapter('kafka', {
-      packageName: '@omnibus/not-installed',
-      factory: 'x',
-      schemes: [],
-    }).catch((e) => e);
+    const missing = '@omnibus/not-installed';
+    const error = await loadAdapter({ name: 'kafka', schemes: ['kafka'], load: () => import(missing) }).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(AdapterNotInstalledError);
     expect(error.backend).toBe('kafka');
     expect(error.message).not.toContain('undefined');

@@ -7,13 +7,9 @@ import { connect } from '@nats-io/transport-node';
 import { AdapterNotInstalledError, ConfigError, type EventBus } from '@omnibus/core';
 import { startLocalServer, uniqueName, withBroker } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  adapters,
-  createEventBus,
-  createEventBusFromEnv,
-  loadAdapter,
-  parseOmnibusUrl,
-} from '../src/index.js';
+import { createEventBus, createEventBusFromEnv, parseOmnibusUrl, registeredAdapters } from '../src/index.js';
+import { loadAdapter } from '../src/load-adapter.js';
+import { adapterNamed } from '../src/registry.js';
 
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let bus: EventBus | undefined;
@@ -22,31 +18,33 @@ afterEach(async () => {
   bus = undefined;
 });
 
-describe('name map', () => {
-  it('agrees with the workspace adapter packages', async () => {
+describe('the built-in adapters, registered like any other', () => {
+  it('agree with the workspace adapter packages: name, package and factory export', async () => {
     const workspaceAdapters = readdirSync(packagesDir)
-      .map((dir) => JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')))
-      .filter((pkg) => pkg.omnibus?.adapter);
+      .map((dir) => {
+        try {
+          return JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8'));
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((pkg) => pkg?.omnibus?.adapter);
     expect(workspaceAdapters.length).toBeGreaterThan(0);
     for (const pkg of workspaceAdapters) {
-      const entry = adapters[pkg.omnibus.adapter as keyof typeof adapters];
-      expect(entry, `${pkg.name} is missing from the name map`).toBeDefined();
-      expect(entry.packageName).toBe(pkg.name);
-      expect(entry.factory).toBe(pkg.omnibus.factory);
+      const registration = adapterNamed(pkg.omnibus.adapter);
+      expect(registration, `${pkg.name} is not registered`).toBeDefined();
+      expect(registration?.packageName).toBe(pkg.name);
+      const factory = await loadAdapter(registration as NonNullable<typeof registration>);
+      expect(factory).toBe((await import(pkg.name))[pkg.omnibus.factory]);
     }
-  });
-
-  it('loads every installed adapter by name and gets its factory', async () => {
-    const factory = await loadAdapter('memory', adapters.memory);
-    expect(typeof factory).toBe('function');
+    expect(registeredAdapters().map((a) => a.name)).toEqual(['memory', 'nats', 'redis', 'kafka']);
   });
 
   it('names the package to install when an adapter is missing', async () => {
-    const error = await loadAdapter('ghost', {
-      packageName: '@omnibus/ghost-adapter',
-      factory: 'x',
-      schemes: [],
-    }).catch((e) => e);
+    const ghost = '@omnibus/ghost-adapter';
+    const error = await loadAdapter({ name: 'ghost', schemes: ['ghost'], load: () => import(ghost) }).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(AdapterNotInstalledError);
     expect(error.packageName).toBe('@omnibus/ghost-adapter');
     expect(error.backend).toBe('ghost');

@@ -75,7 +75,7 @@ async function outcome(url: string): Promise<string> {
     const bus = await createEventBusFromEnv({
       env: { OMNIBUS_URL: target },
       logger: silentLogger,
-      ...(backend === 'memory' || inUrl ? {} : { [backend]: quick[backend] }),
+      ...(backend === 'memory' || inUrl ? {} : { [backend]: quick[backend as keyof typeof quick] }),
     });
     await bus.close();
     return 'OK';

@@ -4,8 +4,6 @@
 // answers.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-// the built package, as users get it (tsx would add name-keeping wrappers to src)
-import { createKafkaBus } from '@omnibus/kafka';
 import {
   BenchPart,
   latencyFigures,
@@ -13,7 +11,9 @@ import {
   measureLatencies,
   rate,
   within,
-} from '@omnibus/testing';
+} from '@omnibus/bench-kit';
+// the built package, as users get it (tsx would add name-keeping wrappers to src)
+import { createKafkaBus } from '@omnibus/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

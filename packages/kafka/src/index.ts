@@ -9,6 +9,15 @@ import { TopicRegistry } from './topics.js';
 export type { KafkaBusOptions, KafkaBusStatus, KafkaTopicSettings } from './options.js';
 export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
 
+// `@omnibus/factory` types `createEventBus({ backend: 'kafka', … })` and the `kafka` block of
+// `createEventBusFromEnv` with these options, once this package's types are in the program.
+declare module '@omnibus/core' {
+  interface BackendOptionsRegistry {
+    /** `createKafkaBus` options. */
+    kafka: KafkaBusOptions;
+  }
+}
+
 /**
  * Connects to Kafka (or uses `options.kafka`) and returns a bus: a topic per
  * subject's first token (message key = subject, so a subject stays on one

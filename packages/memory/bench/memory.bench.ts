@@ -2,10 +2,10 @@
 // node:events EventEmitter, eventemitter3, mitt, emittery and an RxJS Subject per topic.
 // Bounded: fixed message counts (smaller with --quick / BENCH_QUICK=1), each round capped in time.
 import { EventEmitter, on } from 'node:events';
+import { BenchPart, type BenchRound, latencyFigures, rate, within } from '@omnibus/bench-kit';
 import { SubjectIndex, subjectMatches } from '@omnibus/core';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createMemoryBus } from '@omnibus/memory';
-import { BenchPart, type BenchRound, latencyFigures, rate, within } from '@omnibus/testing';
 import Emittery from 'emittery';
 import { EventEmitter as EventEmitter3 } from 'eventemitter3';
 import mittModule, { type Emitter } from 'mitt';

@@ -14,6 +14,15 @@ import { type MemoryBusOptions, resolveMemoryOptions } from './options.js';
 export type { HandlerFailure } from './delivery-tracker.js';
 export type { DropInfo, MemoryBusOptions, OverflowPolicy } from './options.js';
 
+// `@omnibus/factory` types `createEventBus({ backend: 'memory', … })` and the `memory` block of
+// `createEventBusFromEnv` with these options, once this package's types are in the program.
+declare module '@omnibus/core' {
+  interface BackendOptionsRegistry {
+    /** `createMemoryBus` options. */
+    memory: MemoryBusOptions;
+  }
+}
+
 /** Result of `publishAndWait`. */
 export interface PublishAndWaitResult {
   readonly receipt: PublishReceipt;

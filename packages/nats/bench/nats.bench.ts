@@ -4,9 +4,9 @@
 // the server cannot be reached.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/bench-kit';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
-import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/testing';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const part = new BenchPart({

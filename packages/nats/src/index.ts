@@ -5,6 +5,15 @@ import { type NatsBusOptions, resolveNatsOptions } from './options.js';
 
 export type { NatsBusOptions, NatsBusStatus, StreamDefinition, StreamSettings } from './options.js';
 
+// `@omnibus/factory` types `createEventBus({ backend: 'nats', … })` and the `nats` block of
+// `createEventBusFromEnv` with these options, once this package's types are in the program.
+declare module '@omnibus/core' {
+  interface BackendOptionsRegistry {
+    /** `createNatsBus` options. */
+    nats: NatsBusOptions;
+  }
+}
+
 /** The NATS JetStream bus: the `EventBus` contract plus access to what it provisioned. */
 export interface NatsBus extends EventBus {
   /** Names of the streams this bus created (it never deletes them). */

@@ -3,8 +3,9 @@
 // time. REDIS_URL (default redis://127.0.0.1:6379); skipped with a one-line reason when the
 // server cannot be reached.
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
+
+import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/bench-kit';
 import { createRedisBus } from '@omnibus/redis';
-import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/testing';
 import { Redis } from 'ioredis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -6,6 +6,15 @@ import { isAuthError } from './redis-errors.js';
 
 export type { RedisBusOptions, RedisBusStatus, RedisTrimOptions } from './options.js';
 
+// `@omnibus/factory` types `createEventBus({ backend: 'redis', … })` and the `redis` block of
+// `createEventBusFromEnv` with these options, once this package's types are in the program.
+declare module '@omnibus/core' {
+  interface BackendOptionsRegistry {
+    /** `createRedisBus` options. */
+    redis: RedisBusOptions;
+  }
+}
+
 /**
  * Connects to Redis (or adopts `options.client`) and returns a bus over Redis
  * Streams: a stream per subject under a key prefix, consumer groups for `group`

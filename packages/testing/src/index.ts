@@ -1,33 +1,40 @@
+// The vitest binding of @omnibus/conformance, and the kit's helpers re-exported so that one import serves a test file
 export type {
-  BenchMachine,
-  BenchMeasurement,
-  BenchMetric,
-  BenchPartOptions,
-  BenchReport,
-  BenchRound,
-  BenchRow,
-  BenchScenario,
-  BenchSettings,
-  BenchStats,
-} from './bench.js';
+  Assertion,
+  ConformanceContext,
+  ConformanceOptions,
+  ConformanceReport,
+  ConformanceTest,
+  Expect,
+  HistoryTiming,
+  ModelBackend,
+  ModelCommand,
+  ModelHistory,
+  ModelObservations,
+  ModelOutcome,
+  ModelRegression,
+  ModelReport,
+  ModelTestOptions,
+  Reader,
+  RestartScenarioOptions,
+  StoredIdsTiming,
+  TestRunner,
+} from '@omnibus/conformance';
 export {
-  BenchPart,
-  benchCount,
-  benchMachine,
-  benchSettings,
-  benchStats,
-  benchTable,
-  latencyFigures,
-  latencyRows,
-  measureConsumeRate,
-  measureLatencies,
-  percentile,
-  rate,
-  reportBenchmark,
-  within,
-} from './bench.js';
-export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-report.js';
-export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
+  ContractModelError,
+  checkContractHistory,
+  conformanceGroups,
+  defaultReportDir,
+  deferred,
+  judgeModelHistory,
+  MODEL_REGRESSIONS,
+  reader,
+  reportStamp,
+  storedIds,
+  uniquePrefix,
+  waitFor,
+} from '@omnibus/conformance';
+export { checkContractModel, runConformanceSuite, runRestartScenarios, vitestRunner } from './binding.js';
 export type { AvailableBroker, Broker, BrokerKind, MissingBroker, ResolveBrokerOptions } from './brokers.js';
 export {
   brokerEnvVar,
@@ -44,9 +51,6 @@ export {
 } from './brokers.js';
 export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
 export { testFailedCreateExits } from './child-exit.js';
-export type { ConformanceContext, ConformanceTest } from './conformance/context.js';
-export type { ConformanceOptions, ConformanceReport } from './conformance/suite.js';
-export { conformanceGroups, reportStamp, runConformanceSuite } from './conformance/suite.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
 export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
 export type {
@@ -63,18 +67,5 @@ export {
 } from './local-clusters.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
-export type {
-  Command as ModelCommand,
-  History as ModelHistory,
-  Outcome as ModelOutcome,
-} from './model/commands.js';
-export type { ModelReport, ModelTestOptions } from './model/model-test.js';
-export { ContractModelError, checkContractHistory, checkContractModel } from './model/model-test.js';
-export { judge as judgeModelHistory } from './model/oracle.js';
-export type { ModelRegression } from './model/regressions.js';
-export { MODEL_REGRESSIONS } from './model/regressions.js';
-export type { HistoryTiming, ModelBackend, Observations as ModelObservations } from './model/run-history.js';
-export type { Reader, StoredIdsTiming } from './reader.js';
-export { deferred, reader, storedIds, uniquePrefix, waitFor } from './reader.js';
 export type { TestCertificates } from './test-certificates.js';
 export { createTestCertificates } from './test-certificates.js';

@@ -1,0 +1,102 @@
+import { ConfigError, readUrlParameters } from '@omnibus/core';
+import { importFactory } from './load-adapter.js';
+import type { AdapterRegistration, UrlReading } from './registry.js';
+import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from './url-parameters.js';
+
+const URL_CONTEXT = { field: 'OMNIBUS_URL' } as const;
+
+function queryOf(url: string): URLSearchParams {
+  return new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+}
+
+/** Throws a `ConfigError` that does not repeat the URL's parser error (it would echo credentials). */
+function mustParse(server: string, url: string, backend: string): void {
+  try {
+    new URL(server);
+  } catch {
+    throw new ConfigError('OMNIBUS_URL', `cannot parse ${url}`, { backend });
+  }
+}
+
+function memoryUrl(url: string): UrlReading {
+  const fromUrl = readUrlParameters(queryOf(url), MEMORY_URL_PARAMETERS, {
+    ...URL_CONTEXT,
+    scheme: 'memory://',
+    backend: 'memory',
+  });
+  return { options: { ...fromUrl.options }, fromUrl };
+}
+
+/**
+ * `nats://host:4222?storage=memory&maxAgeMs=60000&stream=ORDERS:orders.>` →
+ * `createNatsBus` options (see `NATS_URL_PARAMETERS`). Stream settings become
+ * `streamDefaults`; each `stream=NAME:subject[,subject]` adds an explicit stream. A
+ * pattern starting with a wildcard needs none: it spans the automatic streams. The
+ * URL handed to the adapter has no query; each server of the list must parse.
+ */
+function natsUrl(url: string): UrlReading {
+  const query = url.includes('?') ? url.indexOf('?') : url.length;
+  const servers = url.slice(0, query).split(',');
+  for (const server of servers) mustParse(server.includes('://') ? server : `nats://${server}`, url, 'nats');
+  const fromUrl = readUrlParameters(queryOf(url), NATS_URL_PARAMETERS, {
+    ...URL_CONTEXT,
+    scheme: 'nats://',
+    backend: 'nats',
+  });
+  return { options: { url: url.slice(0, query), ...fromUrl.options }, fromUrl };
+}
+
+/** Checks the broker list; the adapter reads the rest itself: SASL credentials, TLS, its query parameters. */
+function kafkaUrl(url: string): UrlReading {
+  const rest = url.slice(url.indexOf('://') + 3);
+  const hostPart = rest.split(/[/?]/, 1)[0] ?? '';
+  const at = hostPart.lastIndexOf('@');
+  const hosts = (at >= 0 ? hostPart.slice(at + 1) : hostPart).split(',').filter(Boolean);
+  if (hosts.length === 0)
+    throw new ConfigError('OMNIBUS_URL', `no broker in ${url}; expected kafka://host:9092[,host2:9092]`);
+  for (const h of hosts) {
+    if (!/^[A-Za-z0-9.[\]:-]+:\d+$/.test(h)) {
+      throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port in ${url}`);
+    }
+  }
+  return { options: { url } };
+}
+
+/**
+ * The four `@omnibus` adapters, registered at start-up through `registerAdapter`
+ * like any other. Redis takes the default URL reading: it reads its own query
+ * parameters (and refuses one the code also sets).
+ */
+export const BUILT_IN_ADAPTERS: readonly AdapterRegistration[] = [
+  {
+    name: 'memory',
+    schemes: ['memory'],
+    packageName: '@omnibus/memory',
+    load: () => importFactory('@omnibus/memory', 'createMemoryBus'),
+    parseUrl: memoryUrl,
+    reportsStatus: false,
+  },
+  {
+    name: 'nats',
+    schemes: ['nats', 'tls'],
+    packageName: '@omnibus/nats',
+    load: () => importFactory('@omnibus/nats', 'createNatsBus'),
+    parseUrl: natsUrl,
+    connectionOption: 'connection',
+  },
+  {
+    name: 'redis',
+    schemes: ['redis', 'rediss'],
+    packageName: '@omnibus/redis',
+    load: () => importFactory('@omnibus/redis', 'createRedisBus'),
+    connectionOption: 'client',
+  },
+  {
+    name: 'kafka',
+    schemes: ['kafka', 'kafka+ssl'],
+    packageName: '@omnibus/kafka',
+    load: () => importFactory('@omnibus/kafka', 'createKafkaBus'),
+    parseUrl: kafkaUrl,
+    connectionOption: 'kafka',
+  },
+];
