@@ -56,7 +56,7 @@ export function installHint(packageName: string, command = installCommand(packag
     'Omnibus repository run `npx --yes pnpm@9.15.9 install && npx pnpm build`, then ' +
     `\`npx pnpm pack --pack-destination /tmp/omnibus\` in packages/${dir} and packages/core, and in your app ` +
     `\`${verb} /tmp/omnibus/omnibus-core-*.tgz /tmp/omnibus/omnibus-${dir}-*.tgz\` ` +
-    '(the repository README, "Quick start")'
+    '(the repository README, "Install")'
   );
 }
 

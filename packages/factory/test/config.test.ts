@@ -184,7 +184,7 @@ describe('errors a person can read', () => {
       'npx pnpm pack --pack-destination /tmp/omnibus` in packages/nats and packages/core',
     );
     expect(hint).toContain('`pnpm add /tmp/omnibus/omnibus-core-*.tgz /tmp/omnibus/omnibus-nats-*.tgz`');
-    expect(hint).toContain('"Quick start"');
+    expect(hint).toContain('"Install"');
     // the error carries it, unredacted by accident (no "***")
     expect(new AdapterNotInstalledError('nats', '@omnibus/nats', { hint }).hint).toBe(hint);
     // a missing client library is on the registry: the plain command
