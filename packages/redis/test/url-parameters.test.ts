@@ -56,11 +56,13 @@ describe('redis:// URL parameters', () => {
     expect(resolved.url).toBe('redis://h:6379/2'); // ioredis never sees the parameters
   });
 
-  it('a misspelt parameter gets a "did you mean", and where ioredis options go', () => {
+  it('a misspelt parameter gets a "did you mean" and the spelling as its hint; an ioredis option, where those go', () => {
     const e = error(() => resolveRedisOptions({ url: 'redis://h:6379?keyprefix=x' }));
     expect(e.field).toBe('url.keyprefix');
     expect(e.message).toContain('(did you mean "keyPrefix"?)');
-    expect((e as { hint?: string }).hint).toContain('redisOptions');
+    expect((e as { hint?: string }).hint).toBe('write "keyPrefix" for "keyprefix"');
+    const client = error(() => resolveRedisOptions({ url: 'redis://h:6379?enableOfflineQueue=false' }));
+    expect((client as { hint?: string }).hint).toContain('redisOptions');
   });
 
   it('a value that does not read, or is out of range, names the parameter, not the option', () => {
