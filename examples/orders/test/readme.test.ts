@@ -25,7 +25,11 @@ function snippet(name: string): string {
   return match[1] as string;
 }
 
-function run(file: string, url: string): Promise<{ code: number | null; out: string }> {
+/**
+ * Runs a snippet file with OMNIBUS_URL = `url` and collects its output. With `sigintAfter`, the
+ * child gets a SIGINT half a second after that text appears (still running then: Ctrl-C).
+ */
+function run(file: string, url: string, sigintAfter?: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsx, file], {
       cwd: join(here, '..'),
@@ -33,8 +37,13 @@ function run(file: string, url: string): Promise<{ code: number | null; out: str
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let signalled = false;
     const collect = (d: Buffer) => {
       out += d;
+      if (sigintAfter !== undefined && !signalled && out.includes(sigintAfter)) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGINT'), 500);
+      }
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
@@ -57,35 +66,6 @@ writeFileSync(files.quickstart, snippet('quickstart'));
 writeFileSync(files.typed, snippet('typed-events'));
 writeFileSync(files.service, snippet('service'));
 
-/** Starts the service snippet, waits for its "up" line, stops it with SIGINT. */
-function runUntilSigint(url: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, files.service], {
-      cwd: join(here, '..'),
-      env: { ...process.env, OMNIBUS_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let signalled = false;
-    const collect = (d: Buffer) => {
-      out += d;
-      // still running a moment after it said so: then Ctrl-C
-      if (!signalled && out.includes('up;')) {
-        signalled = true;
-        setTimeout(() => child.kill('SIGINT'), 500);
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 function snippetTests(url: string): void {
   it('the quick start prints `charging o-1 (attempt 1)` on a first and on a second run, whatever was published between', async () => {
     for (const pass of [1, 2]) {
@@ -101,7 +81,7 @@ function snippetTests(url: string): void {
   }, 240_000);
 
   it('the service snippet stays up until SIGINT, then closes and prints its stats', async () => {
-    const { code, out } = await runUntilSigint(url);
+    const { code, out } = await run(files.service, url, 'up;');
     expect(out).toMatch(/^up; Ctrl-C stops it\nstopped: delivered \d+, acked \d+, dead-lettered 0\n$/);
     expect(code).toBe(0);
   }, 90_000);
