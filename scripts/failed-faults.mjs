@@ -14,7 +14,12 @@ if (!existsSync(file)) {
 const report = JSON.parse(readFileSync(file, 'utf8'));
 const ageMin = Math.round((Date.now() - statSync(file).mtimeMs) / 60_000);
 const lines = [
-  ...(report.rows ?? []).filter((r) => !r.passed).map((r) => `${r.backend} · ${r.scenario}: ${r.note}`),
+  ...(report.rows ?? [])
+    .filter((r) => !r.passed)
+    .map(
+      (r) =>
+        `${r.backend} · ${r.scenario}: ${r.lost} lost, ${r.outOfOrder} out of order, ${r.duplicates} duplicates; ${r.note}`,
+    ),
   ...[...(report.badInput ?? []), ...(report.security ?? [])]
     .filter((c) => !c.passed)
     .map((c) => `${c.backend} · ${c.case}: expected ${c.expected}; observed ${c.observed}`),

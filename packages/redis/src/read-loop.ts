@@ -29,6 +29,13 @@ export interface ReadLoopContext {
    */
   startPositions(streams: readonly string[]): Promise<string[]>;
   status(type: string, detail?: string): void;
+  /**
+   * Counts the closes of the shared client's connection. ioredis sends a command
+   * again when its reply was lost with the connection, so a read whose reply
+   * spans a close may have claimed entries twice: the first run's are in this
+   * member's pending list, unseen.
+   */
+  connectionEpoch(): number;
 }
 
 interface Held {
@@ -181,7 +188,7 @@ export class ReadLoop {
         if (this.#recoverOwn) await this.#recoverOwnPending();
         let got = await this.#claimDue(now);
         if (now - this.#lastReclaim >= this.#refreshEveryMs) got += await this.#reclaim(now);
-        if (got > 0 || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
+        if (got > 0 || this.#recoverOwn || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
         await this.#readNew();
         if (failures > 0) this.#ctx.status('read_resumed', this.#ctx.group);
         failures = 0;
@@ -255,7 +262,9 @@ export class ReadLoop {
 
   async #claimDue(now: number): Promise<number> {
     const { client, keys, group, consumer, sink } = this.#ctx;
-    const reply = await client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, sink.capacity);
+    const reply = await this.#sharedRead(() =>
+      client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, sink.capacity),
+    );
     return this.#accept(reply);
   }
 
@@ -267,17 +276,28 @@ export class ReadLoop {
     for (const stream of this.#streams) {
       const capacity = this.#ctx.sink.capacity;
       if (capacity === 0) break;
-      const reply = await client.omnibusReclaimBuffer(
-        stream,
-        keys.due(group),
-        group,
-        consumer,
-        minIdle,
-        capacity,
+      const reply = await this.#sharedRead(() =>
+        client.omnibusReclaimBuffer(stream, keys.due(group), group, consumer, minIdle, capacity),
       );
       got += this.#accept(reply);
     }
     return got;
+  }
+
+  /**
+   * Runs a read that claims entries on the shared client. When the connection
+   * closed while it ran, ioredis may have run it twice and this reply is the
+   * second: the reply is dropped (an empty one) and every entry of this member's
+   * pending list it does not hold is recovered, in stream order, before anything
+   * else is read — rather than coming back after the ack timeout, out of order,
+   * counted as an attempt no handler saw.
+   */
+  async #sharedRead(read: () => Promise<unknown>): Promise<unknown> {
+    const epoch = this.#ctx.connectionEpoch();
+    const reply = await read();
+    if (this.#ctx.connectionEpoch() === epoch) return reply;
+    this.#recoverOwn = true;
+    return [];
   }
 
   #accept(reply: unknown): number {
@@ -300,8 +320,11 @@ export class ReadLoop {
       // starting one stream further each time so that no stream waits behind busy ones
       const start = this.#rotation++ % streams.length;
       const order = [...streams.slice(start), ...streams.slice(0, start)];
-      const reply = await client.omnibusReadBoundedBuffer(order.length, ...order, group, consumer, capacity);
+      const reply = await this.#sharedRead(() =>
+        client.omnibusReadBoundedBuffer(order.length, ...order, group, consumer, capacity),
+      );
       const entries = parseReadReply(reply);
+      if (this.#recoverOwn) return; // the loop recovers first
       if (entries.length > 0) {
         await this.#pushBounded(entries, capacity);
         return;

@@ -28,6 +28,8 @@ import { SubjectWatcher } from './subject-watcher.js';
 const BACKEND = 'redis';
 /** Longest `close()` waits for clean-up and `QUIT` before it drops the connection. */
 const CLOSE_WAIT_MS = 2_000;
+/** Main-client events after which a command in flight may have run without its reply reaching us. */
+const CONNECTION_CLOSED_EVENTS = ['close', 'node error', '-node'] as const;
 
 /** The Redis Streams transport behind `createRedisBus`. */
 export class RedisDriver implements BusDriver {
@@ -43,12 +45,19 @@ export class RedisDriver implements BusDriver {
   readonly #loops = new Set<ReadLoop>();
   #watcher: SubjectWatcher | undefined;
   #trimmed = 0;
+  /** How many times the main connection closed (see ReadLoopContext.connectionEpoch). */
+  #connectionEpoch = 0;
+  readonly #onConnectionClosed = () => {
+    this.#connectionEpoch++;
+  };
 
   constructor(client: AnyRedis, owned: boolean, options: ResolvedRedisOptions, durable: boolean) {
     this.#client = withScripts(client);
     this.#owned = owned;
     this.#options = options;
     this.keys = new Keys(options.keyPrefix);
+    // a Cluster's node connections close without a 'close' of the cluster: 'node error' and '-node' tell
+    for (const event of CONNECTION_CLOSED_EVENTS) this.#client.on(event, this.#onConnectionClosed);
     const { trim } = options;
     const op = trim.approximate ? '~' : '=';
     this.#trimArgs =
@@ -273,6 +282,7 @@ export class RedisDriver implements BusDriver {
         startPositions: async (streams) =>
           grouped ? this.#groupStarts(group, request.pattern, request.from, streams) : streams.map(() => '0'),
         status: (type, detail) => this.#status(type, detail),
+        connectionEpoch: () => this.#connectionEpoch,
       },
       [],
     );
@@ -355,6 +365,7 @@ export class RedisDriver implements BusDriver {
    */
   async close(): Promise<void> {
     this.stopWatching();
+    for (const event of CONNECTION_CLOSED_EVENTS) this.#client.off(event, this.#onConnectionClosed);
     await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);
     for (const loop of this.#loops) loop.disconnect();
     this.#watcher?.stop();

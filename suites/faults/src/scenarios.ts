@@ -52,6 +52,10 @@ export function row(
       r.rejected > 0 ? `${r.rejected} publishes rejected (typed error, counted, not lost)` : '',
       r.unknown > 0 ? `${r.unknown} outcome unknown` : '',
       r.lost > 0 ? `lost: ${r.lostIds.join(', ')}` : '',
+      r.outOfOrder > 0
+        ? `out of order: ${r.outOfOrderDeliveries.map((d) => (d.attempt === undefined ? d.id : `${d.id}@${d.attempt}`)).join(', ')}`
+        : '',
+      r.unexpected > 0 ? `${r.unexpected} deliveries of ids never published` : '',
       note,
     ]
       .filter(Boolean)
@@ -75,7 +79,7 @@ export async function restartUnderLoad(
   const history = new History();
   const publisher = await target.createBus();
   const consumerBus = await target.createBus();
-  const consumer = await consumerBus.consume('load.*', (m) => history.deliver(m.id, 'group'), {
+  const consumer = await consumerBus.consume('load.*', (m) => history.deliver(m.id, 'group', m.attempt), {
     group: 'faults',
     maxInFlight: 200,
   });
@@ -154,7 +158,7 @@ export async function slowConsumer(target: Target, progress: Progress, total = 5
   const consumer = await consumerBus.consume(
     'slow.x',
     async (m) => {
-      history.deliver(m.id, 'group');
+      history.deliver(m.id, 'group', m.attempt);
       await sleep(1);
     },
     { group: 'slow', maxInFlight: 10 },
