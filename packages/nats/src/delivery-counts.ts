@@ -23,9 +23,10 @@ const REMEMBERED = 4_096;
  * (the held copy's ack or nak decides), and a copy of a settled message is acked. A
  * nakked message's next copy is its next attempt: on a consumer this loop has to itself
  * (an ungrouped subscription), by the loop's own count — copies lost to a dead pull
- * request are not attempts; on a group's shared consumer, by the server's count (other
- * members saw the copies in between), never going back. A message seen here for the
- * first time takes the server's count. Bounded: messages held or nakked, and the last
+ * request are not attempts. On a group's shared consumer the count only tells a
+ * redelivery (above 1) from a first delivery: the server's count, never going back;
+ * the attempt itself comes from the group's hand-out ledger (see HandOutLedger). A
+ * message seen here for the first time takes the server's count. Bounded: messages held or nakked, and the last
  * 4,096 settled.
  */
 export class DeliveryCounts {

@@ -31,10 +31,10 @@ import { CapacityPool } from './capacity-pool.js';
 import { encodeHeaders } from './envelope.js';
 import { FanOut, groupStart, type StartAt } from './fan-out.js';
 import { GroupRegistry, type Registration } from './group-registry.js';
+import { HandOutLedger } from './hand-out-ledger.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage, isPublishRefused } from './nats-errors.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { ackWaitMs, PullLoop } from './pull-loop.js';
-import { ReleaseLedger } from './release-ledger.js';
 import { StreamWatcher } from './stream-watcher.js';
 import { StreamRegistry, type StreamTarget } from './streams.js';
 
@@ -61,7 +61,7 @@ export class NatsDriver implements BusDriver {
   readonly #jsm: JetStreamManager;
   readonly #options: ResolvedNatsOptions;
   readonly #owned: boolean;
-  readonly #ledger: ReleaseLedger;
+  readonly #ledger: HandOutLedger;
   readonly #watcher: StreamWatcher;
   readonly #groups: GroupRegistry;
   readonly #acks = new AckBatcher((error) => this.#status('ack_failed', (error as Error)?.message));
@@ -78,7 +78,7 @@ export class NatsDriver implements BusDriver {
     this.#js = jetstream(nc);
     this.#options = options;
     this.streams = new StreamRegistry(jsm, options);
-    this.#ledger = new ReleaseLedger(this.#js, jsm);
+    this.#ledger = new HandOutLedger(this.#js, jsm);
     this.#watcher = new StreamWatcher(nc, jsm, options.discoveryIntervalMs);
     let missingReported = false;
     this.#groups = new GroupRegistry(

@@ -3,8 +3,8 @@ import type { DeliverySink, InboundDelivery } from '@omnibus/core';
 import type { CapacityPool } from './capacity-pool.js';
 import { DeliveryCounts } from './delivery-counts.js';
 import { decodeHeaders } from './envelope.js';
+import type { HandOutLedger } from './hand-out-ledger.js';
 import { isConsumerGone } from './nats-errors.js';
-import type { ReleaseLedger } from './release-ledger.js';
 import { WaitingMessages } from './waiting-messages.js';
 
 /** What a pull loop needs from the driver. */
@@ -25,11 +25,12 @@ export interface PullLoopContext {
    */
   readonly drainOnStop: boolean;
   /**
-   * Group members record releases of unseen messages here, so they do not count
-   * as attempts (JetStream counts every delivery). Undefined for ungrouped
-   * subscriptions: their consumer is deleted on close.
+   * Group members count hand-outs of redelivered messages here, so that copies no
+   * handler saw do not count as attempts (JetStream counts every delivery, and the
+   * consumer is shared). Undefined for ungrouped subscriptions: their consumer is
+   * their own, and the loop's own count is exact.
    */
-  readonly ledger: ReleaseLedger | undefined;
+  readonly ledger: HandOutLedger | undefined;
   /**
    * The subscription's free `maxInFlight`, shared with the other loops feeding the
    * same subscription (a pattern spanning streams): each pull reserves its slots here.
@@ -113,45 +114,48 @@ export class PullLoop {
     previous.clear();
   }
 
-  /** Only a group member's redelivery can have recorded releases. */
-  #mayHaveReleases(deliveryCount: number): boolean {
-    return this.#ctx.ledger !== undefined && deliveryCount > 1;
-  }
-
-  /** Releases recorded for a message so far. */
-  async #releasesOf(m: JsMsg): Promise<number> {
+  /**
+   * The attempt a copy arriving with `deliveryCount` (the loop's own count for an
+   * ungrouped subscription) is: a first delivery is attempt 1; a group's redelivery
+   * is one more than the hand-outs recorded in the ledger (see HandOutLedger).
+   */
+  async #attemptOf(m: JsMsg, deliveryCount: number): Promise<number> {
     const { ledger, stream, consumer } = this.#ctx;
-    if (!ledger) return 0;
+    if (!ledger || deliveryCount <= 1) return Math.max(1, deliveryCount);
     try {
-      return await ledger.releases(stream, consumer, m.seq);
+      return (await ledger.handOuts(stream, consumer, m.seq)) + 1;
     } catch (error) {
+      // the ledger does not answer: the server's count, which may count copies no handler saw
       this.#ctx.sink.reportError(error);
-      return 0;
+      return deliveryCount;
     }
   }
 
-  /** Gives a message back unseen: recorded first (so it is not an attempt), then nakked. */
-  async #release(m: JsMsg, released: number): Promise<void> {
+  /** Records that `m` has been handed out `handOuts` times (group members only). */
+  async #recordHandOuts(m: JsMsg, handOuts: number): Promise<void> {
     const { ledger, stream, consumer } = this.#ctx;
-    if (ledger) {
-      try {
-        await ledger.record(stream, consumer, m.seq, released + 1);
-      } catch (error) {
-        // not recorded: the message still goes back (it then counts as an attempt)
-        this.#ctx.sink.reportError(error);
-      }
+    try {
+      await ledger?.record(stream, consumer, m.seq, handOuts);
+    } catch (error) {
+      // not recorded: its next hand-out may read a lower attempt (reported, never a loss)
+      this.#ctx.sink.reportError(error);
     }
+  }
+
+  /** Gives a message back: nakked after the queued acks, flushed before we go on. */
+  async #nak(m: JsMsg, delayMs = 0): Promise<void> {
     this.#counts.nakked(m.seq);
     this.#ctx.flushAcks();
-    m.nak();
+    m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
     await this.#ctx.flush();
   }
 
   /** `received`: when the message arrived, before any await (the server's ack wait runs since about then). */
-  #toDelivery(m: JsMsg, deliveryCount: number, released: number, received: number): InboundDelivery {
+  #toDelivery(m: JsMsg, attempt: number, received: number): InboundDelivery {
     const { headers, id, publishedAt } = decodeHeaders(m.headers);
+    const grouped = this.#ctx.ledger !== undefined;
     const forget = () => {
-      if (released > 0) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
+      if (grouped && attempt > 1) this.#ctx.ledger?.forget(this.#ctx.stream, this.#ctx.consumer, m.seq);
     };
     return {
       id: id ?? `${m.info.stream}:${m.seq}`,
@@ -159,12 +163,14 @@ export class PullLoop {
       payload: new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength),
       headers,
       publishedAt: publishedAt ?? Math.floor(Number(m.info.timestampNanos) / 1e6),
-      attempt: Math.max(1, deliveryCount - released),
+      attempt,
       // the server's ack wait ran from the pull: restart it when the message waited in the
       // subscription's buffer, so it is not redelivered (maybe to another member) before anyone saw it
       onHandOut: () => {
         this.#waiting.delete(m);
         if (Date.now() - received >= HAND_OUT_WORKING_AFTER_MS) m.working();
+        // a redelivery's hand-out is counted now: should this member die holding it, the next one knows
+        if (grouped && attempt > 1) void this.#recordHandOuts(m, attempt);
       },
       // ack is written to the connection without waiting for the server's
       // confirmation (as the raw client's ack()); a lost ack means a redelivery,
@@ -177,11 +183,9 @@ export class PullLoop {
       },
       nak: async (delayMs, info) => {
         this.#waiting.delete(m);
-        if (info.reason === 'release' && !info.handedOut) return this.#release(m, released);
-        this.#counts.nakked(m.seq);
-        this.#ctx.flushAcks();
-        m.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
-        await this.#ctx.flush();
+        // handed out: the next copy is the next attempt, whichever member gets it
+        if (grouped && info.handedOut) await this.#recordHandOuts(m, attempt);
+        await this.#nak(m, delayMs);
       },
     };
   }
@@ -279,13 +283,13 @@ export class PullLoop {
           // Pushed even after stop: core holds what arrives while closing and releases
           // it in order once stop() resolved. A nak now would bounce straight back
           // into this same pull, once per round trip.
-          const released = this.#mayHaveReleases(copy.deliveryCount) ? await this.#releasesOf(m) : 0;
+          const attempt = await this.#attemptOf(m, copy.deliveryCount);
           if (unused > 0) {
             unused--;
             pool.consume();
           }
           this.#waiting.add(m);
-          sink.push(this.#toDelivery(m, copy.deliveryCount, released, received));
+          sink.push(this.#toDelivery(m, attempt, received));
         }
         giveBack();
         if (failures > 0) this.#ctx.status('consumer_resumed', this.#ctx.consumer);

@@ -1,8 +1,8 @@
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { ConfigError, safeCause, subjectMatches } from '@omnibus/core';
+import { LEDGER_STREAM } from './hand-out-ledger.js';
 import { isStreamNotFound } from './nats-errors.js';
 import type { ResolvedNatsOptions, StreamDefinition } from './options.js';
-import { LEDGER_STREAM } from './release-ledger.js';
 import { conflictError, differences, hasSettings, type StreamTarget, toConfig } from './stream-config.js';
 
 export type { StreamTarget } from './stream-config.js';
@@ -133,7 +133,7 @@ export class StreamRegistry {
   /**
    * Whether messages this adapter publishes can be stored in the stream `name`: an
    * explicit stream, an automatic one (`<streamPrefix>_…`, whichever process created
-   * it) or one this bus adopted; never the release ledger.
+   * it) or one this bus adopted; never the hand-out ledger.
    */
   manages(name: string): boolean {
     if (name === LEDGER_STREAM) return false;

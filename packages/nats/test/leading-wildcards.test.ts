@@ -28,8 +28,8 @@ describe('narrowing a pattern to a stream', () => {
     expect(filtersFor('*.eu.>', ['orders', 'orders.>'])).toEqual(['orders.eu.>']);
     expect(filtersFor('*.created', ['billing.*.paid'])).toEqual([]);
     expect(filtersFor('*.created', ['a.>', 'b.>'])).toEqual(['a.created', 'b.created']);
-    // the release ledger and the server's own subjects are never read
-    expect(filtersFor('>', ['_omnibus.released.>'])).toEqual([]);
+    // the hand-out ledger and the server's own subjects are never read
+    expect(filtersFor('>', ['_omnibus.handouts.>'])).toEqual([]);
   });
 });
 

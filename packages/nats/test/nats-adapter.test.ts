@@ -414,6 +414,43 @@ await withBroker('nats', (broker) => {
       await nc.close();
     });
 
+    it('a group: a copy the server sent to a pull nobody handled is not an attempt; every hand-out after it counts', async () => {
+      const prefix = uniqueName('LOST');
+      const token = uniqueName('lost');
+      const stream = `${prefix}_${token}`;
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix, logger: silentLogger });
+      await bus.publish(`${token}.x`, 'creates the stream');
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
+      const options = { group: 'g', ack: 'manual' as const, ackTimeoutMs: 1_000, maxAttempts: 3 };
+      // the group exists (its durable), no member runs
+      await (await bus.subscribe(`${token}.x`, options)).close();
+      await bus.publish(`${token}.x`, 'lost first');
+      // a pull whose reply nobody handles (a member's connection closing as the server sends):
+      // the server counts a delivery no handler saw
+      const nc = await connect({ servers: broker.url });
+      const orphan = nc.subscribe(`_INBOX.${uniqueName('orphan')}`, { max: 1 });
+      nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.g`, JSON.stringify({ batch: 1 }), {
+        reply: orphan.getSubject(),
+      });
+      for await (const m of orphan) expect(m.string()).toContain('lost first');
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.consumers.info(stream, 'g')).num_ack_pending).toBe(1);
+      // after the server's ack wait a member gets it: attempt 1; each nak is one more hand-out
+      const r = reader(await bus.subscribe(`${token}.x`, options), 15_000);
+      const attempts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const m = await r.next();
+        expect(m.text()).toBe('lost first');
+        attempts.push(m.attempt);
+        await m.nak();
+      }
+      expect(attempts).toEqual([1, 2, 3]);
+      // nakked at the last attempt: dead-lettered, never handed out again
+      expect(await r.nothingWithin(2_500)).toBeUndefined();
+      await bus.close();
+      await nc.close();
+    }, 30_000);
+
     it('a redelivery that first went to a pull request nobody listens to any more is handed out once, as the next attempt', async () => {
       const prefix = uniqueName('TWICE');
       const token = uniqueName('twice');

@@ -114,4 +114,27 @@ export const MODEL_REGRESSIONS: readonly ModelRegression[] = [
       { t: 'publish', subject: 0, reuseId: true },
     ],
   },
+  {
+    found:
+      'NATS, 2026-12-06 soak (8 runners): a copy the server sent to a pull nobody handled counted as an attempt on a group; attempts read 1, 3 (also: dead-lettered at attempt 3 after 2 hand-outs)',
+    commands: [
+      { t: 'close', slot: 0 },
+      {
+        t: 'subscribe',
+        slot: 1,
+        pattern: 0,
+        group: 0,
+        form: 'consume',
+        ack: 'manual',
+        maxInFlight: 2,
+        outcomes: [{ kind: 'ack' }, { kind: 'hang' }, { kind: 'ack' }],
+        otherBus: false,
+      },
+      { t: 'publishNew' },
+      { t: 'publish', subject: 1, reuseId: false },
+      { t: 'publishNew' },
+      { t: 'publishNew' },
+      { t: 'close', slot: 0 },
+    ],
+  },
 ];

@@ -2,23 +2,29 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { isStreamNotFound } from './nats-errors.js';
 
-/** The stream holding release counts (subjects under `_omnibus.released.`, reserved for Omnibus). */
-export const LEDGER_STREAM = 'OMNIBUS_RELEASED';
-const LEDGER_PREFIX = '_omnibus.released';
+/** The stream holding hand-out counts (subjects under `_omnibus.handouts.`, reserved for Omnibus). */
+export const LEDGER_STREAM = 'OMNIBUS_HANDOUTS';
+const LEDGER_PREFIX = '_omnibus.handouts';
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 
 /**
- * Remembers how often each message of a group was given back unseen.
+ * Remembers how often each redelivered message of a group was handed out.
  *
- * JetStream counts every delivery, including one to a member that closes before
- * its handler ever saw the message; the contract counts hand-outs only. So a
- * group member that releases an unseen message first records it here (the last
- * message on `_omnibus.released.<stream>.<consumer>.<seq>` is the count), and a
- * redelivered message's attempt is its delivery count minus its releases. Only
- * releases write and only redeliveries read: a first delivery costs nothing.
- * Entries are purged once the message is acked and expire after 7 days otherwise.
+ * JetStream counts every delivery: one to a member that closes before its handler
+ * saw the message, and one lost on the wire (nats-server < 2.10.14 sends a copy to a
+ * pull request whose client stopped listening, nats-io/nats-server#5305). The
+ * contract counts hand-outs only, and a group's consumer is shared, so no member can
+ * count for the others. So the count is kept here (the last message on
+ * `_omnibus.handouts.<stream>.<consumer>.<seq>`): written when a handed-out message
+ * goes back (nak, handler error, ack timeout, close) and when a redelivery is handed
+ * out (so that a member that dies holding it still counted it); read only for
+ * redeliveries. A first delivery costs nothing. A redelivery without a record was
+ * handed out at most once, by a member that died holding it, or never: it counts as
+ * attempt 1 (a first hand-out lost with its member is not counted; every later one
+ * is, so a message that kills its handler still reaches `maxAttempts`).
+ * Entries are purged once the message is settled for good and expire after 7 days.
  */
-export class ReleaseLedger {
+export class HandOutLedger {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   #ready: Promise<void> | undefined;
@@ -32,11 +38,11 @@ export class ReleaseLedger {
     return `${LEDGER_PREFIX}.${stream}.${consumer}.${seq}`;
   }
 
-  /** How many times this message was released unseen (0 when never, or when the ledger does not exist yet). */
-  async releases(stream: string, consumer: string, seq: number): Promise<number> {
+  /** How many times this message was handed out so far (0 when never recorded, or when the ledger does not exist yet). */
+  async handOuts(stream: string, consumer: string, seq: number): Promise<number> {
     try {
       const stored = await this.#jsm.streams.getMessage(LEDGER_STREAM, {
-        last_by_subj: ReleaseLedger.subject(stream, consumer, seq),
+        last_by_subj: HandOutLedger.subject(stream, consumer, seq),
       });
       const count = stored ? Number(stored.string()) : 0;
       return Number.isInteger(count) && count > 0 ? count : 0;
@@ -46,16 +52,16 @@ export class ReleaseLedger {
     }
   }
 
-  /** Stores the new release count; resolves once the server has it. */
-  async record(stream: string, consumer: string, seq: number, count: number): Promise<void> {
+  /** Stores the hand-out count; resolves once the server has it. */
+  async record(stream: string, consumer: string, seq: number, handOuts: number): Promise<void> {
     await this.#ensure();
-    await this.#js.publish(ReleaseLedger.subject(stream, consumer, seq), String(count));
+    await this.#js.publish(HandOutLedger.subject(stream, consumer, seq), String(handOuts));
   }
 
   /** Drops the count of a message that was settled for good (best effort: entries expire anyway). */
   forget(stream: string, consumer: string, seq: number): void {
     this.#jsm.streams
-      .purge(LEDGER_STREAM, { filter: ReleaseLedger.subject(stream, consumer, seq) })
+      .purge(LEDGER_STREAM, { filter: HandOutLedger.subject(stream, consumer, seq) })
       .catch(() => undefined);
   }
 
