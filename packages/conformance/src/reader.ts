@@ -99,12 +99,22 @@ export async function storedIds(
   return ids;
 }
 
-/** Polls `condition` until true; fails after `timeoutMs` with `what` in the message. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls `condition` (which may be async: then every 50 ms, one call at a time) until true;
+ * fails after `timeoutMs` with `what` in the message.
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    const met = condition();
+    const isAsync = typeof met !== 'boolean';
+    if (isAsync ? await met : met) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, isAsync ? 50 : 5));
   }
 }
 

@@ -1,3 +1,4 @@
+import type { DriverManagement } from './management/management-types.js';
 import type { BusStatus } from './operability.js';
 import type { BusStats, Capabilities, Headers } from './types.js';
 
@@ -135,7 +136,10 @@ export interface BusDriver {
   /**
    * Optional: core installs its status listener here once, right after `createBus`.
    * Drivers report connection loss and recovery (`connection: 'lost' | 'restored'`)
-   * and other status changes through it; core logs and forwards them.
+   * and other status changes through it — and only through it: core logs connection
+   * loss and recovery, tracks the connection state, and forwards each status once to
+   * the `onStatus` the adapter passed to `createBus`. `StatusRelay` holds what a driver
+   * reports before this is called.
    */
   setStatusListener?(listener: (status: BusStatus) => void): void;
   /**
@@ -145,6 +149,11 @@ export interface BusDriver {
   probe?(): Promise<void>;
   /** Optional backend-owned counters merged into `stats()` (e.g. `dropped`). */
   extraStats?(): Partial<Pick<BusStats, 'dropped'>>;
+  /**
+   * Optional management half: browse and remove stored messages, list groups with their
+   * figures. Core builds dead-letter list / show / redrive / purge on it (`manage(bus)`).
+   */
+  readonly management?: DriverManagement;
   /** Flush pending publishes and disconnect. Called once, after every subscription stopped. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import type { DeliveredMessage } from './message.js';
+import { ACK, type DeliveredMessage } from './message.js';
 import { timerMs } from './operability.js';
 import type { StatsCounter } from './stats.js';
 import type { SubscriptionRuntime } from './subscription-runtime.js';
@@ -68,7 +68,8 @@ export function startConsumeLoop(
   const handled = (message: DeliveredMessage): void => {
     if (!autoAck) return;
     try {
-      runtime.ackQuietly(message);
+      // an ack the backend settles at once returns the shared resolved promise: nothing to wait for
+      void runtime.settle(message, ACK);
     } catch {
       stats.errors++; // a backend fault, not the handler's: the message is left to its ack timeout
     }

@@ -41,6 +41,22 @@ export {
 } from './errors.js';
 export type { FormatErrorOptions } from './format-error.js';
 export { formatError } from './format-error.js';
+export { DEFAULT_DEAD_LETTERS, REDRIVE_HEADERS } from './management/dead-letters.js';
+export { manage } from './management/manage.js';
+export type {
+  BusManagement,
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterProgress,
+  DeadLetterReport,
+  DeadLetterSelection,
+  DeadLetters,
+  DriverManagement,
+  GroupInfo,
+  PurgeOptions,
+  RedriveOptions,
+  StoredMessage,
+} from './management/management-types.js';
 export { generateId } from './message-id.js';
 export { runSoon } from './microtask.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
@@ -59,6 +75,7 @@ export type {
   StandardSchemaResult,
   StandardSchemaV1,
 } from './standard-schema.js';
+export { StatusRelay } from './status-relay.js';
 export {
   assertPattern,
   assertSubject,

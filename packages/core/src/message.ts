@@ -11,6 +11,9 @@ export type Settlement =
   | { kind: 'term'; reason: string; error?: unknown }
   | { kind: 'release' };
 
+/** The one ack settlement, shared: an ack allocates nothing. */
+export const ACK: Settlement = Object.freeze({ kind: 'ack' });
+
 /** Receives settle requests for the messages of one subscription. */
 export interface Settler {
   settle(message: DeliveredMessage, settlement: Settlement): Promise<void>;
@@ -96,7 +99,7 @@ export class DeliveredMessage implements Message, ListNode<DeliveredMessage> {
   }
 
   ack(): Promise<void> {
-    return this.#settler.settle(this, { kind: 'ack' });
+    return this.#settler.settle(this, ACK);
   }
 
   nak(options: NakOptions = {}): Promise<void> {

@@ -46,7 +46,11 @@ export interface BusHealth {
 export interface BusOptions {
   /** Default: `console` (warn level and up are what Omnibus reports by default). `silentLogger` for none. */
   logger?: Logger;
-  /** Every status change the adapter reports, including connection loss and recovery. */
+  /**
+   * Every status change the adapter reports, including connection loss and recovery, and
+   * the bus's own (dead-lettering failing, working again): called once per status, by the
+   * bus only. Adapters pass their own `onStatus` option here. A throwing listener is ignored.
+   */
   onStatus?: (status: BusStatus) => void;
   /**
    * How long `subscribe`/`consume` keep trying while the backend is unreachable

@@ -1,5 +1,6 @@
 import { defaultBackoff } from './backoff.js';
-import { deadLetterHeaders, describeError } from './dead-letter.js';
+import { describeError } from './dead-letter.js';
+import { DeadLetterer } from './dead-letterer.js';
 import type {
   DeliverySink,
   DriverSubscription,
@@ -8,13 +9,12 @@ import type {
   SettleInfo,
 } from './driver.js';
 import { InvalidArgumentError, TimeoutError } from './errors.js';
+import { HandOuts } from './hand-outs.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
 import { type BusStatus, type Logger, log, settledWithin, timerMs } from './operability.js';
-import { OrderedList } from './ordered-list.js';
 import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
-import { isValidSubject } from './subject.js';
 import type { Capabilities, Message } from './types.js';
 import type { ResolvedSubscribeOptions } from './validate.js';
 
@@ -24,7 +24,7 @@ export interface RuntimeContext {
   readonly capabilities: Readonly<Capabilities>;
   readonly stats: StatsCounter;
   readonly logger: Logger;
-  /** Forwards a status event to the bus's `onStatus` (never throws). */
+  /** Reports a status event through the bus (logged when it matters, forwarded to `onStatus`; never throws). */
   reportStatus(status: BusStatus): void;
   /** Publishes a dead-lettered copy (bypasses the closed check: runs during drain too). */
   publishDeadLetter(message: OutgoingMessage): Promise<void>;
@@ -36,6 +36,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const RESOLVED = Promise.resolve();
 const ACK_SEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: true });
 const ACK_UNSEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: false });
+const RELEASE: Settlement = Object.freeze({ kind: 'release' });
 
 /** A promise, as opposed to the `void` a backend's synchronous settle returns. */
 const isPromise = (value: unknown): value is Promise<unknown> =>
@@ -43,8 +44,9 @@ const isPromise = (value: unknown): value is Promise<unknown> =>
 
 /**
  * One subscription's engine, shared by every adapter: the sink drivers push into,
- * `maxInFlight` accounting, settle logic (ack / nak / dead-letter / release),
- * the iterator, and close. Users never see this class, only its facades.
+ * `maxInFlight` accounting, the one settle path (ack / nak / dead-letter / release),
+ * the iterator, and close. Ack deadlines live in `HandOuts`, dead-lettering in
+ * `DeadLetterer`. Users never see this class, only its facades.
  */
 export class SubscriptionRuntime implements DeliverySink, Settler {
   readonly id: string;
@@ -52,11 +54,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   readonly options: ResolvedSubscribeOptions;
   readonly #ctx: RuntimeContext;
   readonly #buffer = new RingQueue<DeliveredMessage>();
-  /** Handed out and not settled yet, in hand-out order (released in that order on close). */
-  readonly #handedOut = new OrderedList<DeliveredMessage>();
+  /** Handed out and not settled yet, with their ack deadlines. */
+  readonly #handOuts: HandOuts;
+  readonly #deadLetterer: DeadLetterer;
   /** Backend settles still under way (close waits for them, bounded). */
-  #settling = 0;
-  #settledWaiter: (() => void) | undefined;
+  #backendSettles = 0;
+  #backendSettlesWaiter: (() => void) | undefined;
+  /** Pushed and not settled yet: what holds `maxInFlight` slots. */
   #unsettled = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #waiter: (() => void) | undefined;
@@ -69,10 +73,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #drain: ((timeoutMs: number) => Promise<number>) | undefined;
   #resolveClosed!: () => void;
   #abortListener: (() => void) | undefined;
-  /** One timer for every ack timeout of this subscription, armed for the oldest hand-out's deadline. */
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryWarned = false;
-  #deadLetterFailing = false;
   #backoffWarned = false;
   /** Resolves when fully closed. */
   readonly closed: Promise<void>;
@@ -82,6 +83,16 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.pattern = pattern;
     this.options = options;
     this.#ctx = ctx;
+    this.#handOuts = new HandOuts(options.ackTimeoutMs, this.#expired);
+    this.#deadLetterer = new DeadLetterer({
+      backend: ctx.backend,
+      stats: ctx.stats,
+      logger: ctx.logger,
+      options,
+      publishDeadLetter: ctx.publishDeadLetter,
+      reportStatus: ctx.reportStatus,
+      backoffDelay: (attempt) => this.backoffDelay(attempt),
+    });
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -159,13 +170,13 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       return;
     }
     if (this.#state !== 'open') {
-      void this.settle(message, { kind: 'release' });
+      void this.settle(message, RELEASE);
       return;
     }
-    const termed = this.#termed?.get(delivery.id);
-    if (termed) {
+    const refused = this.#deadLetterer.refusedCopy(delivery.id);
+    if (refused) {
       // its dead-letter copy was refused before: try again, without handing it out
-      void this.settle(message, { kind: 'term', reason: termed.reason, error: termed.error });
+      void this.settle(message, { kind: 'term', reason: refused.reason, error: refused.error });
       return;
     }
     if (delivery.attempt > this.options.maxAttempts) {
@@ -195,11 +206,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   }
 
   #handOut(message: DeliveredMessage, now: number): DeliveredMessage {
-    message.handedOut = true;
-    // hand-outs are in time order and share one ack timeout: deadlines grow along #handedOut
-    message.deadline = now + this.options.ackTimeoutMs;
-    this.#handedOut.add(message);
-    if (this.#expiryTimer === undefined) this.#armExpiry(message.deadline, now);
+    this.#handOuts.add(message, now);
     if (message.delivery.onHandOut) {
       try {
         message.delivery.onHandOut();
@@ -236,71 +243,32 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   // ---- ack timeout ----------------------------------------------------------
 
-  #armExpiry(at: number, now: number): void {
-    this.#expiryTimer = setTimeout(this.#expire, Math.max(0, at - now));
-    this.#expiryTimer.unref?.();
-  }
-
   /**
    * Ack timeouts, owned by core on every backend: a handed-out message not settled
    * within `ackTimeoutMs` (manual ack forgotten, handler hung) is nakked — redelivered
    * with `attempt + 1`, or dead-lettered at `maxAttempts` — and its `maxInFlight` slot
    * is freed. A later settle of that message is ignored (it was claimed here).
    */
-  readonly #expire = (): void => {
-    this.#expiryTimer = undefined;
-    if (this.#state !== 'open') return; // closing releases what is left
-    const now = Date.now();
-    for (let head = this.#handedOut.first; head; head = this.#handedOut.first) {
-      if (head.deadline > now) {
-        this.#armExpiry(head.deadline, now);
-        return;
-      }
-      if (!this.#expiryWarned) {
-        this.#expiryWarned = true;
-        log(
-          this.#ctx.logger,
-          'warn',
-          `[omnibus:${this.#ctx.backend}] message ${head.id} from "${head.subject}" was not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms): redelivered, and a late ack/nak of it is ignored (reported once per subscription)`,
-        );
-      }
-      const error = new TimeoutError(`not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms)`, {
-        backend: this.#ctx.backend,
-      });
-      // settle() takes it out of #handedOut synchronously
-      void this.settle(
-        head,
-        head.attempt >= this.options.maxAttempts
-          ? { kind: 'term', reason: `maxAttempts (${this.options.maxAttempts}) exceeded: ack timeout`, error }
-          : { kind: 'nak', delayMs: 0, error },
+  readonly #expired = (message: DeliveredMessage): void => {
+    if (!this.#expiryWarned) {
+      this.#expiryWarned = true;
+      log(
+        this.#ctx.logger,
+        'warn',
+        `[omnibus:${this.#ctx.backend}] message ${message.id} from "${message.subject}" was not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms): redelivered, and a late ack/nak of it is ignored (reported once per subscription)`,
       );
     }
-  };
-
-  /** Counts a backend settle under way until `done` settles (close waits for it). */
-  #track(done: Promise<unknown>): void {
-    this.#settling++;
-    const finished = () => {
-      if (--this.#settling === 0 && this.#settledWaiter) {
-        const waiter = this.#settledWaiter;
-        this.#settledWaiter = undefined;
-        waiter();
-      }
-    };
-    done.then(finished, finished);
-  }
-
-  /** Resolves once no backend settle is under way. */
-  #allSettled(): Promise<void> {
-    if (this.#settling === 0) return RESOLVED;
-    return new Promise((resolve) => {
-      const previous = this.#settledWaiter;
-      this.#settledWaiter = () => {
-        previous?.();
-        resolve();
-      };
+    const error = new TimeoutError(`not settled within ackTimeoutMs (${this.options.ackTimeoutMs} ms)`, {
+      backend: this.#ctx.backend,
     });
-  }
+    // settle() takes it out of the hand-outs synchronously
+    void this.settle(
+      message,
+      message.attempt >= this.options.maxAttempts
+        ? { kind: 'term', reason: `maxAttempts (${this.options.maxAttempts}) exceeded: ack timeout`, error }
+        : { kind: 'nak', delayMs: 0, error },
+    );
+  };
 
   /** The async iterator behind `Subscription`; usable once. */
   #iterated = false;
@@ -334,71 +302,60 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     };
   }
 
-  // ---- settling -------------------------------------------------------------
+  // ---- settling: the one path ------------------------------------------------
+  //
+  // Every settle goes through `settle`: the application's ack / nak / term, the consume
+  // loop's ack and nak, an ack timeout, a release on close. The message is claimed (any
+  // later settle of it is ignored) and taken out of the hand-outs; then the backend acks it
+  // (`#ack`) or gets it back or dead-letters it (`#nakOrDeadLetter`). Each ends in
+  // `#slotFreed`, directly or through `#backendRefused`.
 
+  /**
+   * Settles `message` once. An ack the backend settles synchronously costs no promise (the
+   * consume loop's hot path): the shared resolved one is returned.
+   */
   settle(message: DeliveredMessage, settlement: Settlement): Promise<void> {
     if (!message.claim()) return RESOLVED;
-    if (message.handedOut) this.#handedOut.delete(message);
+    this.#handOuts.delete(message);
     if (settlement.kind === 'ack') return this.#ack(message) ?? RESOLVED;
-    const done = this.#settle(message, settlement);
-    this.#track(done);
+    const done = this.#nakOrDeadLetter(message, settlement);
+    this.#trackBackendSettle(done);
     return done;
   }
 
-  /**
-   * Acks a handled message (the consume loop's auto-ack): the hot path, with no
-   * promise at all when the backend settles synchronously. Ignored when already settled.
-   */
-  ackQuietly(message: DeliveredMessage): void {
-    if (!message.claim()) return;
-    if (message.handedOut) this.#handedOut.delete(message);
-    this.#ack(message);
-  }
-
+  /** Acks on the backend; a promise only when the backend settles asynchronously. */
   #ack(message: DeliveredMessage): Promise<void> | undefined {
     let pending: Promise<void> | void;
     try {
       pending = message.delivery.ack(message.handedOut ? ACK_SEEN : ACK_UNSEEN);
     } catch {
-      this.#settleFailed();
+      this.#backendRefused();
       return undefined;
     }
     if (!isPromise(pending)) {
       this.#ctx.stats.acked++;
-      this.#settled();
+      this.#slotFreed();
       return undefined;
     }
     const done = pending.then(
       () => {
         this.#ctx.stats.acked++;
-        this.#settled();
+        this.#slotFreed();
       },
-      () => this.#settleFailed(),
+      () => this.#backendRefused(),
     );
-    this.#track(done);
+    this.#trackBackendSettle(done);
     return done;
   }
 
-  /** The backend refused a settle: the message is left to its ack timeout. */
-  #settleFailed(): void {
-    this.#ctx.stats.errors++;
-    this.#ctx.stats.nakked++;
-    this.#settled();
-  }
-
-  #settled(): void {
-    this.#ctx.stats.inFlight--;
-    this.#unsettled--;
-    if (this.#state === 'open' && this.#capacityListener) {
-      try {
-        this.#capacityListener();
-      } catch {
-        this.#ctx.stats.errors++;
-      }
-    }
-  }
-
-  async #settle(message: DeliveredMessage, settlement: Exclude<Settlement, { kind: 'ack' }>): Promise<void> {
+  /**
+   * Gives the message back to the backend for redelivery (`release`, `nak`), or
+   * dead-letters it (`term`, a `nak` at the last attempt).
+   */
+  async #nakOrDeadLetter(
+    message: DeliveredMessage,
+    settlement: Exclude<Settlement, { kind: 'ack' }>,
+  ): Promise<void> {
     const { stats } = this.#ctx;
     const delivery = message.delivery;
     const handedOut = message.handedOut;
@@ -409,11 +366,15 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
           stats.nakked++;
           break;
         case 'term':
-          await this.#deadLetter(message, settlement.reason, settlement.error);
+          await this.#deadLetterer.deadLetter(message, settlement.reason, settlement.error);
           break;
         case 'nak': {
           if (message.attempt >= this.options.maxAttempts) {
-            await this.#deadLetter(message, `failed after ${message.attempt} attempts`, settlement.error);
+            await this.#deadLetterer.deadLetter(
+              message,
+              `failed after ${message.attempt} attempts`,
+              settlement.error,
+            );
             break;
           }
           const info: SettleInfo =
@@ -432,107 +393,55 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
         }
       }
     } catch {
-      this.#settleFailed(); // left to the backend's ack timeout
+      this.#backendRefused(); // left to the backend's ack timeout
       return;
     }
-    this.#settled();
+    this.#slotFreed();
   }
 
-  async #deadLetter(message: DeliveredMessage, reason: string, error: unknown): Promise<void> {
-    const { stats } = this.#ctx;
-    const delivery = message.delivery;
-    const target = this.options.deadLetter(message.subject);
-    const info: SettleInfo = { reason: 'dead-letter', handedOut: message.handedOut, error };
-    // the hand-outs the application saw: a message dead-lettered without being handed out
-    // (redelivered past the limit, or back after a refused copy) saw fewer, never more than maxAttempts
-    const seen =
-      this.#termed?.get(message.id)?.attempt ??
-      (message.handedOut
-        ? message.attempt
-        : Math.max(1, Math.min(message.attempt - 1, this.options.maxAttempts)));
-    // counted before the copy is published: an in-process backend may hand it to a dead-letter
-    // consumer before this function resumes, and that consumer should find it counted
-    stats.deadLettered++;
-    try {
-      if (!isValidSubject(target))
-        throw new InvalidArgumentError(`dead-letter subject ${JSON.stringify(target)} is invalid`, {
-          hint: "the deadLetter function must return a concrete subject (no wildcards), e.g. (subject) => 'dlq.' + subject",
-        });
-      await this.#ctx.publishDeadLetter({
-        id: message.id,
-        subject: target,
-        payload: message.payload,
-        headers: deadLetterHeaders({
-          headers: message.headers,
-          subject: message.subject,
-          id: message.id,
-          attempt: seen,
-          group: this.options.group,
-          reason,
-          error,
-        }),
-        publishedAt: Date.now(),
-        dedupe: false,
-      });
-    } catch (failure) {
-      // never drop: keep the message and try again later, backing off
-      stats.deadLettered--;
-      stats.errors++;
-      this.#deadLetterFailed(target, failure);
-      this.#rememberTermed(message.id, { reason, error, attempt: seen });
-      await delivery.nak(this.backoffDelay(message.attempt), { ...info, reason: 'handler-error' });
-      stats.nakked++;
-      return;
-    }
-    if (this.#deadLetterFailing) {
-      this.#deadLetterFailing = false;
-      log(
-        this.#ctx.logger,
-        'warn',
-        `[omnibus:${this.#ctx.backend}] dead-lettering to "${target}" works again`,
-      );
-      this.#ctx.reportStatus({ type: 'dead_letter_restored', detail: target });
-    }
-    this.#termed?.delete(message.id);
-    try {
-      await delivery.ack(info);
-    } catch {
-      // the copy is stored: counted once; the original is left to the broker, which redelivers it
-      // past maxAttempts, and it is dead-lettered again then (a second copy, never a loss)
-      stats.errors++;
-    }
-    log(
-      this.#ctx.logger,
-      'warn',
-      `[omnibus:${this.#ctx.backend}] dead-lettered message ${message.id} from "${message.subject}" to "${target}" at attempt ${message.attempt}${this.options.group ? ` (group ${this.options.group})` : ''}: ${reason}${error === undefined ? '' : ` — ${describeError(error)}`}`,
-    );
+  /** The backend refused a settle: the message is left to its ack timeout. */
+  #backendRefused(): void {
+    this.#ctx.stats.errors++;
+    this.#ctx.stats.nakked++;
+    this.#slotFreed();
   }
 
-  /**
-   * Messages whose dead-letter copy was refused, by id: when they come back (the broker counts
-   * the nak as an attempt, so a `term` before `maxAttempts` would otherwise be handed out again)
-   * they go straight to the dead-letter attempt. Bounded: the oldest are forgotten past 10,000.
-   */
-  #termed: Map<string, { reason: string; error: unknown; attempt: number }> | undefined;
-
-  #rememberTermed(id: string, entry: { reason: string; error: unknown; attempt: number }): void {
-    this.#termed ??= new Map();
-    this.#termed.delete(id);
-    this.#termed.set(id, entry);
-    if (this.#termed.size > 10_000) this.#termed.delete(this.#termed.keys().next().value as string);
+  /** The message is settled (or given up on): its `maxInFlight` slot is free. */
+  #slotFreed(): void {
+    this.#ctx.stats.inFlight--;
+    this.#unsettled--;
+    if (this.#state === 'open' && this.#capacityListener) {
+      try {
+        this.#capacityListener();
+      } catch {
+        this.#ctx.stats.errors++;
+      }
+    }
   }
 
-  /** A dead-letter copy was refused: reported once (warn + status) until one goes through again. */
-  #deadLetterFailed(target: string, failure: unknown): void {
-    if (this.#deadLetterFailing) return;
-    this.#deadLetterFailing = true;
-    const detail = `dead-letter to "${target}" failed: ${describeError(failure)}`;
-    log(
-      this.#ctx.logger,
-      'warn',
-      `[omnibus:${this.#ctx.backend}] ${detail}. The message is kept (redelivered with backoff; not handed out again by this subscription) until "${target}" accepts it: make that subject publishable (e.g. a stream covering it when streams are only verified) or set the deadLetter option (reported once until it works again)`,
-    );
-    this.#ctx.reportStatus({ type: 'dead_letter_failed', detail });
+  /** Counts a backend settle under way until `done` settles (close waits for it). */
+  #trackBackendSettle(done: Promise<unknown>): void {
+    this.#backendSettles++;
+    const finished = () => {
+      if (--this.#backendSettles === 0 && this.#backendSettlesWaiter) {
+        const waiter = this.#backendSettlesWaiter;
+        this.#backendSettlesWaiter = undefined;
+        waiter();
+      }
+    };
+    done.then(finished, finished);
+  }
+
+  /** Resolves once no backend settle is under way. */
+  #backendSettlesDone(): Promise<void> {
+    if (this.#backendSettles === 0) return RESOLVED;
+    return new Promise((resolve) => {
+      const previous = this.#backendSettlesWaiter;
+      this.#backendSettlesWaiter = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   /**
@@ -570,8 +479,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(0, deadline - Date.now());
     this.#state = 'closing';
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
+    this.#handOuts.stopExpiry();
     if (this.#abortListener) this.options.signal?.removeEventListener('abort', this.#abortListener);
     this.#wake();
     if (this.#driverSubscription) {
@@ -589,11 +497,11 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
         `[omnibus:${this.#ctx.backend}] closing "${this.pattern}": ${abandoned} handler${abandoned === 1 ? '' : 's'} still running after ${timeoutMs} ms; their messages are released for redelivery and their results will be ignored`,
       );
     // handed-out messages came before the buffered ones: release in delivery order
-    const leftovers = [...this.#handedOut.clear(), ...this.#buffer.drain()];
-    for (const m of leftovers) void this.settle(m, { kind: 'release' });
+    const leftovers = [...this.#handOuts.takeAll(), ...this.#buffer.drain()];
+    for (const m of leftovers) void this.settle(m, RELEASE);
     // bounded: with the backend away a settle may wait for the reconnect; what is not
     // settled in time stays unacknowledged on the broker and is redelivered later
-    await settledWithin(this.#allSettled(), left());
+    await settledWithin(this.#backendSettlesDone(), left());
     this.#state = 'closed';
     this.#wake();
     this.#ctx.onClosed(this);

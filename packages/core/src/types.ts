@@ -179,6 +179,11 @@ export interface Capabilities {
   wildcards: 'native' | 'emulated';
   /** Largest payload accepted, in bytes. */
   maxPayloadBytes: number;
+  /**
+   * The management API (`manage(bus)`: dead letters, groups and lag) is available. Set by core
+   * when the adapter's driver implements it; absent otherwise.
+   */
+  management?: boolean;
 }
 
 /** The capability flags a configuration can require (boolean ones). */

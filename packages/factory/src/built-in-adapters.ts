@@ -63,40 +63,30 @@ function kafkaUrl(url: string): UrlReading {
 }
 
 /**
+ * An `@omnibus/<name>` adapter: its package, and a loader that imports `factory` from it
+ * (only when a URL or config names it).
+ */
+function builtIn(
+  name: string,
+  schemes: readonly string[],
+  factory: string,
+  rest: Omit<AdapterRegistration, 'name' | 'schemes' | 'packageName' | 'load'> = {},
+): AdapterRegistration {
+  const packageName = `@omnibus/${name}`;
+  return { name, schemes, packageName, load: () => importFactory(packageName, factory), ...rest };
+}
+
+/**
  * The four `@omnibus` adapters, registered at start-up through `registerAdapter`
  * like any other. Redis takes the default URL reading: it reads its own query
  * parameters (and refuses one the code also sets).
  */
 export const BUILT_IN_ADAPTERS: readonly AdapterRegistration[] = [
-  {
-    name: 'memory',
-    schemes: ['memory'],
-    packageName: '@omnibus/memory',
-    load: () => importFactory('@omnibus/memory', 'createMemoryBus'),
-    parseUrl: memoryUrl,
-    reportsStatus: false,
-  },
-  {
-    name: 'nats',
-    schemes: ['nats', 'tls'],
-    packageName: '@omnibus/nats',
-    load: () => importFactory('@omnibus/nats', 'createNatsBus'),
-    parseUrl: natsUrl,
-    connectionOption: 'connection',
-  },
-  {
-    name: 'redis',
-    schemes: ['redis', 'rediss'],
-    packageName: '@omnibus/redis',
-    load: () => importFactory('@omnibus/redis', 'createRedisBus'),
-    connectionOption: 'client',
-  },
-  {
-    name: 'kafka',
-    schemes: ['kafka', 'kafka+ssl'],
-    packageName: '@omnibus/kafka',
-    load: () => importFactory('@omnibus/kafka', 'createKafkaBus'),
+  builtIn('memory', ['memory'], 'createMemoryBus', { parseUrl: memoryUrl, reportsStatus: false }),
+  builtIn('nats', ['nats', 'tls'], 'createNatsBus', { parseUrl: natsUrl, connectionOption: 'connection' }),
+  builtIn('redis', ['redis', 'rediss'], 'createRedisBus', { connectionOption: 'client' }),
+  builtIn('kafka', ['kafka', 'kafka+ssl'], 'createKafkaBus', {
     parseUrl: kafkaUrl,
     connectionOption: 'kafka',
-  },
+  }),
 ];

@@ -29,7 +29,7 @@ declare module '@omnibus/core' {
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
   stopIdleRequestQueueLoop();
-  const reporter = new StatusReporter(resolved.onStatus);
+  const reporter = new StatusReporter();
   const sockets = new SocketTracker();
   const kafka = kafkaClient(resolved, reporter.report, sockets);
   const { admin, producer } = await connectClients(kafka, resolved, () => reporter.lastError, sockets);
@@ -41,5 +41,9 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
     resolved,
     reporter,
   );
-  return createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
+  return createBus(driver, {
+    logger: resolved.logger,
+    onStatus: resolved.onStatus,
+    subscribeTimeoutMs: resolved.publishTimeoutMs,
+  });
 }

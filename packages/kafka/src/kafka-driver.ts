@@ -139,7 +139,7 @@ export class KafkaDriver implements BusDriver {
   }
 
   setStatusListener(listener: (status: BusStatus) => void): void {
-    this.#reporter.listener = listener;
+    this.#reporter.listen(listener);
   }
 
   /** Readiness: a metadata request to the cluster. */

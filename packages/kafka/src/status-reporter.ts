@@ -1,20 +1,21 @@
-import type { BusStatus } from '@omnibus/core';
+import { type BusStatus, StatusRelay } from '@omnibus/core';
 
 /**
- * Sends status changes to `onStatus` and to core's listener, and remembers
- * whether the connection is lost (kafkajs has no connection events of its own:
- * loss is read from its error log, recovery from the next successful publish or
- * group join).
+ * Sends status changes to core (which logs connection loss and recovery and forwards them
+ * to `onStatus`), and remembers what the driver needs to word them: whether a loss it
+ * reported is not over yet, and the client's last error (kafkajs has no connection events
+ * of its own: loss is read from its error log, recovery from the next successful publish or
+ * group join). What is reported while connecting is held until the bus listens.
  */
 export class StatusReporter {
-  listener: ((status: BusStatus) => void) | undefined;
   lost = false;
   /** The client's last error line (redacted): what a failed connect says. */
   lastError: string | undefined;
-  readonly #onStatus: ((status: BusStatus) => void) | undefined;
+  readonly #relay = new StatusRelay();
 
-  constructor(onStatus: ((status: BusStatus) => void) | undefined) {
-    this.#onStatus = onStatus;
+  /** Installs the bus's listener (`setStatusListener`). */
+  listen(listener: (status: BusStatus) => void): void {
+    this.#relay.listen(listener);
   }
 
   readonly report = (status: BusStatus): void => {
@@ -25,11 +26,6 @@ export class StatusReporter {
     } else if (status.connection === 'restored') {
       this.lost = false;
     }
-    try {
-      this.#onStatus?.(status);
-    } catch {
-      // ignore listener errors
-    }
-    this.listener?.(status);
+    this.#relay.report(status);
   };
 }

@@ -17,6 +17,18 @@ export class History {
     if (this.#items.length > this.#maxMessages) this.#items.shift();
   }
 
+  /** Every retained message matching `pattern`, oldest first (a copy: safe to remove while reading). */
+  matching(pattern: string, now: number): Envelope[] {
+    return this.replay(pattern, 'earliest', now);
+  }
+
+  /** Forgets the retained messages with these sequence numbers. */
+  remove(sequences: ReadonlySet<number>): void {
+    let kept = 0;
+    for (const e of this.#items) if (!sequences.has(e.sequence)) this.#items[kept++] = e;
+    this.#items.length = kept;
+  }
+
   /** Retained messages matching `pattern` from `from` on, oldest first. */
   replay(pattern: string, from: DriverStartPosition, now: number): Envelope[] {
     if (from === 'new') return [];

@@ -4,6 +4,7 @@ import {
   type BusDriver,
   type Capabilities,
   ConfigError,
+  DLQ_HEADERS,
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
@@ -15,11 +16,14 @@ import { DedupeWindow } from './dedupe-window.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import type { Envelope } from './envelope.js';
 import { History } from './history.js';
+import { MemoryManagement } from './memory-management.js';
 import type { ResolvedMemoryOptions } from './options.js';
 import { PayloadPool } from './payload-pool.js';
 import { Target } from './target.js';
 
 const BACKEND = 'memory';
+/** Dead letters a memory bus without history keeps for the management API (oldest dropped first). */
+const DEAD_LETTERS_KEPT = 10_000;
 
 /** How to get replay (`from: 'earliest' | { time }`) from a memory bus: its `history` option. */
 const REPLAY_HINT =
@@ -36,6 +40,9 @@ export class MemoryDriver implements BusDriver {
   readonly #groups = new Map<string, Target>();
   readonly #dedupe: DedupeWindow;
   readonly #history: History | undefined;
+  /** Dead letters kept for the management API when there is no history (which holds them then). */
+  readonly #deadLetters: History | undefined;
+  readonly management: MemoryManagement;
   readonly #trackers = new Map<string, DeliveryTracker>();
   readonly #spaceWaiters = new Set<() => void>();
   readonly #payloads = new PayloadPool();
@@ -51,6 +58,8 @@ export class MemoryDriver implements BusDriver {
     this.#history = options.history
       ? new History(options.history.maxMessages, options.history.maxAgeMs)
       : undefined;
+    this.#deadLetters = this.#history ? undefined : new History(DEAD_LETTERS_KEPT, Number.POSITIVE_INFINITY);
+    this.management = new MemoryManagement(this.#history ?? (this.#deadLetters as History), this.#groups);
     this.capabilities = Object.freeze({
       durable: false,
       replay: this.#history !== undefined,
@@ -120,6 +129,8 @@ export class MemoryDriver implements BusDriver {
     };
     if (message.dedupe) this.#dedupe.record(dedupeKey, Date.now());
     this.#history?.append(envelope);
+    if (this.#deadLetters && message.headers[DLQ_HEADERS.subject] !== undefined)
+      this.#deadLetters.append(envelope);
     tracker?.expect(targets.length);
     for (const target of targets) this.#enqueue(target, envelope, now);
     return { duplicate: false, sequence: String(envelope.sequence) };

@@ -40,6 +40,11 @@ export class Target implements DeliveryOwner {
     return this.#queue.length + this.#retries.length;
   }
 
+  /** The management figures: not delivered yet, delivered and unsettled, waiting for a redelivery. */
+  figures(): { lag: number; pending: number; redelivered: number } {
+    return { lag: this.#queue.length, pending: this.#inFlight.size, redelivered: this.#retries.length };
+  }
+
   /** Queues a published message and hands it out at once when a member has room. */
   enqueue(envelope: Envelope, now: number): void {
     this.#queue.push({ envelope, attempt: 1, notBefore: 0 });

@@ -31,7 +31,11 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
   const { nc, owned } = await openConnection(resolved);
   const driver = await NatsDriver.create(nc, owned, resolved);
   driver.stopWatching = watchStatus(nc, (status) => driver.report(status));
-  const bus = createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
+  const bus = createBus(driver, {
+    logger: resolved.logger,
+    onStatus: resolved.onStatus,
+    subscribeTimeoutMs: resolved.publishTimeoutMs,
+  });
   return Object.defineProperty(bus, 'createdStreams', {
     get: () => [...driver.streams.created],
     enumerable: true,

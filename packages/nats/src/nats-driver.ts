@@ -23,6 +23,7 @@ import {
   type OutgoingMessage,
   PublishError,
   redact,
+  StatusRelay,
   safeCause,
   settledWithin,
 } from '@omnibus/core';
@@ -132,25 +133,21 @@ export class NatsDriver implements BusDriver {
     return driver;
   }
 
-  #listener: ((status: BusStatus) => void) | undefined;
+  readonly #statusRelay = new StatusRelay();
 
   setStatusListener(listener: (status: BusStatus) => void): void {
-    this.#listener = listener;
+    this.#statusRelay.listen(listener);
   }
 
   /**
-   * Reports a status change to `onStatus` and to core (which logs connection loss and
-   * recovery). The detail is redacted: it often carries an error's message, and client
-   * and server errors may quote a URL with credentials.
+   * Reports a status change to core, which logs connection loss and recovery and forwards
+   * it to `onStatus`. The detail is redacted: it often carries an error's message, and
+   * client and server errors may quote a URL with credentials.
    */
   report(status: BusStatus): void {
-    const safe = status.detail === undefined ? status : { ...status, detail: redact(status.detail) };
-    try {
-      this.#options.onStatus?.(safe);
-    } catch {
-      // ignore listener errors
-    }
-    this.#listener?.(safe);
+    this.#statusRelay.report(
+      status.detail === undefined ? status : { ...status, detail: redact(status.detail) },
+    );
   }
 
   #status(type: string, detail?: string): void {

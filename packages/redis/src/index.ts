@@ -39,5 +39,9 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
   }
   const driver = new RedisDriver(client, owned, resolved, durable);
   driver.stopWatching = watchClient(client, 'connection', driver.report, true);
-  return createBus(driver, { logger: resolved.logger, subscribeTimeoutMs: resolved.publishTimeoutMs });
+  return createBus(driver, {
+    logger: resolved.logger,
+    onStatus: resolved.onStatus,
+    subscribeTimeoutMs: resolved.publishTimeoutMs,
+  });
 }

@@ -11,6 +11,7 @@ import {
   type OutgoingMessage,
   PublishError,
   redact,
+  StatusRelay,
   safeCause,
   settledWithin,
   subjectMatches,
@@ -84,21 +85,14 @@ export class RedisDriver implements BusDriver {
     return { dropped: this.#trimmed };
   }
 
-  #listener: ((status: BusStatus) => void) | undefined;
+  readonly #statusRelay = new StatusRelay();
 
   setStatusListener(listener: (status: BusStatus) => void): void {
-    this.#listener = listener;
+    this.#statusRelay.listen(listener);
   }
 
-  /** Reports a status change to `onStatus` and to core (which logs connection loss and recovery). */
-  readonly report = (status: BusStatus): void => {
-    try {
-      this.#options.onStatus?.(status);
-    } catch {
-      // ignore listener errors
-    }
-    this.#listener?.(status);
-  };
+  /** Reports a status change to core, which logs connection loss and recovery and forwards it to `onStatus`. */
+  readonly report: (status: BusStatus) => void = this.#statusRelay.report;
 
   #status(type: string, detail?: string): void {
     this.report({ type, detail: detail === undefined ? undefined : redact(detail) });

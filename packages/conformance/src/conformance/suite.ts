@@ -12,6 +12,7 @@ import { groupDurabilityTests } from './group-durability.js';
 import { dedupeTests, replayTests } from './history.js';
 import { leadingWildcardTests } from './leading-wildcards.js';
 import { lifecycleTests } from './lifecycle.js';
+import { managementTests } from './management.js';
 import { releaseTests } from './release.js';
 import { deliveryTests, routingTests } from './routing.js';
 import { typedEventTests } from './typed.js';
@@ -48,7 +49,7 @@ export interface ConformanceReport {
   passed: number;
   failed: number;
   /** Groups not run because the backend declares the capability unsupported. */
-  unsupported: { group: string; capability: CapabilityName | 'ordering' }[];
+  unsupported: { group: string; capability: CapabilityName | 'ordering' | 'management' }[];
   capabilities: Capabilities;
   /** Each group's outcome: every test passed, at least one failed, or not run because unsupported. */
   groups: Record<string, 'passed' | 'failed' | 'unsupported'>;
@@ -61,7 +62,7 @@ export interface ConformanceReport {
 
 interface GroupSpec {
   name: string;
-  requires?: CapabilityName | 'ordering';
+  requires?: CapabilityName | 'ordering' | 'management';
   define: (test: Register, expect: Expect) => void;
 }
 
@@ -84,11 +85,13 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'limits and closed bus', define: limitTests },
   { name: 'lifecycle and stats', define: lifecycleTests },
   { name: 'typed events', define: typedEventTests },
+  { name: 'management', requires: 'management', define: managementTests },
 ];
 
 function supports(capabilities: Capabilities, requirement: GroupSpec['requires']): boolean {
   if (requirement === undefined) return true;
   if (requirement === 'ordering') return capabilities.ordering === 'subject';
+  if (requirement === 'management') return capabilities.management === true;
   return capabilities[requirement] === true;
 }
 

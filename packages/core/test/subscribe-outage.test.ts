@@ -1,33 +1,26 @@
-import {
-  AbortedError,
-  BusClosedError,
-  type BusDriver,
-  ConfigError,
-  ConnectionError,
-  createBus,
-  type DriverSubscription,
-  silentLogger,
-} from '@omnibus/core';
-import { reader } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
-import { MemoryDriver } from '../src/memory-driver.js';
-import { resolveMemoryOptions } from '../src/options.js';
+import { createBus } from '../src/create-bus.js';
+import type { BusDriver, DriverSubscription } from '../src/driver.js';
+import { AbortedError, BusClosedError, ConfigError, ConnectionError } from '../src/errors.js';
+import { silentLogger } from '../src/operability.js';
+import { inProcessDriver } from './support/in-process-driver.js';
+import { reader } from './support/reader.js';
 
 /**
- * The memory driver behind a switchable outage, for core's subscribe-through-an-
+ * An in-process driver behind a switchable outage, for core's subscribe-through-an-
  * outage logic: while `down`, `subscribe` fails (or, with `queueWhileDown`,
  * waits for the backend to come back, as ioredis queues commands) and the probe
  * gets no answer.
  */
 function outageDriver(options: { queueWhileDown?: boolean } = {}) {
-  const inner = new MemoryDriver(resolveMemoryOptions());
+  const inner = inProcessDriver();
   let down = false;
   let up: (() => void) | undefined;
   let upAgain = Promise.resolve();
   /** `open`: attempts not failed and not stopped yet (waiting, or live). */
   const state = { subscribeCalls: 0, live: 0, stopped: 0, open: 0, openAtClose: -1 };
   const driver: BusDriver = {
-    backend: 'memory-outage',
+    backend: 'in-process-outage',
     capabilities: inner.capabilities,
     publish: (m) => inner.publish(m),
     async subscribe(request) {
@@ -143,7 +136,7 @@ describe('subscribe during an outage (core, subscribeTimeoutMs)', () => {
       ...o.driver,
       subscribe: async () => {
         o.state.subscribeCalls++;
-        throw new ConfigError('streams', 'stream settings differ', { backend: 'memory-outage' });
+        throw new ConfigError('streams', 'stream settings differ', { backend: 'in-process-outage' });
       },
     };
     const bus = createBus(refusing, { logger: silentLogger, subscribeTimeoutMs: 5_000 });

@@ -1,24 +1,25 @@
-import { type BusDriver, createBus, type DriverSubscription, silentLogger } from '@omnibus/core';
 import { describe, expect, it } from 'vitest';
-import { MemoryDriver } from '../src/memory-driver.js';
-import { resolveMemoryOptions } from '../src/options.js';
+import { createBus } from '../src/create-bus.js';
+import type { BusDriver, DriverSubscription } from '../src/driver.js';
+import { silentLogger } from '../src/operability.js';
+import { inProcessDriver } from './support/in-process-driver.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The memory driver whose `subscribe` resolves only when the test says so, and
+ * An in-process driver whose `subscribe` resolves only when the test says so, and
  * whose subscriptions take 100 ms to stop: for a subscription that arrives just
  * as the bus (or the subscription) closes.
  */
 function lateDriver() {
-  const inner = new MemoryDriver(resolveMemoryOptions());
+  const inner = inProcessDriver();
   let arrive!: () => void;
   const arrived = new Promise<void>((resolve) => {
     arrive = resolve;
   });
   const state = { stopsBegun: 0, stopsDone: 0, stopsDoneAtClose: -1 };
   const driver: BusDriver = {
-    backend: 'memory-late',
+    backend: 'in-process-late',
     capabilities: inner.capabilities,
     publish: (m) => inner.publish(m),
     async subscribe(request) {

@@ -1,19 +1,12 @@
-import { type BusDriver, createBus } from '@omnibus/core';
-import { reader } from '@omnibus/testing';
 import { expect, it } from 'vitest';
-import { MemoryDriver } from '../src/memory-driver.js';
-import { resolveMemoryOptions } from '../src/options.js';
+import { createBus } from '../src/create-bus.js';
+import type { BusDriver } from '../src/driver.js';
+import { inProcessDriver } from './support/in-process-driver.js';
+import { reader } from './support/reader.js';
 
-// A real driver whose backend declares no delayed nak: core must emulate the delay.
+// A driver whose backend declares no delayed nak: core must emulate the delay.
 function driverWithoutDelayedNak(): BusDriver {
-  const inner = new MemoryDriver(resolveMemoryOptions());
-  return {
-    backend: 'memory-no-delay',
-    capabilities: { ...inner.capabilities, delayedNak: false },
-    publish: (m) => inner.publish(m),
-    subscribe: (r) => inner.subscribe(r),
-    close: () => inner.close(),
-  };
+  return inProcessDriver({ delayedNak: false });
 }
 
 it('core holds a nakked message for the delay when the backend cannot delay redelivery', async () => {

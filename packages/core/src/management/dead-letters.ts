@@ -1,0 +1,248 @@
+import { DLQ_HEADERS } from '../dead-letter.js';
+import type { OutgoingMessage } from '../driver.js';
+import { InvalidArgumentError } from '../errors.js';
+import { assertPattern, assertSubject, subjectMatches } from '../subject.js';
+import type { Headers } from '../types.js';
+import type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterProgress,
+  DeadLetterReport,
+  DeadLetterSelection,
+  DeadLetters,
+  DriverManagement,
+  PurgeOptions,
+  RedriveOptions,
+  StoredMessage,
+} from './management-types.js';
+
+/** Headers a redrive adds (the `omnibus-dlq-*` ones are dropped from the republished copy). */
+export const REDRIVE_HEADERS = {
+  at: 'omnibus-redriven-at',
+  count: 'omnibus-redrive-count',
+  reason: 'omnibus-redriven-reason',
+} as const;
+
+/** Where dead letters are looked for unless a selection says `in`. */
+export const DEFAULT_DEAD_LETTERS = 'dlq.>';
+/** Removals are sent in batches of this many (each only after its republishes were acknowledged). */
+const REMOVE_BATCH = 100;
+const DEFAULT_LIMIT = 100;
+const DEFAULT_LISTED = 100;
+
+/** What the dead letters need from the bus: its driver's management half and a raw publish. */
+export interface DeadLetterContext {
+  readonly backend: string;
+  readonly management: DriverManagement;
+  /** Publishes through the driver (validated here), not deduplicated on the kept id. */
+  publish(message: OutgoingMessage): Promise<unknown>;
+  /** Throws BusClosedError once the bus is closing. */
+  assertOpen(): void;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function toMs(value: number | Date | undefined, field: string, backend: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms))
+    throw new InvalidArgumentError(`${field} must be a Date or epoch milliseconds`, { backend });
+  return ms;
+}
+
+/** A dead letter from a stored copy; undefined when the copy carries no `omnibus-dlq-subject`. */
+export function readDeadLetter(stored: StoredMessage): DeadLetter | undefined {
+  const h = stored.headers;
+  const subject = h[DLQ_HEADERS.subject];
+  if (!subject) return undefined;
+  const at = Date.parse(h[DLQ_HEADERS.at] ?? '');
+  return {
+    ref: stored.ref,
+    id: h[DLQ_HEADERS.id] || stored.id,
+    subject,
+    deadLetterSubject: stored.subject,
+    group: h[DLQ_HEADERS.group] || undefined,
+    reason: h[DLQ_HEADERS.reason] ?? '',
+    error: h[DLQ_HEADERS.error],
+    attempts: Number(h[DLQ_HEADERS.attempts]) || 0,
+    at: Number.isFinite(at) ? at : stored.publishedAt,
+    redriveCount: Number(h[REDRIVE_HEADERS.count]) || 0,
+    headers: h,
+    payload: stored.payload,
+  };
+}
+
+/** The headers of a redriven copy: the original ones, no `omnibus-dlq-*`, and the audit trail. */
+export function redriveHeaders(dl: DeadLetter, now: number): Headers {
+  const out: Headers = {};
+  const dlqNames = new Set<string>(Object.values(DLQ_HEADERS));
+  for (const [name, value] of Object.entries(dl.headers)) if (!dlqNames.has(name)) out[name] = value;
+  out[REDRIVE_HEADERS.at] = new Date(now).toISOString();
+  out[REDRIVE_HEADERS.count] = String(dl.redriveCount + 1);
+  out[REDRIVE_HEADERS.reason] = dl.reason;
+  return out;
+}
+
+/** A validated selection as a predicate, and the dead-letter pattern to browse. */
+function compile(selection: DeadLetterSelection, backend: string) {
+  const where = selection.in ?? DEFAULT_DEAD_LETTERS;
+  assertPattern(where, backend);
+  if (selection.subject !== undefined) assertPattern(selection.subject, backend);
+  if (selection.group !== undefined && typeof selection.group !== 'string')
+    throw new InvalidArgumentError('group must be a string', { backend });
+  const { error } = selection;
+  if (error !== undefined && typeof error !== 'string' && !(error instanceof RegExp))
+    throw new InvalidArgumentError('error must be a string or a RegExp', { backend });
+  const since = toMs(selection.since, 'since', backend);
+  const until = toMs(selection.until, 'until', backend);
+  const refs = selection.refs === undefined ? undefined : new Set(selection.refs);
+  const needle = typeof error === 'string' ? error.toLowerCase() : undefined;
+  const matches = (dl: DeadLetter): boolean => {
+    if (refs && !refs.has(dl.ref)) return false;
+    if (selection.subject !== undefined && !subjectMatches(selection.subject, dl.subject)) return false;
+    if (selection.group !== undefined && (dl.group ?? '') !== selection.group) return false;
+    if (since !== undefined && dl.at < since) return false;
+    if (until !== undefined && dl.at >= until) return false;
+    if (error !== undefined) {
+      const text = `${dl.error ?? ''}\n${dl.reason}`;
+      if (needle !== undefined ? !text.toLowerCase().includes(needle) : !(error as RegExp).test(text))
+        return false;
+    }
+    return true;
+  };
+  return { where, matches };
+}
+
+/** Dead letters built on a driver's `browse` and `remove`, the same on every backend. */
+export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
+  const { backend, management } = ctx;
+
+  async function* select(selection: DeadLetterSelection, signal?: AbortSignal): AsyncGenerator<DeadLetter> {
+    const { where, matches } = compile(selection, backend);
+    for await (const stored of management.browse(where, signal ? { signal } : {})) {
+      if (signal?.aborted) return;
+      const dl = readDeadLetter(stored);
+      if (dl && matches(dl)) yield dl;
+    }
+  }
+
+  async function run(
+    kind: 'redrive' | 'purge',
+    selection: DeadLetterSelection,
+    options: RedriveOptions & PurgeOptions,
+  ): Promise<DeadLetterReport> {
+    ctx.assertOpen();
+    const started = Date.now();
+    const dryRun = options.dryRun === true;
+    const rate = options.rate ?? 0;
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0)
+      throw new InvalidArgumentError('rate must be a number of messages per second, 0 for unlimited', {
+        backend,
+      });
+    if (options.to !== undefined) assertSubject(options.to, backend);
+    const maxListed = options.maxListed ?? DEFAULT_LISTED;
+    const { signal } = options;
+    const listed: DeadLetter[] = [];
+    let selected = 0;
+    let done = 0;
+    let toRemove: string[] = [];
+    const progress = (): DeadLetterProgress => ({ selected, done, pendingRemoval: toRemove.length });
+    const flush = async () => {
+      if (toRemove.length === 0) return;
+      const refs = toRemove;
+      await management.remove(refs);
+      toRemove = [];
+      if (kind === 'purge') done += refs.length;
+    };
+    try {
+      for await (const dl of select(selection, signal)) {
+        selected++;
+        if (listed.length < maxListed) listed.push(dl);
+        if (!dryRun) {
+          if (kind === 'redrive') {
+            if (rate > 0) await sleep(started + (done * 1000) / rate - Date.now(), signal);
+            if (signal?.aborted) {
+              selected--;
+              break;
+            }
+            ctx.assertOpen();
+            const now = Date.now();
+            await ctx.publish({
+              id: dl.id,
+              subject: options.to ?? dl.subject,
+              payload: dl.payload,
+              headers: redriveHeaders(dl, now),
+              publishedAt: now,
+              dedupe: false,
+            });
+            done++;
+          }
+          // removed only once republished (redrive); a stop before the flush leaves both copies
+          toRemove.push(dl.ref);
+          if (toRemove.length >= REMOVE_BATCH) await flush();
+        }
+        options.onProgress?.(progress());
+      }
+      await flush();
+    } finally {
+      // whatever was republished is removed even when the loop ends early (best effort: a
+      // failure here leaves those messages dead-lettered as well as republished, never lost)
+      await flush().catch(() => undefined);
+    }
+    return {
+      selected,
+      done,
+      pendingRemoval: toRemove.length,
+      dryRun,
+      stopped: signal?.aborted === true,
+      listed,
+      elapsedMs: Date.now() - started,
+    };
+  }
+
+  return {
+    async list(selection = {}) {
+      ctx.assertOpen();
+      const limit = selection.limit ?? DEFAULT_LIMIT;
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new InvalidArgumentError('limit must be a positive integer', { backend });
+      const items: DeadLetter[] = [];
+      let skipping = selection.after !== undefined;
+      for await (const dl of select(selection)) {
+        if (skipping) {
+          if (dl.ref === selection.after) skipping = false;
+          continue;
+        }
+        if (items.length === limit)
+          return { items, next: (items[items.length - 1] as DeadLetter).ref } satisfies DeadLetterPage;
+        items.push(dl);
+      }
+      return { items };
+    },
+
+    async show(ref, options = {}) {
+      if (typeof ref !== 'string' || ref === '')
+        throw new InvalidArgumentError('ref must be a non-empty string', { backend });
+      for await (const dl of select({ ...(options.in ? { in: options.in } : {}), refs: [ref] })) return dl;
+      return undefined;
+    },
+
+    redrive(selection = {}, options = {}) {
+      return run('redrive', selection, options);
+    },
+
+    purge(selection = {}, options = {}) {
+      return run('purge', selection, options);
+    },
+  };
+}

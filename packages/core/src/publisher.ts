@@ -1,0 +1,149 @@
+import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
+import { OmnibusError, PublishError } from './errors.js';
+import { generateId } from './message-id.js';
+import type { StatsCounter } from './stats.js';
+import { assertSubject } from './subject.js';
+import type { BatchEntry, Payload, PublishOptions, PublishReceipt } from './types.js';
+import { assertMessageId, encodePayload, normalizeHeaders } from './validate.js';
+
+/** The publishing half of a bus: `publish` and `publishBatch`. */
+export interface Publisher {
+  publish(subject: string, payload: Payload, options?: PublishOptions): Promise<PublishReceipt>;
+  publishBatch(entries: readonly BatchEntry[]): Promise<PublishReceipt[]>;
+}
+
+/** The hint of `error` or of the first cause that has one (what the backend said to do). */
+function causeHint(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+    if (current instanceof OmnibusError && current.hint) return current.hint;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Validates what is published (subject, id, payload limit, headers) before anything is
+ * sent, hands it to the driver, counts it in `stats`, and turns the driver's answer into
+ * receipts — or into a `PublishError` that says what a failed batch stored. `assertOpen`
+ * throws `BusClosedError` once the bus is closing: nothing is published then.
+ */
+export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOpen: () => void): Publisher {
+  const { backend, capabilities } = driver;
+
+  const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
+    assertSubject(subject, backend);
+    const dedupe = options.id !== undefined;
+    if (dedupe) assertMessageId(options.id, backend);
+    return {
+      id: options.id ?? generateId(),
+      subject,
+      payload: encodePayload(payload, capabilities.maxPayloadBytes, backend),
+      headers: normalizeHeaders(options.headers, backend),
+      publishedAt: Date.now(),
+      dedupe,
+    };
+  };
+
+  const asPublishError = (error: unknown, subject: string) =>
+    error instanceof OmnibusError
+      ? error
+      : new PublishError(`publish to "${subject}" failed`, { backend, cause: error });
+
+  /** `accepted`: the stored prefix; `maybeStored`: later indexes that may have been stored (see PublishError). */
+  const batchFailed = (
+    error: unknown,
+    accepted: PublishReceipt[],
+    total: number,
+    maybeStored: readonly number[] = [],
+  ) => {
+    const maybe = [...new Set(maybeStored)]
+      .filter((i) => Number.isInteger(i) && i >= accepted.length && i < total)
+      .sort((a, b) => a - b);
+    const first = accepted.length;
+    const stored = first === 0 ? 'none stored' : `entries 0-${first - 1} stored (accepted)`;
+    const rest =
+      maybe.length === 0
+        ? 'the rest were not stored'
+        : `${maybe.length} of the rest may have been stored (maybeStored), the others were not`;
+    const entries = first === total - 1 ? `entry ${first}` : `entries ${first}–${total - 1}`;
+    const again =
+      maybe.length === 0
+        ? `publish ${entries} again`
+        : capabilities.dedupe
+          ? `publish ${entries} again with the same ids: those already stored (maybeStored) are deduplicated`
+          : `publish again the entries from ${first} on that are not in maybeStored; those in it may be stored already (no dedupe here: again may mean twice)`;
+    const why = causeHint(error);
+    return new PublishError(`publishBatch failed at entry ${first} of ${total}: ${stored}; ${rest}`, {
+      backend,
+      cause: error,
+      accepted,
+      maybeStored: maybe,
+      hint: why ? `${why}; then ${again}` : again,
+    });
+  };
+
+  const toReceipt = (m: OutgoingMessage, r: { duplicate: boolean; sequence?: string }): PublishReceipt => {
+    if (r.duplicate) stats.duplicates++;
+    else stats.published++;
+    return { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
+  };
+
+  return {
+    async publish(subject, payload, options) {
+      assertOpen();
+      const message = prepare(subject, payload, options);
+      let receipt: DriverReceipt;
+      try {
+        const pending = driver.publish(message);
+        // a receipt given at once (in-process backend) costs no extra turn
+        receipt =
+          typeof (pending as Promise<DriverReceipt>).then === 'function'
+            ? await pending
+            : (pending as DriverReceipt);
+      } catch (error) {
+        stats.errors++;
+        throw asPublishError(error, subject);
+      }
+      return toReceipt(message, receipt);
+    },
+
+    async publishBatch(entries) {
+      assertOpen();
+      if (!Array.isArray(entries))
+        throw new PublishError('publishBatch expects an array', {
+          backend,
+          hint: "pass an array of entries, e.g. [{ subject: 'orders.eu.created', payload: '…' }]",
+        });
+      const messages = entries.map((e) => prepare(e.subject, e.payload, e));
+      if (driver.publishBatch) {
+        try {
+          const receipts = await driver.publishBatch(messages);
+          return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));
+        } catch (error) {
+          stats.errors++;
+          // configuration and validation errors from the backend pass through unchanged
+          if (error instanceof OmnibusError && !(error instanceof PublishError)) throw error;
+          const accepted = error instanceof PublishError ? error.accepted : [];
+          const receipts = accepted.map((r, i) =>
+            toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
+          );
+          // a driver that threw something else says nothing about what it sent: every entry may be stored
+          const maybeStored = error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
+          throw batchFailed(error, receipts, messages.length, maybeStored);
+        }
+      }
+      // one at a time: the entry that failed was not stored (publish's contract), the later ones were not sent
+      const receipts: PublishReceipt[] = [];
+      for (const m of messages) {
+        try {
+          receipts.push(toReceipt(m, await driver.publish(m)));
+        } catch (error) {
+          stats.errors++;
+          throw batchFailed(error, receipts, messages.length);
+        }
+      }
+      return receipts;
+    },
+  };
+}
