@@ -35,7 +35,7 @@ export function modelSection(root: string): string {
   const soak = read(join(root, 'reports', 'model-soak.json'));
   return `## Random histories (model-based test of the contract)
 
-\`checkContractModel\` (@omnibus/testing, fast-check) runs random histories — publishes to old,
+\`checkContractModel\` (@omnibus/conformance, fast-check; @omnibus/testing re-exports it for vitest) runs random histories — publishes to old,
 new, non-ASCII and reused-id subjects; subscriptions and consumers with patterns, groups, both ack
 modes and \`maxInFlight\` 1–4; handler outcomes ack, throw, nak with a delay, term, slow, and hang
 past the ack timeout; member restarts on a second bus; closes of that bus — and judges each with an
