@@ -19,6 +19,7 @@ import { frozenClose, frozenCloseDoc } from './frozen-close.js';
 import { knownFailure, knownFailures } from './known-failures.js';
 import { modelSection } from './model-section.js';
 import { fullOutage, outageDoc } from './outage.js';
+import { redriveInterrupted, redriveInterruptedDoc } from './redrive-interrupted.js';
 import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
 import { security, securityDoc } from './security.js';
 import { type SoakFigures, soak, soakDoc } from './soak.js';
@@ -48,6 +49,7 @@ const scenarios: Scenario[] = [
   networkPause,
   frozenClose,
   fullOutage,
+  redriveInterrupted,
   soak,
 ].filter((s) => wanted(s.name));
 
@@ -228,6 +230,7 @@ const scenarioDocs = [
   connectionFaultsDoc,
   frozenCloseDoc,
   outageDoc,
+  redriveInterruptedDoc,
   soakDoc,
   clusterScenarioDoc,
 ];
