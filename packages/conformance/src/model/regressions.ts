@@ -137,4 +137,23 @@ export const MODEL_REGRESSIONS: readonly ModelRegression[] = [
       { t: 'close', slot: 0 },
     ],
   },
+  {
+    found:
+      'NATS, 2026-12-05 soak (8 runners): copies lost on the wire counted as attempts on a group; after 2 hand-outs that expired the message arrived past maxAttempts and was dead-lettered unseen',
+    commands: [
+      {
+        t: 'subscribe',
+        slot: 0,
+        pattern: 1,
+        group: 1,
+        form: 'consume',
+        ack: 'auto',
+        maxInFlight: 2,
+        outcomes: [{ kind: 'hang' }],
+        otherBus: false,
+      },
+      { t: 'publish', subject: 2, reuseId: false },
+      { t: 'publish', subject: 1, reuseId: false },
+    ],
+  },
 ];
