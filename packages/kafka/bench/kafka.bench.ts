@@ -10,6 +10,7 @@ import {
   measureConsumeRate,
   measureLatencies,
   rate,
+  redriveScenario,
   within,
 } from '@omnibus/bench-kit';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
@@ -26,6 +27,7 @@ const N_AWAITED = part.count('BENCH_AWAITED', 1_000, 150);
 const N_BATCHED = part.count('BENCH_PIPELINED', 20_000, 3_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 500, 200);
+const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 1_000);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const prefix = `bench-${run}.`;
@@ -264,6 +266,9 @@ try {
     },
   });
 
+  // where the adapter has the management API (capabilities.management): a redrive of dead letters
+  if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
+  else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();
 } finally {
   await bus.close();

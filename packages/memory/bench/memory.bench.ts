@@ -2,7 +2,14 @@
 // node:events EventEmitter, eventemitter3, mitt, emittery and an RxJS Subject per topic.
 // Bounded: fixed message counts (smaller with --quick / BENCH_QUICK=1), each round capped in time.
 import { EventEmitter, on } from 'node:events';
-import { BenchPart, type BenchRound, latencyFigures, rate, within } from '@omnibus/bench-kit';
+import {
+  BenchPart,
+  type BenchRound,
+  latencyFigures,
+  rate,
+  redriveScenario,
+  within,
+} from '@omnibus/bench-kit';
 import { SubjectIndex, subjectMatches } from '@omnibus/core';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createMemoryBus } from '@omnibus/memory';
@@ -25,6 +32,7 @@ const FANOUT = 10;
 const N_ITERATE = part.count('BENCH_ITERATE', 100_000, 20_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 5_000, 1_000);
 const N_MATCH = part.count('BENCH_MATCH', 500_000, 100_000);
+const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 1_000);
 const N_LINEAR = Math.max(1, Math.round(N_MATCH / 50)); // the linear scan is ~1,000× slower: fewer lookups
 const payload = new Uint8Array(256).fill(7);
 const TOPIC = 'bench.x';
@@ -265,6 +273,10 @@ part.add({
   },
 });
 
+// a bus of its own, kept for the run: a redrive needs the dead letters its rounds store
+const redriveBus = createMemoryBus();
+part.add(redriveScenario(redriveBus, N_REDRIVE, payload));
+
 part.notes.push(
   'Peers do the same work as the bus: an awaited publish (synchronous emitters get one awaited microtask per message; emittery awaits its listeners itself) delivered to 1 or 10 handlers that count deliveries. Throughput is messages published per second; deliveries per second are 10× that in the fan-out row. The emitters dispatch synchronously with no acks, retries, buffering, per-subscriber ordering or isolation — the price of the contract, shown side by side.',
   '`for await` reads a `bus.subscribe()` subscription (auto ack) against `for await` over `events.on(emitter)`, awaited publishes on the other side.',
@@ -273,3 +285,4 @@ part.notes.push(
 );
 
 await part.run();
+await redriveBus.close();

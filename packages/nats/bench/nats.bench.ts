@@ -4,7 +4,14 @@
 // the server cannot be reached.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/bench-kit';
+import {
+  BenchPart,
+  latencyFigures,
+  measureConsumeRate,
+  measureLatencies,
+  rate,
+  redriveScenario,
+} from '@omnibus/bench-kit';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
 
@@ -18,6 +25,7 @@ const N_AWAITED = part.count('BENCH_AWAITED', 2_000, 300);
 const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 3_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
+const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 1_000);
 const payload = new Uint8Array(256).fill(7);
 const run = Date.now().toString(36);
 const rawStream = `BENCH_RAW_${run}`;
@@ -174,6 +182,9 @@ try {
     },
   });
 
+  // where the adapter has the management API (capabilities.management): a redrive of dead letters
+  if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
+  else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();
 } finally {
   await bus.close();

@@ -30,3 +30,4 @@ export {
 } from './bench.js';
 export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-report.js';
 export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
+export { redriveScenario } from './redrive-scenario.js';
