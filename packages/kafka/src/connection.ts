@@ -11,9 +11,16 @@ import { notingPartitioner } from './sent-partitions.js';
  * kafkajs lines that say nothing an operator can act on in a healthy run: the idempotent
  * producer's retry limit (set on purpose: Omnibus resends itself, see `publishTimeoutMs`), and
  * CreateTopics answers (a topic another member created first; a real failure rejects the call
- * and is reported by Omnibus with a hint).
+ * and is reported by Omnibus with a hint), and a ListOffsets "not the leader" answer: a consumer
+ * asking where a partition starts while the leader of a topic just created is still being
+ * elected (kafkajs refreshes its metadata and asks again; a leader really lost shows in the
+ * produce and fetch answers, which stay reported).
  */
-const ROUTINE = [/Limiting retries for the idempotent producer/i, /Response CreateTopics\b/];
+const ROUTINE = [
+  /Limiting retries for the idempotent producer/i,
+  /Response CreateTopics\b/,
+  /Response ListOffsets\b.*not the leader for that topic-partition/i,
+];
 
 /**
  * kafkajs logs to the console by default; Omnibus sends its warnings and errors

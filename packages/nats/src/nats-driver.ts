@@ -34,6 +34,7 @@ import { FanOut, groupStart, type StartAt } from './fan-out.js';
 import { GroupRegistry, type Registration } from './group-registry.js';
 import { HandOutLedger } from './hand-out-ledger.js';
 import { isConsumerNotFound, isNoStreamForPublish, isOutage, isPublishRefused } from './nats-errors.js';
+import { NatsManagement } from './nats-management.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { ackWaitMs, PullLoop } from './pull-loop.js';
 import { StreamWatcher } from './stream-watcher.js';
@@ -66,6 +67,8 @@ export class NatsDriver implements BusDriver {
   readonly #watcher: StreamWatcher;
   readonly #groups: GroupRegistry;
   readonly #acks = new AckBatcher((error) => this.#status('ack_failed', (error as Error)?.message));
+  /** Browse and remove stored messages, list groups with their figures (`manage(bus)`). */
+  readonly management: NatsManagement;
 
   private constructor(
     nc: NatsConnection,
@@ -93,6 +96,7 @@ export class NatsDriver implements BusDriver {
         this.#status('group_registry_missing', detail);
       },
     );
+    this.management = new NatsManagement(jsm, this.streams, this.#groups.stream);
     const serverMax = nc.info?.max_payload ?? 1024 * 1024;
     this.capabilities = Object.freeze({
       durable: (options.streamDefaults.storage ?? 'file') === 'file',

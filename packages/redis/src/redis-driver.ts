@@ -23,6 +23,7 @@ import { parseRegistrations, startFor } from './group-registry.js';
 import { Keys } from './keys.js';
 import type { ResolvedRedisOptions } from './options.js';
 import { createGroup, ReadLoop } from './read-loop.js';
+import { RedisManagement } from './redis-management.js';
 import { type Scripted, withScripts } from './scripted.js';
 import { SubjectWatcher } from './subject-watcher.js';
 
@@ -37,6 +38,8 @@ export class RedisDriver implements BusDriver {
   readonly backend = BACKEND;
   readonly capabilities: Readonly<Capabilities>;
   readonly keys: Keys;
+  /** Browse and remove stored entries, list groups with their figures (`manage(bus)`). */
+  readonly management: RedisManagement;
   readonly #client: AnyRedis & Scripted;
   readonly #owned: boolean;
   readonly #options: ResolvedRedisOptions;
@@ -57,6 +60,7 @@ export class RedisDriver implements BusDriver {
     this.#owned = owned;
     this.#options = options;
     this.keys = new Keys(options.keyPrefix);
+    this.management = new RedisManagement(this.#client, this.keys, options.publishTimeoutMs);
     // a Cluster's node connections close without a 'close' of the cluster: 'node error' and '-node' tell
     for (const event of CONNECTION_CLOSED_EVENTS) this.#client.on(event, this.#onConnectionClosed);
     const { trim } = options;
