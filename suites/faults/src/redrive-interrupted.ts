@@ -1,6 +1,6 @@
 import { type EventBus, manage, silentLogger } from '@omnibus/core';
 import { History } from './history.js';
-import type { FaultRow, Progress } from './scenarios.js';
+import { type FaultRow, type Progress, rowWithout } from './scenarios.js';
 import type { Target } from './targets.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -51,18 +51,8 @@ export async function redriveInterrupted(
   const notes: string[] = [];
   try {
     if (!bus.capabilities.management) {
-      return {
-        backend: target.backend,
-        scenario,
-        published: 0,
-        acknowledged: 0,
-        lost: 0,
-        duplicates: 0,
-        outOfOrder: 0,
-        recoveryMs: null,
-        passed: true,
-        note: 'not run: the adapter declares no management API (capabilities.management)',
-      };
+      const note = 'not run: the adapter declares no management API (capabilities.management)';
+      return rowWithout(target.backend, scenario, true, note);
     }
     const failing = await bus.consume(
       subject,

@@ -20,7 +20,14 @@ import { knownFailure, knownFailures } from './known-failures.js';
 import { modelSection } from './model-section.js';
 import { fullOutage, outageDoc } from './outage.js';
 import { redriveInterrupted, redriveInterruptedDoc } from './redrive-interrupted.js';
-import { consumerCrash, type FaultRow, type Progress, restartUnderLoad, slowConsumer } from './scenarios.js';
+import {
+  consumerCrash,
+  type FaultRow,
+  type Progress,
+  restartUnderLoad,
+  rowWithout,
+  slowConsumer,
+} from './scenarios.js';
 import { security, securityDoc } from './security.js';
 import { type SoakFigures, soak, soakDoc } from './soak.js';
 import { subscribeOutageCases, subscribeOutageDoc } from './subscribe-outage.js';
@@ -71,20 +78,8 @@ const say = (text: string) => {
 const SCENARIO_LIMIT_MS = 240_000;
 
 /** The row of a scenario that could not run at all. */
-function failed(backend: string, scenario: string, note: string): FaultRow {
-  return {
-    backend,
-    scenario,
-    published: 0,
-    acknowledged: 0,
-    lost: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    recoveryMs: null,
-    passed: false,
-    note,
-  };
-}
+const failed = (backend: string, scenario: string, note: string): FaultRow =>
+  rowWithout(backend, scenario, false, note);
 const reason = (error: unknown) => String((error as Error)?.message ?? error);
 
 /** The row of a table of cases that could not run at all. */

@@ -19,6 +19,22 @@ export interface FaultRow {
   note: string;
 }
 
+/** A row with no figures: a scenario that could not run (`passed` false) or does not apply (true). */
+export function rowWithout(backend: string, scenario: string, passed: boolean, note: string): FaultRow {
+  return {
+    backend,
+    scenario,
+    published: 0,
+    acknowledged: 0,
+    lost: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    recoveryMs: null,
+    passed,
+    note,
+  };
+}
+
 /** Reports progress (a live line) while a scenario runs. */
 export type Progress = (text: string) => void;
 
