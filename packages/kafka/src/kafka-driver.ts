@@ -17,6 +17,7 @@ import type { Admin, Kafka, Message as KafkaRecord, Producer, RecordMetadata } f
 import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
+import { KafkaManagement } from './kafka-management.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { publishHint } from './publish-hints.js';
 import { resultOf, unsent } from './sent-partitions.js';
@@ -63,6 +64,8 @@ interface Queued {
 export class KafkaDriver implements BusDriver {
   readonly backend = BACKEND;
   readonly capabilities: Readonly<Capabilities>;
+  /** Browse and remove stored messages, list groups (`manage(bus)`; see the README's "Management"). */
+  readonly management: KafkaManagement;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
   /**
@@ -98,6 +101,7 @@ export class KafkaDriver implements BusDriver {
     this.#loopProducer = producer;
     this.#topics = topics;
     this.#options = options;
+    this.management = new KafkaManagement({ kafka, admin, topics, options });
     this.capabilities = Object.freeze({
       durable: true,
       replay: true,
@@ -370,6 +374,7 @@ export class KafkaDriver implements BusDriver {
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     const grouped = request.group !== undefined;
     const groupId = `${this.#options.groupPrefix}${request.group ?? `sub-${request.id}`}`;
+    if (request.group !== undefined) this.management.notePattern(request.group, request.pattern);
     const loop = new ConsumerLoop({
       kafka: this.#kafka,
       admin: this.#admin,

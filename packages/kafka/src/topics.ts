@@ -5,6 +5,12 @@ import { type ResolvedKafkaOptions, TOPIC_NAME } from './options.js';
 
 /** Suffix of the retry topic that belongs to each subject topic. */
 export const RETRY_SUFFIX = '.omnibus-retry';
+/**
+ * The management API's record of removed messages, after the topic prefix. No first token maps
+ * to it (`_` always starts a byte escape there, and subjects starting with `_` are reserved), and
+ * discovery skips it by name.
+ */
+export const REMOVALS_TOPIC = '_omnibus-removed';
 /** Kafka's longest topic name. */
 const MAX_TOPIC_LENGTH = 249;
 /** Characters a first token keeps as they are in its topic name. */
@@ -158,7 +164,10 @@ export class TopicRegistry {
   /** Is this one of the topics Omnibus manages (for discovery)? */
   isSubjectTopic(topic: string): boolean {
     return (
-      topic.startsWith(this.#options.topicPrefix) && !topic.endsWith(RETRY_SUFFIX) && !topic.startsWith('__')
+      topic.startsWith(this.#options.topicPrefix) &&
+      !topic.endsWith(RETRY_SUFFIX) &&
+      !topic.startsWith('__') &&
+      topic !== `${this.#options.topicPrefix}${REMOVALS_TOPIC}`
     );
   }
 

@@ -1,0 +1,253 @@
+import { settledWithin, TimeoutError } from '@omnibus/core';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+
+/** One partition to read: from its low watermark up to `high` (exclusive), both taken when the read began. */
+export interface PartitionRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** A record read back, with where it is stored. */
+export interface SnapshotRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly message: KafkaMessage;
+}
+
+/** What a snapshot read needs. */
+export interface SnapshotReadRequest {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  /** The throw-away consumer group: never committed, deleted when the read ends. */
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  readonly maxWaitTimeMs: number;
+  /** Read completely before anything of `then` is handed out. */
+  readonly first: readonly PartitionRange[];
+  readonly then: readonly PartitionRange[];
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Without any sign of progress (a batch, a join, the caller taking a record) for this long, the read fails. */
+const STALL_MS = 30_000;
+/** After this long without a batch, the low watermarks of the partitions not done are read again. */
+const RECHECK_AFTER_MS = 2_000;
+/** Longest the consumer may take to leave its group when the read ends. */
+const DISCONNECT_WAIT_MS = 5_000;
+/** Tries at deleting the throw-away group (a member that has not left yet makes it "not empty"). */
+const DELETE_TRIES = 5;
+const DELETE_PAUSE_MS = 200;
+
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Wakes whoever waits on it; a wait also ends on its own after `ms`. */
+class Bell {
+  readonly #waiters = new Set<() => void>();
+
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+    });
+  }
+
+  ring(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+/**
+ * Reads every record of the given partitions from the low watermark up to the high watermark
+ * taken when the read began, `first` before `then`, and ends — also while publishers go on.
+ *
+ * kafkajs reads only through a consumer group, so the read joins a group of its own (one member,
+ * every partition), never commits, and deletes the group when it ends. Records pass one batch at
+ * a time: `eachBatch` hands its records over and waits (heartbeating) until the caller took them,
+ * so memory holds one batch however slowly the caller iterates. Nothing stops or disconnects the
+ * consumer from inside `eachBatch` (kafkajs issues #1168, #767: that hangs); the caller's side does,
+ * after waking the batch. A partition is done at its mark — by a record at or past `high - 1`, by
+ * kafkajs's end-of-batch event for a batch it filtered (control records, compaction gaps), or by
+ * its low watermark reaching the mark (records deleted meanwhile) — and is paused then. `then`'s
+ * topics stay paused until `first` is done.
+ */
+export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerator<SnapshotRecord> {
+  const { kafka, admin, groupId, signal } = request;
+  const ranges = new Map<string, PartitionRange>();
+  const firstLeft = new Set<string>();
+  for (const r of request.first) {
+    if (r.high <= r.low) continue;
+    ranges.set(keyOf(r.topic, r.partition), r);
+    firstLeft.add(keyOf(r.topic, r.partition));
+  }
+  for (const r of request.then) if (r.high > r.low) ranges.set(keyOf(r.topic, r.partition), r);
+  const left = new Set(ranges.keys());
+  if (left.size === 0 || signal?.aborted) return;
+  const thenTopics = [...new Set(request.then.filter((r) => r.high > r.low).map((r) => r.topic))];
+  const topics = [...new Set([...ranges.values()].map((r) => r.topic))];
+
+  /** The next offset to hand out per partition (a batch fetched again is not handed out twice). */
+  const next = new Map<string, number>();
+  const buffer: SnapshotRecord[] = [];
+  const toCaller = new Bell();
+  const toBatch = new Bell();
+  let failure: unknown;
+  let closed = false;
+  let lastProgress = Date.now();
+  const onAbort = () => toCaller.ring();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: request.sessionTimeoutMs,
+    heartbeatInterval: Math.min(1_000, Math.floor(request.sessionTimeoutMs / 3)),
+    maxWaitTimeInMs: request.maxWaitTimeMs,
+    allowAutoTopicCreation: false,
+    // a crash ends the read with its error: no restart behind the caller's back
+    retry: { retries: 5, restartOnFailure: async () => false },
+  });
+
+  const reached = (key: string) => {
+    if (!left.delete(key)) return;
+    const range = ranges.get(key) as PartitionRange;
+    if (!closed) {
+      try {
+        consumer.pause([{ topic: range.topic, partitions: [range.partition] }]);
+        if (firstLeft.delete(key) && firstLeft.size === 0 && thenTopics.length > 0)
+          consumer.resume(thenTopics.map((topic) => ({ topic })));
+      } catch {
+        // the consumer stopped meanwhile: the read is ending anyway
+      }
+    }
+    toCaller.ring();
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload) => {
+    lastProgress = Date.now();
+    const key = keyOf(batch.topic, batch.partition);
+    const range = ranges.get(key);
+    if (!range || !left.has(key)) {
+      pause(); // not part of the snapshot, or done: records published since
+      return;
+    }
+    let done = false;
+    for (const m of batch.messages) {
+      const offset = Number(m.offset);
+      if (offset >= range.high) {
+        done = true;
+        break;
+      }
+      resolveOffset(m.offset); // where kafkajs fetches next (nothing is committed)
+      if (offset < (next.get(key) ?? range.low)) continue;
+      next.set(key, offset + 1);
+      buffer.push({ topic: batch.topic, partition: batch.partition, offset, message: m });
+      if (offset >= range.high - 1) {
+        done = true;
+        break;
+      }
+    }
+    // the records are in the buffer, in order, before any of a later batch: done may be said now
+    if (done) reached(key);
+    toCaller.ring();
+    while (buffer.length > 0 && !closed) {
+      await toBatch.wait(1_000);
+      await heartbeat().catch(() => undefined); // a rebalance (none expected: one member) refetches
+    }
+  };
+
+  const { CRASH, GROUP_JOIN, END_BATCH_PROCESS } = consumer.events;
+  consumer.on(CRASH, (event) => {
+    failure = event.payload.error;
+    toCaller.ring();
+  });
+  consumer.on(GROUP_JOIN, () => {
+    lastProgress = Date.now();
+  });
+  // a batch kafkajs filtered whole (control records, compaction) never reaches eachBatch
+  consumer.on(END_BATCH_PROCESS, (event) => {
+    lastProgress = Date.now();
+    const key = keyOf(event.payload.topic, event.payload.partition);
+    const range = ranges.get(key);
+    if (range && left.has(key) && Number(event.payload.lastOffset) >= range.high - 1) reached(key);
+  });
+
+  /** Partitions whose records up to the mark were all deleted meanwhile (retention, deleteRecords) are done. */
+  const recheckLowWatermarks = async () => {
+    const pending = [...new Set([...left].map((k) => (ranges.get(k) as PartitionRange).topic))];
+    for (const topic of pending) {
+      // best effort: the next idle second asks again
+      const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+      for (const p of offsets) {
+        const key = keyOf(topic, p.partition);
+        const range = ranges.get(key);
+        if (range && left.has(key) && Number(p.low) >= range.high) reached(key);
+      }
+    }
+  };
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true }); // a new group: the low watermark
+    const running = consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+    if (firstLeft.size > 0 && thenTopics.length > 0) consumer.pause(thenTopics.map((topic) => ({ topic })));
+    await running;
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      if (signal?.aborted) return;
+      const record = buffer.shift();
+      if (record) {
+        if (buffer.length === 0) toBatch.ring();
+        yield record;
+        lastProgress = Date.now();
+        continue;
+      }
+      if (left.size === 0) return;
+      await toCaller.wait(1_000);
+      const idle = Date.now() - lastProgress;
+      if (idle > STALL_MS) {
+        throw new TimeoutError(
+          `reading the stored records stalled: no progress for ${STALL_MS} ms with ${left.size} partition(s) not read up to where they ended when the read began`,
+          { backend: 'kafka' },
+        );
+      }
+      if (idle > RECHECK_AFTER_MS && buffer.length === 0) await recheckLowWatermarks();
+    }
+  } finally {
+    closed = true;
+    signal?.removeEventListener('abort', onAbort);
+    toBatch.ring();
+    await settledWithin(consumer.disconnect(), DISCONNECT_WAIT_MS);
+    await deleteGroup(admin, groupId);
+  }
+}
+
+/**
+ * Deletes the throw-away group (best effort, bounded). A member whose leave has not been seen yet
+ * makes the group "not empty" for a moment: a few tries. A group that is gone already is fine; one
+ * left behind (the broker unreachable) has no offsets and is dropped by the broker on its own.
+ */
+async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+  for (let attempt = 1; attempt <= DELETE_TRIES; attempt++) {
+    try {
+      await admin.deleteGroups([groupId]);
+      return;
+    } catch (error) {
+      const groups = (error as { groups?: { error?: { type?: string } }[] }).groups ?? [];
+      if (groups.some((g) => g.error?.type === 'GROUP_ID_NOT_FOUND')) return;
+      if (attempt < DELETE_TRIES) await sleep(DELETE_PAUSE_MS * attempt);
+    }
+  }
+}
