@@ -61,10 +61,12 @@ const files = {
   quickstart: join(runDir, 'quickstart.ts'),
   typed: join(runDir, 'typed-events.ts'),
   service: join(runDir, 'service.ts'),
+  deadLetters: join(runDir, 'dead-letters.ts'),
 };
 writeFileSync(files.quickstart, snippet('quickstart'));
 writeFileSync(files.typed, snippet('typed-events'));
 writeFileSync(files.service, snippet('service'));
+writeFileSync(files.deadLetters, snippet('dead-letters'));
 
 function snippetTests(url: string): void {
   it('the quick start prints `charging o-1 (attempt 1)` on a first and on a second run, whatever was published between', async () => {
@@ -85,6 +87,17 @@ function snippetTests(url: string): void {
     expect(out).toMatch(/^up; Ctrl-C stops it\nstopped: delivered \d+, acked \d+, dead-lettered 0\n$/);
     expect(code).toBe(0);
   }, 90_000);
+
+  it('the dead-letters snippet dead-letters an invoice, redrives it once the fix is in, and it is billed at attempt 1', async () => {
+    const { code, out } = await run(files.deadLetters, url);
+    // the handler may run before redrive resolves (in-process), and the dead letter's warn goes to stderr
+    const lines = out.split('\n');
+    expect(lines).toContain('redriven: 1');
+    expect(lines).toContain('billed INV-1 (attempt 1, redrive 1)');
+    expect(out).toMatch(/^dead letter [\w-]+: Error: tax service unreachable$/m);
+    expect(out).toMatch(/^groups: (.+, )?billing lag (0|–)(, .+)?$/m);
+    expect(code).toBe(0);
+  }, 120_000);
 
   it('the typed-events snippet bills the order', async () => {
     const { code, out } = await run(files.typed, url);
