@@ -7,6 +7,7 @@ import {
   subjectMatches,
 } from '@omnibus/core';
 import { decodeHeaders } from './envelope.js';
+import { LEDGER_STREAM } from './hand-out-ledger.js';
 import { isStreamNotFound } from './nats-errors.js';
 import { filtersFor, hash, type StreamRegistry } from './streams.js';
 
@@ -67,6 +68,8 @@ export class NatsManagement implements DriverManagement {
   readonly #jsm: JetStreamManager;
   readonly #streams: StreamRegistry;
   readonly #registryStream: string;
+  /** Streams of other prefixes or applications that a browse found holding the bus's subjects. */
+  readonly #holders = new Set<string>();
 
   /**
    * @param jsm the bus's JetStream manager
@@ -80,12 +83,24 @@ export class NatsManagement implements DriverManagement {
     this.#registryStream = registryStream;
   }
 
-  /** Every stream the bus manages (ledger and registry excluded), listed now with its state. */
-  async #managedStreams(): Promise<StreamInfo[]> {
+  /**
+   * Every stream the bus manages (ledger and registry excluded), listed now with its state; with
+   * `pattern`, also every other stream holding subjects it matches. NATS lets no two streams
+   * hold overlapping subjects, so such a stream is the one this bus writes those subjects to
+   * (it adopts a stream another prefix or application created): a fresh process — the CLI —
+   * must read it too. Streams read that way are remembered, so that `remove` accepts their
+   * references.
+   */
+  async #managedStreams(pattern?: string): Promise<StreamInfo[]> {
     const infos: StreamInfo[] = [];
     for await (const info of this.#jsm.streams.list()) {
       const name = info.config.name;
-      if (name !== this.#registryStream && this.#streams.manages(name)) infos.push(info);
+      if (name === this.#registryStream || name === LEDGER_STREAM) continue;
+      if (this.#streams.manages(name)) infos.push(info);
+      else if (pattern !== undefined && filtersFor(pattern, info.config.subjects ?? []).length > 0) {
+        this.#holders.add(name);
+        infos.push(info);
+      }
     }
     return infos.sort((a, b) => (a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0));
   }
@@ -131,7 +146,7 @@ export class NatsManagement implements DriverManagement {
   ): AsyncIterable<StoredMessage> {
     const { signal } = options;
     if (signal?.aborted) return;
-    const snapshot = (await this.#managedStreams()).filter(
+    const snapshot = (await this.#managedStreams(pattern)).filter(
       (info) => filtersFor(pattern, info.config.subjects ?? []).length > 0 && info.state.messages > 0,
     );
     for (const info of snapshot) {
@@ -175,7 +190,7 @@ export class NatsManagement implements DriverManagement {
     if (at <= 0 || !/^[1-9][0-9]{0,15}$/.test(digits)) throw fail("expected '<stream>:<sequence>'");
     const seq = Number(digits);
     if (!Number.isSafeInteger(seq)) throw fail('sequence out of range');
-    if (stream === this.#registryStream || !this.#streams.manages(stream))
+    if (stream === this.#registryStream || (!this.#streams.manages(stream) && !this.#holders.has(stream)))
       throw fail(`stream ${stream} does not hold messages of this bus`);
     return { stream, seq };
   }

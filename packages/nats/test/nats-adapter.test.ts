@@ -1,6 +1,13 @@
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, ConnectionError, type Message, PublishError, silentLogger } from '@omnibus/core';
+import {
+  ConfigError,
+  ConnectionError,
+  type Message,
+  manage,
+  PublishError,
+  silentLogger,
+} from '@omnibus/core';
 import { reader, uniqueName, waitFor, withBroker } from '@omnibus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBusStatus } from '../src/index.js';
@@ -414,13 +421,47 @@ await withBroker('nats', (broker) => {
       await nc.close();
     });
 
+    it('management in a fresh process reads and removes dead letters in a stream another prefix created (the stream the bus adopts)', async () => {
+      const token = uniqueName('park');
+      const a = await createNatsBus({
+        url: broker.url,
+        streamPrefix: uniqueName('PA'),
+        logger: silentLogger,
+      });
+      const sub = await a.consume(
+        `${token}.x`,
+        () => {
+          throw new Error('broken');
+        },
+        { maxAttempts: 1, deadLetter: (subject) => `${token}dlq.${subject}` },
+      );
+      await a.publish(`${token}.x`, 'parked');
+      const b = await createNatsBus({
+        url: broker.url,
+        streamPrefix: uniqueName('PB'),
+        logger: silentLogger,
+      });
+      const admin = manage(b);
+      await waitFor(
+        async () => (await admin.deadLetters.list({ in: `${token}dlq.>` })).items.length === 1,
+        'the dead letter listed by another prefix',
+        15_000,
+      );
+      for (const s of a.createdStreams) streamsToDelete.add(s);
+      const purged = await admin.deadLetters.purge({ in: `${token}dlq.>` });
+      expect([purged.selected, purged.done]).toEqual([1, 1]);
+      expect((await manage(a).deadLetters.list({ in: `${token}dlq.>` })).items).toHaveLength(0);
+      await sub.close();
+      await b.close();
+      await a.close();
+    }, 30_000);
+
     it('a group: a copy the server sent to a pull nobody handled is not an attempt; every hand-out after it counts', async () => {
       const prefix = uniqueName('LOST');
       const token = uniqueName('lost');
       const stream = `${prefix}_${token}`;
       const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix, logger: silentLogger });
       await bus.publish(`${token}.x`, 'creates the stream');
-      for (const s of bus.createdStreams) streamsToDelete.add(s);
       const options = { group: 'g', ack: 'manual' as const, ackTimeoutMs: 1_000, maxAttempts: 3 };
       // the group exists (its durable), no member runs
       await (await bus.subscribe(`${token}.x`, options)).close();
@@ -447,6 +488,8 @@ await withBroker('nats', (broker) => {
       expect(attempts).toEqual([1, 2, 3]);
       // nakked at the last attempt: dead-lettered, never handed out again
       expect(await r.nothingWithin(2_500)).toBeUndefined();
+      // after the dead letter: its stream (dlq) is one this bus created too
+      for (const s of bus.createdStreams) streamsToDelete.add(s);
       await bus.close();
       await nc.close();
     }, 30_000);

@@ -5,7 +5,6 @@ import { assertPattern, assertSubject, subjectMatches } from '../subject.js';
 import type { Headers } from '../types.js';
 import type {
   DeadLetter,
-  DeadLetterPage,
   DeadLetterProgress,
   DeadLetterReport,
   DeadLetterSelection,
@@ -216,18 +215,19 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
       const limit = selection.limit ?? DEFAULT_LIMIT;
       if (!Number.isInteger(limit) || limit < 1)
         throw new InvalidArgumentError('limit must be a positive integer', { backend });
-      const items: DeadLetter[] = [];
-      let skipping = selection.after !== undefined;
-      for await (const dl of select(selection)) {
-        if (skipping) {
-          if (dl.ref === selection.after) skipping = false;
-          continue;
-        }
-        if (items.length === limit)
-          return { items, next: (items[items.length - 1] as DeadLetter).ref } satisfies DeadLetterPage;
-        items.push(dl);
+      // a stable order whatever order the backend browses in (Kafka interleaves partitions):
+      // oldest dead-lettering first, then by reference, so that `after` pages through exactly once
+      const all: DeadLetter[] = [];
+      for await (const dl of select(selection)) all.push(dl);
+      all.sort((a, b) => a.at - b.at || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+      let start = 0;
+      if (selection.after !== undefined) {
+        const at = all.findIndex((dl) => dl.ref === selection.after);
+        start = at === -1 ? all.length : at + 1;
       }
-      return { items };
+      const items = all.slice(start, start + limit);
+      const more = start + limit < all.length;
+      return more ? { items, next: (items[items.length - 1] as DeadLetter).ref } : { items };
     },
 
     async show(ref, options = {}) {
