@@ -22,6 +22,7 @@ export const requiredExports = {
   '@omnibus/kafka': 'createKafkaBus',
   '@omnibus/conformance': 'runConformanceSuite',
   '@omnibus/testing': 'runConformanceSuite',
+  '@omnibus/cli': 'runCli',
 };
 
 /** Requires the package in `dir` from a child `node`: an error line, or undefined when it works. */

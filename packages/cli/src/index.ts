@@ -1,0 +1,5 @@
+export type { GlobalOptions } from './context.js';
+export { EXIT } from './errors.js';
+export type { CliIo } from './io.js';
+export type { RunCliOptions } from './program.js';
+export { runCli } from './program.js';
