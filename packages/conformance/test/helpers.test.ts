@@ -24,7 +24,7 @@ describe('test helpers', () => {
   });
 
   it('every capability-gated group names a real capability', () => {
-    const known = ['durable', 'replay', 'groups', 'dedupe', 'delayedNak', 'ordering'];
+    const known = ['durable', 'replay', 'groups', 'dedupe', 'delayedNak', 'ordering', 'management'];
     for (const g of conformanceGroups) if (g.requires) expect(known).toContain(g.requires);
     expect(new Set(conformanceGroups.map((g) => g.name)).size).toBe(conformanceGroups.length);
   });
