@@ -19,6 +19,18 @@ import { REMOVALS_TOPIC, RETRY_SUFFIX, type TopicRegistry } from './topics.js';
 
 const BACKEND = 'kafka';
 
+/**
+ * Whether a group on `pattern` reads `topic`: with a topic per first token and a concrete first
+ * token, exactly that token's topic (another topic that may hold it — a hashed name — is read by
+ * the groups whose tokens it holds, and counting it here would report their records as this
+ * group's lag); otherwise every topic that may hold the pattern's first token.
+ */
+function readsTopic(topics: TopicRegistry, topic: string, pattern: string): boolean {
+  const first = pattern.split('.', 1)[0] as string;
+  if (!topics.perFirstToken || first === '*' || first === '>') return topics.mayHold(topic, first);
+  return topic === topics.topicFor(first);
+}
+
 /** Where removals are recorded: `<topicPrefix>_omnibus-removed` (under the prefix: an ACL on the prefix covers it). */
 export const REMOVED_TOPIC_NAME = REMOVALS_TOPIC;
 /** Group ids of the throw-away browse groups, after the group prefix (a `.` no Omnibus group name has). */
@@ -268,7 +280,7 @@ export class KafkaManagement implements DriverManagement {
         const seen = new Set(committed.map((c) => c.topic));
         for (const t of listed) {
           if (!topics.isSubjectTopic(t) || seen.has(t)) continue;
-          if (![...recorded].some((p) => topics.mayHold(t, p.split('.', 1)[0] as string))) continue;
+          if (![...recorded].some((p) => readsTopic(topics, t, p))) continue;
           uncommitted.push(t);
           if (listed.includes(`${t}${RETRY_SUFFIX}`) && !seen.has(`${t}${RETRY_SUFFIX}`))
             uncommitted.push(`${t}${RETRY_SUFFIX}`);
