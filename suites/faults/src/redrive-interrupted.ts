@@ -17,6 +17,22 @@ function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * Runs `fn` again (every 2 s, for up to 90 s) while it fails: right after a broker restart a
+ * read may fail until the broker has loaded its state (Kafka's group coordinator).
+ */
+async function afterRestart<T>(fn: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 90_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await sleep(2_000);
+    }
+  }
+}
+
 /** Dead letters of this run, counted through the management API. */
 async function deadLettersLeft(bus: EventBus, where: string): Promise<number> {
   let n = 0;
@@ -74,7 +90,7 @@ export async function redriveInterrupted(
     const random = seeded(20261206);
     let republished = 0;
     for (let round = 0; round < rounds; round++) {
-      const left = await deadLettersLeft(bus, where);
+      const left = await afterRestart(() => deadLettersLeft(bus, where));
       const stopAfter = 1 + Math.floor(random() * Math.max(1, Math.floor(left / 3)));
       const stop = new AbortController();
       const cutByBroker = target.hasBroker && round === 2;
@@ -110,11 +126,11 @@ export async function redriveInterrupted(
         while (!stop.signal.aborted && Date.now() < until) await sleep(100);
       }
     }
-    const last = await manage(bus).deadLetters.redrive({ in: where });
+    const last = await afterRestart(() => manage(bus).deadLetters.redrive({ in: where }));
     republished += last.done;
     const waitUntil = Date.now() + 90_000;
     while (history.missing() > 0 && Date.now() < waitUntil) await sleep(100);
-    const left = await deadLettersLeft(bus, where);
+    const left = await afterRestart(() => deadLettersLeft(bus, where));
     await fixed.close();
     const r = history.check();
     notes.push(
