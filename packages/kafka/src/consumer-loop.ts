@@ -8,6 +8,7 @@ import {
   withTimeout,
 } from '@omnibus/core';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message as KafkaRecord } from 'kafkajs';
+import { retrying } from './admin-retry.js';
 import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { PartitionOffsets } from './partition-offsets.js';
@@ -485,18 +486,6 @@ export class ConsumerLoop {
 
 /** Partitions without a committed offset → where they start (per topic). */
 type StartPlan = Map<string, Map<number, string>>;
-
-/** Retries an admin call that failed retriably (a group's coordinator still moving right after it is first named). */
-async function retrying<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= 10 || (error as { retriable?: boolean })?.retriable !== true) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-}
 
 function splitKey(key: string): [string, number] {
   const i = key.lastIndexOf('\u0000');

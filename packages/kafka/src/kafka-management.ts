@@ -12,6 +12,7 @@ import {
   withTimeout,
 } from '@omnibus/core';
 import type { Admin, Kafka } from 'kafkajs';
+import { retrying } from './admin-retry.js';
 import { decodeRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { type PartitionRange, readSnapshot } from './snapshot-read.js';
@@ -73,21 +74,6 @@ export async function watermarks(
     }
     await sleep(100 * attempt);
     await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
-  }
-}
-
-/**
- * Retries an admin call that failed retriably — a topic created a moment ago whose leader the
- * broker asked does not know yet ("not the leader"), a group coordinator moving (bounded).
- */
-async function retrying<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= 10 || (error as { retriable?: boolean })?.retriable !== true) throw error;
-      await sleep(100 * attempt);
-    }
   }
 }
 
