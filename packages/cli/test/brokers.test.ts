@@ -207,7 +207,7 @@ for (const kind of KINDS) {
           expect(back).toMatchObject({ id: `${u}-42`, attempt: 1, text: '{"order":42}' });
           expect(back.headers).toMatchObject({ tenant: 'acme', [REDRIVE_HEADERS.count]: '1' });
           expect(Number.isNaN(Date.parse(back.headers[REDRIVE_HEADERS.at] as string))).toBe(false);
-          expect(back.headers[REDRIVE_HEADERS.reason]).toBeTruthy();
+          expect(back.headers[REDRIVE_HEADERS.reason]).toBe('failed after 1 attempts');
           expect(Object.keys(back.headers).filter((h) => h.startsWith('omnibus-dlq-'))).toEqual([]);
 
           const empty = await cli(['dlq', 'list', ...filter]);

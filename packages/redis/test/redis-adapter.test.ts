@@ -43,6 +43,56 @@ function raw(url: string): Redis {
   return client;
 }
 
+/** One client connection through `proxy`: its bytes can be held back (`frozen`), or its next reply cut. */
+interface ProxiedConnection {
+  readonly client: Socket;
+  readonly upstream: Socket;
+  /** Bytes stop flowing both ways, nothing is closed (a dead peer). */
+  frozen: boolean;
+  /** The server's next reply never reaches the client: both sockets are destroyed instead. */
+  cutOnReply: boolean;
+  /** Whether a reply was cut. */
+  cut: boolean;
+}
+
+/** A TCP proxy to a local server on `toPort`, closed after the test; `onRequest` sees what clients send. */
+async function proxy(
+  toPort: number,
+  onRequest?: (connection: ProxiedConnection, data: Buffer) => void,
+): Promise<{ port: number; connections: ProxiedConnection[] }> {
+  const connections: ProxiedConnection[] = [];
+  const server = createServer((client) => {
+    const upstream = new Socket();
+    const c: ProxiedConnection = { client, upstream, frozen: false, cutOnReply: false, cut: false };
+    connections.push(c);
+    upstream.connect(toPort, '127.0.0.1');
+    client.on('data', (d) => {
+      onRequest?.(c, d);
+      if (!c.frozen) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (c.cutOnReply) {
+        c.cut = true;
+        client.destroy();
+        upstream.destroy();
+      } else if (!c.frozen) client.write(d);
+    });
+    for (const so of [client, upstream]) {
+      so.on('error', () => undefined);
+      so.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const c of connections) c.client.destroy();
+    server.close();
+  });
+  return { port: (server.address() as { port: number }).port, connections };
+}
+
 describe('redis adapter', () => {
   it('a member killed with pending entries: another member reclaims every one after the ack timeout', async () => {
     const s = await server();
@@ -765,43 +815,14 @@ describe('redis adapter', () => {
     it(`a reply lost with the connection (${script}): its entries are handed out at once, in order, attempt unchanged`, async () => {
       const s = await server();
       const sha = createHash('sha1').update(lua).digest('hex');
-      const pairs: { client: Socket; upstream: Socket }[] = [];
       let armed = false;
-      let dropped = 0;
-      const proxy = createServer((client) => {
-        const upstream = new Socket();
-        const pair = { client, upstream };
-        pairs.push(pair);
-        let dropReply = false;
-        upstream.connect(s.port, '127.0.0.1');
-        client.on('data', (d) => {
-          // EVALSHA, or EVAL with the source the first time an auto-pipeline uses the script
-          if (armed && (d.includes(sha) || d.includes(lua.slice(0, 64)))) {
-            armed = false;
-            dropReply = true;
-          }
-          upstream.write(d);
-        });
-        upstream.on('data', (d) => {
-          if (!dropReply) return void client.write(d);
-          dropped++; // the server ran the read; its reply never reaches the bus
-          client.destroy();
-          upstream.destroy();
-        });
-        for (const so of [client, upstream]) {
-          so.on('error', () => undefined);
-          so.on('close', () => {
-            client.destroy();
-            upstream.destroy();
-          });
+      const { port, connections } = await proxy(s.port, (c, d) => {
+        // EVALSHA, or EVAL with the source the first time an auto-pipeline uses the script
+        if (armed && (d.includes(sha) || d.includes(lua.slice(0, 64)))) {
+          armed = false;
+          c.cutOnReply = true; // the server runs the read; its reply never reaches the bus
         }
       });
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-      cleanups.push(async () => {
-        for (const p of pairs) p.client.destroy();
-        proxy.close();
-      });
-      const { port } = proxy.address() as { port: number };
       const statuses: RedisBusStatus[] = [];
       const b = await bus({
         url: `redis://127.0.0.1:${port}`,
@@ -826,7 +847,7 @@ describe('redis adapter', () => {
         'all ten handled',
         40_000,
       );
-      expect(dropped).toBe(1);
+      expect(connections.filter((c) => c.cut)).toHaveLength(1);
       const ofA = handled.filter((m) => m.subject === 'lost.a');
       expect(ofA.map((m) => m.text())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
       // a reply no handler saw does not count: attempt 1 after a read, 2 after one earlier hand-out
@@ -838,33 +859,7 @@ describe('redis adapter', () => {
 
   it('a blocking read on a connection that went silent is abandoned and re-issued on a fresh one', async () => {
     const s = await server();
-    // a proxy whose connections can be frozen: bytes stop flowing, nothing is closed (a dead peer)
-    const pairs: { client: Socket; upstream: Socket; frozen: boolean }[] = [];
-    const proxy = createServer((client) => {
-      const upstream = new Socket();
-      const pair = { client, upstream, frozen: false };
-      pairs.push(pair);
-      upstream.connect(s.port, '127.0.0.1');
-      client.on('data', (d) => {
-        if (!pair.frozen) upstream.write(d);
-      });
-      upstream.on('data', (d) => {
-        if (!pair.frozen) client.write(d);
-      });
-      for (const so of [client, upstream]) {
-        so.on('error', () => undefined);
-        so.on('close', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      for (const p of pairs) p.client.destroy();
-      proxy.close();
-    });
-    const { port } = proxy.address() as { port: number };
+    const { port, connections: pairs } = await proxy(s.port);
     const statuses: RedisBusStatus[] = [];
     const b = await bus({
       url: `redis://127.0.0.1:${port}`,
@@ -877,7 +872,7 @@ describe('redis adapter', () => {
     expect(pairs.length).toBe(before + 1); // the subscription's own blocking connection
     await b.publish('silent.x', 'before');
     expect((await r.next()).text()).toBe('before');
-    (pairs[before] as { frozen: boolean }).frozen = true;
+    (pairs[before] as ProxiedConnection).frozen = true;
     await waitFor(
       () => statuses.some((st) => st.type === 'read_failed' && /did not answer/.test(st.detail ?? '')),
       'the hung read to be abandoned',
