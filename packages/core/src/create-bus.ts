@@ -6,6 +6,7 @@ import type { BusDriver } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
 import { attachManagement } from './management/manage.js';
+import { attachObservability, Observers } from './observer.js';
 import type { BusOptions, Logger } from './operability.js';
 import { createPublisher } from './publisher.js';
 import { createStats } from './stats.js';
@@ -29,8 +30,14 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   const state = new BusState(backend);
   const status = new ConnectionStatus(backend, logger, options.onStatus);
   driver.setStatusListener?.(status.report);
-  const publisher = createPublisher(driver, stats, state.assertOpen);
+  const observers = new Observers();
+  observers.onFault(() => {
+    stats.errors++;
+  });
+  const publishing = { publishing: 0, observers };
+  const publisher = createPublisher(driver, stats, state.assertOpen, publishing);
   const subscriptions = new Subscriptions({
+    observers,
     driver,
     state,
     status,
@@ -82,5 +89,13 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     },
   };
   attachManagement(bus, driver, state.assertOpen);
+  attachObservability(bus, {
+    observers,
+    activity: () => ({
+      publishing: publishing.publishing,
+      ...subscriptions.activity(),
+      ...driver.activity?.(Date.now()),
+    }),
+  });
   return bus;
 }

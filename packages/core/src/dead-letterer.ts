@@ -55,9 +55,10 @@ export class DeadLetterer {
 
   /**
    * Publishes the dead-letter copy of `message` and acks the original; when the copy is
-   * refused, naks the original with backoff instead. Rejects only when that nak fails.
+   * refused, naks the original with backoff instead. Resolves with the subject the copy went to
+   * (`undefined` when it was refused); rejects only when that nak fails.
    */
-  async deadLetter(message: DeliveredMessage, reason: string, error: unknown): Promise<void> {
+  async deadLetter(message: DeliveredMessage, reason: string, error: unknown): Promise<string | undefined> {
     const { stats, options } = this.#ctx;
     const delivery = message.delivery;
     const target = options.deadLetter(message.subject);
@@ -99,7 +100,7 @@ export class DeadLetterer {
       this.#remember(message.id, { reason, error, attempt: seen });
       await delivery.nak(this.#ctx.backoffDelay(message.attempt), { ...info, reason: 'handler-error' });
       stats.nakked++;
-      return;
+      return undefined;
     }
     if (this.#failing) {
       this.#failing = false;
@@ -123,6 +124,7 @@ export class DeadLetterer {
       'warn',
       `[omnibus:${this.#ctx.backend}] dead-lettered message ${message.id} from "${message.subject}" to "${target}" at attempt ${message.attempt}${options.group ? ` (group ${options.group})` : ''}: ${reason}${error === undefined ? '' : ` — ${describeError(error)}`}`,
     );
+    return target;
   }
 
   #remember(id: string, entry: RefusedCopy): void {

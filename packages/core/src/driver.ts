@@ -1,4 +1,5 @@
 import type { DriverManagement } from './management/management-types.js';
+import type { DriverActivity } from './observer.js';
 import type { BusStatus } from './operability.js';
 import type { BusStats, Capabilities, Headers } from './types.js';
 
@@ -147,6 +148,12 @@ export interface BusDriver {
    * request), rejects otherwise. Core bounds it with a timeout.
    */
   probe?(): Promise<void>;
+  /**
+   * Optional: what the backend holds in this process for subscriptions with members — messages
+   * queued, redeliveries due and scheduled (the memory bus). `activity(bus)` adds it to core's
+   * figures; a test harness waits for all of them to be zero.
+   */
+  activity?(now: number): DriverActivity;
   /** Optional backend-owned counters merged into `stats()` (e.g. `dropped`). */
   extraStats?(): Partial<Pick<BusStats, 'dropped'>>;
   /**

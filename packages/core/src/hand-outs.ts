@@ -20,6 +20,11 @@ export class HandOuts {
     this.#onExpired = onExpired;
   }
 
+  /** How many are handed out and not settled. */
+  get size(): number {
+    return this.#list.size;
+  }
+
   /** Records a hand-out at `now`: its deadline is `now + ackTimeoutMs`. */
   add(message: DeliveredMessage, now: number): void {
     message.handedOut = true;

@@ -59,6 +59,16 @@ export type {
 } from './management/management-types.js';
 export { generateId } from './message-id.js';
 export { runSoon } from './microtask.js';
+export type {
+  BusActivity,
+  BusEvent,
+  BusListener,
+  DeliveryOutcome,
+  DriverActivity,
+  ObservedPublish,
+  ObservedSubscription,
+} from './observer.js';
+export { activity, observe } from './observer.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
 export { log, settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';

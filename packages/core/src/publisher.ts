@@ -1,10 +1,18 @@
 import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
 import { OmnibusError, PublishError } from './errors.js';
 import { generateId } from './message-id.js';
+import type { Observers } from './observer.js';
 import type { StatsCounter } from './stats.js';
 import { assertSubject } from './subject.js';
 import type { BatchEntry, Payload, PublishOptions, PublishReceipt } from './types.js';
 import { assertMessageId, encodePayload, normalizeHeaders } from './validate.js';
+
+/** What the publisher reports: publishes under way (for `activity()`), and events to observers. */
+export interface PublishTracking {
+  /** Publishes and batches sent and not answered yet. */
+  publishing: number;
+  readonly observers: Observers;
+}
 
 /** The publishing half of a bus: `publish` and `publishBatch`. */
 export interface Publisher {
@@ -28,8 +36,14 @@ function causeHint(error: unknown): string | undefined {
  * receipts — or into a `PublishError` that says what a failed batch stored. `assertOpen`
  * throws `BusClosedError` once the bus is closing: nothing is published then.
  */
-export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOpen: () => void): Publisher {
+export function createPublisher(
+  driver: BusDriver,
+  stats: StatsCounter,
+  assertOpen: () => void,
+  tracking: PublishTracking,
+): Publisher {
   const { backend, capabilities } = driver;
+  const { observers } = tracking;
 
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
@@ -86,7 +100,25 @@ export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOp
   const toReceipt = (m: OutgoingMessage, r: { duplicate: boolean; sequence?: string }): PublishReceipt => {
     if (r.duplicate) stats.duplicates++;
     else stats.published++;
-    return { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
+    const receipt = { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
+    if (observers.active)
+      observers.emit({
+        type: 'published',
+        message: {
+          id: m.id,
+          subject: m.subject,
+          payload: m.payload,
+          headers: m.headers,
+          publishedAt: new Date(m.publishedAt),
+        },
+        receipt,
+      });
+    return receipt;
+  };
+
+  const failed = (messages: readonly OutgoingMessage[], error: unknown): void => {
+    if (!observers.active) return;
+    for (const m of messages) observers.emit({ type: 'publish-failed', subject: m.subject, id: m.id, error });
   };
 
   return {
@@ -94,6 +126,7 @@ export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOp
       assertOpen();
       const message = prepare(subject, payload, options);
       let receipt: DriverReceipt;
+      tracking.publishing++;
       try {
         const pending = driver.publish(message);
         // a receipt given at once (in-process backend) costs no extra turn
@@ -103,7 +136,11 @@ export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOp
             : (pending as DriverReceipt);
       } catch (error) {
         stats.errors++;
-        throw asPublishError(error, subject);
+        const publishError = asPublishError(error, subject);
+        failed([message], publishError);
+        throw publishError;
+      } finally {
+        tracking.publishing--;
       }
       return toReceipt(message, receipt);
     },
@@ -116,34 +153,47 @@ export function createPublisher(driver: BusDriver, stats: StatsCounter, assertOp
           hint: "pass an array of entries, e.g. [{ subject: 'orders.eu.created', payload: '…' }]",
         });
       const messages = entries.map((e) => prepare(e.subject, e.payload, e));
-      if (driver.publishBatch) {
-        try {
-          const receipts = await driver.publishBatch(messages);
-          return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));
-        } catch (error) {
-          stats.errors++;
-          // configuration and validation errors from the backend pass through unchanged
-          if (error instanceof OmnibusError && !(error instanceof PublishError)) throw error;
-          const accepted = error instanceof PublishError ? error.accepted : [];
-          const receipts = accepted.map((r, i) =>
-            toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
-          );
-          // a driver that threw something else says nothing about what it sent: every entry may be stored
-          const maybeStored = error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
-          throw batchFailed(error, receipts, messages.length, maybeStored);
-        }
+      tracking.publishing++;
+      try {
+        return await sendBatch(messages);
+      } finally {
+        tracking.publishing--;
       }
-      // one at a time: the entry that failed was not stored (publish's contract), the later ones were not sent
-      const receipts: PublishReceipt[] = [];
-      for (const m of messages) {
-        try {
-          receipts.push(toReceipt(m, await driver.publish(m)));
-        } catch (error) {
-          stats.errors++;
-          throw batchFailed(error, receipts, messages.length);
-        }
-      }
-      return receipts;
     },
   };
+
+  async function sendBatch(messages: OutgoingMessage[]): Promise<PublishReceipt[]> {
+    if (driver.publishBatch) {
+      try {
+        const receipts = await driver.publishBatch(messages);
+        return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));
+      } catch (error) {
+        stats.errors++;
+        // configuration and validation errors from the backend pass through unchanged
+        if (error instanceof OmnibusError && !(error instanceof PublishError)) throw error;
+        const accepted = error instanceof PublishError ? error.accepted : [];
+        const receipts = accepted.map((r, i) =>
+          toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),
+        );
+        // a driver that threw something else says nothing about what it sent: every entry may be stored
+        const maybeStored = error instanceof PublishError ? error.maybeStored : messages.map((_, i) => i);
+        const batchError = batchFailed(error, receipts, messages.length, maybeStored);
+        failed(messages.slice(receipts.length), batchError);
+        throw batchError;
+      }
+    }
+    // one at a time: the entry that failed was not stored (publish's contract), the later ones were not sent
+    const receipts: PublishReceipt[] = [];
+    for (const m of messages) {
+      try {
+        receipts.push(toReceipt(m, await driver.publish(m)));
+      } catch (error) {
+        stats.errors++;
+        const batchError = batchFailed(error, receipts, messages.length);
+        failed(messages.slice(receipts.length), batchError);
+        throw batchError;
+      }
+    }
+    return receipts;
+  }
 }

@@ -12,6 +12,7 @@ import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { HandOuts } from './hand-outs.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
+import type { DeliveryOutcome, Observers } from './observer.js';
 import { type BusStatus, type Logger, log, settledWithin, timerMs } from './operability.js';
 import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
@@ -24,6 +25,8 @@ export interface RuntimeContext {
   readonly capabilities: Readonly<Capabilities>;
   readonly stats: StatsCounter;
   readonly logger: Logger;
+  /** The bus's listeners (`observe`): told of each delivery received, handed out and settled. */
+  readonly observers: Observers;
   /** Reports a status event through the bus (logged when it matters, forwarded to `onStatus`; never throws). */
   reportStatus(status: BusStatus): void;
   /** Publishes a dead-lettered copy (bypasses the closed check: runs during drain too). */
@@ -77,12 +80,15 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #backoffWarned = false;
   /** Resolves when fully closed. */
   readonly closed: Promise<void>;
+  /** This subscription as observers see it. */
+  readonly #observed: { readonly pattern: string; readonly group: string | undefined };
 
   constructor(id: string, pattern: string, options: ResolvedSubscribeOptions, ctx: RuntimeContext) {
     this.id = id;
     this.pattern = pattern;
     this.options = options;
     this.#ctx = ctx;
+    this.#observed = Object.freeze({ pattern, group: options.group });
     this.#handOuts = new HandOuts(options.ackTimeoutMs, this.#expired);
     this.#deadLetterer = new DeadLetterer({
       backend: ctx.backend,
@@ -114,6 +120,15 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   get isOpen(): boolean {
     return this.#state === 'open';
+  }
+
+  /** What this subscription holds now, for `activity()`. */
+  activity(): { buffered: number; handedOut: number; settling: number } {
+    return {
+      buffered: this.#buffer.length,
+      handedOut: this.#handOuts.size,
+      settling: this.#backendSettles,
+    };
   }
 
   /**
@@ -164,6 +179,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (delivery.attempt > 1) stats.redelivered++;
     this.#unsettled++;
     const message = new DeliveredMessage(delivery, this);
+    if (this.#ctx.observers.active)
+      this.#ctx.observers.emit({ type: 'received', subscription: this.#observed, message });
     if (this.#state === 'closing') {
       // arrived while the driver stops: never handed out, released in order after stop()
       this.#buffer.push(message);
@@ -207,6 +224,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   #handOut(message: DeliveredMessage, now: number): DeliveredMessage {
     this.#handOuts.add(message, now);
+    if (this.#ctx.observers.active)
+      this.#ctx.observers.emit({ type: 'handed-out', subscription: this.#observed, message });
     if (message.delivery.onHandOut) {
       try {
         message.delivery.onHandOut();
@@ -329,20 +348,26 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     try {
       pending = message.delivery.ack(message.handedOut ? ACK_SEEN : ACK_UNSEEN);
     } catch {
+      if (this.#ctx.observers.active) this.#settled(message, 'refused');
       this.#backendRefused();
       return undefined;
     }
     if (!isPromise(pending)) {
       this.#ctx.stats.acked++;
+      if (this.#ctx.observers.active) this.#settled(message, 'acked');
       this.#slotFreed();
       return undefined;
     }
     const done = pending.then(
       () => {
         this.#ctx.stats.acked++;
+        if (this.#ctx.observers.active) this.#settled(message, 'acked');
         this.#slotFreed();
       },
-      () => this.#backendRefused(),
+      () => {
+        if (this.#ctx.observers.active) this.#settled(message, 'refused');
+        this.#backendRefused();
+      },
     );
     this.#trackBackendSettle(done);
     return done;
@@ -359,22 +384,26 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const { stats } = this.#ctx;
     const delivery = message.delivery;
     const handedOut = message.handedOut;
+    let outcome: DeliveryOutcome;
+    let reason: string | undefined;
+    let deadLetterSubject: string | undefined;
     try {
       switch (settlement.kind) {
         case 'release':
           await delivery.nak(0, { reason: 'release', handedOut });
           stats.nakked++;
+          outcome = 'released';
           break;
         case 'term':
-          await this.#deadLetterer.deadLetter(message, settlement.reason, settlement.error);
+          reason = settlement.reason;
+          deadLetterSubject = await this.#deadLetterer.deadLetter(message, reason, settlement.error);
+          outcome = deadLetterSubject ? 'dead-lettered' : 'nakked';
           break;
         case 'nak': {
           if (message.attempt >= this.options.maxAttempts) {
-            await this.#deadLetterer.deadLetter(
-              message,
-              `failed after ${message.attempt} attempts`,
-              settlement.error,
-            );
+            reason = `failed after ${message.attempt} attempts`;
+            deadLetterSubject = await this.#deadLetterer.deadLetter(message, reason, settlement.error);
+            outcome = deadLetterSubject ? 'dead-lettered' : 'nakked';
             break;
           }
           const info: SettleInfo =
@@ -389,14 +418,38 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
           }
           await delivery.nak(delay, info);
           stats.nakked++;
+          outcome = 'nakked';
           break;
         }
       }
     } catch {
+      if (this.#ctx.observers.active) this.#settled(message, 'refused', settlement);
       this.#backendRefused(); // left to the backend's ack timeout
       return;
     }
+    if (this.#ctx.observers.active) this.#settled(message, outcome, settlement, reason, deadLetterSubject);
     this.#slotFreed();
+  }
+
+  /** Tells observers how `message` was settled. */
+  #settled(
+    message: DeliveredMessage,
+    outcome: DeliveryOutcome,
+    settlement?: Exclude<Settlement, { kind: 'ack' }>,
+    reason?: string,
+    deadLetterSubject?: string,
+  ): void {
+    const error = settlement && 'error' in settlement ? settlement.error : undefined;
+    this.#ctx.observers.emit({
+      type: 'settled',
+      subscription: this.#observed,
+      message,
+      outcome,
+      handedOut: message.handedOut,
+      ...(error === undefined ? {} : { error }),
+      ...(reason === undefined ? {} : { reason }),
+      ...(deadLetterSubject === undefined ? {} : { deadLetterSubject }),
+    });
   }
 
   /** The backend refused a settle: the message is left to its ack timeout. */

@@ -3,6 +3,7 @@ import type { BusState } from './bus-state.js';
 import type { ConnectionStatus } from './connection-status.js';
 import type { BusDriver, OutgoingMessage } from './driver.js';
 import { AbortedError, BusClosedError, ConnectionError, OmnibusError } from './errors.js';
+import type { Observers } from './observer.js';
 import { type Logger, settledWithin } from './operability.js';
 import { retryWhileAway } from './retry-while-away.js';
 import type { StatsCounter } from './stats.js';
@@ -21,6 +22,8 @@ export interface SubscriptionsContext {
   readonly status: ConnectionStatus;
   readonly stats: StatsCounter;
   readonly logger: Logger;
+  /** The bus's listeners (`observe`). */
+  readonly observers: Observers;
   /** `BusOptions.subscribeTimeoutMs`: how long a subscribe keeps trying while the backend is away. */
   readonly subscribeTimeoutMs: number;
   /** Whether the backend is unreachable now (its probe, bounded). */
@@ -57,12 +60,13 @@ export class Subscriptions {
 
   constructor(bus: SubscriptionsContext) {
     this.#bus = bus;
-    const { driver, state, status, stats, logger } = bus;
+    const { driver, state, status, stats, logger, observers } = bus;
     this.#runtimeContext = {
       backend: driver.backend,
       capabilities: driver.capabilities,
       stats,
       logger,
+      observers,
       reportStatus: status.report,
       publishDeadLetter: async (message: OutgoingMessage) => {
         if (state.phase === 'closed') throw new BusClosedError({ backend: driver.backend });
@@ -72,6 +76,20 @@ export class Subscriptions {
         this.#runtimes.delete(runtime);
       },
     };
+  }
+
+  /** What the live subscriptions hold now, summed (for `activity()`). */
+  activity(): { buffered: number; handedOut: number; settling: number } {
+    let buffered = 0;
+    let handedOut = 0;
+    let settling = 0;
+    for (const runtime of this.#runtimes) {
+      const a = runtime.activity();
+      buffered += a.buffered;
+      handedOut += a.handedOut;
+      settling += a.settling;
+    }
+    return { buffered, handedOut, settling };
   }
 
   readonly #trackAttempt = (over: Promise<unknown>): void => {

@@ -5,6 +5,7 @@ import {
   type Capabilities,
   ConfigError,
   DLQ_HEADERS,
+  type DriverActivity,
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
@@ -38,6 +39,8 @@ export class MemoryDriver implements BusDriver {
   readonly #options: ResolvedMemoryOptions;
   readonly #index = new SubjectIndex<Target>();
   readonly #groups = new Map<string, Target>();
+  /** Every live target (groups and ungrouped subscriptions), for `activity()`. */
+  readonly #targets = new Set<Target>();
   readonly #dedupe: DedupeWindow;
   readonly #history: History | undefined;
   /** Dead letters kept for the management API when there is no history (which holds them then). */
@@ -75,6 +78,22 @@ export class MemoryDriver implements BusDriver {
 
   extraStats(): { dropped: number } {
     return { dropped: this.#dropped };
+  }
+
+  activity(now: number): DriverActivity {
+    let queued = 0;
+    let dueRetries = 0;
+    let scheduledRetries = 0;
+    let nextRetryAt: number | undefined;
+    for (const target of this.#targets) {
+      const a = target.activity(now);
+      queued += a.queued;
+      dueRetries += a.dueRetries;
+      scheduledRetries += a.scheduledRetries;
+      if (a.nextRetryAt !== undefined && (nextRetryAt === undefined || a.nextRetryAt < nextRetryAt))
+        nextRetryAt = a.nextRetryAt;
+    }
+    return { queued, dueRetries, scheduledRetries, ...(nextRetryAt === undefined ? {} : { nextRetryAt }) };
   }
 
   /** Attaches a tracker to the next publish with this id (used by `publishAndWait`). */
@@ -252,6 +271,7 @@ export class MemoryDriver implements BusDriver {
         if (i >= 0) target.members.splice(i, 1);
         if (group === undefined) {
           this.#index.remove(pattern, target);
+          this.#targets.delete(target);
           target.close();
         } else {
           target.schedule();
@@ -268,6 +288,7 @@ export class MemoryDriver implements BusDriver {
       target.enqueue({ ...envelope, tracker: undefined }, Date.now());
     }
     this.#index.add(pattern, target);
+    this.#targets.add(target);
     return target;
   }
 
@@ -275,6 +296,7 @@ export class MemoryDriver implements BusDriver {
     this.#closed = true;
     for (const target of this.#groups.values()) target.close();
     this.#groups.clear();
+    this.#targets.clear();
     this.#notifySpace();
   }
 }

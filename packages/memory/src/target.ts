@@ -45,6 +45,29 @@ export class Target implements DeliveryOwner {
     return { lag: this.#queue.length, pending: this.#inFlight.size, redelivered: this.#retries.length };
   }
 
+  /**
+   * What this target still has to hand out, for `activity()`: nothing when it has no members
+   * (a memberless group's backlog waits for a member, it is not work under way).
+   */
+  activity(now: number): {
+    queued: number;
+    dueRetries: number;
+    scheduledRetries: number;
+    nextRetryAt?: number;
+  } {
+    if (this.members.length === 0 || this.#closed) return { queued: 0, dueRetries: 0, scheduledRetries: 0 };
+    let due = 0;
+    // retries are ordered by due time: the due ones come first
+    while (due < this.#retries.length && (this.#retries[due] as QueueItem).notBefore <= now) due++;
+    const next = this.#retries[due];
+    return {
+      queued: this.#queue.length,
+      dueRetries: due,
+      scheduledRetries: this.#retries.length - due,
+      ...(next ? { nextRetryAt: next.notBefore } : {}),
+    };
+  }
+
   /** Queues a published message and hands it out at once when a member has room. */
   enqueue(envelope: Envelope, now: number): void {
     this.#queue.push({ envelope, attempt: 1, notBefore: 0 });
