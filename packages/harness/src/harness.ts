@@ -231,7 +231,9 @@ export class Harness implements Disposable {
     const others = now.publishing + now.buffered + now.handedOut + now.settling + (now.queued ?? 0);
     if (others > 0) return false;
     if ((now.dueRetries ?? 0) > 0) {
-      await advance(0); // a due redelivery waits for a (fake) macrotask
+      // a due redelivery waits for a (fake) macrotask, which a fake clock queues 1 ms ahead when
+      // it was set during a tick (@sinonjs/fake-timers)
+      await advance(1);
       return true;
     }
     if (includeScheduled && (now.scheduledRetries ?? 0) > 0 && now.nextRetryAt !== undefined) {

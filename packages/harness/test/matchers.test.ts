@@ -1,0 +1,54 @@
+import '../src/vitest.js';
+import { defineEvent, silentLogger } from '@omnibus/core';
+import { createMemoryBus } from '@omnibus/memory';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createHarness } from '../src/index.js';
+
+const OrderPlaced = defineEvent('orders.placed', z.object({ orderId: z.string() }));
+let bus: ReturnType<typeof createMemoryBus>;
+beforeEach(() => {
+  bus = createMemoryBus({ logger: silentLogger });
+});
+afterEach(() => bus.close());
+
+describe('matchers (vitest)', () => {
+  it('toHavePublished passes on a match and fails listing the closest candidates', async () => {
+    const harness = createHarness(bus);
+    await OrderPlaced.publish(bus, { orderId: 'o-1' });
+    expect(harness).toHavePublished(OrderPlaced, { orderId: 'o-1' });
+    expect(harness).toHavePublished('orders.>');
+    expect(harness).not.toHavePublished(OrderPlaced, { orderId: 'o-2' });
+    expect(() => expect(harness).toHavePublished(OrderPlaced, { orderId: 'o-2' })).toThrow(
+      /expected the harness to have published "orders.placed" where \{"orderId":"o-2"\}; published \(1, closest first\):\n {2}orders.placed \{"orderId":"o-1"\} — orderId: expected "o-2", got "o-1"/,
+    );
+    expect(() => expect(harness).not.toHavePublished(OrderPlaced)).toThrow(
+      /expected the harness not to have published "orders.placed", but it did \(1\)/,
+    );
+  });
+
+  it('toHaveConsumed with an outcome, and toHaveDeadLettered', async () => {
+    const harness = createHarness(bus);
+    await OrderPlaced.consume(
+      bus,
+      (order) => {
+        if (order.orderId === 'bad') throw new Error('refused');
+      },
+      { maxAttempts: 2, backoff: 0 },
+    );
+    await OrderPlaced.publish(bus, { orderId: 'good' });
+    await OrderPlaced.publish(bus, { orderId: 'bad' });
+    await harness.idle();
+    expect(harness).toHaveConsumed(OrderPlaced, { orderId: 'good' }, { outcome: 'acked' });
+    expect(harness).toHaveConsumed(OrderPlaced, { orderId: 'bad' }, { outcome: 'retried' });
+    expect(harness).not.toHaveConsumed(OrderPlaced, { orderId: 'bad' }, { outcome: 'acked' });
+    expect(harness).toHaveDeadLettered(OrderPlaced, (p, entry) => p.orderId === 'bad' && entry.attempt === 2);
+    expect(() => expect(harness).toHaveDeadLettered(OrderPlaced, { orderId: 'good' })).toThrow(
+      /dead-lettered \(1, closest first\):\n {2}orders.placed \{"orderId":"bad"\} \(attempt 2: failed after 2 attempts\) — orderId: expected "good", got "bad"/,
+    );
+  });
+
+  it('fails clearly on something that is not a harness', () => {
+    expect(() => expect({}).toHavePublished('a.b')).toThrow(/toHavePublished expects a harness/);
+  });
+});
