@@ -23,6 +23,7 @@ export const requiredExports = {
   '@omnibus/conformance': 'runConformanceSuite',
   '@omnibus/testing': 'runConformanceSuite',
   '@omnibus/cli': 'runCli',
+  '@omnibus/harness': 'createHarness',
 };
 
 /** Requires the package in `dir` from a child `node`: an error line, or undefined when it works. */

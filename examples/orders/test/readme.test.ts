@@ -107,6 +107,60 @@ function snippetTests(url: string): void {
   }, 120_000);
 }
 
+/** The ```text block after `marker` (the first line that starts with it). */
+function textBlockAfter(marker: string): string {
+  const at = readme.indexOf(marker);
+  if (at === -1) throw new Error(`README.md has no line starting "${marker}"`);
+  const match = /```text\n([\s\S]*?)```/.exec(readme.slice(at));
+  if (!match) throw new Error(`README.md: no text block after "${marker}"`);
+  return match[1] as string;
+}
+
+describe('README: Testing your service', () => {
+  const testing = join(runDir, 'harness', 'testing.test.ts');
+  mkdirSync(dirname(testing), { recursive: true });
+  writeFileSync(testing, snippet('testing'));
+
+  it('the testing snippet passes under vitest, as a user runs it', async () => {
+    const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [vitest, 'run', '--root', dirname(testing)], {
+        cwd: join(here, '..'),
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => {
+        text += d;
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        text += d;
+      });
+      child.on('error', reject);
+      child.on('close', (c) => resolve({ code: c, out: text }));
+    });
+    expect(out).toMatch(/Tests +2 passed \(2\)/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('the failure it shows is the one the harness prints', async () => {
+    const { defineEvent } = await import('@omnibus/core');
+    const { createMemoryBus } = await import('@omnibus/memory');
+    const { createHarness } = await import('@omnibus/harness');
+    const { z } = await import('zod');
+    const OrderPlaced = defineEvent('orders.placed', z.object({ orderId: z.string(), total: z.number() }));
+    const bus = createMemoryBus();
+    const harness = createHarness(bus);
+    await OrderPlaced.publish(bus, { orderId: 'o-1', total: 20 });
+    await bus.publish('billing.charged', JSON.stringify({ orderId: 'o-1' }));
+    const error = await harness
+      .published('billing.charged', { where: { orderId: 'o-3' } })
+      .catch((e: unknown) => e);
+    expect(`${String(error)}\n`).toBe(textBlockAfter('A query that finds nothing fails'));
+    await bus.close();
+  }, 10_000);
+});
+
 describe('README snippets on memory', () => snippetTests('memory://'));
 for (const kind of ['nats', 'redis', 'kafka'] as const) {
   await withBroker(kind, (broker) => {

@@ -29,10 +29,18 @@ await withBroker('nats', (broker) => {
         const charged = await harness.published(`${root}.billing.charged`, { where: { orderId: 'o-1' } });
         expect(charged.receipt.sequence).toMatch(/:\d+$/); // a JetStream receipt
         const dead = await harness.deadLettered(`${root}.orders.*`, { where: { orderId: 'bad' } });
-        expect(dead).toMatchObject({ attempt: 2, deadLetterSubject: `dlq.${root}.orders.us`, group: 'billing' });
+        expect(dead).toMatchObject({
+          attempt: 2,
+          deadLetterSubject: `dlq.${root}.orders.us`,
+          group: 'billing',
+        });
         await harness.idle();
         expect(
-          harness.journal.consumed.map((e) => [(e.payload as { orderId: string }).orderId, e.attempt, e.outcome]),
+          harness.journal.consumed.map((e) => [
+            (e.payload as { orderId: string }).orderId,
+            e.attempt,
+            e.outcome,
+          ]),
         ).toEqual(
           expect.arrayContaining([
             ['o-1', 1, 'acked'],
