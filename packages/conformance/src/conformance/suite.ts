@@ -13,6 +13,7 @@ import { dedupeTests, replayTests } from './history.js';
 import { leadingWildcardTests } from './leading-wildcards.js';
 import { lifecycleTests } from './lifecycle.js';
 import { managementTests } from './management.js';
+import { observationTests } from './observation.js';
 import { releaseTests } from './release.js';
 import { deliveryTests, routingTests } from './routing.js';
 import { typedEventTests } from './typed.js';
@@ -85,6 +86,7 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'limits and closed bus', define: limitTests },
   { name: 'lifecycle and stats', define: lifecycleTests },
   { name: 'typed events', define: typedEventTests },
+  { name: 'observation', define: observationTests },
   { name: 'management', requires: 'management', define: managementTests },
 ];
 
