@@ -5,10 +5,13 @@ import type { Print } from './output.js';
 /** Attempts before an order is dead-lettered. */
 export const MAX_ATTEMPTS = 3;
 
+/** The payment provider refuses totals over this (the "bug" a redrive recovers from: raise it with BILLING_LIMIT). */
+export const PAYMENT_LIMIT = 1_000;
+
 /**
  * A grouped worker: members of "billing" share the work. The payment provider is
  * flaky (every third order fails on its first attempt) and refuses totals over
- * 1,000 (always fails, so those orders end in the dead-letter subject). `charged`
+ * `limit` (always fails, so those orders end in the dead-letter subject). `charged`
  * is the payment ledger the members share: an order already charged is skipped,
  * so a duplicate delivery never charges twice — on Kafka, which has no publisher
  * dedupe, that is what absorbs a retried request.
@@ -19,6 +22,7 @@ export function startBillingWorker(
   print: Print,
   onSettled: () => void,
   charged: Set<string>,
+  limit = PAYMENT_LIMIT,
 ): Promise<Consumer> {
   return bus.consume(
     'orders.*.created',
@@ -30,7 +34,7 @@ export function startBillingWorker(
       }
       try {
         const n = Number(order.orderId.split('-').at(-1));
-        if (order.total > 1000) throw new Error(`payment refused for ${order.orderId}: total over limit`);
+        if (order.total > limit) throw new Error(`payment refused for ${order.orderId}: total over limit`);
         if (n % 3 === 0 && message.attempt === 1)
           throw new Error(`payment provider timeout for ${order.orderId}`);
       } catch (error) {
@@ -46,7 +50,14 @@ export function startBillingWorker(
         throw error;
       }
       charged.add(order.orderId);
-      print('billing', 'charged', order.orderId, `by ${member}, attempt ${message.attempt}`);
+      // a dead letter sent back (omnibus dlq redrive) says how many times it was redriven
+      const redrive = message.headers['omnibus-redrive-count'];
+      print(
+        'billing',
+        'charged',
+        order.orderId,
+        `by ${member}, attempt ${message.attempt}${redrive ? `, redrive ${redrive}` : ''}`,
+      );
       onSettled();
     },
     { group: 'billing', maxAttempts: MAX_ATTEMPTS, backoff: [20, 50], maxInFlight: 4 },

@@ -190,7 +190,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nThe handler sees a redriven message at attempt 1, with headers omnibus-redriven-at, omnibus-redrive-count\nand omnibus-redriven-reason. Ctrl-C stops between messages: each is then dead-lettered, republished or both\n(never lost); the summary says how far it got, exit 130. A progress bar shows on a terminal for long runs.',
+      '\nThe handler sees a redriven message at attempt 1, with headers omnibus-redriven-at, omnibus-redrive-count,\nomnibus-redriven-reason and omnibus-redriven-group (every subscriber of the subject gets it). Ctrl-C stops between messages: each is then dead-lettered, republished or both\n(never lost); the summary says how far it got, exit 130. A progress bar shows on a terminal for long runs.',
     )
     .action(run(dlqRedrive));
 

@@ -208,6 +208,7 @@ for (const kind of KINDS) {
           expect(back.headers).toMatchObject({ tenant: 'acme', [REDRIVE_HEADERS.count]: '1' });
           expect(Number.isNaN(Date.parse(back.headers[REDRIVE_HEADERS.at] as string))).toBe(false);
           expect(back.headers[REDRIVE_HEADERS.reason]).toBe('failed after 1 attempts');
+          expect(back.headers[REDRIVE_HEADERS.group]).toBe(group); // whose failure it was
           expect(Object.keys(back.headers).filter((h) => h.startsWith('omnibus-dlq-'))).toEqual([]);
 
           const empty = await cli(['dlq', 'list', ...filter]);

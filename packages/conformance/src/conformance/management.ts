@@ -90,6 +90,7 @@ export function managementTests(test: Register, expect: Expect): void {
       expect(m.id).toBe(`${subject}:${m.text()}`);
       expect(m.headers[REDRIVE_HEADERS.count]).toBe('1');
       expect(m.headers[REDRIVE_HEADERS.reason] ?? '').toContain('failed after 1 attempts');
+      expect(m.headers[REDRIVE_HEADERS.group]).toBeUndefined(); // no group dead-lettered it
       expect(m.headers['omnibus-dlq-subject']).toBeUndefined();
     }
     expect((await admin.deadLetters.list({ in: inTest(ctx) })).items).toHaveLength(0);

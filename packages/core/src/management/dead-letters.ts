@@ -20,6 +20,8 @@ export const REDRIVE_HEADERS = {
   at: 'omnibus-redriven-at',
   count: 'omnibus-redrive-count',
   reason: 'omnibus-redriven-reason',
+  /** The group that dead-lettered it: every subscriber of the subject gets the copy, this says whose failure it was. */
+  group: 'omnibus-redriven-group',
 } as const;
 
 /** Where dead letters are looked for unless a selection says `in`. */
@@ -89,6 +91,8 @@ export function redriveHeaders(dl: DeadLetter, now: number): Headers {
   out[REDRIVE_HEADERS.at] = new Date(now).toISOString();
   out[REDRIVE_HEADERS.count] = String(dl.redriveCount + 1);
   out[REDRIVE_HEADERS.reason] = dl.reason;
+  if (dl.group !== undefined) out[REDRIVE_HEADERS.group] = dl.group;
+  else delete out[REDRIVE_HEADERS.group]; // a second redrive of a message no group dead-lettered
   return out;
 }
 
