@@ -25,5 +25,8 @@ runRestartScenarios({
   pause: () => nats.pause(true),
   resume: () => nats.pause(false),
   pauseMs: 5_000, // past the 2 unanswered pings (1 s apart) after which the client reconnects
-  timeoutMs: 30_000,
+  // a copy the server sent into the pause (a pull lost on the wire) comes back after the consumer's
+  // ack_wait: ackTimeoutMs (30 s by default) + 1 s. The delivery wait must outlast it (a CI run
+  // under load once waited 30 s for one such copy and failed at 36 s).
+  timeoutMs: 45_000,
 });
