@@ -5,6 +5,7 @@ import { ConnectionStatus } from './connection-status.js';
 import type { BusDriver } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { startConsumeLoop } from './handler-runner.js';
+import { Interceptors } from './interceptors.js';
 import { attachManagement } from './management/manage.js';
 import { attachObservability, Observers } from './observer.js';
 import type { BusOptions, Logger } from './operability.js';
@@ -34,10 +35,12 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   observers.onFault(() => {
     stats.errors++;
   });
-  const publishing = { publishing: 0, observers };
+  const interceptors = new Interceptors(backend);
+  const publishing = { publishing: 0, observers, interceptors };
   const publisher = createPublisher(driver, stats, state.assertOpen, publishing);
   const subscriptions = new Subscriptions({
     observers,
+    interceptors,
     driver,
     state,
     status,
@@ -91,6 +94,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   attachManagement(bus, driver, state.assertOpen);
   attachObservability(bus, {
     observers,
+    interceptors,
     activity: () => ({
       publishing: publishing.publishing,
       ...subscriptions.activity(),

@@ -75,11 +75,14 @@ export function startConsumeLoop(
     }
   };
 
+  const { interceptors } = runtime;
   const run = (message: DeliveredMessage): void => {
     let result: unknown;
     let async: boolean;
     try {
-      result = handler(message);
+      result = interceptors.active
+        ? interceptors.handle(message, runtime.observed, () => handler(message))
+        : handler(message);
       async =
         result !== null &&
         (typeof result === 'object' || typeof result === 'function') &&

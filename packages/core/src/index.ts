@@ -41,6 +41,8 @@ export {
 } from './errors.js';
 export type { FormatErrorOptions } from './format-error.js';
 export { formatError } from './format-error.js';
+export type { BusInterceptor, HandleCall, InterceptedMessage, PublishCall } from './interceptors.js';
+export { interceptAll } from './interceptors.js';
 export { DEFAULT_DEAD_LETTERS, REDRIVE_HEADERS } from './management/dead-letters.js';
 export { manage } from './management/manage.js';
 export type {
@@ -68,7 +70,7 @@ export type {
   ObservedPublish,
   ObservedSubscription,
 } from './observer.js';
-export { activity, observe } from './observer.js';
+export { activity, intercept, observe } from './observer.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
 export { log, settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import type { BusInterceptor, Interceptors } from './interceptors.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 
 /** The subscription an event happened on: its pattern and group (`undefined` when ungrouped). */
@@ -124,6 +125,7 @@ const OBSERVABILITY = Symbol.for('omnibus.observability');
 
 interface Observability {
   readonly observers: Observers;
+  readonly interceptors: Interceptors;
   activity(): BusActivity;
 }
 
@@ -174,4 +176,14 @@ export function observe(bus: unknown, listener: BusListener): () => void {
  */
 export function activity(bus: unknown): BusActivity {
   return observabilityOf(bus, 'activity').activity();
+}
+
+/**
+ * Installs `interceptor` around the publishes and handlers of `bus` only (see `interceptAll` for
+ * every bus of the process). Returns a function that removes it.
+ *
+ * @throws InvalidArgumentError when `bus` was not built by `createBus`.
+ */
+export function intercept(bus: unknown, interceptor: BusInterceptor): () => void {
+  return observabilityOf(bus, 'intercept').interceptors.add(interceptor);
 }

@@ -1,5 +1,6 @@
 import type { BusDriver, DriverReceipt, OutgoingMessage } from './driver.js';
 import { OmnibusError, PublishError } from './errors.js';
+import type { Interceptors } from './interceptors.js';
 import { generateId } from './message-id.js';
 import type { Observers } from './observer.js';
 import type { StatsCounter } from './stats.js';
@@ -12,6 +13,8 @@ export interface PublishTracking {
   /** Publishes and batches sent and not answered yet. */
   publishing: number;
   readonly observers: Observers;
+  /** What runs around each publish (tracing: it adds headers). */
+  readonly interceptors: Interceptors;
 }
 
 /** The publishing half of a bus: `publish` and `publishBatch`. */
@@ -43,7 +46,7 @@ export function createPublisher(
   tracking: PublishTracking,
 ): Publisher {
   const { backend, capabilities } = driver;
-  const { observers } = tracking;
+  const { observers, interceptors } = tracking;
 
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
@@ -116,6 +119,14 @@ export function createPublisher(
     return receipt;
   };
 
+  /** Counts a refused publish, tells observers, and returns the error the caller gets. */
+  const publishFailed = (message: OutgoingMessage, error: unknown): OmnibusError => {
+    stats.errors++;
+    const publishError = asPublishError(error, message.subject);
+    failed([message], publishError);
+    return publishError;
+  };
+
   const failed = (messages: readonly OutgoingMessage[], error: unknown): void => {
     if (!observers.active) return;
     for (const m of messages) observers.emit({ type: 'publish-failed', subject: m.subject, id: m.id, error });
@@ -125,6 +136,17 @@ export function createPublisher(
     async publish(subject, payload, options) {
       assertOpen();
       const message = prepare(subject, payload, options);
+      if (interceptors.active) {
+        tracking.publishing++;
+        try {
+          const [receipt] = await interceptors.publish([message], false, async () => [
+            await sendOne(message),
+          ]);
+          return receipt as PublishReceipt;
+        } finally {
+          tracking.publishing--;
+        }
+      }
       let receipt: DriverReceipt;
       tracking.publishing++;
       try {
@@ -135,10 +157,7 @@ export function createPublisher(
             ? await pending
             : (pending as DriverReceipt);
       } catch (error) {
-        stats.errors++;
-        const publishError = asPublishError(error, subject);
-        failed([message], publishError);
-        throw publishError;
+        throw publishFailed(message, error);
       } finally {
         tracking.publishing--;
       }
@@ -155,12 +174,25 @@ export function createPublisher(
       const messages = entries.map((e) => prepare(e.subject, e.payload, e));
       tracking.publishing++;
       try {
+        if (interceptors.active)
+          return [...(await interceptors.publish(messages, true, () => sendBatch(messages)))];
         return await sendBatch(messages);
       } finally {
         tracking.publishing--;
       }
     },
   };
+
+  /** Sends one message (the path an interceptor wraps); the same as `publish` below without one. */
+  async function sendOne(message: OutgoingMessage): Promise<PublishReceipt> {
+    let receipt: DriverReceipt;
+    try {
+      receipt = await driver.publish(message);
+    } catch (error) {
+      throw publishFailed(message, error);
+    }
+    return toReceipt(message, receipt);
+  }
 
   async function sendBatch(messages: OutgoingMessage[]): Promise<PublishReceipt[]> {
     if (driver.publishBatch) {

@@ -10,9 +10,10 @@ import type {
 } from './driver.js';
 import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { HandOuts } from './hand-outs.js';
+import type { Interceptors } from './interceptors.js';
 import { DeliveredMessage, type Settlement, type Settler } from './message.js';
 import { runInSharedMicrotask } from './microtask.js';
-import type { DeliveryOutcome, Observers } from './observer.js';
+import type { DeliveryOutcome, ObservedSubscription, Observers } from './observer.js';
 import { type BusStatus, type Logger, log, settledWithin, timerMs } from './operability.js';
 import { RingQueue } from './ring-queue.js';
 import type { StatsCounter } from './stats.js';
@@ -27,6 +28,8 @@ export interface RuntimeContext {
   readonly logger: Logger;
   /** The bus's listeners (`observe`): told of each delivery received, handed out and settled. */
   readonly observers: Observers;
+  /** What runs around each handler (`intercept`, `interceptAll`). */
+  readonly interceptors: Interceptors;
   /** Reports a status event through the bus (logged when it matters, forwarded to `onStatus`; never throws). */
   reportStatus(status: BusStatus): void;
   /** Publishes a dead-lettered copy (bypasses the closed check: runs during drain too). */
@@ -81,7 +84,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   /** Resolves when fully closed. */
   readonly closed: Promise<void>;
   /** This subscription as observers see it. */
-  readonly #observed: { readonly pattern: string; readonly group: string | undefined };
+  readonly #observed: ObservedSubscription;
 
   constructor(id: string, pattern: string, options: ResolvedSubscribeOptions, ctx: RuntimeContext) {
     this.id = id;
@@ -116,6 +119,16 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   get group(): string | undefined {
     return this.options.group;
+  }
+
+  /** This subscription as observers and interceptors see it: its pattern and group. */
+  get observed(): ObservedSubscription {
+    return this.#observed;
+  }
+
+  /** The bus's interceptors (the consume loop runs each handler inside them). */
+  get interceptors(): Interceptors {
+    return this.#ctx.interceptors;
   }
 
   get isOpen(): boolean {

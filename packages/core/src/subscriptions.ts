@@ -3,6 +3,7 @@ import type { BusState } from './bus-state.js';
 import type { ConnectionStatus } from './connection-status.js';
 import type { BusDriver, OutgoingMessage } from './driver.js';
 import { AbortedError, BusClosedError, ConnectionError, OmnibusError } from './errors.js';
+import type { Interceptors } from './interceptors.js';
 import type { Observers } from './observer.js';
 import { type Logger, settledWithin } from './operability.js';
 import { retryWhileAway } from './retry-while-away.js';
@@ -24,6 +25,8 @@ export interface SubscriptionsContext {
   readonly logger: Logger;
   /** The bus's listeners (`observe`). */
   readonly observers: Observers;
+  /** What runs around each handler (`intercept`, `interceptAll`). */
+  readonly interceptors: Interceptors;
   /** `BusOptions.subscribeTimeoutMs`: how long a subscribe keeps trying while the backend is away. */
   readonly subscribeTimeoutMs: number;
   /** Whether the backend is unreachable now (its probe, bounded). */
@@ -60,13 +63,14 @@ export class Subscriptions {
 
   constructor(bus: SubscriptionsContext) {
     this.#bus = bus;
-    const { driver, state, status, stats, logger, observers } = bus;
+    const { driver, state, status, stats, logger, observers, interceptors } = bus;
     this.#runtimeContext = {
       backend: driver.backend,
       capabilities: driver.capabilities,
       stats,
       logger,
       observers,
+      interceptors,
       reportStatus: status.report,
       publishDeadLetter: async (message: OutgoingMessage) => {
         if (state.phase === 'closed') throw new BusClosedError({ backend: driver.backend });
