@@ -70,7 +70,7 @@ export type {
   ObservedPublish,
   ObservedSubscription,
 } from './observer.js';
-export { activity, intercept, observe } from './observer.js';
+export { activity, intercept, observe, observeAll } from './observer.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
 export { log, settledWithin, silentLogger, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';

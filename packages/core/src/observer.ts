@@ -34,7 +34,7 @@ export type DeliveryOutcome = 'acked' | 'nakked' | 'dead-lettered' | 'released' 
  * - `handed-out`: the application got it (a handler started, or an iterator yielded it);
  * - `settled`: the delivery ended (see `DeliveryOutcome`).
  */
-export type BusEvent =
+export type BusEvent = (
   | { readonly type: 'published'; readonly message: ObservedPublish; readonly receipt: PublishReceipt }
   | {
       readonly type: 'publish-failed';
@@ -57,7 +57,11 @@ export type BusEvent =
       readonly deadLetterSubject?: string;
       /** Whether the application had the message (false: settled by the bus before a hand-out). */
       readonly handedOut: boolean;
-    };
+    }
+) & {
+  /** The bus's backend (`memory`, `nats`, …): what tells buses apart for `observeAll`. */
+  readonly backend: string;
+};
 
 /** A function that hears a bus's events. It must not throw (what it throws is counted in `errors` and dropped). */
 export type BusListener = (event: BusEvent) => void;
@@ -89,35 +93,76 @@ export interface BusActivity {
 /** The backend's half of `BusActivity`. */
 export type DriverActivity = Pick<BusActivity, 'queued' | 'dueRetries' | 'scheduledRetries' | 'nextRetryAt'>;
 
-/** A bus's listeners. `active` is read on hot paths: no event is built when nobody listens. */
+/** Listeners of every bus of the process (`observeAll`), shared by every copy of core that is loaded. */
+const GLOBAL = Symbol.for('omnibus.listeners');
+interface GlobalListeners {
+  list: readonly BusListener[];
+}
+function globalListeners(): GlobalListeners {
+  const holder = globalThis as unknown as Record<symbol, GlobalListeners | undefined>;
+  let registry = holder[GLOBAL];
+  if (!registry) {
+    registry = { list: [] };
+    holder[GLOBAL] = registry;
+  }
+  return registry;
+}
+
+/** A bus's listeners and the process's. `active` is read on hot paths: no event is built when nobody listens. */
 export class Observers {
   #listeners: readonly BusListener[] = [];
+  readonly #global = globalListeners();
   #onFault: () => void = () => {};
-  active = false;
 
   /** Called when a listener throws (the bus counts it in `errors`). */
   onFault(fault: () => void): void {
     this.#onFault = fault;
   }
 
+  get active(): boolean {
+    return this.#listeners.length > 0 || this.#global.list.length > 0;
+  }
+
   add(listener: BusListener): () => void {
     this.#listeners = [...this.#listeners, listener];
-    this.active = true;
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
-      this.active = this.#listeners.length > 0;
     };
   }
 
   emit(event: BusEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        this.#onFault();
-      }
+    for (const listener of this.#global.list) this.#call(listener, event);
+    for (const listener of this.#listeners) this.#call(listener, event);
+  }
+
+  #call(listener: BusListener, event: BusEvent): void {
+    try {
+      listener(event);
+    } catch {
+      this.#onFault();
     }
   }
+}
+
+function checkListener(listener: unknown, what: string): asserts listener is BusListener {
+  if (typeof listener !== 'function')
+    throw new InvalidArgumentError(`${what} needs a listener function`, {
+      hint: `${what}(${what === 'observe' ? 'bus, ' : ''}(event) => { … })`,
+    });
+}
+
+/**
+ * Listens to every bus of this process, those created before and after — what a metrics or
+ * tracing instrumentation does. Events carry the backend (`event.backend`). Returns a function
+ * that stops listening.
+ */
+export function observeAll(listener: BusListener): () => void {
+  checkListener(listener, 'observeAll');
+  const registry = globalListeners();
+  registry.list = [...registry.list, listener];
+  return () => {
+    registry.list = registry.list.filter((l) => l !== listener);
+  };
 }
 
 /** Where `createBus` keeps a bus's observability side (not enumerable, not part of `EventBus`). */
@@ -160,10 +205,7 @@ function observabilityOf(bus: unknown, what: string): Observability {
  * @throws InvalidArgumentError when `bus` was not built by `createBus`.
  */
 export function observe(bus: unknown, listener: BusListener): () => void {
-  if (typeof listener !== 'function')
-    throw new InvalidArgumentError('observe needs a listener function', {
-      hint: 'observe(bus, (event) => { … })',
-    });
+  checkListener(listener, 'observe');
   return observabilityOf(bus, 'observe').observers.add(listener);
 }
 

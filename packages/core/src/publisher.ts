@@ -107,6 +107,7 @@ export function createPublisher(
     if (observers.active)
       observers.emit({
         type: 'published',
+        backend,
         message: {
           id: m.id,
           subject: m.subject,
@@ -129,7 +130,8 @@ export function createPublisher(
 
   const failed = (messages: readonly OutgoingMessage[], error: unknown): void => {
     if (!observers.active) return;
-    for (const m of messages) observers.emit({ type: 'publish-failed', subject: m.subject, id: m.id, error });
+    for (const m of messages)
+      observers.emit({ type: 'publish-failed', backend, subject: m.subject, id: m.id, error });
   };
 
   return {

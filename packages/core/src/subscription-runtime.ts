@@ -193,7 +193,12 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#unsettled++;
     const message = new DeliveredMessage(delivery, this);
     if (this.#ctx.observers.active)
-      this.#ctx.observers.emit({ type: 'received', subscription: this.#observed, message });
+      this.#ctx.observers.emit({
+        type: 'received',
+        backend: this.#ctx.backend,
+        subscription: this.#observed,
+        message,
+      });
     if (this.#state === 'closing') {
       // arrived while the driver stops: never handed out, released in order after stop()
       this.#buffer.push(message);
@@ -238,7 +243,12 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #handOut(message: DeliveredMessage, now: number): DeliveredMessage {
     this.#handOuts.add(message, now);
     if (this.#ctx.observers.active)
-      this.#ctx.observers.emit({ type: 'handed-out', subscription: this.#observed, message });
+      this.#ctx.observers.emit({
+        type: 'handed-out',
+        backend: this.#ctx.backend,
+        subscription: this.#observed,
+        message,
+      });
     if (message.delivery.onHandOut) {
       try {
         message.delivery.onHandOut();
@@ -455,6 +465,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     const error = settlement && 'error' in settlement ? settlement.error : undefined;
     this.#ctx.observers.emit({
       type: 'settled',
+      backend: this.#ctx.backend,
       subscription: this.#observed,
       message,
       outcome,

@@ -7,6 +7,7 @@ import {
   interceptAll,
   type Message,
   observe,
+  observeAll,
 } from '../src/index.js';
 import { inProcessDriver } from './support/in-process-driver.js';
 import { waitFor } from './support/wait-for.js';
@@ -133,6 +134,27 @@ describe('interceptors', () => {
     await bus.publish('n.x', 'x');
     expect(order).toEqual(['global in', 'own in', 'own out', 'global out']);
     await bus.close();
+  });
+
+  it('observeAll hears every bus, each event naming its backend; a throwing listener is counted', async () => {
+    const a = createBus(inProcessDriver());
+    const heard: string[] = [];
+    removals.push(
+      observeAll((e) => {
+        if (e.type === 'published') heard.push(`${e.backend} ${e.message.subject}`);
+      }),
+      observeAll(() => {
+        throw new Error('listener bug');
+      }),
+    );
+    const b = createBus(inProcessDriver());
+    await a.publish('o.a', 'x');
+    await b.publish('o.b', 'x');
+    expect(heard).toEqual([`${a.backend} o.a`, `${b.backend} o.b`]);
+    expect(a.stats().errors).toBe(1);
+    expect(() => observeAll('x' as unknown as () => void)).toThrow(/observeAll needs a listener function/);
+    await a.close();
+    await b.close();
   });
 
   it('refuses what is not an interceptor', () => {
