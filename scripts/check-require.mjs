@@ -24,6 +24,7 @@ export const requiredExports = {
   '@omnibus/testing': 'runConformanceSuite',
   '@omnibus/cli': 'runCli',
   '@omnibus/harness': 'createHarness',
+  '@omnibus/otel': 'instrumentOmnibus',
 };
 
 /** Requires the package in `dir` from a child `node`: an error line, or undefined when it works. */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { addGlobal, globalList, holdGlobal } from './global-registry.js';
 import type { ObservedSubscription } from './observer.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 import { normalizeHeaders } from './validate.js';
@@ -41,23 +42,8 @@ export interface BusInterceptor {
   handle?(call: HandleCall, next: () => unknown): unknown;
 }
 
-/**
- * Interceptors installed for every bus of the process (`interceptAll`), shared by every copy of
- * `@omnibus/core` that is loaded (one registry on `globalThis`).
- */
-const GLOBAL = Symbol.for('omnibus.interceptors');
-interface GlobalRegistry {
-  list: readonly BusInterceptor[];
-}
-function globalRegistry(): GlobalRegistry {
-  const holder = globalThis as unknown as Record<symbol, GlobalRegistry | undefined>;
-  let registry = holder[GLOBAL];
-  if (!registry) {
-    registry = { list: [] };
-    holder[GLOBAL] = registry;
-  }
-  return registry;
-}
+/** Interceptors installed for every bus of the process (`interceptAll`). */
+const globalInterceptors = globalList<BusInterceptor>('omnibus.interceptors');
 
 function checkInterceptor(interceptor: BusInterceptor): void {
   if (
@@ -78,42 +64,40 @@ function checkInterceptor(interceptor: BusInterceptor): void {
  */
 export function interceptAll(interceptor: BusInterceptor): () => void {
   checkInterceptor(interceptor);
-  const registry = globalRegistry();
-  registry.list = [...registry.list, interceptor];
-  return () => {
-    registry.list = registry.list.filter((i) => i !== interceptor);
-  };
+  return addGlobal(globalInterceptors, interceptor);
 }
 
 /** A bus's interceptors: its own (`intercept`) and the process's (`interceptAll`). */
 export class Interceptors {
   readonly #backend: string;
-  readonly #global = globalRegistry();
   #own: readonly BusInterceptor[] = [];
+  /** Whether any interceptor is installed (this bus's or the process's): a plain field for the hot paths. */
+  active = false;
 
   constructor(backend: string) {
     this.#backend = backend;
+    holdGlobal(globalInterceptors, this);
+    this.refresh();
+  }
+
+  /** Recomputes `active` (the process's list changed, or this bus's). */
+  refresh(): void {
+    this.active = this.#own.length > 0 || globalInterceptors.list.length > 0;
   }
 
   add(interceptor: BusInterceptor): () => void {
     checkInterceptor(interceptor);
     this.#own = [...this.#own, interceptor];
+    this.refresh();
     return () => {
       this.#own = this.#own.filter((i) => i !== interceptor);
+      this.refresh();
     };
   }
 
-  /** Whether any interceptor is installed (read on the hot paths). */
-  get active(): boolean {
-    return this.#own.length > 0 || this.#global.list.length > 0;
-  }
-
   #all(): readonly BusInterceptor[] {
-    return this.#global.list.length === 0
-      ? this.#own
-      : this.#own.length === 0
-        ? this.#global.list
-        : [...this.#global.list, ...this.#own];
+    const global = globalInterceptors.list;
+    return global.length === 0 ? this.#own : this.#own.length === 0 ? global : [...global, ...this.#own];
   }
 
   /** Runs `send` inside every `publish` interceptor; `messages` get their headers set in place. */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { addGlobal, globalList, holdGlobal } from './global-registry.js';
 import type { BusInterceptor, Interceptors } from './interceptors.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 
@@ -93,45 +94,42 @@ export interface BusActivity {
 /** The backend's half of `BusActivity`. */
 export type DriverActivity = Pick<BusActivity, 'queued' | 'dueRetries' | 'scheduledRetries' | 'nextRetryAt'>;
 
-/** Listeners of every bus of the process (`observeAll`), shared by every copy of core that is loaded. */
-const GLOBAL = Symbol.for('omnibus.listeners');
-interface GlobalListeners {
-  list: readonly BusListener[];
-}
-function globalListeners(): GlobalListeners {
-  const holder = globalThis as unknown as Record<symbol, GlobalListeners | undefined>;
-  let registry = holder[GLOBAL];
-  if (!registry) {
-    registry = { list: [] };
-    holder[GLOBAL] = registry;
-  }
-  return registry;
-}
+/** Listeners of every bus of the process (`observeAll`). */
+const globalListeners = globalList<BusListener>('omnibus.listeners');
 
 /** A bus's listeners and the process's. `active` is read on hot paths: no event is built when nobody listens. */
 export class Observers {
   #listeners: readonly BusListener[] = [];
-  readonly #global = globalListeners();
   #onFault: () => void = () => {};
+  /** Whether anyone listens (this bus's or the process's listeners): a plain field for the hot paths. */
+  active = false;
+
+  constructor() {
+    holdGlobal(globalListeners, this);
+    this.refresh();
+  }
+
+  /** Recomputes `active` (the process's list changed, or this bus's). */
+  refresh(): void {
+    this.active = this.#listeners.length > 0 || globalListeners.list.length > 0;
+  }
 
   /** Called when a listener throws (the bus counts it in `errors`). */
   onFault(fault: () => void): void {
     this.#onFault = fault;
   }
 
-  get active(): boolean {
-    return this.#listeners.length > 0 || this.#global.list.length > 0;
-  }
-
   add(listener: BusListener): () => void {
     this.#listeners = [...this.#listeners, listener];
+    this.refresh();
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
+      this.refresh();
     };
   }
 
   emit(event: BusEvent): void {
-    for (const listener of this.#global.list) this.#call(listener, event);
+    for (const listener of globalListeners.list) this.#call(listener, event);
     for (const listener of this.#listeners) this.#call(listener, event);
   }
 
@@ -158,11 +156,7 @@ function checkListener(listener: unknown, what: string): asserts listener is Bus
  */
 export function observeAll(listener: BusListener): () => void {
   checkListener(listener, 'observeAll');
-  const registry = globalListeners();
-  registry.list = [...registry.list, listener];
-  return () => {
-    registry.list = registry.list.filter((l) => l !== listener);
-  };
+  return addGlobal(globalListeners, listener);
 }
 
 /** Where `createBus` keeps a bus's observability side (not enumerable, not part of `EventBus`). */

@@ -1,0 +1,44 @@
+/**
+ * A process-wide list (listeners of every bus, interceptors of every bus) shared by every copy of
+ * `@omnibus/core` that is loaded (kept on `globalThis` under a `Symbol.for` key), and the buses'
+ * holders that read it. A holder keeps a plain `active` flag for its hot path; the registry tells
+ * the live holders when its list changes (they are held weakly: a bus that is gone costs nothing).
+ */
+export interface GlobalList<T> {
+  list: readonly T[];
+  readonly holders: Set<WeakRef<{ refresh(): void }>>;
+}
+
+export function globalList<T>(key: string): GlobalList<T> {
+  const holder = globalThis as unknown as Record<symbol, GlobalList<T> | undefined>;
+  const symbol = Symbol.for(key);
+  let registry = holder[symbol];
+  if (!registry) {
+    registry = { list: [], holders: new Set() };
+    holder[symbol] = registry;
+  }
+  return registry;
+}
+
+/** Adds `item` to a global list (and tells the holders); returns a function that removes it. */
+export function addGlobal<T>(registry: GlobalList<T>, item: T): () => void {
+  registry.list = [...registry.list, item];
+  refreshHolders(registry);
+  return () => {
+    registry.list = registry.list.filter((i) => i !== item);
+    refreshHolders(registry);
+  };
+}
+
+/** Registers a bus's holder, told when the list changes. */
+export function holdGlobal<T>(registry: GlobalList<T>, holder: { refresh(): void }): void {
+  registry.holders.add(new WeakRef(holder));
+}
+
+function refreshHolders<T>(registry: GlobalList<T>): void {
+  for (const ref of registry.holders) {
+    const holder = ref.deref();
+    if (holder) holder.refresh();
+    else registry.holders.delete(ref);
+  }
+}

@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BusHealth, EventBus } from '@omnibus/core';
+
+/** An answer for a health endpoint: the HTTP status and a JSON body. */
+export interface HealthAnswer {
+  readonly status: 200 | 503;
+  readonly body: {
+    readonly status: 'ok' | 'unavailable';
+    readonly backend: string;
+    readonly state: BusHealth['state'];
+    readonly connectionLost: boolean;
+    readonly latencyMs?: number;
+    readonly detail?: string;
+  };
+}
+
+function answer(health: BusHealth, ok: boolean): HealthAnswer {
+  return {
+    status: ok ? 200 : 503,
+    body: {
+      status: ok ? 'ok' : 'unavailable',
+      backend: health.backend,
+      state: health.state,
+      connectionLost: health.connectionLost,
+      ...(health.latencyMs === undefined ? {} : { latencyMs: health.latencyMs }),
+      ...(health.detail === undefined ? {} : { detail: health.detail }),
+    },
+  };
+}
+
+/**
+ * Readiness: can the bus work now? `bus.health()` asks the backend (bounded by `timeoutMs`,
+ * default 2,000): 200 when it answered, 503 with the (redacted) reason otherwise. Take the
+ * instance out of the load balancer on 503; do not restart it — the bus reconnects by itself.
+ */
+export async function readiness(bus: EventBus, timeoutMs = 2_000): Promise<HealthAnswer> {
+  const health = await bus.health(timeoutMs);
+  return answer(health, health.ok);
+}
+
+/**
+ * Liveness: is the bus still usable at all? 503 only once it is closing or closed (a restart is
+ * the remedy then); a backend that is away is a readiness matter, not a liveness one.
+ */
+export async function liveness(bus: EventBus): Promise<HealthAnswer> {
+  const health = await bus.health(1);
+  return answer(health, health.state === 'open');
+}
+
+/**
+ * A `node:http` request handler (also an Express / Connect middleware) answering
+ * `GET <prefix>/livez` and `GET <prefix>/readyz` with JSON; any other request gets 404 (or is
+ * passed to `next` when there is one).
+ *
+ * ```ts
+ * http.createServer(healthHandler(bus)).listen(8080);
+ * ```
+ */
+export function healthHandler(
+  bus: EventBus,
+  options: { prefix?: string; timeoutMs?: number } = {},
+): (req: IncomingMessage, res: ServerResponse, next?: () => void) => void {
+  const prefix = options.prefix ?? '';
+  return (req, res, next) => {
+    const path = (req.url ?? '').split('?')[0];
+    const check =
+      req.method === 'GET' && path === `${prefix}/livez`
+        ? liveness(bus)
+        : req.method === 'GET' && path === `${prefix}/readyz`
+          ? readiness(bus, options.timeoutMs)
+          : undefined;
+    if (!check) {
+      if (next) return next();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not found"}');
+      return;
+    }
+    check.then(
+      ({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(body));
+      },
+      () => {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
+      },
+    );
+  };
+}

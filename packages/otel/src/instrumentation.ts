@@ -1,0 +1,371 @@
+import {
+  type BusEvent,
+  type BusInterceptor,
+  type HandleCall,
+  interceptAll,
+  type Message,
+  observeAll,
+  type PublishCall,
+  type PublishReceipt,
+} from '@omnibus/core';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Histogram,
+  type Link,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import { ATTR, errorType, METRIC, messagingSystem, SETTLE_OPERATION } from './semconv.js';
+
+/** The name and version the tracer and meter are created with. */
+export const INSTRUMENTATION_NAME = '@omnibus/otel';
+export const INSTRUMENTATION_VERSION = '0.1.0';
+
+/** Options of `instrumentOmnibus`. */
+export interface OmnibusInstrumentationOptions {
+  /** Where spans go (default: the global one, set by your SDK). */
+  tracerProvider?: TracerProvider;
+  /** Where metrics go (default: the global one, set by your SDK). */
+  meterProvider?: MeterProvider;
+  /**
+   * The low-cardinality name of a published subject, for span names and metric attributes
+   * (`messaging.destination.template`). Default: the subject itself — right when subjects are a
+   * fixed set (`orders.eu.created`). When subjects carry ids (`orders.o-123.created`), return a
+   * template (`orders.*.created`): span names and metric series would explode otherwise.
+   * Consumers use the pattern they subscribed with.
+   */
+  destinationTemplate?: (subject: string) => string;
+}
+
+/** A running instrumentation: `disable()` takes it off every bus, `enable()` puts it back. */
+export interface OmnibusInstrumentation {
+  disable(): void;
+  enable(): void;
+}
+
+/** Headers as a propagation carrier. */
+const getter = {
+  keys: (carrier: Readonly<Record<string, string>>) => Object.keys(carrier),
+  get: (carrier: Readonly<Record<string, string>>, key: string) => carrier[key],
+};
+
+interface Instruments {
+  operationDuration: Histogram;
+  processDuration: Histogram;
+  sent: ReturnType<Meter['createCounter']>;
+  consumed: ReturnType<Meter['createCounter']>;
+  deadLettered: ReturnType<Meter['createCounter']>;
+  redelivered: ReturnType<Meter['createCounter']>;
+}
+
+function createInstruments(meter: Meter): Instruments {
+  const seconds = {
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] },
+  };
+  return {
+    operationDuration: meter.createHistogram(METRIC.operationDuration, {
+      description: 'Duration of a publish (send) operation',
+      ...seconds,
+    }),
+    processDuration: meter.createHistogram(METRIC.processDuration, {
+      description: 'Duration of a handler processing one message',
+      ...seconds,
+    }),
+    sent: meter.createCounter(METRIC.sent, {
+      description: 'Messages the backend accepted',
+      unit: '{message}',
+    }),
+    consumed: meter.createCounter(METRIC.consumed, {
+      description: 'Messages handed to the application (redeliveries included)',
+      unit: '{message}',
+    }),
+    deadLettered: meter.createCounter(METRIC.deadLettered, {
+      description: 'Messages moved to a dead-letter subject',
+      unit: '{message}',
+    }),
+    redelivered: meter.createCounter(METRIC.redelivered, {
+      description: 'Deliveries with attempt > 1',
+      unit: '{message}',
+    }),
+  };
+}
+
+/**
+ * Instruments every Omnibus bus of this process — those created before and after — with
+ * OpenTelemetry: a `send` span per publish (and a `create` span per message of a batch) whose
+ * context travels in the message headers (W3C `traceparent`, through the propagator your SDK
+ * registered), a `process` span around each `consume` handler in the producer's trace, a `settle`
+ * span for each ack, nak or dead-letter, and the messaging metrics. Works with your own SDK set-up;
+ * starts nothing by itself. Call it once, after the SDK is registered.
+ *
+ * ```ts
+ * import { instrumentOmnibus } from '@omnibus/otel';
+ * const instrumentation = instrumentOmnibus();
+ * ```
+ */
+export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): OmnibusInstrumentation {
+  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
+    INSTRUMENTATION_NAME,
+    INSTRUMENTATION_VERSION,
+  );
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
+    INSTRUMENTATION_NAME,
+    INSTRUMENTATION_VERSION,
+  );
+  const instruments = createInstruments(meter);
+  const template = options.destinationTemplate ?? ((subject: string) => subject);
+  /** The process span of a delivery still being handled or settled: settle spans are its children. */
+  const processSpans = new WeakMap<Message, Span>();
+
+  const safeTemplate = (subject: string): string => {
+    try {
+      const t = template(subject);
+      return typeof t === 'string' && t.length > 0 ? t : subject;
+    } catch {
+      return subject;
+    }
+  };
+
+  const publish: BusInterceptor['publish'] = async (call, next) => tracePublish(call, next);
+
+  async function tracePublish(
+    call: PublishCall,
+    next: () => Promise<readonly PublishReceipt[]>,
+  ): Promise<readonly PublishReceipt[]> {
+    const system = messagingSystem(call.backend);
+    const first = call.messages[0];
+    const destination = call.messages.every((m) => m.subject === first?.subject)
+      ? safeTemplate(first?.subject ?? '')
+      : undefined;
+    const base: Attributes = {
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'send',
+      [ATTR.operationType]: 'send',
+      ...(destination ? { [ATTR.destinationTemplate]: destination } : {}),
+    };
+    const name = destination ? `send ${destination}` : 'send';
+    const started = performance.now();
+    let span: Span;
+    if (!call.batch && first) {
+      // one message: the send span is its creation context
+      span = tracer.startSpan(name, {
+        kind: SpanKind.PRODUCER,
+        attributes: { ...base, [ATTR.destinationName]: first.subject, [ATTR.messageId]: first.id },
+      });
+      inject(trace.setSpan(context.active(), span), first);
+    } else {
+      // a batch: one create span per message (its creation context), linked from the send span
+      const links: Link[] = [];
+      for (const m of call.messages) {
+        const t = safeTemplate(m.subject);
+        const create = tracer.startSpan(`create ${t}`, {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [ATTR.system]: system,
+            [ATTR.operationName]: 'create',
+            [ATTR.operationType]: 'create',
+            [ATTR.destinationName]: m.subject,
+            [ATTR.destinationTemplate]: t,
+            [ATTR.messageId]: m.id,
+          },
+        });
+        inject(trace.setSpan(context.active(), create), m);
+        links.push({ context: create.spanContext() });
+        create.end();
+      }
+      span = tracer.startSpan(name, {
+        kind: SpanKind.CLIENT,
+        links,
+        attributes: {
+          ...base,
+          [ATTR.batchCount]: call.messages.length,
+          ...(first && destination ? { [ATTR.destinationName]: first.subject } : {}),
+        },
+      });
+    }
+    const metricAttributes: Attributes = {
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'send',
+      ...(destination ? { [ATTR.destinationName]: destination } : {}),
+    };
+    try {
+      const receipts = await context.with(trace.setSpan(context.active(), span), next);
+      instruments.sent.add(receipts.filter((r) => !r.duplicate).length, metricAttributes);
+      return receipts;
+    } catch (error) {
+      const type = errorType(error);
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      span.setAttribute(ATTR.errorType, type);
+      metricAttributes[ATTR.errorType] = type;
+      throw error;
+    } finally {
+      instruments.operationDuration.record((performance.now() - started) / 1_000, metricAttributes);
+      span.end();
+    }
+  }
+
+  function inject(ctx: Context, message: PublishCall['messages'][number]): void {
+    const carrier: Record<string, string> = {};
+    propagation.inject(ctx, carrier);
+    for (const [key, value] of Object.entries(carrier)) message.setHeader(key, value);
+  }
+
+  const handle: BusInterceptor['handle'] = (call, next) => traceHandler(call, next);
+
+  function traceHandler(call: HandleCall, next: () => unknown): unknown {
+    const { message, subscription } = call;
+    const system = messagingSystem(call.backend);
+    const creation = propagation.extract(ROOT_CONTEXT, message.headers, getter);
+    const creationSpan = trace.getSpanContext(creation);
+    const attributes: Attributes = {
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'process',
+      [ATTR.operationType]: 'process',
+      [ATTR.destinationName]: message.subject,
+      [ATTR.destinationTemplate]: subscription.pattern,
+      [ATTR.messageId]: message.id,
+      [ATTR.attempt]: message.attempt,
+      ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+    };
+    // one message: a child of its creation context (the producer's trace), and linked to it
+    const span = tracer.startSpan(
+      `process ${subscription.pattern}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes,
+        ...(creationSpan ? { links: [{ context: creationSpan }] } : {}),
+      },
+      creationSpan ? creation : context.active(),
+    );
+    processSpans.set(message, span);
+    const metricAttributes: Attributes = {
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'process',
+      [ATTR.destinationName]: subscription.pattern,
+      ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+    };
+    const started = performance.now();
+    const failed = (error: unknown) => {
+      const type = errorType(error);
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      span.setAttribute(ATTR.errorType, type);
+      metricAttributes[ATTR.errorType] = type;
+    };
+    const done = () => {
+      instruments.processDuration.record((performance.now() - started) / 1_000, metricAttributes);
+      span.end();
+    };
+    let result: unknown;
+    try {
+      result = context.with(trace.setSpan(creationSpan ? creation : context.active(), span), next);
+    } catch (error) {
+      failed(error);
+      done();
+      throw error;
+    }
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
+      return Promise.resolve(result).then(
+        (value) => {
+          done();
+          return value;
+        },
+        (error: unknown) => {
+          failed(error);
+          done();
+          throw error;
+        },
+      );
+    }
+    done();
+    return result;
+  }
+
+  const listener = (event: BusEvent): void => {
+    if (event.type === 'handed-out') {
+      const attributes: Attributes = {
+        [ATTR.system]: messagingSystem(event.backend),
+        [ATTR.operationName]: 'process',
+        [ATTR.destinationName]: event.subscription.pattern,
+        ...(event.subscription.group ? { [ATTR.consumerGroup]: event.subscription.group } : {}),
+      };
+      instruments.consumed.add(1, attributes);
+      if (event.message.attempt > 1) instruments.redelivered.add(1, attributes);
+      return;
+    }
+    if (event.type !== 'settled') return;
+    const { message, subscription, outcome } = event;
+    const system = messagingSystem(event.backend);
+    const parentSpan = processSpans.get(message);
+    processSpans.delete(message);
+    const parent = parentSpan
+      ? trace.setSpan(ROOT_CONTEXT, parentSpan)
+      : propagation.extract(ROOT_CONTEXT, message.headers, getter);
+    const operation = SETTLE_OPERATION[outcome] ?? outcome;
+    const span = tracer.startSpan(
+      `${operation} ${subscription.pattern}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR.system]: system,
+          [ATTR.operationName]: operation,
+          [ATTR.operationType]: 'settle',
+          [ATTR.destinationName]: message.subject,
+          [ATTR.destinationTemplate]: subscription.pattern,
+          [ATTR.messageId]: message.id,
+          [ATTR.attempt]: message.attempt,
+          [ATTR.outcome]: outcome,
+          ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+          ...(event.deadLetterSubject ? { [ATTR.deadLetterSubject]: event.deadLetterSubject } : {}),
+          ...(event.error !== undefined ? { [ATTR.errorType]: errorType(event.error) } : {}),
+        },
+      },
+      parent,
+    );
+    if (outcome === 'dead-lettered' || outcome === 'refused')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: event.reason ?? outcome });
+    span.end();
+    if (outcome === 'dead-lettered')
+      instruments.deadLettered.add(1, {
+        [ATTR.system]: system,
+        [ATTR.destinationName]: subscription.pattern,
+        ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+      });
+  };
+
+  let removals: (() => void)[] = [];
+  const instrumentation: OmnibusInstrumentation = {
+    enable() {
+      if (removals.length > 0) return;
+      removals = [interceptAll({ publish, handle }), observeAll(listener)];
+    },
+    disable() {
+      for (const remove of removals.splice(0)) remove();
+    },
+  };
+  instrumentation.enable();
+  return instrumentation;
+}
