@@ -2,11 +2,13 @@ import { type EventBus, redact } from '@omnibus/core';
 import { createEventBusFromEnv } from '@omnibus/factory';
 import { fatalMessage } from './fatal.js';
 import { runOrdersDemo } from './run.js';
+import { startTracing } from './tracing.js';
 
 // The composition root: the only place that knows which transport is used.
 let bus: EventBus | undefined;
 
 async function main(): Promise<void> {
+  const tracing = startTracing(); // OMNIBUS_TRACE=trace.json: spans and metrics to that file
   bus = await createEventBusFromEnv();
   const log = (line: string) => console.log(line);
   console.log(`orders example on the ${bus.backend} bus (${redact(process.env.OMNIBUS_URL ?? 'memory://')})`);
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
       `bus stats: published ${stats.published}, duplicates ${stats.duplicates}, delivered ${stats.delivered}, ` +
       `redelivered ${stats.redelivered}, dead-lettered ${stats.deadLettered}, errors ${stats.errors}`,
   );
+  await tracing?.finish();
 }
 
 try {
