@@ -60,7 +60,7 @@ walk('root', 0);
 const t0 = Math.min(...inTrace.map((s) => s.startMs));
 const t1 = Math.max(...inTrace.map((s) => s.endMs));
 const total = Math.max(t1 - t0, 0.001);
-const escape = (text) =>
+const escapeXml = (text) =>
   String(text).replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
@@ -89,7 +89,7 @@ const parts = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="ui-monospace, SFMono-Regular, Menlo, monospace" font-size="12">`,
   `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
   `<text x="12" y="22" font-size="14" font-weight="bold">One order's trace across the orders example (${rows.length} spans, ${total.toFixed(1)} ms)</text>`,
-  `<text x="12" y="40" fill="#374151">trace ${escape(traceId)} · blue: send (producer) · green: process (consumer) · grey: settle · red: error</text>`,
+  `<text x="12" y="40" fill="#374151">trace ${escapeXml(traceId)} · blue: send (producer) · green: process (consumer) · grey: settle · red: error</text>`,
 ];
 rows.forEach((row, i) => {
   const { span, depth } = row;
@@ -101,7 +101,7 @@ rows.forEach((row, i) => {
   const bw = Math.max(2, x(span.endMs) - bx);
   if (i % 2 === 0) parts.push(`<rect x="0" y="${y - 2}" width="${W}" height="${ROW}" fill="#f9fafb"/>`);
   parts.push(
-    `<text x="${12 + depth * 14}" y="${y + 14}" fill="#111827">${escape(label(row))}</text>`,
+    `<text x="${12 + depth * 14}" y="${y + 14}" fill="#111827">${escapeXml(label(row))}</text>`,
     `<rect x="${bx.toFixed(1)}" y="${y + 3}" width="${bw.toFixed(1)}" height="${ROW - 8}" rx="2" fill="${fill}"/>`,
     `<text x="${(bx + bw + 6).toFixed(1)}" y="${y + 14}" fill="#374151">${(span.endMs - span.startMs).toFixed(2)} ms</text>`,
   );

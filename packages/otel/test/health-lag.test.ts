@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { healthHandler, observeLag } from '../src/index.js';
 import { meterProvider, points } from './otel-setup.js';
 
-async function get(server: http.Server, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function get(
+  server: http.Server,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const { port } = server.address() as AddressInfo;
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -21,7 +24,10 @@ describe('health', () => {
     const server = http.createServer(healthHandler(bus)).listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
-      expect(await get(server, '/readyz')).toMatchObject({ status: 200, body: { status: 'ok', backend: 'memory' } });
+      expect(await get(server, '/readyz')).toMatchObject({
+        status: 200,
+        body: { status: 'ok', backend: 'memory' },
+      });
       expect(await get(server, '/livez')).toMatchObject({ status: 200, body: { state: 'open' } });
       expect((await get(server, '/other')).status).toBe(404);
       await bus.close();
@@ -64,7 +70,10 @@ describe('consumer lag', () => {
       (p) => p.attributes['messaging.consumer.group.name'] === 'slow-group',
     );
     expect(series).toEqual([
-      { attributes: { 'messaging.system': 'memory', 'messaging.consumer.group.name': 'slow-group' }, value: 3 },
+      {
+        attributes: { 'messaging.system': 'memory', 'messaging.consumer.group.name': 'slow-group' },
+        value: 3,
+      },
     ]);
     lag.stop();
     await bus.close();
