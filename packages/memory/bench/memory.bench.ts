@@ -5,6 +5,7 @@ import { EventEmitter, on } from 'node:events';
 import {
   BenchPart,
   type BenchRound,
+  instrumentedScenario,
   latencyFigures,
   rate,
   redriveScenario,
@@ -138,7 +139,10 @@ function throughput(handlers: number): { omnibus: BenchRound; peers: Record<stri
   };
 }
 
-part.add({ name: `awaited publish → 1 handler (${N})`, unit: 'msg/s', ...throughput(1) });
+const oneHandler = throughput(1);
+part.add({ name: `awaited publish → 1 handler (${N})`, unit: 'msg/s', ...oneHandler });
+// what tracing costs: the same round with @omnibus/otel on (#21)
+part.add(instrumentedScenario(`awaited publish → 1 handler (${N})`, 'msg/s', oneHandler.omnibus));
 part.add({
   name: `awaited publish → ${FANOUT} handlers (${N} × ${FANOUT})`,
   unit: 'msg/s',

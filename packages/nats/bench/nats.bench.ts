@@ -6,6 +6,8 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import { connect } from '@nats-io/transport-node';
 import {
   BenchPart,
+  type BenchRound,
+  instrumentedScenario,
   latencyFigures,
   measureConsumeRate,
   measureLatencies,
@@ -83,60 +85,67 @@ try {
   });
 
   // a fresh backlog and group each round (publishing it is not timed)
+  const rawGroupedConsume: BenchRound = async (round) => {
+    const subject = rawSubject(`backlog${round}`);
+    await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(subject, payload)));
+    await jsm.consumers.add(rawStream, {
+      durable_name: `bench${round}`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subject,
+    });
+    return measureConsumeRate(
+      N_CONSUME,
+      async (onMessage) => {
+        const raw = await (await js.consumers.get(rawStream, `bench${round}`)).consume({
+          max_messages: 500,
+        });
+        void (async () => {
+          // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
+          for await (const m of raw) {
+            m.ack();
+            onMessage();
+          }
+        })();
+        return () => raw.close();
+      },
+      'raw consume',
+    );
+  };
+  const groupedConsume: BenchRound = async (round) => {
+    const subject = omniSubject(`backlog${round}`);
+    for (let i = 0; i < N_CONSUME; i += 1000) {
+      await bus.publishBatch(
+        Array.from({ length: Math.min(1000, N_CONSUME - i) }, () => ({ subject, payload })),
+      );
+    }
+    return measureConsumeRate(
+      N_CONSUME,
+      async (onMessage) => {
+        const c = await bus.consume(subject, onMessage, {
+          group: `bench${round}`,
+          from: 'earliest',
+          maxInFlight: 500,
+        });
+        return () => c.close();
+      },
+      'omnibus consume',
+    );
+  };
   part.add({
     name: `grouped consume of a backlog with acks (${N_CONSUME})`,
     unit: 'msg/s',
-    omnibus: async (round) => {
-      const subject = omniSubject(`backlog${round}`);
-      for (let i = 0; i < N_CONSUME; i += 1000) {
-        await bus.publishBatch(
-          Array.from({ length: Math.min(1000, N_CONSUME - i) }, () => ({ subject, payload })),
-        );
-      }
-      return measureConsumeRate(
-        N_CONSUME,
-        async (onMessage) => {
-          const c = await bus.consume(subject, onMessage, {
-            group: `bench${round}`,
-            from: 'earliest',
-            maxInFlight: 500,
-          });
-          return () => c.close();
-        },
-        'omnibus consume',
-      );
-    },
+    omnibus: groupedConsume,
     peers: {
-      'raw client': async (round) => {
-        const subject = rawSubject(`backlog${round}`);
-        await Promise.all(Array.from({ length: N_CONSUME }, () => js.publish(subject, payload)));
-        await jsm.consumers.add(rawStream, {
-          durable_name: `bench${round}`,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          filter_subject: subject,
-        });
-        return measureConsumeRate(
-          N_CONSUME,
-          async (onMessage) => {
-            const raw = await (await js.consumers.get(rawStream, `bench${round}`)).consume({
-              max_messages: 500,
-            });
-            void (async () => {
-              // the same work as consume() with auto ack: ack each message, up to 500 pulled at once
-              for await (const m of raw) {
-                m.ack();
-                onMessage();
-              }
-            })();
-            return () => raw.close();
-          },
-          'raw consume',
-        );
-      },
+      'raw client': rawGroupedConsume,
     },
   });
-
+  // what tracing costs: the same round with @omnibus/otel on (#21); rounds of their own (names apart)
+  part.add(
+    instrumentedScenario(`grouped consume of a backlog with acks (${N_CONSUME})`, 'msg/s', (round) =>
+      groupedConsume(1_000 + round),
+    ),
+  );
   const enc = new TextEncoder();
   part.add({
     name: `publish → deliver latency (${N_LATENCY})`,

@@ -4,6 +4,7 @@ import {
   type HandleCall,
   interceptAll,
   type Message,
+  type ObservedSubscription,
   observeAll,
   type PublishCall,
   type PublishReceipt,
@@ -102,6 +103,24 @@ function createInstruments(meter: Meter): Instruments {
   };
 }
 
+/** Receipts of messages stored (duplicates excluded). */
+function countStored(receipts: readonly PublishReceipt[]): number {
+  let n = 0;
+  for (const r of receipts) if (!r.duplicate) n++;
+  return n;
+}
+
+/** Marks a span failed with `error`. */
+function failSpan(span: Span, error: unknown, type: string): void {
+  if (!span.isRecording()) return;
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.setAttribute(ATTR.errorType, type);
+}
+
 /**
  * Instruments every Omnibus bus of this process — those created before and after — with
  * OpenTelemetry: a `send` span per publish (and a `create` span per message of a batch) whose
@@ -140,79 +159,98 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
 
   const publish: BusInterceptor['publish'] = async (call, next) => tracePublish(call, next);
 
+  /** Metric attributes of a send, by backend and destination (a few per process: cached). */
+  const sendAttributes = new Map<string, Attributes>();
+  const sendMetricAttributes = (backend: string, destination: string | undefined): Attributes => {
+    const key = `${backend}\u0000${destination ?? ''}`;
+    let attributes = sendAttributes.get(key);
+    if (!attributes) {
+      attributes = {
+        [ATTR.system]: messagingSystem(backend),
+        [ATTR.operationName]: 'send',
+        ...(destination ? { [ATTR.destinationName]: destination } : {}),
+      };
+      if (sendAttributes.size < 1_000) sendAttributes.set(key, attributes);
+    }
+    return attributes;
+  };
+
   async function tracePublish(
     call: PublishCall,
     next: () => Promise<readonly PublishReceipt[]>,
   ): Promise<readonly PublishReceipt[]> {
     const system = messagingSystem(call.backend);
-    const first = call.messages[0];
-    const destination = call.messages.every((m) => m.subject === first?.subject)
-      ? safeTemplate(first?.subject ?? '')
-      : undefined;
-    const base: Attributes = {
-      [ATTR.system]: system,
-      [ATTR.operationName]: 'send',
-      [ATTR.operationType]: 'send',
-      ...(destination ? { [ATTR.destinationTemplate]: destination } : {}),
-    };
+    const { messages } = call;
+    const first = messages[0];
+    let same = true;
+    for (let i = 1; i < messages.length && same; i++) same = messages[i]?.subject === first?.subject;
+    const destination = same && first ? safeTemplate(first.subject) : undefined;
     const name = destination ? `send ${destination}` : 'send';
     const started = performance.now();
+    const active = context.active();
     let span: Span;
     if (!call.batch && first) {
       // one message: the send span is its creation context
-      span = tracer.startSpan(name, {
-        kind: SpanKind.PRODUCER,
-        attributes: { ...base, [ATTR.destinationName]: first.subject, [ATTR.messageId]: first.id },
-      });
-      inject(trace.setSpan(context.active(), span), first);
+      span = tracer.startSpan(name, { kind: SpanKind.PRODUCER }, active);
+      if (span.isRecording())
+        span.setAttributes({
+          [ATTR.system]: system,
+          [ATTR.operationName]: 'send',
+          [ATTR.operationType]: 'send',
+          [ATTR.destinationName]: first.subject,
+          [ATTR.messageId]: first.id,
+          ...(destination ? { [ATTR.destinationTemplate]: destination } : {}),
+        });
+      inject(trace.setSpan(active, span), first);
     } else {
       // a batch: one create span per message (its creation context), linked from the send span
       const links: Link[] = [];
-      for (const m of call.messages) {
-        const t = safeTemplate(m.subject);
-        const create = tracer.startSpan(`create ${t}`, {
-          kind: SpanKind.PRODUCER,
-          attributes: {
+      for (const m of messages) {
+        const create = tracer.startSpan(
+          `create ${safeTemplate(m.subject)}`,
+          { kind: SpanKind.PRODUCER },
+          active,
+        );
+        if (create.isRecording()) {
+          create.setAttributes({
             [ATTR.system]: system,
             [ATTR.operationName]: 'create',
             [ATTR.operationType]: 'create',
             [ATTR.destinationName]: m.subject,
-            [ATTR.destinationTemplate]: t,
+            [ATTR.destinationTemplate]: safeTemplate(m.subject),
             [ATTR.messageId]: m.id,
-          },
-        });
-        inject(trace.setSpan(context.active(), create), m);
-        links.push({ context: create.spanContext() });
+          });
+          links.push({ context: create.spanContext() });
+        }
+        inject(trace.setSpan(active, create), m);
         create.end();
       }
-      span = tracer.startSpan(name, {
-        kind: SpanKind.CLIENT,
-        links,
-        attributes: {
-          ...base,
-          [ATTR.batchCount]: call.messages.length,
-          ...(first && destination ? { [ATTR.destinationName]: first.subject } : {}),
-        },
-      });
+      span = tracer.startSpan(name, { kind: SpanKind.CLIENT, links }, active);
+      if (span.isRecording())
+        span.setAttributes({
+          [ATTR.system]: system,
+          [ATTR.operationName]: 'send',
+          [ATTR.operationType]: 'send',
+          [ATTR.batchCount]: messages.length,
+          ...(destination && first
+            ? { [ATTR.destinationTemplate]: destination, [ATTR.destinationName]: first.subject }
+            : {}),
+        });
     }
-    const metricAttributes: Attributes = {
-      [ATTR.system]: system,
-      [ATTR.operationName]: 'send',
-      ...(destination ? { [ATTR.destinationName]: destination } : {}),
-    };
+    let metricAttributes = sendMetricAttributes(call.backend, destination);
     try {
-      const receipts = await context.with(trace.setSpan(context.active(), span), next);
-      instruments.sent.add(receipts.filter((r) => !r.duplicate).length, metricAttributes);
+      const receipts = span.isRecording()
+        ? await context.with(trace.setSpan(active, span), next)
+        : await next();
+      instruments.sent.add(
+        messages.length === 1 ? (receipts[0]?.duplicate ? 0 : 1) : countStored(receipts),
+        metricAttributes,
+      );
       return receipts;
     } catch (error) {
       const type = errorType(error);
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: error instanceof Error ? error.message : String(error),
-      });
-      span.setAttribute(ATTR.errorType, type);
-      metricAttributes[ATTR.errorType] = type;
+      failSpan(span, error, type);
+      metricAttributes = { ...metricAttributes, [ATTR.errorType]: type };
       throw error;
     } finally {
       instruments.operationDuration.record((performance.now() - started) / 1_000, metricAttributes);
@@ -228,48 +266,53 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
 
   const handle: BusInterceptor['handle'] = (call, next) => traceHandler(call, next);
 
+  /** Metric attributes of a subscription (its backend, pattern and group): cached per subscription. */
+  const consumerAttributes = new WeakMap<ObservedSubscription, Attributes>();
+  const consumerMetricAttributes = (backend: string, subscription: ObservedSubscription): Attributes => {
+    let attributes = consumerAttributes.get(subscription);
+    if (!attributes) {
+      attributes = {
+        [ATTR.system]: messagingSystem(backend),
+        [ATTR.operationName]: 'process',
+        [ATTR.destinationName]: subscription.pattern,
+        ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+      };
+      consumerAttributes.set(subscription, attributes);
+    }
+    return attributes;
+  };
+
   function traceHandler(call: HandleCall, next: () => unknown): unknown {
     const { message, subscription } = call;
-    const system = messagingSystem(call.backend);
     const creation = propagation.extract(ROOT_CONTEXT, message.headers, getter);
     const creationSpan = trace.getSpanContext(creation);
-    const attributes: Attributes = {
-      [ATTR.system]: system,
-      [ATTR.operationName]: 'process',
-      [ATTR.operationType]: 'process',
-      [ATTR.destinationName]: message.subject,
-      [ATTR.destinationTemplate]: subscription.pattern,
-      [ATTR.messageId]: message.id,
-      [ATTR.attempt]: message.attempt,
-      ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
-    };
+    const parent = creationSpan ? creation : context.active();
     // one message: a child of its creation context (the producer's trace), and linked to it
     const span = tracer.startSpan(
       `process ${subscription.pattern}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes,
-        ...(creationSpan ? { links: [{ context: creationSpan }] } : {}),
-      },
-      creationSpan ? creation : context.active(),
+      { kind: SpanKind.CONSUMER, ...(creationSpan ? { links: [{ context: creationSpan }] } : {}) },
+      parent,
     );
-    processSpans.set(message, span);
-    const metricAttributes: Attributes = {
-      [ATTR.system]: system,
-      [ATTR.operationName]: 'process',
-      [ATTR.destinationName]: subscription.pattern,
-      ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
-    };
+    const recording = span.isRecording();
+    if (recording) {
+      span.setAttributes({
+        [ATTR.system]: messagingSystem(call.backend),
+        [ATTR.operationName]: 'process',
+        [ATTR.operationType]: 'process',
+        [ATTR.destinationName]: message.subject,
+        [ATTR.destinationTemplate]: subscription.pattern,
+        [ATTR.messageId]: message.id,
+        [ATTR.attempt]: message.attempt,
+        ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+      });
+      processSpans.set(message, span);
+    }
+    let metricAttributes = consumerMetricAttributes(call.backend, subscription);
     const started = performance.now();
     const failed = (error: unknown) => {
       const type = errorType(error);
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: error instanceof Error ? error.message : String(error),
-      });
-      span.setAttribute(ATTR.errorType, type);
-      metricAttributes[ATTR.errorType] = type;
+      failSpan(span, error, type);
+      metricAttributes = { ...metricAttributes, [ATTR.errorType]: type };
     };
     const done = () => {
       instruments.processDuration.record((performance.now() - started) / 1_000, metricAttributes);
@@ -277,7 +320,7 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     };
     let result: unknown;
     try {
-      result = context.with(trace.setSpan(creationSpan ? creation : context.active(), span), next);
+      result = recording || creationSpan ? context.with(trace.setSpan(parent, span), next) : next();
     } catch (error) {
       failed(error);
       done();
@@ -306,54 +349,42 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
 
   const listener = (event: BusEvent): void => {
     if (event.type === 'handed-out') {
-      const attributes: Attributes = {
-        [ATTR.system]: messagingSystem(event.backend),
-        [ATTR.operationName]: 'process',
-        [ATTR.destinationName]: event.subscription.pattern,
-        ...(event.subscription.group ? { [ATTR.consumerGroup]: event.subscription.group } : {}),
-      };
+      const attributes = consumerMetricAttributes(event.backend, event.subscription);
       instruments.consumed.add(1, attributes);
       if (event.message.attempt > 1) instruments.redelivered.add(1, attributes);
       return;
     }
     if (event.type !== 'settled') return;
     const { message, subscription, outcome } = event;
-    const system = messagingSystem(event.backend);
-    const parentSpan = processSpans.get(message);
-    processSpans.delete(message);
-    const parent = parentSpan
-      ? trace.setSpan(ROOT_CONTEXT, parentSpan)
-      : propagation.extract(ROOT_CONTEXT, message.headers, getter);
-    const operation = SETTLE_OPERATION[outcome] ?? outcome;
-    const span = tracer.startSpan(
-      `${operation} ${subscription.pattern}`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          [ATTR.system]: system,
-          [ATTR.operationName]: operation,
-          [ATTR.operationType]: 'settle',
-          [ATTR.destinationName]: message.subject,
-          [ATTR.destinationTemplate]: subscription.pattern,
-          [ATTR.messageId]: message.id,
-          [ATTR.attempt]: message.attempt,
-          [ATTR.outcome]: outcome,
-          ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
-          ...(event.deadLetterSubject ? { [ATTR.deadLetterSubject]: event.deadLetterSubject } : {}),
-          ...(event.error !== undefined ? { [ATTR.errorType]: errorType(event.error) } : {}),
-        },
-      },
-      parent,
-    );
-    if (outcome === 'dead-lettered' || outcome === 'refused')
-      span.setStatus({ code: SpanStatusCode.ERROR, message: event.reason ?? outcome });
-    span.end();
     if (outcome === 'dead-lettered')
-      instruments.deadLettered.add(1, {
-        [ATTR.system]: system,
-        [ATTR.destinationName]: subscription.pattern,
+      instruments.deadLettered.add(1, consumerMetricAttributes(event.backend, subscription));
+    const processSpan = processSpans.get(message);
+    processSpans.delete(message);
+    // under a process span (a handler ran it); else in the creation context (an iterator's message)
+    const parent = processSpan
+      ? trace.setSpan(ROOT_CONTEXT, processSpan)
+      : propagation.extract(ROOT_CONTEXT, message.headers, getter);
+    if (!processSpan && !trace.getSpanContext(parent)) return; // no trace to add a settle to
+    const operation = SETTLE_OPERATION[outcome] ?? outcome;
+    const span = tracer.startSpan(`${operation} ${subscription.pattern}`, { kind: SpanKind.CLIENT }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR.system]: messagingSystem(event.backend),
+        [ATTR.operationName]: operation,
+        [ATTR.operationType]: 'settle',
+        [ATTR.destinationName]: message.subject,
+        [ATTR.destinationTemplate]: subscription.pattern,
+        [ATTR.messageId]: message.id,
+        [ATTR.attempt]: message.attempt,
+        [ATTR.outcome]: outcome,
         ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+        ...(event.deadLetterSubject ? { [ATTR.deadLetterSubject]: event.deadLetterSubject } : {}),
+        ...(event.error !== undefined ? { [ATTR.errorType]: errorType(event.error) } : {}),
       });
+      if (outcome === 'dead-lettered' || outcome === 'refused')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: event.reason ?? outcome });
+    }
+    span.end();
   };
 
   let removals: (() => void)[] = [];

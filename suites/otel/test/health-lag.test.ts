@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@omnibus/core';
 import { createEventBusFromEnv } from '@omnibus/factory';
 import { createMemoryBus } from '@omnibus/memory';
+import { healthHandler, observeLag } from '@omnibus/otel';
 import { startLocalNats } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
-import { healthHandler, observeLag } from '../src/index.js';
 import { meterProvider, points } from './otel-setup.js';
 
 async function get(

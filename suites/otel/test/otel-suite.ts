@@ -2,11 +2,11 @@
 // handler, each attempt of a retried message, the settle that dead-letters, batches, a foreign
 // producer's traceparent, and the metrics.
 import { type EventBus, silentLogger } from '@omnibus/core';
+import { instrumentOmnibus, type OmnibusInstrumentation } from '@omnibus/otel';
 import { uniqueName } from '@omnibus/testing';
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentOmnibus, type OmnibusInstrumentation } from '../src/index.js';
 import { meterProvider, points, report, spansOf, tracerProvider } from './otel-setup.js';
 
 const within = async (what: string, condition: () => boolean, timeoutMs = 30_000) => {
