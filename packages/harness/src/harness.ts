@@ -247,17 +247,26 @@ export class Harness implements Disposable {
     const busy = describeBusy(now, options.includeScheduled === true);
     const what = busy.length > 0 ? busy.join(', ') : `events within the last ${this.#quietMs} ms (quietMs)`;
     let hint =
-      'a handler still runs or a message is held unsettled (manual ack), or the code under test keeps publishing';
+      'a handler still runs (one waiting for a timer needs the timers advanced under fake timers) or a message is held unsettled (manual ack), or the code under test keeps publishing';
     if ((now.dueRetries ?? 0) > 0 && !this.#advance)
       hint =
         'a redelivery is due but waits for a timer: under fake timers pass advanceTimers to createHarness (e.g. (ms) => vi.advanceTimersByTimeAsync(ms))';
     else if ((now.scheduledRetries ?? 0) > 0 && options.includeScheduled)
-      hint =
-        'a redelivery is scheduled later than the timeout: shorten the backoff in tests, or use fake timers with advanceTimers';
-    return new TimeoutError(`the bus did not become idle within ${timeoutMs} ms: ${what}`, {
-      backend: this.bus.backend,
+      hint = this.#advance
+        ? 'a redelivery is scheduled later and the clock did not reach it in time: raise timeoutMs'
+        : 'a redelivery is scheduled later than the timeout (backoff): pass advanceTimers to createHarness to move fake timers to it, or shorten the backoff in tests';
+    return harnessTimeout(
+      `the bus did not become idle within ${timeoutMs} ms: ${what}`,
+      this.bus.backend,
       hint,
-    });
+    );
+  }
+
+  /** What a wait that found nothing should say about redeliveries still scheduled (backoff). */
+  scheduledNote(): string | undefined {
+    const scheduled = activity(this.bus).scheduledRetries ?? 0;
+    if (scheduled === 0) return undefined;
+    return `${scheduled} redelivery(ies) are scheduled later (backoff): wait for them with await harness.idle({ includeScheduled: true })${this.#advance ? '' : ' (under fake timers, pass advanceTimers to createHarness)'}`;
   }
 
   #nextEvent(ms: number): Promise<void> {
@@ -299,16 +308,16 @@ export class Harness implements Disposable {
       const cancel = realTimer(timeoutMs, () => {
         this.#waiters.delete(waiter);
         const entries = this.#entries(kind);
+        const hint =
+          this.scheduledNote() ??
+          (matching(entries, pattern).length > 0
+            ? 'messages on that subject were seen: check the where filter (and the outcome)'
+            : 'nothing on that subject: check the subject, that the code under test ran, and that a subscription was live before the publish');
         reject(
-          new TimeoutError(
+          harnessTimeout(
             `nothing ${NOUN[kind]} on ${describeQuery(pattern, where)}${extraText} within ${timeoutMs} ms; ${NOUN[kind]} instead (${entries.length}, closest first):\n${closest(entries, pattern, where)}`,
-            {
-              backend: this.bus.backend,
-              hint:
-                matching(entries, pattern).length > 0
-                  ? 'messages on that subject were seen: check the where filter (and the outcome)'
-                  : 'nothing on that subject: check the subject, that the code under test ran, and that a subscription was live before the publish',
-            },
+            this.bus.backend,
+            hint,
           ),
         );
       });
@@ -342,6 +351,14 @@ export class Harness implements Disposable {
     for (const waiter of this.#waiters)
       if (waiter.kind === entry.kind && waiter.test(entry)) waiter.resolve(entry);
   }
+}
+
+/**
+ * A `TimeoutError` whose message ends with its hint: test runners print the message and the
+ * stack, not the error's other fields.
+ */
+function harnessTimeout(message: string, backend: string, hint: string): TimeoutError {
+  return new TimeoutError(`${message}\nhint: ${hint}`, { backend, hint });
 }
 
 function checkQuery(query: Query, backend: string): string {

@@ -1,4 +1,4 @@
-import { subjectMatches } from '@omnibus/core';
+import { activity, type BusActivity, subjectMatches } from '@omnibus/core';
 import { closest, describeEntry, describeQuery, passes } from './candidates.js';
 import { Harness } from './harness.js';
 import type {
@@ -31,7 +31,7 @@ export interface ConsumedMatcherOptions {
 }
 
 function check(
-  context: MatcherContext,
+  _context: MatcherContext,
   received: unknown,
   name: string,
   kind: Entry['kind'],
@@ -68,12 +68,25 @@ function check(
   return {
     pass: false,
     message: () =>
-      `expected the harness to have ${verb} ${what}; ${verb} (${entries.length}, closest first):\n${closest(entries, pattern, where)}${
-        context.isNot
-          ? ''
-          : '\n(waits are not part of a matcher: await harness.idle() or a harness query first)'
-      }`,
+      `expected the harness to have ${verb} ${what}; ${verb} (${entries.length}, closest first):\n${closest(entries, pattern, where)}${stillWorking(received as Harness)}`,
   };
+}
+
+/** What a failed matcher adds when the bus had not settled: a matcher does not wait. */
+function stillWorking(harness: Harness): string {
+  let now: BusActivity;
+  try {
+    now = activity(harness.bus);
+  } catch {
+    return '';
+  }
+  const scheduled = harness.scheduledNote?.();
+  if (scheduled) return `\n(${scheduled})`;
+  const busy =
+    now.publishing + now.buffered + now.handedOut + now.settling + (now.queued ?? 0) + (now.dueRetries ?? 0);
+  return busy > 0
+    ? '\n(the bus is still working and a matcher does not wait: await harness.idle() or a harness query first)'
+    : '';
 }
 
 function isHarnessLike(value: unknown): boolean {

@@ -127,6 +127,29 @@ describe('waiting queries', () => {
     expect((error as TimeoutError).hint).toContain('where filter');
   });
 
+  it('a timeout says why in its message (test runners print the message, not error.hint)', async () => {
+    await bus.publish('orders.eu.created', 'x');
+    const error = (await harness.published('billing.>', { timeoutMs: 20 }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/\nhint: nothing on that subject: check the subject/);
+  });
+
+  it('a wait that times out while redeliveries are scheduled says so, and how to wait for them', async () => {
+    await bus.consume(
+      'later.x',
+      () => {
+        throw new Error('not yet');
+      },
+      { backoff: 60_000 },
+    );
+    await bus.publish('later.x', 'x');
+    const error = (await harness
+      .deadLettered('later.x', { timeoutMs: 30 })
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(
+      /\nhint: 1 redelivery\(ies\) are scheduled later \(backoff\): wait for them with await harness.idle\(\{ includeScheduled: true \}\) \(under fake timers, pass advanceTimers to createHarness\)/,
+    );
+  });
+
   it('consumed() can ask for an outcome; deadLettered() finds the dead letter by its original subject', async () => {
     await startBilling(bus);
     await OrderPlaced.publish(bus, { orderId: 'o-9', total: 9_999 });

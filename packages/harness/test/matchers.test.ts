@@ -48,6 +48,30 @@ describe('matchers (vitest)', () => {
     );
   });
 
+  it('a failed matcher says when the bus had not settled (a matcher does not wait), and nothing when it had', async () => {
+    const harness = createHarness(bus);
+    await bus.consume(
+      'slow.x',
+      () => {
+        throw new Error('retry me');
+      },
+      { backoff: 60_000 },
+    );
+    await bus.publish('slow.x', 'x');
+    expect(() => expect(harness).toHaveDeadLettered('slow.x')).toThrow(
+      /\(1 redelivery\(ies\) are scheduled later \(backoff\): wait for them with await harness.idle\(\{ includeScheduled: true \}\)/,
+    );
+    const idle = createHarness(createMemoryBus({ logger: silentLogger }));
+    let message = '';
+    try {
+      expect(idle).toHavePublished('a.b');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('published (0, closest first)');
+    expect(message).not.toContain('await harness.idle');
+  });
+
   it('fails clearly on something that is not a harness', () => {
     expect(() => expect({}).toHavePublished('a.b')).toThrow(/toHavePublished expects a harness/);
   });
