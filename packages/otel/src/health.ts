@@ -1,5 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BusHealth, EventBus } from '@omnibus/core';
+
+/** The part of a `node:http` request the handler reads (typed here: no `@types/node` needed). */
+export interface HealthRequest {
+  readonly method?: string;
+  readonly url?: string;
+}
+
+/** The part of a `node:http` response the handler writes. */
+export interface HealthResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body?: string): unknown;
+}
 
 /** An answer for a health endpoint: the HTTP status and a JSON body. */
 export interface HealthAnswer {
@@ -49,8 +60,8 @@ export async function liveness(bus: EventBus): Promise<HealthAnswer> {
 
 /**
  * A `node:http` request handler (also an Express / Connect middleware) answering
- * `GET <prefix>/livez` and `GET <prefix>/readyz` with JSON; any other request gets 404 (or is
- * passed to `next` when there is one).
+ * `GET <prefix>/livez` and `GET <prefix>/readyz` with JSON (`HEAD` too, without a body); another
+ * method on those paths gets 405, any other path 404 (or is passed to `next` when there is one).
  *
  * ```ts
  * http.createServer(healthHandler(bus)).listen(8080);
@@ -59,29 +70,34 @@ export async function liveness(bus: EventBus): Promise<HealthAnswer> {
 export function healthHandler(
   bus: EventBus,
   options: { prefix?: string; timeoutMs?: number } = {},
-): (req: IncomingMessage, res: ServerResponse, next?: () => void) => void {
+): (req: HealthRequest, res: HealthResponse, next?: () => void) => void {
   const prefix = options.prefix ?? '';
+  const send = (
+    res: HealthResponse,
+    status: number,
+    body: string,
+    head: boolean,
+    extra: Record<string, string> = {},
+  ) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
+    res.end(head ? undefined : body);
+  };
   return (req, res, next) => {
     const path = (req.url ?? '').split('?')[0];
-    const check =
-      req.method === 'GET' && path === `${prefix}/livez`
-        ? liveness(bus)
-        : req.method === 'GET' && path === `${prefix}/readyz`
-          ? readiness(bus, options.timeoutMs)
-          : undefined;
-    if (!check) {
+    const probe = path === `${prefix}/livez` ? 'live' : path === `${prefix}/readyz` ? 'ready' : undefined;
+    if (!probe) {
       if (next) return next();
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not found"}');
+      send(res, 404, '{"status":"not found"}', req.method === 'HEAD');
       return;
     }
-    check.then(
-      ({ status, body }) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify(body));
-      },
-      () => {
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
-      },
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, '{"status":"method not allowed"}', false, { allow: 'GET, HEAD' });
+      return;
+    }
+    const head = req.method === 'HEAD';
+    (probe === 'live' ? liveness(bus) : readiness(bus, options.timeoutMs)).then(
+      ({ status, body }) => send(res, status, JSON.stringify(body), head),
+      () => send(res, 503, '{"status":"unavailable"}', head),
     );
   };
 }

@@ -2,20 +2,18 @@ import {
   type BusEvent,
   type BusInterceptor,
   type HandleCall,
+  InvalidArgumentError,
   interceptAll,
   type Message,
-  type ObservedSubscription,
   observeAll,
   type PublishCall,
   type PublishReceipt,
 } from '@omnibus/core';
 import {
-  type Attributes,
   type Context,
   context,
-  type Histogram,
+  isSpanContextValid,
   type Link,
-  type Meter,
   type MeterProvider,
   metrics,
   propagation,
@@ -27,7 +25,8 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { ATTR, errorType, METRIC, messagingSystem, SETTLE_OPERATION } from './semconv.js';
+import { createInstruments, type Instruments, MetricAttributes } from './instruments.js';
+import { ATTR, errorType, messagingSystem, SETTLE_OPERATION } from './semconv.js';
 
 /** The name and version the tracer and meter are created with. */
 export const INSTRUMENTATION_NAME = '@omnibus/otel';
@@ -47,6 +46,12 @@ export interface OmnibusInstrumentationOptions {
    * Consumers use the pattern they subscribed with.
    */
   destinationTemplate?: (subject: string) => string;
+  /**
+   * Which settles get a span: `'failures'` (default: `nack`, `dead_letter`, `release`,
+   * `refused` — what went wrong), `'all'` (also every `ack`: one more span per message on the
+   * happy path, about a third of the instrumentation's cost there), or `'none'`.
+   */
+  settleSpans?: 'failures' | 'all' | 'none';
 }
 
 /** A running instrumentation: `disable()` takes it off every bus, `enable()` puts it back. */
@@ -55,53 +60,14 @@ export interface OmnibusInstrumentation {
   enable(): void;
 }
 
+/** The instrumentation enabled now, if any: enabling another one disables it. */
+let enabled: OmnibusInstrumentation | undefined;
+
 /** Headers as a propagation carrier. */
 const getter = {
   keys: (carrier: Readonly<Record<string, string>>) => Object.keys(carrier),
   get: (carrier: Readonly<Record<string, string>>, key: string) => carrier[key],
 };
-
-interface Instruments {
-  operationDuration: Histogram;
-  processDuration: Histogram;
-  sent: ReturnType<Meter['createCounter']>;
-  consumed: ReturnType<Meter['createCounter']>;
-  deadLettered: ReturnType<Meter['createCounter']>;
-  redelivered: ReturnType<Meter['createCounter']>;
-}
-
-function createInstruments(meter: Meter): Instruments {
-  const seconds = {
-    unit: 's',
-    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] },
-  };
-  return {
-    operationDuration: meter.createHistogram(METRIC.operationDuration, {
-      description: 'Duration of a publish (send) operation',
-      ...seconds,
-    }),
-    processDuration: meter.createHistogram(METRIC.processDuration, {
-      description: 'Duration of a handler processing one message',
-      ...seconds,
-    }),
-    sent: meter.createCounter(METRIC.sent, {
-      description: 'Messages the backend accepted',
-      unit: '{message}',
-    }),
-    consumed: meter.createCounter(METRIC.consumed, {
-      description: 'Messages handed to the application (redeliveries included)',
-      unit: '{message}',
-    }),
-    deadLettered: meter.createCounter(METRIC.deadLettered, {
-      description: 'Messages moved to a dead-letter subject',
-      unit: '{message}',
-    }),
-    redelivered: meter.createCounter(METRIC.redelivered, {
-      description: 'Deliveries with attempt > 1',
-      unit: '{message}',
-    }),
-  };
-}
 
 /** Receipts of messages stored (duplicates excluded). */
 function countStored(receipts: readonly PublishReceipt[]): number {
@@ -139,12 +105,27 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     INSTRUMENTATION_NAME,
     INSTRUMENTATION_VERSION,
   );
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
-    INSTRUMENTATION_NAME,
-    INSTRUMENTATION_VERSION,
-  );
-  const instruments = createInstruments(meter);
+  // the global meter provider has no proxy (the tracer provider has): follow it, so that an SDK
+  // registered after this call still gets the metrics
+  let meterProvider: MeterProvider | undefined;
+  let current: Instruments | undefined;
+  const instrumentsNow = (): Instruments => {
+    const provider = options.meterProvider ?? metrics.getMeterProvider();
+    if (provider !== meterProvider || !current) {
+      meterProvider = provider;
+      current = createInstruments(provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION));
+    }
+    return current;
+  };
+  const attributeSets = new MetricAttributes();
   const template = options.destinationTemplate ?? ((subject: string) => subject);
+  const settleSpans = options.settleSpans ?? 'failures';
+  if (!['failures', 'all', 'none'].includes(settleSpans))
+    throw new InvalidArgumentError(
+      `settleSpans must be 'failures', 'all' or 'none', got ${String(settleSpans)}`,
+    );
+  if (options.destinationTemplate !== undefined && typeof options.destinationTemplate !== 'function')
+    throw new InvalidArgumentError('destinationTemplate must be a function of the subject');
   /** The process span of a delivery still being handled or settled: settle spans are its children. */
   const processSpans = new WeakMap<Message, Span>();
 
@@ -158,22 +139,6 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
   };
 
   const publish: BusInterceptor['publish'] = async (call, next) => tracePublish(call, next);
-
-  /** Metric attributes of a send, by backend and destination (a few per process: cached). */
-  const sendAttributes = new Map<string, Attributes>();
-  const sendMetricAttributes = (backend: string, destination: string | undefined): Attributes => {
-    const key = `${backend}\u0000${destination ?? ''}`;
-    let attributes = sendAttributes.get(key);
-    if (!attributes) {
-      attributes = {
-        [ATTR.system]: messagingSystem(backend),
-        [ATTR.operationName]: 'send',
-        ...(destination ? { [ATTR.destinationName]: destination } : {}),
-      };
-      if (sendAttributes.size < 1_000) sendAttributes.set(key, attributes);
-    }
-    return attributes;
-  };
 
   async function tracePublish(
     call: PublishCall,
@@ -201,7 +166,7 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
           [ATTR.messageId]: first.id,
           ...(destination ? { [ATTR.destinationTemplate]: destination } : {}),
         });
-      inject(trace.setSpan(active, span), first);
+      if (isSpanContextValid(span.spanContext())) inject(trace.setSpan(active, span), first);
     } else {
       // a batch: one create span per message (its creation context), linked from the send span
       const links: Link[] = [];
@@ -222,7 +187,7 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
           });
           links.push({ context: create.spanContext() });
         }
-        inject(trace.setSpan(active, create), m);
+        if (isSpanContextValid(create.spanContext())) inject(trace.setSpan(active, create), m);
         create.end();
       }
       span = tracer.startSpan(name, { kind: SpanKind.CLIENT, links }, active);
@@ -237,12 +202,12 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
             : {}),
         });
     }
-    let metricAttributes = sendMetricAttributes(call.backend, destination);
+    let metricAttributes = attributeSets.send(system, destination, options.destinationTemplate !== undefined);
     try {
       const receipts = span.isRecording()
         ? await context.with(trace.setSpan(active, span), next)
         : await next();
-      instruments.sent.add(
+      instrumentsNow().sent.add(
         messages.length === 1 ? (receipts[0]?.duplicate ? 0 : 1) : countStored(receipts),
         metricAttributes,
       );
@@ -250,10 +215,10 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     } catch (error) {
       const type = errorType(error);
       failSpan(span, error, type);
-      metricAttributes = { ...metricAttributes, [ATTR.errorType]: type };
+      metricAttributes = attributeSets.withError(metricAttributes, type);
       throw error;
     } finally {
-      instruments.operationDuration.record((performance.now() - started) / 1_000, metricAttributes);
+      instrumentsNow().operationDuration.record((performance.now() - started) / 1_000, metricAttributes);
       span.end();
     }
   }
@@ -265,22 +230,6 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
   }
 
   const handle: BusInterceptor['handle'] = (call, next) => traceHandler(call, next);
-
-  /** Metric attributes of a subscription (its backend, pattern and group): cached per subscription. */
-  const consumerAttributes = new WeakMap<ObservedSubscription, Attributes>();
-  const consumerMetricAttributes = (backend: string, subscription: ObservedSubscription): Attributes => {
-    let attributes = consumerAttributes.get(subscription);
-    if (!attributes) {
-      attributes = {
-        [ATTR.system]: messagingSystem(backend),
-        [ATTR.operationName]: 'process',
-        [ATTR.destinationName]: subscription.pattern,
-        ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
-      };
-      consumerAttributes.set(subscription, attributes);
-    }
-    return attributes;
-  };
 
   function traceHandler(call: HandleCall, next: () => unknown): unknown {
     const { message, subscription } = call;
@@ -307,15 +256,15 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
       });
       processSpans.set(message, span);
     }
-    let metricAttributes = consumerMetricAttributes(call.backend, subscription);
+    let metricAttributes = attributeSets.consumer(messagingSystem(call.backend), subscription);
     const started = performance.now();
     const failed = (error: unknown) => {
       const type = errorType(error);
       failSpan(span, error, type);
-      metricAttributes = { ...metricAttributes, [ATTR.errorType]: type };
+      metricAttributes = attributeSets.withError(metricAttributes, type);
     };
     const done = () => {
-      instruments.processDuration.record((performance.now() - started) / 1_000, metricAttributes);
+      instrumentsNow().processDuration.record((performance.now() - started) / 1_000, metricAttributes);
       span.end();
     };
     let result: unknown;
@@ -349,7 +298,8 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
 
   const listener = (event: BusEvent): void => {
     if (event.type === 'handed-out') {
-      const attributes = consumerMetricAttributes(event.backend, event.subscription);
+      const attributes = attributeSets.consumer(messagingSystem(event.backend), event.subscription);
+      const instruments = instrumentsNow();
       instruments.consumed.add(1, attributes);
       if (event.message.attempt > 1) instruments.redelivered.add(1, attributes);
       return;
@@ -357,9 +307,13 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     if (event.type !== 'settled') return;
     const { message, subscription, outcome } = event;
     if (outcome === 'dead-lettered')
-      instruments.deadLettered.add(1, consumerMetricAttributes(event.backend, subscription));
+      instrumentsNow().deadLettered.add(
+        1,
+        attributeSets.consumer(messagingSystem(event.backend), subscription),
+      );
     const processSpan = processSpans.get(message);
     processSpans.delete(message);
+    if (settleSpans === 'none' || (settleSpans === 'failures' && outcome === 'acked')) return;
     // under a process span (a handler ran it); else in the creation context (an iterator's message)
     const parent = processSpan
       ? trace.setSpan(ROOT_CONTEXT, processSpan)
@@ -391,10 +345,14 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
   const instrumentation: OmnibusInstrumentation = {
     enable() {
       if (removals.length > 0) return;
+      // one instrumentation at a time: enabling this one disables another (no doubled spans)
+      if (enabled && enabled !== instrumentation) enabled.disable();
+      enabled = instrumentation;
       removals = [interceptAll({ publish, handle }), observeAll(listener)];
     },
     disable() {
       for (const remove of removals.splice(0)) remove();
+      if (enabled === instrumentation) enabled = undefined;
     },
   };
   instrumentation.enable();

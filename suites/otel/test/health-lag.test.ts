@@ -30,6 +30,13 @@ describe('health', () => {
       });
       expect(await get(server, '/livez')).toMatchObject({ status: 200, body: { state: 'open' } });
       expect((await get(server, '/other')).status).toBe(404);
+      const { port } = server.address() as AddressInfo;
+      const head = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'HEAD' });
+      expect(head.status).toBe(200); // load balancers probe with HEAD
+      expect(await head.text()).toBe('');
+      const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
       await bus.close();
       expect(await get(server, '/readyz')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
       expect(await get(server, '/livez')).toMatchObject({ status: 503, body: { state: 'closed' } });

@@ -26,7 +26,7 @@ export function otelSuite(backend: string, createBus: () => Promise<EventBus>): 
     let instrumentation: OmnibusInstrumentation;
     const continuity: Record<string, unknown> = {};
     beforeAll(async () => {
-      instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+      instrumentation = instrumentOmnibus({ tracerProvider, meterProvider, settleSpans: 'all' });
       bus = await createBus();
     }, 60_000);
     afterAll(async () => {
@@ -180,6 +180,32 @@ export function otelSuite(backend: string, createBus: () => Promise<EventBus>): 
       const process = named(spansOf(root), 'process')[0];
       expect(process?.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
       expect(parentOf(process as ReadableSpan)).toBe('00f067aa0ba902b7');
+    }, 60_000);
+
+    it('by default, settles get a span only when they are not acks (settleSpans: failures)', async () => {
+      instrumentation.disable();
+      const defaults = instrumentOmnibus({ tracerProvider, meterProvider });
+      try {
+        const root = uniqueName('otelsettle');
+        const subject = `${root}.s.x`;
+        let calls = 0;
+        await bus.consume(
+          subject,
+          () => {
+            if (++calls === 1) throw new Error('once');
+          },
+          { backoff: 0 },
+        );
+        await bus.publish(subject, 'x');
+        await within('two processes', () => named(spansOf(root), 'process').length === 2);
+        await within('the nack', () => named(spansOf(root), 'nack').length === 1);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(named(spansOf(root), 'ack ')).toHaveLength(0);
+      } finally {
+        defaults.disable();
+        instrumentation.enable();
+      }
+      expect(() => instrumentOmnibus({ settleSpans: 'some' as 'all' })).toThrow(/settleSpans must be/);
     }, 60_000);
 
     it('records the metrics: sent, consumed, durations, redelivered, dead-lettered', async () => {
