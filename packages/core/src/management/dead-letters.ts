@@ -173,7 +173,11 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
         if (listed.length < maxListed) listed.push(dl);
         if (!dryRun) {
           if (kind === 'redrive') {
-            if (rate > 0) await sleep(started + (done * 1000) / rate - Date.now(), signal);
+            if (rate > 0) {
+              // behind schedule (a slow republish): no wait — never a negative timer (Node warns)
+              const wait = started + (done * 1000) / rate - Date.now();
+              if (wait > 0) await sleep(wait, signal);
+            }
             if (signal?.aborted) {
               selected--;
               break;
