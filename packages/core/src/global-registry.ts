@@ -7,6 +7,8 @@
 export interface GlobalList<T> {
   list: readonly T[];
   readonly holders: Set<WeakRef<{ refresh(): void }>>;
+  /** Takes a collected holder's reference out of `holders` (a bus that is gone costs nothing). */
+  readonly finalizer: FinalizationRegistry<WeakRef<{ refresh(): void }>>;
 }
 
 export function globalList<T>(key: string): GlobalList<T> {
@@ -14,7 +16,8 @@ export function globalList<T>(key: string): GlobalList<T> {
   const symbol = Symbol.for(key);
   let registry = holder[symbol];
   if (!registry) {
-    registry = { list: [], holders: new Set() };
+    const holders = new Set<WeakRef<{ refresh(): void }>>();
+    registry = { list: [], holders, finalizer: new FinalizationRegistry((ref) => holders.delete(ref)) };
     holder[symbol] = registry;
   }
   return registry;
@@ -24,15 +27,26 @@ export function globalList<T>(key: string): GlobalList<T> {
 export function addGlobal<T>(registry: GlobalList<T>, item: T): () => void {
   registry.list = [...registry.list, item];
   refreshHolders(registry);
+  let removed = false;
   return () => {
-    registry.list = registry.list.filter((i) => i !== item);
+    if (removed) return;
+    removed = true;
+    registry.list = withoutOne(registry.list, item);
     refreshHolders(registry);
   };
 }
 
 /** Registers a bus's holder, told when the list changes. */
 export function holdGlobal<T>(registry: GlobalList<T>, holder: { refresh(): void }): void {
-  registry.holders.add(new WeakRef(holder));
+  const ref = new WeakRef(holder);
+  registry.holders.add(ref);
+  registry.finalizer.register(holder, ref);
+}
+
+/** `list` without one occurrence of `item` (the same item added twice is removed once per removal). */
+export function withoutOne<T>(list: readonly T[], item: T): readonly T[] {
+  const i = list.indexOf(item);
+  return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
 }
 
 function refreshHolders<T>(registry: GlobalList<T>): void {

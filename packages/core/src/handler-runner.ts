@@ -76,12 +76,16 @@ export function startConsumeLoop(
   };
 
   const { interceptors } = runtime;
+  // an interceptor that failed after a handler that worked: counted, the message is still acked
+  const interceptorFault = (): void => {
+    stats.errors++;
+  };
   const run = (message: DeliveredMessage): void => {
     let result: unknown;
     let async: boolean;
     try {
       result = interceptors.active
-        ? interceptors.handle(message, runtime.observed, () => handler(message))
+        ? interceptors.handle(message, runtime.observed, () => handler(message), interceptorFault)
         : handler(message);
       async =
         result !== null &&

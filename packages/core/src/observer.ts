@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import { addGlobal, globalList, holdGlobal } from './global-registry.js';
+import { addGlobal, globalList, holdGlobal, withoutOne } from './global-registry.js';
 import type { BusInterceptor, Interceptors } from './interceptors.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 
@@ -122,8 +122,11 @@ export class Observers {
   add(listener: BusListener): () => void {
     this.#listeners = [...this.#listeners, listener];
     this.refresh();
+    let removed = false;
     return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
+      if (removed) return;
+      removed = true;
+      this.#listeners = withoutOne(this.#listeners, listener);
       this.refresh();
     };
   }

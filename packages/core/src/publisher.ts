@@ -111,7 +111,7 @@ export function createPublisher(
         message: {
           id: m.id,
           subject: m.subject,
-          payload: m.payload,
+          payload: m.payload.slice(), // the publisher may reuse its buffer
           headers: m.headers,
           publishedAt: new Date(m.publishedAt),
         },
@@ -141,9 +141,12 @@ export function createPublisher(
       if (interceptors.active) {
         tracking.publishing++;
         try {
-          const [receipt] = await interceptors.publish([message], false, async () => [
-            await sendOne(message),
-          ]);
+          const [receipt] = await interceptors.publish(
+            [message],
+            false,
+            async () => [await sendOne(message)],
+            interceptorFaults([message]),
+          );
           return receipt as PublishReceipt;
         } finally {
           tracking.publishing--;
@@ -177,7 +180,14 @@ export function createPublisher(
       tracking.publishing++;
       try {
         if (interceptors.active)
-          return [...(await interceptors.publish(messages, true, () => sendBatch(messages)))];
+          return [
+            ...(await interceptors.publish(
+              messages,
+              true,
+              () => sendBatch(messages),
+              interceptorFaults(messages),
+            )),
+          ];
         return await sendBatch(messages);
       } finally {
         tracking.publishing--;
@@ -189,11 +199,40 @@ export function createPublisher(
   async function sendOne(message: OutgoingMessage): Promise<PublishReceipt> {
     let receipt: DriverReceipt;
     try {
-      receipt = await driver.publish(message);
+      const pending = driver.publish(message);
+      receipt =
+        typeof (pending as Promise<DriverReceipt>).then === 'function'
+          ? await pending
+          : (pending as DriverReceipt);
     } catch (error) {
       throw publishFailed(message, error);
     }
     return toReceipt(message, receipt);
+  }
+
+  /**
+   * What an interceptor's own failure means: before the send, nothing was sent — the caller gets
+   * the interceptor's typed error (a header it set was invalid) or a `PublishError`, counted and
+   * reported; after a send that worked, the publish stands and the failure is counted in `errors`.
+   */
+  function interceptorFaults(messages: readonly OutgoingMessage[]) {
+    return {
+      beforeSend(error: unknown): Error {
+        stats.errors++;
+        const refused =
+          error instanceof OmnibusError
+            ? error
+            : new PublishError('a publish interceptor failed before sending: nothing was sent', {
+                backend,
+                cause: error,
+              });
+        failed(messages, refused);
+        return refused;
+      },
+      afterSend(): void {
+        stats.errors++;
+      },
+    };
   }
 
   async function sendBatch(messages: OutgoingMessage[]): Promise<PublishReceipt[]> {
@@ -204,7 +243,10 @@ export function createPublisher(
       } catch (error) {
         stats.errors++;
         // configuration and validation errors from the backend pass through unchanged
-        if (error instanceof OmnibusError && !(error instanceof PublishError)) throw error;
+        if (error instanceof OmnibusError && !(error instanceof PublishError)) {
+          failed(messages, error);
+          throw error;
+        }
         const accepted = error instanceof PublishError ? error.accepted : [];
         const receipts = accepted.map((r, i) =>
           toReceipt(messages[i] as OutgoingMessage, r as { duplicate: boolean }),

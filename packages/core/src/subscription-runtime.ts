@@ -371,25 +371,21 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     try {
       pending = message.delivery.ack(message.handedOut ? ACK_SEEN : ACK_UNSEEN);
     } catch {
-      if (this.#ctx.observers.active) this.#settled(message, 'refused');
-      this.#backendRefused();
+      this.#backendRefused(() => this.#settled(message, 'refused'));
       return undefined;
     }
     if (!isPromise(pending)) {
       this.#ctx.stats.acked++;
-      if (this.#ctx.observers.active) this.#settled(message, 'acked');
-      this.#slotFreed();
+      this.#slotFreed(this.#ctx.observers.active ? () => this.#settled(message, 'acked') : undefined);
       return undefined;
     }
     const done = pending.then(
       () => {
         this.#ctx.stats.acked++;
-        if (this.#ctx.observers.active) this.#settled(message, 'acked');
-        this.#slotFreed();
+        this.#slotFreed(this.#ctx.observers.active ? () => this.#settled(message, 'acked') : undefined);
       },
       () => {
-        if (this.#ctx.observers.active) this.#settled(message, 'refused');
-        this.#backendRefused();
+        this.#backendRefused(() => this.#settled(message, 'refused'));
       },
     );
     this.#trackBackendSettle(done);
@@ -446,12 +442,14 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
         }
       }
     } catch {
-      if (this.#ctx.observers.active) this.#settled(message, 'refused', settlement);
-      this.#backendRefused(); // left to the backend's ack timeout
+      this.#backendRefused(() => this.#settled(message, 'refused', settlement)); // left to the backend's ack timeout
       return;
     }
-    if (this.#ctx.observers.active) this.#settled(message, outcome, settlement, reason, deadLetterSubject);
-    this.#slotFreed();
+    this.#slotFreed(
+      this.#ctx.observers.active
+        ? () => this.#settled(message, outcome, settlement, reason, deadLetterSubject)
+        : undefined,
+    );
   }
 
   /** Tells observers how `message` was settled. */
@@ -477,16 +475,20 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   }
 
   /** The backend refused a settle: the message is left to its ack timeout. */
-  #backendRefused(): void {
+  #backendRefused(settled?: () => void): void {
     this.#ctx.stats.errors++;
     this.#ctx.stats.nakked++;
-    this.#slotFreed();
+    this.#slotFreed(this.#ctx.observers.active ? settled : undefined);
   }
 
-  /** The message is settled (or given up on): its `maxInFlight` slot is free. */
-  #slotFreed(): void {
+  /**
+   * The message is settled (or given up on): its `maxInFlight` slot is free. `settled` tells the
+   * observers — after the counters are right, before the next delivery takes the slot.
+   */
+  #slotFreed(settled?: () => void): void {
     this.#ctx.stats.inFlight--;
     this.#unsettled--;
+    settled?.();
     if (this.#state === 'open' && this.#capacityListener) {
       try {
         this.#capacityListener();

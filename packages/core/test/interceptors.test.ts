@@ -61,8 +61,8 @@ describe('interceptors', () => {
     const events: string[] = [];
     observe(bus, (e) => events.push(e.type));
     await expect(bus.publish('a.b', 'x')).rejects.toThrow(InvalidArgumentError);
-    expect(events).toEqual([]);
-    expect(bus.stats().published).toBe(0);
+    expect(events).toEqual(['publish-failed']);
+    expect(bus.stats()).toMatchObject({ published: 0, errors: 1 });
     await bus.close();
   });
 
@@ -155,6 +155,109 @@ describe('interceptors', () => {
     expect(() => observeAll('x' as unknown as () => void)).toThrow(/observeAll needs a listener function/);
     await a.close();
     await b.close();
+  });
+
+  it('a publish interceptor that misbehaves cannot lose, double or half-send a publish', async () => {
+    const bus = createBus(inProcessDriver());
+    const got: string[] = [];
+    await bus.consume('m.>', (m) => void got.push(m.text()));
+    const use = (interceptor: BusInterceptor) => {
+      const remove = intercept(bus, interceptor);
+      removals.push(remove);
+      return remove;
+    };
+    // no next(): nothing sent, a typed error
+    let remove = use({ publish: async () => [] });
+    await expect(bus.publish('m.a', 'lost?')).rejects.toThrow(/returned without calling next\(\): nothing was sent/);
+    remove();
+    // next() twice: sent once, the receipts of that send
+    remove = use({
+      async publish(_call, next) {
+        await next();
+        return next();
+      },
+    });
+    const twice = await bus.publish('m.b', 'once', { id: 'twice' });
+    expect(twice.id).toBe('twice');
+    remove();
+    // throws after a send that worked: the publish stands, the fault is counted
+    remove = use({
+      async publish(_call, next) {
+        await next();
+        throw new Error('interceptor bug');
+      },
+    });
+    const errorsBefore = bus.stats().errors;
+    await expect(bus.publish('m.c', 'stands')).resolves.toMatchObject({ subject: 'm.c' });
+    expect(bus.stats().errors).toBe(errorsBefore + 1);
+    remove();
+    // throws before: nothing sent, a PublishError with the cause
+    remove = use({
+      publish() {
+        throw new Error('no way');
+      },
+    });
+    await expect(bus.publish('m.d', 'never')).rejects.toMatchObject({ code: 'PUBLISH_FAILED' });
+    // headers after the send cannot be changed; the headers view is a copy
+    remove();
+    let late: unknown;
+    use({
+      async publish(call, next) {
+        const m = call.messages[0];
+        expect(Object.isFrozen(m?.headers)).toBe(true);
+        const r = await next();
+        try {
+          m?.setHeader('x-late', 'y');
+        } catch (error) {
+          late = error;
+        }
+        return r;
+      },
+    });
+    await bus.publish('m.e', 'clean');
+    expect(late).toBeInstanceOf(InvalidArgumentError);
+    await waitFor(() => got.length === 3, 'three delivered');
+    expect(got.sort()).toEqual(['clean', 'once', 'stands']);
+    await bus.close();
+  });
+
+  it('a handle interceptor that misbehaves cannot ack a failed handler or run it twice', async () => {
+    const bus = createBus(inProcessDriver());
+    const calls: string[] = [];
+    let mode: 'forget-return' | 'no-next' | 'twice' = 'forget-return';
+    removals.push(
+      intercept(bus, {
+        handle(_call, next) {
+          if (mode === 'forget-return') {
+            void Promise.resolve(next()).catch(() => {});
+            return undefined;
+          }
+          if (mode === 'no-next') return undefined;
+          next();
+          return next();
+        },
+      }),
+    );
+    await bus.consume(
+      'h.*',
+      async (m) => {
+        calls.push(`${m.subject}#${m.attempt}`);
+        await new Promise((r) => setTimeout(r, 5));
+        if (m.subject === 'h.fails' && m.attempt === 1) throw new Error('handler failed');
+      },
+      { backoff: 0, maxAttempts: 3 },
+    );
+    await bus.publish('h.fails', 'x');
+    await waitFor(() => calls.includes('h.fails#2'), 'the retry of a failed handler');
+    mode = 'twice';
+    await bus.publish('h.twice', 'x');
+    await waitFor(() => bus.stats().acked >= 2, 'acked');
+    expect(calls.filter((c) => c.startsWith('h.twice'))).toEqual(['h.twice#1']);
+    mode = 'no-next';
+    await bus.publish('h.skipped', 'x');
+    await waitFor(() => bus.stats().deadLettered === 1, 'dead-lettered after 3 attempts no handler ran');
+    expect(calls.filter((c) => c.startsWith('h.skipped'))).toEqual([]);
+    await bus.close();
   });
 
   it('refuses what is not an interceptor', () => {

@@ -22,7 +22,7 @@ import type {
   Where,
 } from './journal.js';
 import { patternOf } from './journal.js';
-import { realDelay, realNow, realTimer } from './real-clock.js';
+import { realDelay, realNow, realTimer, timersFakedAtLoad } from './real-clock.js';
 
 /** Options of `createHarness`. */
 export interface HarnessOptions {
@@ -120,6 +120,13 @@ export class Harness implements Disposable {
       throw new InvalidArgumentError('advanceTimers must be a function', {
         hint: 'e.g. createHarness(bus, { advanceTimers: (ms) => vi.advanceTimersByTimeAsync(ms) })',
       });
+    if (timersFakedAtLoad())
+      throw new InvalidArgumentError(
+        'the timers were already faked when @omnibus/harness loaded: its waits could never end',
+        {
+          hint: 'import @omnibus/harness before faking timers (vi.useFakeTimers() in the test, not in setupFiles; jest: not fakeTimers.enableGlobally), then pass advanceTimers to createHarness',
+        },
+      );
     this.bus = bus;
     this.#timeoutMs = timeoutMs;
     this.#quietMs = quietMs;
@@ -199,6 +206,7 @@ export class Harness implements Disposable {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const deadline = realNow() + timeoutMs;
     for (;;) {
+      if (realNow() > deadline) throw this.#idleTimeout(timeoutMs, activity(this.bus), options);
       const now = activity(this.bus);
       const busy = describeBusy(now, options.includeScheduled === true);
       if (busy.length === 0) {

@@ -1,6 +1,6 @@
 /**
  * Adds the harness matchers to jest's `expect` from `@jest/globals` (and their types): import it
- * once, in a test file or in `setupFilesAfterEach`.
+ * once, in a test file or in `setupFilesAfterEnv`.
  *
  * ```ts
  * import '@omnibus/harness/jest';

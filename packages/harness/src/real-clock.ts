@@ -24,3 +24,12 @@ export function realTimer(ms: number, fn: () => void): () => void {
   const timer = realSetTimeout(fn, ms);
   return () => realClearTimeout(timer);
 }
+
+/**
+ * Whether the timers captured at load were already fake (@sinonjs/fake-timers, which vitest and
+ * jest use, marks its functions with `clock`; jest's legacy timers are mock functions).
+ */
+export function timersFakedAtLoad(): boolean {
+  const timer = realSetTimeout as unknown as { clock?: unknown; _isMockFunction?: unknown };
+  return timer.clock !== undefined || timer._isMockFunction === true;
+}

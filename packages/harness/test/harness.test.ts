@@ -222,6 +222,17 @@ describe('idle()', () => {
     await sub.close();
   });
 
+  it('keeps its deadline while events keep coming (code that never stops publishing)', async () => {
+    let stop = false;
+    await bus.consume('ping.x', () => {
+      if (!stop) setTimeout(() => void bus.publish('ping.x', 'again').catch(() => {}), 0);
+    });
+    await bus.publish('ping.x', 'first');
+    const error = await harness.idle({ timeoutMs: 100 }).catch((e: unknown) => e);
+    stop = true;
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+
   it('ignores the backlog of a group that has no members', async () => {
     const consumer = await bus.consume('backlog.x', () => {}, { group: 'g' });
     await consumer.close();

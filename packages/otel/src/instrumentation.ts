@@ -8,6 +8,7 @@ import {
   observeAll,
   type PublishCall,
   type PublishReceipt,
+  redact,
 } from '@omnibus/core';
 import {
   type Context,
@@ -25,7 +26,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { createInstruments, type Instruments, MetricAttributes } from './instruments.js';
+import { type Instruments, instrumentsOf, MetricAttributes } from './instruments.js';
 import { ATTR, errorType, messagingSystem, SETTLE_OPERATION } from './semconv.js';
 
 /** The name and version the tracer and meter are created with. */
@@ -60,6 +61,9 @@ export interface OmnibusInstrumentation {
   enable(): void;
 }
 
+/** Metric attribute sets, shared by every instrumentation (the same values are the same object). */
+const attributeSets = new MetricAttributes();
+
 /** The instrumentation enabled now, if any: enabling another one disables it. */
 let enabled: OmnibusInstrumentation | undefined;
 
@@ -79,11 +83,10 @@ function countStored(receipts: readonly PublishReceipt[]): number {
 /** Marks a span failed with `error`. */
 function failSpan(span: Span, error: unknown, type: string): void {
   if (!span.isRecording()) return;
-  span.recordException(error instanceof Error ? error : String(error));
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
+  // a handler's error may carry a connection string: exported spans get it redacted, as logs do
+  const message = redact(error instanceof Error ? error.message : String(error));
+  span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
   span.setAttribute(ATTR.errorType, type);
 }
 
@@ -113,11 +116,10 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     const provider = options.meterProvider ?? metrics.getMeterProvider();
     if (provider !== meterProvider || !current) {
       meterProvider = provider;
-      current = createInstruments(provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION));
+      current = instrumentsOf(provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION));
     }
     return current;
   };
-  const attributeSets = new MetricAttributes();
   const template = options.destinationTemplate ?? ((subject: string) => subject);
   const settleSpans = options.settleSpans ?? 'failures';
   if (!['failures', 'all', 'none'].includes(settleSpans))

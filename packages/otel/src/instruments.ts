@@ -32,7 +32,20 @@ export interface Instruments {
   redelivered: Tally;
 }
 
-export function createInstruments(meter: Meter): Instruments {
+/** Instruments per meter: instrumentations on one meter share them (and their tallies). */
+const byMeter = new WeakMap<Meter, Instruments>();
+
+/** The instruments of `meter`, made once (a second instrumentation adds to the same tallies). */
+export function instrumentsOf(meter: Meter): Instruments {
+  let instruments = byMeter.get(meter);
+  if (!instruments) {
+    instruments = createInstruments(meter);
+    byMeter.set(meter, instruments);
+  }
+  return instruments;
+}
+
+function createInstruments(meter: Meter): Instruments {
   const seconds = {
     unit: 's',
     advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] },
@@ -58,44 +71,50 @@ export function createInstruments(meter: Meter): Instruments {
  * destination for sends, per subscription for consumers, and each with an `error.type`.
  */
 export class MetricAttributes {
-  readonly #sends = new Map<string, Attributes>();
-  readonly #consumers = new WeakMap<object, Attributes>();
+  /** Attribute sets by value: the same values are the same object (the tallies' key). */
+  readonly #sets = new Map<string, Attributes>();
   readonly #errors = new WeakMap<Attributes, Map<string, Attributes>>();
+
+  #set(key: string, make: () => Attributes, overflow: () => Attributes): Attributes {
+    let attributes = this.#sets.get(key);
+    if (!attributes) {
+      // bounded: past 1,000 sets (a template that leaks ids) every new one shares one `_OTHER` set
+      if (this.#sets.size >= 1_000) return overflow();
+      attributes = make();
+      this.#sets.set(key, attributes);
+    }
+    return attributes;
+  }
 
   /** `destination` is the subject itself, or (`templated`) the template `destinationTemplate` made of it. */
   send(system: string, destination: string | undefined, templated: boolean): Attributes {
-    const key = `${system}\u0000${templated ? 't' : 'n'}${destination ?? ''}`;
-    let attributes = this.#sends.get(key);
-    if (!attributes) {
-      attributes = {
-        [ATTR.system]: system,
-        [ATTR.operationName]: 'send',
-        ...(destination
-          ? { [templated ? ATTR.destinationTemplate : ATTR.destinationName]: destination }
-          : {}),
-      };
-      // bounded: a destination template that leaks ids still cannot grow this past 1,000
-      if (this.#sends.size < 1_000) this.#sends.set(key, attributes);
-    }
-    return attributes;
+    const name = templated ? ATTR.destinationTemplate : ATTR.destinationName;
+    const make = (d: string | undefined) => () => ({
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'send',
+      ...(d ? { [name]: d } : {}),
+    });
+    const other = () =>
+      this.#set(`send\u0000${system}\u0000${name}\u0000_OTHER`, make('_OTHER'), make('_OTHER'));
+    return this.#set(`send\u0000${system}\u0000${name}\u0000${destination ?? ''}`, make(destination), other);
   }
 
   consumer(
     system: string,
     subscription: { readonly pattern: string; readonly group: string | undefined },
   ): Attributes {
-    let attributes = this.#consumers.get(subscription);
-    if (!attributes) {
-      attributes = {
-        [ATTR.system]: system,
-        [ATTR.operationName]: 'process',
-        // a pattern is a template of the subjects it matches (`orders.*.created`)
-        [ATTR.destinationTemplate]: subscription.pattern,
-        ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
-      };
-      this.#consumers.set(subscription, attributes);
-    }
-    return attributes;
+    const make = (pattern: string) => () => ({
+      [ATTR.system]: system,
+      [ATTR.operationName]: 'process',
+      // a pattern is a template of the subjects it matches (`orders.*.created`)
+      [ATTR.destinationTemplate]: pattern,
+      ...(subscription.group ? { [ATTR.consumerGroup]: subscription.group } : {}),
+    });
+    const key = (pattern: string) =>
+      `process\u0000${system}\u0000${pattern}\u0000${subscription.group ?? ''}`;
+    return this.#set(key(subscription.pattern), make(subscription.pattern), () =>
+      this.#set(key('_OTHER'), make('_OTHER'), make('_OTHER')),
+    );
   }
 
   withError(base: Attributes, type: string): Attributes {
@@ -106,8 +125,13 @@ export class MetricAttributes {
     }
     let attributes = byType.get(type);
     if (!attributes) {
-      attributes = { ...base, [ATTR.errorType]: type };
+      attributes = { ...base, [ATTR.errorType]: byType.size < 100 ? type : '_OTHER' };
       if (byType.size < 100) byType.set(type, attributes);
+      else {
+        const other = byType.get('_OTHER') ?? attributes;
+        byType.set('_OTHER', other);
+        attributes = other;
+      }
     }
     return attributes;
   }

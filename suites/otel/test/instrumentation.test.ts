@@ -41,6 +41,60 @@ describe('instrumentOmnibus', () => {
     }
   });
 
+  it('counts the deliveries of a group across its members and restarts (one series per group, not per member)', async () => {
+    const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+    try {
+      const bus = createMemoryBus({ logger: silentLogger });
+      const a = await bus.consume('members.x', () => {}, { group: 'two-members' });
+      const b = await bus.consume('members.x', () => {}, { group: 'two-members' });
+      for (let i = 0; i < 10; i++) await bus.publish('members.x', 'x');
+      await a.close();
+      await b.close();
+      await bus.consume('members.x', () => {}, { group: 'two-members' }); // a member restarts
+      for (let i = 0; i < 2; i++) await bus.publish('members.x', 'x');
+      const consumed = (await points('messaging.client.consumed.messages')).filter(
+        (p) => p.attributes['messaging.consumer.group.name'] === 'two-members',
+      );
+      expect(consumed).toEqual([
+        {
+          attributes: {
+            'messaging.system': 'memory',
+            'messaging.operation.name': 'process',
+            'messaging.destination.template': 'members.x',
+            'messaging.consumer.group.name': 'two-members',
+          },
+          value: 12,
+        },
+      ]);
+      await bus.close();
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
+  it('a handler error carrying a credential is redacted in the exported span', async () => {
+    const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+    try {
+      const bus = createMemoryBus({ logger: silentLogger });
+      await bus.consume(
+        'secret.x',
+        () => {
+          throw new Error('cannot reach postgres://app:s3cret@db.internal:5432/orders');
+        },
+        { maxAttempts: 1 },
+      );
+      await bus.publish('secret.x', 'x');
+      await new Promise((r) => setTimeout(r, 50));
+      const process = spansOf('secret.x').find((s) => s.name.startsWith('process'));
+      const exported = JSON.stringify({ status: process?.status, events: process?.events });
+      expect(exported).toContain('postgres://');
+      expect(exported).not.toContain('s3cret');
+      await bus.close();
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
   it('refuses options that make no sense', () => {
     expect(() => instrumentOmnibus({ destinationTemplate: 'x' as unknown as () => string })).toThrow(
       /destinationTemplate must be a function/,
