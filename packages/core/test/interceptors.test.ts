@@ -168,7 +168,9 @@ describe('interceptors', () => {
     };
     // no next(): nothing sent, a typed error
     let remove = use({ publish: async () => [] });
-    await expect(bus.publish('m.a', 'lost?')).rejects.toThrow(/returned without calling next\(\): nothing was sent/);
+    await expect(bus.publish('m.a', 'lost?')).rejects.toThrow(
+      /returned without calling next\(\): nothing was sent/,
+    );
     remove();
     // next() twice: sent once, the receipts of that send
     remove = use({
