@@ -152,21 +152,14 @@ export function createPublisher(
           tracking.publishing--;
         }
       }
-      let receipt: DriverReceipt;
       tracking.publishing++;
       try {
-        const pending = driver.publish(message);
+        const sent = sendOne(message);
         // a receipt given at once (in-process backend) costs no extra turn
-        receipt =
-          typeof (pending as Promise<DriverReceipt>).then === 'function'
-            ? await pending
-            : (pending as DriverReceipt);
-      } catch (error) {
-        throw publishFailed(message, error);
+        return sent instanceof Promise ? await sent : sent;
       } finally {
         tracking.publishing--;
       }
-      return toReceipt(message, receipt);
     },
 
     async publishBatch(entries) {
@@ -195,19 +188,25 @@ export function createPublisher(
     },
   };
 
-  /** Sends one message (the path an interceptor wraps); the same as `publish` below without one. */
-  async function sendOne(message: OutgoingMessage): Promise<PublishReceipt> {
-    let receipt: DriverReceipt;
+  /**
+   * Sends one message and makes its receipt; a receipt the driver gives at once (in-process
+   * backend) is returned at once, without a promise.
+   */
+  function sendOne(message: OutgoingMessage): PublishReceipt | Promise<PublishReceipt> {
+    let pending: DriverReceipt | Promise<DriverReceipt>;
     try {
-      const pending = driver.publish(message);
-      receipt =
-        typeof (pending as Promise<DriverReceipt>).then === 'function'
-          ? await pending
-          : (pending as DriverReceipt);
+      pending = driver.publish(message);
     } catch (error) {
       throw publishFailed(message, error);
     }
-    return toReceipt(message, receipt);
+    if (typeof (pending as Promise<DriverReceipt>).then !== 'function')
+      return toReceipt(message, pending as DriverReceipt);
+    return Promise.resolve(pending).then(
+      (receipt) => toReceipt(message, receipt),
+      (error: unknown) => {
+        throw publishFailed(message, error);
+      },
+    );
   }
 
   /**
