@@ -62,7 +62,8 @@ export function startTracing(file = process.env.OMNIBUS_TRACE): { finish(): Prom
     exportIntervalMillis: 3_600_000,
   });
   const meterProvider = new MeterProvider({ readers: [reader] });
-  const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+  // every settle gets a span here, acks included, so that the drawn trace shows each step
+  const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider, settleSpans: 'all' });
   return {
     async finish() {
       instrumentation.disable();
