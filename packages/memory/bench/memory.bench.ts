@@ -141,8 +141,6 @@ function throughput(handlers: number): { omnibus: BenchRound; peers: Record<stri
 
 const oneHandler = throughput(1);
 part.add({ name: `awaited publish → 1 handler (${N})`, unit: 'msg/s', ...oneHandler });
-// what tracing costs: the same round with @omnibus/otel on (#21)
-part.add(instrumentedScenario(`awaited publish → 1 handler (${N})`, 'msg/s', oneHandler.omnibus));
 part.add({
   name: `awaited publish → ${FANOUT} handlers (${N} × ${FANOUT})`,
   unit: 'msg/s',
@@ -288,5 +286,8 @@ part.notes.push(
   'Wildcard matching uses `SubjectIndex` from `@omnibus/core` (the token trie and subject cache the adapters share) with its default cache (10,000 subjects: every lookup after the first pass is a hit); "no cache" is `new SubjectIndex(0)` — core has no switch to turn the cache off, so it keeps one entry and pays its upkeep on every lookup, and with 1,000 subjects in turn it never hits; "subjectMatches × 100" tests each pattern in turn, over 1/50 as many lookups (it is about a thousand times slower).',
 );
 
+// what tracing costs: the same round with @omnibus/otel on (#21). Last: an SDK's context manager
+// (AsyncLocalStorage) stays enabled for the rest of the process and would slow the scenarios after it
+part.add(instrumentedScenario(`awaited publish → 1 handler (${N})`, 'msg/s', oneHandler.omnibus));
 await part.run();
 await redriveBus.close();
