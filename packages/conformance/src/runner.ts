@@ -20,6 +20,7 @@ export interface Assertion {
   toBeInstanceOf(type: ErrorClass): void;
   toBeGreaterThan(n: number): void;
   toBeGreaterThanOrEqual(n: number): void;
+  toBeLessThan(n: number): void;
   toBeLessThanOrEqual(n: number): void;
   /** The same matchers on the reason of a promise that must reject. */
   readonly rejects: {

@@ -55,6 +55,7 @@ export const expect: Expect = (actual: unknown): Assertion => ({
     assert.ok(actual instanceof type, `expected ${show(actual)} to be an instance of ${type.name}`),
   toBeGreaterThan: (n) => assert.ok((actual as number) > n, `expected ${show(actual)} > ${n}`),
   toBeGreaterThanOrEqual: (n) => assert.ok((actual as number) >= n, `expected ${show(actual)} >= ${n}`),
+  toBeLessThan: (n) => assert.ok((actual as number) < n, `expected ${show(actual)} < ${n}`),
   toBeLessThanOrEqual: (n) => assert.ok((actual as number) <= n, `expected ${show(actual)} <= ${n}`),
   rejects: {
     async toBeInstanceOf(type: ErrorClass) {
