@@ -56,3 +56,44 @@ function refreshHolders<T>(registry: GlobalList<T>): void {
     else registry.holders.delete(ref);
   }
 }
+
+/**
+ * A bus's own items and the process's (a `GlobalList`), with a plain `active` flag for the hot
+ * paths: true when either has an item. The registry refreshes it when the process's list changes.
+ */
+export class OwnAndGlobal<T> {
+  readonly #global: GlobalList<T>;
+  #own: readonly T[] = [];
+  /** Whether any item is installed, this bus's or the process's. */
+  active = false;
+
+  constructor(global: GlobalList<T>) {
+    this.#global = global;
+    holdGlobal(global, this);
+    this.refresh();
+  }
+
+  /** Recomputes `active` (the process's list changed, or this bus's). */
+  refresh(): void {
+    this.active = this.#own.length > 0 || this.#global.list.length > 0;
+  }
+
+  /** Adds one of this bus's own; returns a function that removes it (once). */
+  add(item: T): () => void {
+    this.#own = [...this.#own, item];
+    this.refresh();
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.#own = withoutOne(this.#own, item);
+      this.refresh();
+    };
+  }
+
+  /** The process's items, then this bus's. */
+  all(): readonly T[] {
+    const global = this.#global.list;
+    return global.length === 0 ? this.#own : this.#own.length === 0 ? global : [...global, ...this.#own];
+  }
+}

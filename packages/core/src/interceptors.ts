@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import { addGlobal, globalList, holdGlobal, withoutOne } from './global-registry.js';
+import { addGlobal, globalList, OwnAndGlobal } from './global-registry.js';
 import type { ObservedSubscription } from './observer.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 import { normalizeHeaders } from './validate.js';
@@ -68,39 +68,17 @@ export function interceptAll(interceptor: BusInterceptor): () => void {
 }
 
 /** A bus's interceptors: its own (`intercept`) and the process's (`interceptAll`). */
-export class Interceptors {
+export class Interceptors extends OwnAndGlobal<BusInterceptor> {
   readonly #backend: string;
-  #own: readonly BusInterceptor[] = [];
-  /** Whether any interceptor is installed (this bus's or the process's): a plain field for the hot paths. */
-  active = false;
 
   constructor(backend: string) {
+    super(globalInterceptors);
     this.#backend = backend;
-    holdGlobal(globalInterceptors, this);
-    this.refresh();
   }
 
-  /** Recomputes `active` (the process's list changed, or this bus's). */
-  refresh(): void {
-    this.active = this.#own.length > 0 || globalInterceptors.list.length > 0;
-  }
-
-  add(interceptor: BusInterceptor): () => void {
+  override add(interceptor: BusInterceptor): () => void {
     checkInterceptor(interceptor);
-    this.#own = [...this.#own, interceptor];
-    this.refresh();
-    let removed = false;
-    return () => {
-      if (removed) return;
-      removed = true;
-      this.#own = withoutOne(this.#own, interceptor);
-      this.refresh();
-    };
-  }
-
-  #all(): readonly BusInterceptor[] {
-    const global = globalInterceptors.list;
-    return global.length === 0 ? this.#own : this.#own.length === 0 ? global : [...global, ...this.#own];
+    return super.add(interceptor);
   }
 
   /**
@@ -117,7 +95,7 @@ export class Interceptors {
     send: () => Promise<readonly PublishReceipt[]>,
     faults: { beforeSend(error: unknown): Error; afterSend(error: unknown): void },
   ): Promise<readonly PublishReceipt[]> {
-    const chain = this.#all().filter((i) => i.publish);
+    const chain = this.all().filter((i) => i.publish);
     if (chain.length === 0) return send();
     const backend = this.#backend;
     let sent: Promise<readonly PublishReceipt[]> | undefined;
@@ -185,7 +163,7 @@ export class Interceptors {
     handler: () => unknown,
     onFault: (error: unknown) => void,
   ): unknown {
-    const chain = this.#all().filter((i) => i.handle);
+    const chain = this.all().filter((i) => i.handle);
     if (chain.length === 0) return handler();
     const call: HandleCall = { backend: this.#backend, message, subscription };
     let ran = false;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import { addGlobal, globalList, holdGlobal, withoutOne } from './global-registry.js';
+import { addGlobal, globalList, OwnAndGlobal } from './global-registry.js';
 import type { BusInterceptor, Interceptors } from './interceptors.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
 
@@ -98,20 +98,11 @@ export type DriverActivity = Pick<BusActivity, 'queued' | 'dueRetries' | 'schedu
 const globalListeners = globalList<BusListener>('omnibus.listeners');
 
 /** A bus's listeners and the process's. `active` is read on hot paths: no event is built when nobody listens. */
-export class Observers {
-  #listeners: readonly BusListener[] = [];
+export class Observers extends OwnAndGlobal<BusListener> {
   #onFault: () => void = () => {};
-  /** Whether anyone listens (this bus's or the process's listeners): a plain field for the hot paths. */
-  active = false;
 
   constructor() {
-    holdGlobal(globalListeners, this);
-    this.refresh();
-  }
-
-  /** Recomputes `active` (the process's list changed, or this bus's). */
-  refresh(): void {
-    this.active = this.#listeners.length > 0 || globalListeners.list.length > 0;
+    super(globalListeners);
   }
 
   /** Called when a listener throws (the bus counts it in `errors`). */
@@ -119,21 +110,8 @@ export class Observers {
     this.#onFault = fault;
   }
 
-  add(listener: BusListener): () => void {
-    this.#listeners = [...this.#listeners, listener];
-    this.refresh();
-    let removed = false;
-    return () => {
-      if (removed) return;
-      removed = true;
-      this.#listeners = withoutOne(this.#listeners, listener);
-      this.refresh();
-    };
-  }
-
   emit(event: BusEvent): void {
-    for (const listener of globalListeners.list) this.#call(listener, event);
-    for (const listener of this.#listeners) this.#call(listener, event);
+    for (const listener of this.all()) this.#call(listener, event);
   }
 
   #call(listener: BusListener, event: BusEvent): void {
