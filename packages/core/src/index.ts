@@ -131,4 +131,4 @@ export {
   renameConfigField,
   urlParameterOf,
 } from './url-parameters.js';
-export { DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, normalizeHeaders } from './validate.js';
+export { assertMessageId, DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, normalizeHeaders } from './validate.js';

@@ -53,6 +53,8 @@ export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
 export { testFailedCreateExits } from './child-exit.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
 export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
+export type { LocalPostgres } from './local-postgres.js';
+export { startLocalPostgres } from './local-postgres.js';
 export type {
   LocalCluster,
   LocalKafkaCluster,

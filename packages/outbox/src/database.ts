@@ -1,0 +1,126 @@
+import type { Row, SqlClient, Transaction } from './sql-client.js';
+
+/**
+ * A PostgreSQL connection source for the relay and the inbox: transactions on one connection,
+ * and (optionally) LISTEN. `pgDatabase(pool)` and `postgresDatabase(sql)` make one from the two
+ * common clients; any object with these methods works.
+ */
+export interface OutboxDatabase<Tx extends Transaction = Transaction> {
+  /** Runs `fn` in a transaction: COMMIT when it resolves, ROLLBACK when it throws (and rethrows). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel` until the returned function is called; `onError`
+   * when the listening connection breaks (the relay listens again later). Without `listen` the
+   * relay only polls.
+   */
+  listen?(channel: string, onNotify: () => void, onError: (error: unknown) => void): Promise<() => Promise<void>>;
+}
+
+/** The part of a `pg` Pool the adapter uses (typed here: `pg` stays the caller's dependency). */
+export interface PgPoolLike {
+  connect(): Promise<PgPoolClientLike>;
+}
+
+/** The part of a `pg` PoolClient the adapter uses. */
+export interface PgPoolClientLike extends SqlClient {
+  query(text: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
+  release(destroy?: boolean | Error): void;
+  on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/**
+ * An `OutboxDatabase` on a `pg` Pool: each transaction takes a client from the pool (BEGIN …
+ * COMMIT/ROLLBACK; a client whose connection failed is destroyed, not reused), and `listen` holds
+ * one client for LISTEN. Handlers get the `PoolClient` their transaction runs on.
+ */
+export function pgDatabase<C extends PgPoolClientLike>(pool: { connect(): Promise<C> }): OutboxDatabase<C> {
+  return {
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError as Error;
+        }
+        throw error;
+      } finally {
+        client.removeAllListeners('error');
+        client.release(broken ?? false);
+      }
+    },
+    async listen(channel, onNotify, onError) {
+      const client = await pool.connect();
+      let released = false;
+      const release = (destroy: boolean) => {
+        if (released) return;
+        released = true;
+        client.removeAllListeners('notification');
+        client.removeAllListeners('error');
+        client.release(destroy);
+      };
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      client.on('error', (error) => {
+        release(true);
+        onError(error);
+      });
+      try {
+        await client.query(`LISTEN "${channel}"`);
+      } catch (error) {
+        release(true);
+        throw error;
+      }
+      return async () => {
+        if (released) return;
+        try {
+          await client.query(`UNLISTEN "${channel}"`);
+        } catch {
+          // the connection is gone: destroying it below is all there is to do
+        }
+        release(true);
+      };
+    },
+  };
+}
+
+/** The part of a postgres.js `sql` the adapter uses. */
+export interface PostgresJsSqlLike {
+  begin<T>(fn: (tx: PostgresJsTransactionLike) => Promise<T>): Promise<T>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<{ unlisten(): Promise<void> }>;
+}
+
+/** A postgres.js transaction as the adapter sees it. */
+export interface PostgresJsTransactionLike {
+  unsafe(text: string, params?: unknown[]): PromiseLike<Row[]>;
+}
+
+/**
+ * An `OutboxDatabase` on a postgres.js `sql`: transactions with `sql.begin`, LISTEN with
+ * `sql.listen` (postgres.js listens again by itself after a reconnect). Handlers get the
+ * transaction's `sql`.
+ */
+export function postgresDatabase<S extends PostgresJsSqlLike>(
+  sql: S,
+): OutboxDatabase<Parameters<Parameters<S['begin']>[0]>[0]> {
+  return {
+    transaction: (fn) => sql.begin(fn as (tx: PostgresJsTransactionLike) => Promise<never>),
+    async listen(channel, onNotify) {
+      const listener = await sql.listen(channel, () => onNotify());
+      return () => listener.unlisten();
+    },
+  };
+}
