@@ -25,6 +25,7 @@ export const requiredExports = {
   '@omnibus/cli': 'runCli',
   '@omnibus/harness': 'createHarness',
   '@omnibus/otel': 'instrumentOmnibus',
+  '@omnibus/outbox': 'createOutbox',
 };
 
 /** Requires the package in `dir` from a child `node`: an error line, or undefined when it works. */

@@ -13,12 +13,16 @@ export interface OutboxDatabase<Tx extends Transaction = Transaction> {
    * when the listening connection breaks (the relay listens again later). Without `listen` the
    * relay only polls.
    */
-  listen?(channel: string, onNotify: () => void, onError: (error: unknown) => void): Promise<() => Promise<void>>;
+  listen?(
+    channel: string,
+    onNotify: () => void,
+    onError: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /** The part of a `pg` Pool the adapter uses (typed here: `pg` stays the caller's dependency). */
 export interface PgPoolLike {
-  connect(): Promise<PgPoolClientLike>;
+  connect(): Promise<unknown>;
 }
 
 /** The part of a `pg` PoolClient the adapter uses. */
@@ -33,12 +37,14 @@ export interface PgPoolClientLike extends SqlClient {
 /**
  * An `OutboxDatabase` on a `pg` Pool: each transaction takes a client from the pool (BEGIN …
  * COMMIT/ROLLBACK; a client whose connection failed is destroyed, not reused), and `listen` holds
- * one client for LISTEN. Handlers get the `PoolClient` their transaction runs on.
+ * one client for LISTEN. Handlers get the `PoolClient` their transaction runs on; name its type
+ * for the full client API in them: `pgDatabase<pg.PoolClient>(pool)`.
  */
-export function pgDatabase<C extends PgPoolClientLike>(pool: { connect(): Promise<C> }): OutboxDatabase<C> {
+export function pgDatabase<C extends SqlClient = PgPoolClientLike>(pool: PgPoolLike): OutboxDatabase<C> {
   return {
     async transaction(fn) {
-      const client = await pool.connect();
+      const pooled = await pool.connect();
+      const client = pooled as unknown as PgPoolClientLike;
       let broken: Error | undefined;
       const onError = (error: Error) => {
         broken = error;
@@ -46,7 +52,7 @@ export function pgDatabase<C extends PgPoolClientLike>(pool: { connect(): Promis
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const result = await fn(client);
+        const result = await fn(pooled as unknown as C);
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -62,7 +68,7 @@ export function pgDatabase<C extends PgPoolClientLike>(pool: { connect(): Promis
       }
     },
     async listen(channel, onNotify, onError) {
-      const client = await pool.connect();
+      const client = (await pool.connect()) as unknown as PgPoolClientLike;
       let released = false;
       const release = (destroy: boolean) => {
         if (released) return;
@@ -111,13 +117,14 @@ export interface PostgresJsTransactionLike {
 /**
  * An `OutboxDatabase` on a postgres.js `sql`: transactions with `sql.begin`, LISTEN with
  * `sql.listen` (postgres.js listens again by itself after a reconnect). Handlers get the
- * transaction's `sql`.
+ * transaction's `sql`; name its type to use the tagged template in them:
+ * `postgresDatabase<postgres.TransactionSql>(sql)`.
  */
-export function postgresDatabase<S extends PostgresJsSqlLike>(
-  sql: S,
-): OutboxDatabase<Parameters<Parameters<S['begin']>[0]>[0]> {
+export function postgresDatabase<Tx extends PostgresJsTransactionLike = PostgresJsTransactionLike>(
+  sql: PostgresJsSqlLike,
+): OutboxDatabase<Tx> {
   return {
-    transaction: (fn) => sql.begin(fn as (tx: PostgresJsTransactionLike) => Promise<never>),
+    transaction: <T>(fn: (tx: Tx) => Promise<T>) => sql.begin((tx) => fn(tx as Tx)),
     async listen(channel, onNotify) {
       const listener = await sql.listen(channel, () => onNotify());
       return () => listener.unlisten();

@@ -50,16 +50,24 @@ export interface Inbox<Tx extends Transaction> {
 export function createInbox<Tx extends Transaction>(options: InboxOptions<Tx>): Inbox<Tx> {
   const names = schemaNames(options.schema ?? DEFAULT_SCHEMA);
   const { database, consumer } = options;
-  if (typeof consumer !== 'string' || consumer.length === 0 || consumer.length > 200 || consumer.includes('\u0000')) {
+  if (
+    typeof consumer !== 'string' ||
+    consumer.length === 0 ||
+    consumer.length > 200 ||
+    consumer.includes('\u0000')
+  ) {
     throw new InvalidArgumentError('consumer must be a name of 1–200 characters', {
       backend: 'outbox',
       hint: 'use the group name, e.g. createInbox({ database, consumer: "billing" })',
     });
   }
   if (typeof database?.transaction !== 'function') {
-    throw new InvalidArgumentError('database must be an OutboxDatabase (pgDatabase(pool) or postgresDatabase(sql))', {
-      backend: 'outbox',
-    });
+    throw new InvalidArgumentError(
+      'database must be an OutboxDatabase (pgDatabase(pool) or postgresDatabase(sql))',
+      {
+        backend: 'outbox',
+      },
+    );
   }
   let processed = 0;
   let duplicates = 0;
@@ -97,7 +105,9 @@ export function createInbox<Tx extends Transaction>(options: InboxOptions<Tx>): 
     stats: () => ({ processed, duplicates, failed }),
     async prune(olderThanMs) {
       if (!(olderThanMs >= 0)) {
-        throw new InvalidArgumentError('prune(olderThanMs): a number of milliseconds ≥ 0', { backend: 'outbox' });
+        throw new InvalidArgumentError('prune(olderThanMs): a number of milliseconds ≥ 0', {
+          backend: 'outbox',
+        });
       }
       const rows = await database.transaction((tx) =>
         runQuery(

@@ -1,4 +1,10 @@
-export type { OutboxDatabase, PgPoolClientLike, PgPoolLike, PostgresJsSqlLike, PostgresJsTransactionLike } from './database.js';
+export type {
+  OutboxDatabase,
+  PgPoolClientLike,
+  PgPoolLike,
+  PostgresJsSqlLike,
+  PostgresJsTransactionLike,
+} from './database.js';
 export { pgDatabase, postgresDatabase } from './database.js';
 export type { Inbox, InboxHandler, InboxOptions, InboxStats } from './inbox.js';
 export { createInbox } from './inbox.js';

@@ -59,10 +59,15 @@ export interface MigrateResult {
  * several processes at once (an advisory lock serialises them; all steps run in one
  * transaction, so a failure leaves the schema as it was). Run it at deploy time or at start-up.
  */
-export async function migrate(database: OutboxDatabase, options: { schema?: string } = {}): Promise<MigrateResult> {
+export async function migrate(
+  database: OutboxDatabase,
+  options: { schema?: string } = {},
+): Promise<MigrateResult> {
   const names = schemaNames(options.schema ?? DEFAULT_SCHEMA);
   return database.transaction(async (tx: Transaction) => {
-    await runQuery(tx, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`omnibus-outbox-migrate:${names.schema}`]);
+    await runQuery(tx, 'SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `omnibus-outbox-migrate:${names.schema}`,
+    ]);
     await runQuery(tx, `CREATE SCHEMA IF NOT EXISTS ${names.schema}`);
     await runQuery(
       tx,

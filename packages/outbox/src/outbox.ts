@@ -50,7 +50,12 @@ export interface Outbox {
    * rolls back. Input is validated like `bus.publish` (subject grammar, payload limit, headers,
    * id) before anything is written.
    */
-  publish(tx: Transaction, subject: string, payload: Payload, options?: OutboxPublishOptions): Promise<OutboxReceipt>;
+  publish(
+    tx: Transaction,
+    subject: string,
+    payload: Payload,
+    options?: OutboxPublishOptions,
+  ): Promise<OutboxReceipt>;
   /** Writes several messages in `tx` with one statement per 1,000, in order. All are validated first. */
   publishBatch(tx: Transaction, entries: readonly OutboxEntry[]): Promise<OutboxReceipt[]>;
 }
@@ -74,7 +79,8 @@ function toRow(entry: OutboxEntry, limit: number): OutboxRow {
   assertNoNul(entry.subject, 'the subject');
   const bytes = encodePayload(entry.payload, limit, 'outbox');
   const headers = normalizeHeaders(entry.headers, 'outbox');
-  for (const [name, value] of Object.entries(headers)) assertNoNul(`${name}${value}`, `header ${JSON.stringify(name)}`);
+  for (const [name, value] of Object.entries(headers))
+    assertNoNul(`${name}${value}`, `header ${JSON.stringify(name)}`);
   let id: string;
   if (entry.id === undefined) id = generateId();
   else {
@@ -101,10 +107,16 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   async function insert(tx: Transaction, rows: readonly OutboxRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
-      const values = chunk.map((_, i) => `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`);
+      const values = chunk.map(
+        (_, i) => `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`,
+      );
       const params = chunk.flatMap((row) => [row.id, row.subject, row.payload, row.headers]);
       try {
-        await runQuery(tx, `INSERT INTO ${names.outbox} (id, subject, payload, headers) VALUES ${values.join(', ')}`, params);
+        await runQuery(
+          tx,
+          `INSERT INTO ${names.outbox} (id, subject, payload, headers) VALUES ${values.join(', ')}`,
+          params,
+        );
       } catch (error) {
         throw explainDatabaseError(error, names);
       }

@@ -1,4 +1,11 @@
-import { type BusHealth, type EventBus, type Headers, InvalidArgumentError, type Logger, log } from '@omnibus/core';
+import {
+  type BusHealth,
+  type EventBus,
+  type Headers,
+  InvalidArgumentError,
+  type Logger,
+  log,
+} from '@omnibus/core';
 import type { OutboxDatabase } from './database.js';
 import { describe, explainDatabaseError } from './errors.js';
 import { DEFAULT_SCHEMA, schemaNames } from './schema.js';
@@ -129,9 +136,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   }
   const { database, bus } = options;
   if (typeof database?.transaction !== 'function') {
-    throw new InvalidArgumentError('database must be an OutboxDatabase (pgDatabase(pool) or postgresDatabase(sql))', {
-      backend: 'outbox',
-    });
+    throw new InvalidArgumentError(
+      'database must be an OutboxDatabase (pgDatabase(pool) or postgresDatabase(sql))',
+      {
+        backend: 'outbox',
+      },
+    );
   }
   if (typeof bus?.publishBatch !== 'function') {
     throw new InvalidArgumentError('bus must be an Omnibus EventBus', { backend: 'outbox' });
@@ -158,7 +168,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   async function pass(): Promise<Pass> {
     return database.transaction(async (tx: Transaction): Promise<Pass> => {
-      const [lock] = await runQuery(tx, 'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [lockKey]);
+      const [lock] = await runQuery(tx, 'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        lockKey,
+      ]);
       if (!lock?.locked) return { forwarded: 0, standby: true, held: false };
       const rows = await runQuery(
         tx,
@@ -279,15 +291,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const running = run();
 
   async function lag(): Promise<OutboxLag> {
-    const [row] = await database.transaction((tx: Transaction) =>
-      runQuery(
-        tx,
-        `SELECT count(*)::bigint AS rows, coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0) AS oldest
+    const [row] = await database
+      .transaction((tx: Transaction) =>
+        runQuery(
+          tx,
+          `SELECT count(*)::bigint AS rows, coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0) AS oldest
            FROM ${names.outbox} WHERE published_at IS NULL`,
-      ),
-    ).catch((error: unknown) => {
-      throw explainDatabaseError(error, names);
-    });
+        ),
+      )
+      .catch((error: unknown) => {
+        throw explainDatabaseError(error, names);
+      });
     return { rows: Number(row?.rows ?? 0), oldestAgeMs: Math.max(0, Math.round(Number(row?.oldest ?? 0))) };
   }
 
@@ -305,7 +319,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   }
 
   return {
-    stats: () => ({ forwarded, batches, errors, standby, ...(lastForwardAt === undefined ? {} : { lastForwardAt }) }),
+    stats: () => ({
+      forwarded,
+      batches,
+      errors,
+      standby,
+      ...(lastForwardAt === undefined ? {} : { lastForwardAt }),
+    }),
     lag,
     async health(timeoutMs = 2_000): Promise<BusHealth> {
       const base = { backend: 'outbox', state, connectionLost: failing !== undefined };
@@ -331,14 +351,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     async drain(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        if (state !== 'open') throw new InvalidArgumentError('drain(): the relay is closed', { backend: 'outbox' });
+        if (state !== 'open')
+          throw new InvalidArgumentError('drain(): the relay is closed', { backend: 'outbox' });
         wakeup.wake();
         const { rows } = await lag();
         if (rows === 0) return;
         if (Date.now() >= deadline) {
           throw new InvalidArgumentError(`drain(): ${rows} rows still waiting after ${timeoutMs} ms`, {
             backend: 'outbox',
-            hint: failing ? `the last pass failed: ${failing}` : 'is another relay holding the lock, or the bus down?',
+            hint: failing
+              ? `the last pass failed: ${failing}`
+              : 'is another relay holding the lock, or the bus down?',
           });
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -348,4 +371,3 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     [Symbol.asyncDispose]: close,
   };
 }
-

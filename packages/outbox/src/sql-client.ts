@@ -23,7 +23,11 @@ interface PostgresJsLike {
 export type Transaction = SqlClient | PostgresJsLike;
 
 /** Runs one statement on `tx` (a `pg` client, a postgres.js transaction or a `SqlClient`) and returns its rows. */
-export async function runQuery(tx: Transaction, text: string, params: readonly unknown[] = []): Promise<Row[]> {
+export async function runQuery(
+  tx: Transaction,
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<Row[]> {
   if (tx !== null && (typeof tx === 'object' || typeof tx === 'function')) {
     if (typeof (tx as PostgresJsLike).unsafe === 'function') {
       return [...(await (tx as PostgresJsLike).unsafe(text, params as unknown[]))];
@@ -33,8 +37,11 @@ export async function runQuery(tx: Transaction, text: string, params: readonly u
       return Array.isArray(result) ? result : result.rows;
     }
   }
-  throw new InvalidArgumentError('expected a transaction: a pg client, a postgres.js transaction or { query(text, params) }', {
-    backend: 'outbox',
-    hint: 'pass the client your transaction runs on, e.g. outbox.publish(client, subject, payload) between BEGIN and COMMIT',
-  });
+  throw new InvalidArgumentError(
+    'expected a transaction: a pg client, a postgres.js transaction or { query(text, params) }',
+    {
+      backend: 'outbox',
+      hint: 'pass the client your transaction runs on, e.g. outbox.publish(client, subject, payload) between BEGIN and COMMIT',
+    },
+  );
 }

@@ -25,7 +25,9 @@ describe('the common PostgreSQL clients', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       await sql.begin(async (tx) => {
         await outbox.publish(tx, 'orders.eu.created', 'één', { headers: { 'x-n': '1' } });
-        await outbox.publishBatch(tx, [{ subject: 'orders.eu.paid', payload: new Uint8Array([104, 105]), headers: { 'x-n': '2' } }]);
+        await outbox.publishBatch(tx, [
+          { subject: 'orders.eu.paid', payload: new Uint8Array([104, 105]), headers: { 'x-n': '2' } },
+        ]);
       });
       await until(() => got.length === 2, 'both messages (woken by NOTIFY)');
       expect(got).toEqual(['orders.eu.created één 1', 'orders.eu.paid hi 2']);
@@ -53,7 +55,9 @@ describe('the common PostgreSQL clients', () => {
     await bus.consume('orders.>', (m) => void got.push(m.text()));
     const outbox = createOutbox({ schema });
     await db.transaction().execute(async (trx) => {
-      const tx: SqlClient = { query: (text, params = []) => trx.executeQuery(CompiledQuery.raw(text, [...params])) };
+      const tx: SqlClient = {
+        query: (text, params = []) => trx.executeQuery(CompiledQuery.raw(text, [...params])),
+      };
       await trx.executeQuery(CompiledQuery.raw(`CREATE TABLE "${schema}".orders (id int)`, []));
       await trx.executeQuery(CompiledQuery.raw(`INSERT INTO "${schema}".orders VALUES (1)`, []));
       await outbox.publish(tx, 'orders.created', 'from kysely');

@@ -26,7 +26,7 @@ export async function migratedSchema(p: pg.Pool): Promise<{ schema: string; drop
 
 /** Runs `fn` between BEGIN and COMMIT on one pooled client (ROLLBACK when it throws). */
 export async function inTransaction<T>(p: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  return pgDatabase(p).transaction(fn);
+  return pgDatabase<pg.PoolClient>(p).transaction(fn);
 }
 
 /** Resolves when `predicate()` holds, checking every 10 ms; rejects with `what` after `timeoutMs`. */

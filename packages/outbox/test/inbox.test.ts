@@ -24,7 +24,13 @@ async function withEffects(): Promise<{ schema: string; drop(): Promise<void> }>
 }
 
 function fakeMessage(id: string): Message {
-  return { id, subject: 'orders.created', payload: new Uint8Array(), headers: {}, attempt: 1 } as unknown as Message;
+  return {
+    id,
+    subject: 'orders.created',
+    payload: new Uint8Array(),
+    headers: {},
+    attempt: 1,
+  } as unknown as Message;
 }
 
 describe('inbox', () => {
@@ -40,7 +46,7 @@ describe('inbox', () => {
         await tx.query(`INSERT INTO "${schema}".effects VALUES ($1, 'billing')`, [message.id]);
         if (message.attempt === 1) throw new Error('card declined after the write');
       }),
-      { group: 'billing', backoff: () => 10, onError: () => undefined } as never,
+      { group: 'billing', backoff: 10, onError: () => undefined },
     );
     try {
       await bus.publish('orders.created', 'x', { id: 'order-1' });
@@ -90,15 +96,19 @@ describe('inbox', () => {
 
   it('two deliveries of one id at the same time: one effect, one duplicate; another consumer has its own', async () => {
     const { schema, drop } = await withEffects();
-    const billing = createInbox({ database: pgDatabase(p), consumer: 'billing', schema });
-    const audit = createInbox({ database: pgDatabase(p), consumer: 'audit', schema });
+    const billing = createInbox({ database: pgDatabase<pg.PoolClient>(p), consumer: 'billing', schema });
+    const audit = createInbox({ database: pgDatabase<pg.PoolClient>(p), consumer: 'audit', schema });
     const write = (consumer: string) => async (message: Message, tx: pg.PoolClient) => {
       await tx.query(`INSERT INTO "${schema}".effects VALUES ($1, $2)`, [message.id, consumer]);
       await new Promise((resolve) => setTimeout(resolve, 50));
     };
     try {
       const handle = billing.handle(write('billing'));
-      await Promise.all([handle(fakeMessage('m-1')), handle(fakeMessage('m-1')), audit.handle(write('audit'))(fakeMessage('m-1'))]);
+      await Promise.all([
+        handle(fakeMessage('m-1')),
+        handle(fakeMessage('m-1')),
+        audit.handle(write('audit'))(fakeMessage('m-1')),
+      ]);
       const { rows } = await p.query(`SELECT consumer FROM "${schema}".effects ORDER BY consumer`);
       expect(rows.map((r) => r.consumer)).toEqual(['audit', 'billing']);
       expect(billing.stats()).toEqual({ processed: 1, duplicates: 1, failed: 0 });
@@ -112,7 +122,11 @@ describe('inbox', () => {
   it('works on postgres.js, the handler writing through the transaction it is given', async () => {
     const { schema, drop } = await withEffects();
     const sql = postgres(PG_URL, { max: 3, onnotice: () => undefined });
-    const inbox = createInbox({ database: postgresDatabase(sql), consumer: 'billing', schema });
+    const inbox = createInbox({
+      database: postgresDatabase<postgres.TransactionSql>(sql),
+      consumer: 'billing',
+      schema,
+    });
     try {
       const handle = inbox.handle(async (message, tx) => {
         await tx.unsafe(`INSERT INTO "${schema}".effects VALUES ($1, 'billing')`, [message.id]);
@@ -130,6 +144,8 @@ describe('inbox', () => {
   it('rejects bad options with typed errors', () => {
     expect(() => createInbox({ database: pgDatabase(p), consumer: '' })).toThrow('consumer');
     expect(() => createInbox({ database: {} as never, consumer: 'x' })).toThrow('OutboxDatabase');
-    expect(() => createInbox({ database: pgDatabase(p), consumer: 'x' }).handle(42 as never)).toThrow('function');
+    expect(() => createInbox({ database: pgDatabase(p), consumer: 'x' }).handle(42 as never)).toThrow(
+      'function',
+    );
   });
 });

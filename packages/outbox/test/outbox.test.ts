@@ -1,4 +1,10 @@
-import { ConfigError, InvalidArgumentError, InvalidSubjectError, type Message, PayloadTooLargeError } from '@omnibus/core';
+import {
+  ConfigError,
+  InvalidArgumentError,
+  InvalidSubjectError,
+  type Message,
+  PayloadTooLargeError,
+} from '@omnibus/core';
 import { createMemoryBus } from '@omnibus/memory';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +18,9 @@ beforeAll(() => {
 afterAll(() => p.end());
 
 async function unpublished(schema: string): Promise<number> {
-  const { rows } = await p.query(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`);
+  const { rows } = await p.query(
+    `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
+  );
   return rows[0].n;
 }
 
@@ -115,14 +123,18 @@ describe('outbox.publish and the relay', () => {
         await expect(outbox.publish(tx, 'orders.created', 'x', { id: '' })).rejects.toBeInstanceOf(
           InvalidArgumentError,
         );
-        await expect(outbox.publish(tx, 'orders.created', 42 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(outbox.publish(tx, 'orders.created', 42 as never)).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
         await expect(
           outbox.publishBatch(tx, [
             { subject: 'orders.ok', payload: 'fine' },
             { subject: 'orders..bad', payload: 'x' },
           ]),
         ).rejects.toBeInstanceOf(InvalidSubjectError);
-        await expect(outbox.publish({} as never, 'orders.created', 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(outbox.publish({} as never, 'orders.created', 'x')).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
         await outbox.publish(tx, 'orders.created', 'the one good message');
       });
       const { rows } = await p.query(`SELECT convert_from(payload, 'UTF8') AS text FROM "${schema}".outbox`);
@@ -202,9 +214,18 @@ describe('outbox.publish and the relay', () => {
     const got: number[] = [];
     await bus.consume('load.>', (m) => void got.push(Number(m.text())));
     const outbox = createOutbox({ schema });
-    const entries = Array.from({ length: 2_500 }, (_, i) => ({ subject: `load.s${i % 7}`, payload: String(i) }));
+    const entries = Array.from({ length: 2_500 }, (_, i) => ({
+      subject: `load.s${i % 7}`,
+      payload: String(i),
+    }));
     await inTransaction(p, (tx) => outbox.publishBatch(tx, entries));
-    const relay = await startRelay({ database: pgDatabase(p), bus, schema, batchSize: 300, retention: 'delete' });
+    const relay = await startRelay({
+      database: pgDatabase(p),
+      bus,
+      schema,
+      batchSize: 300,
+      retention: 'delete',
+    });
     try {
       await relay.drain();
       await until(() => got.length === 2_500, 'all 2,500');
@@ -254,7 +275,8 @@ describe('outbox.publish and the relay', () => {
     try {
       await relay.drain();
       await until(() => relay.stats().forwarded === 1, 'the forward');
-      const count = async () => (await p.query(`SELECT count(*)::int AS n FROM "${schema}".outbox`)).rows[0].n;
+      const count = async () =>
+        (await p.query(`SELECT count(*)::int AS n FROM "${schema}".outbox`)).rows[0].n;
       const deadline = Date.now() + 10_000;
       while ((await count()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(await count()).toBe(0);

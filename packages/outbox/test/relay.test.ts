@@ -24,12 +24,22 @@ describe('relay', () => {
     const statuses: RelayStatus[] = [];
     const relays = await Promise.all([
       startRelay({ database: pgDatabase(p), bus, schema, batchSize: 10, pollIntervalMs: 5 }),
-      startRelay({ database: pgDatabase(p2), bus, schema, batchSize: 10, pollIntervalMs: 5, onStatus: (s) => statuses.push(s) }),
+      startRelay({
+        database: pgDatabase(p2),
+        bus,
+        schema,
+        batchSize: 10,
+        pollIntervalMs: 5,
+        onStatus: (s) => statuses.push(s),
+      }),
     ]);
     try {
       for (let t = 0; t < 40; t++) {
         await inTransaction(p, (tx) =>
-          outbox.publishBatch(tx, Array.from({ length: 5 }, (_, i) => ({ subject: `race.s${i}`, payload: String(t * 5 + i) }))),
+          outbox.publishBatch(
+            tx,
+            Array.from({ length: 5 }, (_, i) => ({ subject: `race.s${i}`, payload: String(t * 5 + i) })),
+          ),
         );
       }
       await relays[0]?.drain();
@@ -51,7 +61,7 @@ describe('relay', () => {
     const bus = createMemoryBus();
     let refuse = true;
     intercept(bus, {
-      async publish(call, next) {
+      async publish(_call, next) {
         if (refuse) throw new Error('broker away');
         return next();
       },
@@ -130,7 +140,7 @@ describe('relay', () => {
     });
     let entered = false;
     intercept(bus, {
-      async publish(call, next) {
+      async publish(_call, next) {
         entered = true;
         await gate;
         return next();
@@ -145,7 +155,9 @@ describe('relay', () => {
       release();
       await closing;
       expect(relay.stats().forwarded).toBe(1);
-      const { rows } = await p.query(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`);
+      const { rows } = await p.query(
+        `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
+      );
       expect(rows[0].n).toBe(0);
       await expect(relay.drain(100)).rejects.toThrow('closed');
       expect((await relay.health()).ok).toBe(false);
@@ -160,7 +172,9 @@ describe('relay', () => {
     const database = pgDatabase(p);
     await expect(startRelay({ database, bus, batchSize: 0 })).rejects.toThrow('batchSize');
     await expect(startRelay({ database, bus, pollIntervalMs: -1 })).rejects.toThrow('pollIntervalMs');
-    await expect(startRelay({ database, bus, retention: { keepPublishedForMs: Number.NaN } })).rejects.toThrow('retention');
+    await expect(
+      startRelay({ database, bus, retention: { keepPublishedForMs: Number.NaN } }),
+    ).rejects.toThrow('retention');
     await expect(startRelay({ database: {} as never, bus })).rejects.toThrow('OutboxDatabase');
     await expect(startRelay({ database, bus: {} as never })).rejects.toThrow('EventBus');
     await expect(startRelay({ database, bus, schema: 'x-y' })).rejects.toThrow('schema');

@@ -53,8 +53,6 @@ export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
 export { testFailedCreateExits } from './child-exit.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
 export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
-export type { LocalPostgres } from './local-postgres.js';
-export { startLocalPostgres } from './local-postgres.js';
 export type {
   LocalCluster,
   LocalKafkaCluster,
@@ -67,6 +65,8 @@ export {
   startLocalNatsCluster,
   startLocalRedisCluster,
 } from './local-clusters.js';
+export type { LocalPostgres } from './local-postgres.js';
+export { startLocalPostgres } from './local-postgres.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
 export type { TestCertificates } from './test-certificates.js';
