@@ -195,6 +195,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         })),
       );
       const positions = rows.map((row) => String(row.position));
+      // The mark need not wait for its WAL flush: lost in a database crash, it only means these
+      // rows are forwarded again (same ids), which at-least-once allows. One fsync less per batch.
+      await runQuery(tx, 'SET LOCAL synchronous_commit = off');
       await runQuery(
         tx,
         retention === 'delete'

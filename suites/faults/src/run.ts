@@ -19,6 +19,7 @@ import { frozenClose, frozenCloseDoc } from './frozen-close.js';
 import { knownFailure, knownFailures } from './known-failures.js';
 import { modelSection } from './model-section.js';
 import { fullOutage, outageDoc } from './outage.js';
+import { outboxSection } from './outbox-section.js';
 import { redriveInterrupted, redriveInterruptedDoc } from './redrive-interrupted.js';
 import {
   consumerCrash,
@@ -270,6 +271,7 @@ until they are fixed.
 ${knownFailures.map((k) => `- **${k.backend} · ${k.scenario}**${k.intermittent ? ' (intermittent)' : ''} — ${k.why}.`).join('\n')}
 
 ${modelSection(root)}
+${outboxSection(root)}
 ## Soak
 
 How the soak is judged is in its paragraph above. A run that reached 60 s before 200,000 messages
