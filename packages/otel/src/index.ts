@@ -5,3 +5,4 @@ export { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, instrumentOmnibus } from
 export type { LagObserver, LagOptions } from './lag.js';
 export { observeLag } from './lag.js';
 export { ATTR, METRIC } from './semconv.js';
+export { traceHeaders } from './trace-headers.js';

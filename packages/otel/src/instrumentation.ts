@@ -155,10 +155,20 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     const name = destination ? `send ${destination}` : 'send';
     const started = performance.now();
     const active = context.active();
+    // Published with no span active (a relay, a redrive, a background loop) and already carrying a
+    // creation context (written to an outbox inside a request, dead-lettered earlier): its spans
+    // continue that trace instead of starting one of their own.
+    const inherit = trace.getSpanContext(active) === undefined;
+    const parentOf = (message: PublishCall['messages'][number]): Context => {
+      if (!inherit || message.headers.traceparent === undefined) return active;
+      const carried = propagation.extract(ROOT_CONTEXT, message.headers, getter);
+      return trace.getSpanContext(carried) ? carried : active;
+    };
     let span: Span;
     if (!call.batch && first) {
       // one message: the send span is its creation context
-      span = tracer.startSpan(name, { kind: SpanKind.PRODUCER }, active);
+      const parent = parentOf(first);
+      span = tracer.startSpan(name, { kind: SpanKind.PRODUCER }, parent);
       if (span.isRecording())
         span.setAttributes({
           [ATTR.system]: system,
@@ -168,15 +178,16 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
           [ATTR.messageId]: first.id,
           ...(destination ? { [ATTR.destinationTemplate]: destination } : {}),
         });
-      if (isSpanContextValid(span.spanContext())) inject(trace.setSpan(active, span), first);
+      if (isSpanContextValid(span.spanContext())) inject(trace.setSpan(parent, span), first);
     } else {
       // a batch: one create span per message (its creation context), linked from the send span
       const links: Link[] = [];
       for (const m of messages) {
+        const parent = parentOf(m);
         const create = tracer.startSpan(
           `create ${safeTemplate(m.subject)}`,
           { kind: SpanKind.PRODUCER },
-          active,
+          parent,
         );
         if (create.isRecording()) {
           create.setAttributes({
@@ -189,7 +200,7 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
           });
           links.push({ context: create.spanContext() });
         }
-        if (isSpanContextValid(create.spanContext())) inject(trace.setSpan(active, create), m);
+        if (isSpanContextValid(create.spanContext())) inject(trace.setSpan(parent, create), m);
         create.end();
       }
       span = tracer.startSpan(name, { kind: SpanKind.CLIENT, links }, active);

@@ -39,6 +39,12 @@ export interface OutboxOptions {
   schema?: string;
   /** Largest payload accepted (bytes). Default 1 MiB, the buses' default: keep it at or below the bus's limit. */
   maxPayloadBytes?: number;
+  /**
+   * Headers taken at each write from the writer's context and stored with the row (a message's
+   * own headers win): `traceHeaders` from `@omnibus/otel` stores the active trace context, so the
+   * relay's spans and the consumers' continue the trace of the request that wrote the row.
+   */
+  contextHeaders?: () => Headers | undefined;
 }
 
 /** Writes messages into the outbox table inside the caller's transaction. */
@@ -69,7 +75,7 @@ interface OutboxRow {
   readonly headers: string;
 }
 
-function toRow(entry: OutboxEntry, limit: number): OutboxRow {
+function toRow(entry: OutboxEntry, limit: number, contextHeaders?: Headers): OutboxRow {
   if (entry === null || typeof entry !== 'object') {
     throw new InvalidArgumentError('each outbox entry must be { subject, payload, id?, headers? }', {
       backend: 'outbox',
@@ -78,7 +84,10 @@ function toRow(entry: OutboxEntry, limit: number): OutboxRow {
   assertSubject(entry.subject, 'outbox');
   assertNoNul(entry.subject, 'the subject');
   const bytes = encodePayload(entry.payload, limit, 'outbox');
-  const headers = normalizeHeaders(entry.headers, 'outbox');
+  const headers = normalizeHeaders(
+    contextHeaders === undefined ? entry.headers : { ...contextHeaders, ...entry.headers },
+    'outbox',
+  );
   for (const [name, value] of Object.entries(headers))
     assertNoNul(`${name}${value}`, `header ${JSON.stringify(name)}`);
   let id: string;
@@ -103,6 +112,14 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   if (!Number.isInteger(limit) || limit <= 0) {
     throw new InvalidArgumentError('maxPayloadBytes must be a positive integer', { backend: 'outbox' });
   }
+  const { contextHeaders } = options;
+  if (contextHeaders !== undefined && typeof contextHeaders !== 'function') {
+    throw new InvalidArgumentError('contextHeaders must be a function returning headers', {
+      backend: 'outbox',
+    });
+  }
+  const fromContext = (): Headers | undefined =>
+    contextHeaders ? (contextHeaders() ?? undefined) : undefined;
 
   async function insert(tx: Transaction, rows: readonly OutboxRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
@@ -125,7 +142,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
 
   return {
     async publish(tx, subject, payload, publishOptions = {}) {
-      const row = toRow({ ...publishOptions, subject, payload }, limit);
+      const row = toRow({ ...publishOptions, subject, payload }, limit, fromContext());
       await insert(tx, [row]);
       return { id: row.id, subject: row.subject };
     },
@@ -135,7 +152,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
           backend: 'outbox',
         });
       }
-      const rows = entries.map((entry) => toRow(entry, limit));
+      const context = fromContext();
+      const rows = entries.map((entry) => toRow(entry, limit, context));
       await insert(tx, rows);
       return rows.map((row) => ({ id: row.id, subject: row.subject }));
     },
