@@ -1,5 +1,11 @@
 import type { BusHealth, EventBus } from '@omnibus/core';
 
+/**
+ * What the health helpers ask: anything with `health(timeoutMs)` in the buses' shape — a bus, or
+ * an outbox relay (`startRelay` from `@omnibus/outbox`).
+ */
+export type HealthSource = Pick<EventBus, 'health'>;
+
 /** The part of a `node:http` request the handler reads (typed here: no `@types/node` needed). */
 export interface HealthRequest {
   readonly method?: string;
@@ -44,7 +50,7 @@ function answer(health: BusHealth, ok: boolean): HealthAnswer {
  * default 2,000): 200 when it answered, 503 with the (redacted) reason otherwise. Take the
  * instance out of the load balancer on 503; do not restart it — the bus reconnects by itself.
  */
-export async function readiness(bus: EventBus, timeoutMs = 2_000): Promise<HealthAnswer> {
+export async function readiness(bus: HealthSource, timeoutMs = 2_000): Promise<HealthAnswer> {
   const health = await bus.health(timeoutMs);
   return answer(health, health.ok);
 }
@@ -53,7 +59,7 @@ export async function readiness(bus: EventBus, timeoutMs = 2_000): Promise<Healt
  * Liveness: is the bus still usable at all? 503 only once it is closing or closed (a restart is
  * the remedy then); a backend that is away is a readiness matter, not a liveness one.
  */
-export async function liveness(bus: EventBus): Promise<HealthAnswer> {
+export async function liveness(bus: HealthSource): Promise<HealthAnswer> {
   const health = await bus.health(1);
   return answer(health, health.state === 'open');
 }
@@ -68,7 +74,7 @@ export async function liveness(bus: EventBus): Promise<HealthAnswer> {
  * ```
  */
 export function healthHandler(
-  bus: EventBus,
+  bus: HealthSource,
   options: { prefix?: string; timeoutMs?: number } = {},
 ): (req: HealthRequest, res: HealthResponse, next?: () => void) => void {
   const prefix = options.prefix ?? '';

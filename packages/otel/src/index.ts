@@ -1,4 +1,4 @@
-export type { HealthAnswer, HealthRequest, HealthResponse } from './health.js';
+export type { HealthAnswer, HealthRequest, HealthResponse, HealthSource } from './health.js';
 export { healthHandler, liveness, readiness } from './health.js';
 export type { OmnibusInstrumentation, OmnibusInstrumentationOptions } from './instrumentation.js';
 export { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, instrumentOmnibus } from './instrumentation.js';

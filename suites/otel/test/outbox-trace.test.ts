@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { type EventBus, silentLogger } from '@omnibus/core';
 import { createMemoryBus } from '@omnibus/memory';
 import { createNatsBus } from '@omnibus/nats';
-import { instrumentOmnibus, traceHeaders } from '@omnibus/otel';
+import { instrumentOmnibus, liveness, readiness, traceHeaders } from '@omnibus/otel';
 import { createOutbox, migrate, pgDatabase, startRelay } from '@omnibus/outbox';
 import { trace } from '@opentelemetry/api';
 import pg from 'pg';
@@ -66,6 +66,13 @@ describe('a trace through the outbox', () => {
         expect(processed?.spanContext().traceId).toBe(requestTraceId);
         expect(handlerTraceId).toBe(requestTraceId);
         expect(processed?.parentSpanContext?.spanId).toBe(created?.spanContext().spanId);
+        // the relay answers the same health probes as a bus
+        expect(await readiness(relay)).toMatchObject({
+          status: 200,
+          body: { status: 'ok', backend: 'outbox' },
+        });
+        await relay.close();
+        expect(await liveness(relay)).toMatchObject({ status: 503, body: { state: 'closed' } });
       } finally {
         await relay.close();
         await bus.close();
