@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEventBus, type EventBusConfig, parseOmnibusUrl } from '@omnibus/factory';
-import { withBroker } from '@omnibus/testing';
+import { readmeSnippet, withBroker } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,14 +16,7 @@ const readme = readFileSync(join(here, '..', '..', '..', 'README.md'), 'utf8');
 const runDir = join(here, '..', '.readme-run');
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-/** The ```ts block after `<!-- snippet:<name> … -->`. */
-function snippet(name: string): string {
-  const marker = readme.indexOf(`<!-- snippet:${name}`);
-  if (marker === -1) throw new Error(`README.md has no snippet "${name}"`);
-  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(marker));
-  if (!match) throw new Error(`README.md: no ts block after snippet "${name}"`);
-  return match[1] as string;
-}
+const snippet = (name: string) => readmeSnippet(readme, name);
 
 /**
  * Runs a snippet file with OMNIBUS_URL = `url` and collects its output. With `sigintAfter`, the

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readmeSnippet } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
 import { PG_URL } from './db.js';
 
@@ -13,13 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-function snippet(name: string): string {
-  const marker = readme.indexOf(`<!-- snippet:${name}`);
-  if (marker === -1) throw new Error(`README.md has no snippet "${name}"`);
-  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(marker));
-  if (!match) throw new Error(`README.md: no ts block after snippet "${name}"`);
-  return match[1] as string;
-}
+const snippet = (name: string) => readmeSnippet(readme, name);
 
 describe('README', () => {
   it('the quick start runs: the order row and its event commit together, the invoice is written once', () => {
