@@ -79,6 +79,8 @@ async function main(): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!expected.every((id) => charged.has(id)) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
+  await relay.close();
+  await bus.close(); // waits for the billing handlers' transactions
   const { rows } = await pool.query(
     `SELECT count(*)::int AS n FROM ${schema}.charges WHERE order_id = ANY($1)`,
     [orders.map((o) => o.orderId)],

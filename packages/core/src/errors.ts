@@ -13,7 +13,9 @@ export type OmnibusErrorCode =
   | 'BACKPRESSURE'
   | 'VALIDATION'
   | 'TIMEOUT'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A database transaction was rolled back instead of committed (the outbox and inbox). */
+  | 'ROLLED_BACK';
 
 /** Options every Omnibus error accepts. */
 export interface OmnibusErrorOptions {

@@ -64,11 +64,13 @@ export { runSoon } from './microtask.js';
 export type {
   BusActivity,
   BusEvent,
+  BusEventType,
   BusListener,
   DeliveryOutcome,
   DriverActivity,
   ObservedPublish,
   ObservedSubscription,
+  ObserveOptions,
 } from './observer.js';
 export { activity, intercept, observe, observeAll } from './observer.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';

@@ -97,12 +97,81 @@ export type DriverActivity = Pick<BusActivity, 'queued' | 'dueRetries' | 'schedu
 /** Listeners of every bus of the process (`observeAll`). */
 const globalListeners = globalList<BusListener>('omnibus.listeners');
 
-/** A bus's listeners and the process's. `active` is read on hot paths: no event is built when nobody listens. */
+/** The event types a listener asked for (`options.events`), on the listener itself: shared by every copy of core. */
+const LISTENER_EVENTS = Symbol.for('omnibus.listener.events');
+
+/** The kinds of `BusEvent`. */
+export type BusEventType = BusEvent['type'];
+
+/** Options of `observe` and `observeAll`. */
+export interface ObserveOptions {
+  /**
+   * Only these event types reach the listener, and the bus builds no event nobody asked for (a
+   * `published` event copies the payload): what a metrics instrumentation that counts deliveries
+   * needs. Default: every type.
+   */
+  readonly events?: readonly BusEventType[];
+}
+
+const EVENT_TYPES: readonly BusEventType[] = [
+  'published',
+  'publish-failed',
+  'received',
+  'handed-out',
+  'settled',
+];
+type Wants = Record<BusEventType, boolean>;
+const NOTHING: Wants = {
+  published: false,
+  'publish-failed': false,
+  received: false,
+  'handed-out': false,
+  settled: false,
+};
+
+function eventsOf(listener: BusListener): readonly BusEventType[] | undefined {
+  return (listener as unknown as Record<symbol, readonly BusEventType[] | undefined>)[LISTENER_EVENTS];
+}
+
+/** `listener` marked with the event types it wants (a copy of it: the same function may be added twice). */
+function withEvents(listener: BusListener, options: ObserveOptions | undefined, what: string): BusListener {
+  const events = options?.events;
+  if (events === undefined) return listener;
+  if (!Array.isArray(events) || events.some((e) => !EVENT_TYPES.includes(e)))
+    throw new InvalidArgumentError(`${what}: events must be a list of ${EVENT_TYPES.join(', ')}`, {
+      hint: `${what}(${what === 'observe' ? 'bus, ' : ''}listener, { events: ['settled'] })`,
+    });
+  const marked: BusListener = (event) => listener(event);
+  Object.defineProperty(marked, LISTENER_EVENTS, { value: Object.freeze([...events]) });
+  return marked;
+}
+
+/**
+ * A bus's listeners and the process's. `active` and `wants` are read on hot paths: no event is
+ * built when nobody listens, nor one of a type no listener asked for.
+ */
 export class Observers extends OwnAndGlobal<BusListener> {
   #onFault: () => void = () => {};
+  /** Which event types some listener wants (kept by `refresh`). */
+  declare wants: Readonly<Wants>;
 
   constructor() {
     super(globalListeners);
+    this.refresh();
+  }
+
+  override refresh(): void {
+    super.refresh();
+    if (!this.active) {
+      this.wants = NOTHING;
+      return;
+    }
+    const wants: Wants = { ...NOTHING };
+    for (const listener of this.all()) {
+      const events = eventsOf(listener);
+      for (const type of events ?? EVENT_TYPES) wants[type] = true;
+    }
+    this.wants = wants;
   }
 
   /** Called when a listener throws (the bus counts it in `errors`). */
@@ -111,7 +180,10 @@ export class Observers extends OwnAndGlobal<BusListener> {
   }
 
   emit(event: BusEvent): void {
-    for (const listener of this.all()) this.#call(listener, event);
+    for (const listener of this.all()) {
+      const events = eventsOf(listener);
+      if (events === undefined || events.includes(event.type)) this.#call(listener, event);
+    }
   }
 
   #call(listener: BusListener, event: BusEvent): void {
@@ -135,9 +207,9 @@ function checkListener(listener: unknown, what: string): asserts listener is Bus
  * tracing instrumentation does. Events carry the backend (`event.backend`). Returns a function
  * that stops listening.
  */
-export function observeAll(listener: BusListener): () => void {
+export function observeAll(listener: BusListener, options?: ObserveOptions): () => void {
   checkListener(listener, 'observeAll');
-  return addGlobal(globalListeners, listener);
+  return addGlobal(globalListeners, withEvents(listener, options, 'observeAll'));
 }
 
 /** Where `createBus` keeps a bus's observability side (not enumerable, not part of `EventBus`). */
@@ -179,9 +251,9 @@ function observabilityOf(bus: unknown, what: string): Observability {
  *
  * @throws InvalidArgumentError when `bus` was not built by `createBus`.
  */
-export function observe(bus: unknown, listener: BusListener): () => void {
+export function observe(bus: unknown, listener: BusListener, options?: ObserveOptions): () => void {
   checkListener(listener, 'observe');
-  return observabilityOf(bus, 'observe').observers.add(listener);
+  return observabilityOf(bus, 'observe').observers.add(withEvents(listener, options, 'observe'));
 }
 
 /**

@@ -104,7 +104,7 @@ export function createPublisher(
     if (r.duplicate) stats.duplicates++;
     else stats.published++;
     const receipt = { id: m.id, subject: m.subject, duplicate: r.duplicate, sequence: r.sequence };
-    if (observers.active)
+    if (observers.wants.published)
       observers.emit({
         type: 'published',
         backend,
@@ -129,7 +129,7 @@ export function createPublisher(
   };
 
   const failed = (messages: readonly OutgoingMessage[], error: unknown): void => {
-    if (!observers.active) return;
+    if (!observers.wants['publish-failed']) return;
     for (const m of messages)
       observers.emit({ type: 'publish-failed', backend, subject: m.subject, id: m.id, error });
   };

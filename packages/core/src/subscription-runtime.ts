@@ -192,7 +192,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     if (delivery.attempt > 1) stats.redelivered++;
     this.#unsettled++;
     const message = new DeliveredMessage(delivery, this);
-    if (this.#ctx.observers.active)
+    if (this.#ctx.observers.wants.received)
       this.#ctx.observers.emit({
         type: 'received',
         backend: this.#ctx.backend,
@@ -242,7 +242,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   #handOut(message: DeliveredMessage, now: number): DeliveredMessage {
     this.#handOuts.add(message, now);
-    if (this.#ctx.observers.active)
+    if (this.#ctx.observers.wants['handed-out'])
       this.#ctx.observers.emit({
         type: 'handed-out',
         backend: this.#ctx.backend,
@@ -376,13 +376,15 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     }
     if (!isPromise(pending)) {
       this.#ctx.stats.acked++;
-      this.#slotFreed(this.#ctx.observers.active ? () => this.#settled(message, 'acked') : undefined);
+      this.#slotFreed(this.#ctx.observers.wants.settled ? () => this.#settled(message, 'acked') : undefined);
       return undefined;
     }
     const done = pending.then(
       () => {
         this.#ctx.stats.acked++;
-        this.#slotFreed(this.#ctx.observers.active ? () => this.#settled(message, 'acked') : undefined);
+        this.#slotFreed(
+          this.#ctx.observers.wants.settled ? () => this.#settled(message, 'acked') : undefined,
+        );
       },
       () => {
         this.#backendRefused(() => this.#settled(message, 'refused'));
@@ -446,7 +448,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
       return;
     }
     this.#slotFreed(
-      this.#ctx.observers.active
+      this.#ctx.observers.wants.settled
         ? () => this.#settled(message, outcome, settlement, reason, deadLetterSubject)
         : undefined,
     );
@@ -478,7 +480,7 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   #backendRefused(settled?: () => void): void {
     this.#ctx.stats.errors++;
     this.#ctx.stats.nakked++;
-    this.#slotFreed(this.#ctx.observers.active ? settled : undefined);
+    this.#slotFreed(this.#ctx.observers.wants.settled ? settled : undefined);
   }
 
   /**

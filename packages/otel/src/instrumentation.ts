@@ -361,7 +361,10 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
       // one instrumentation at a time: enabling this one disables another (no doubled spans)
       if (enabled && enabled !== instrumentation) enabled.disable();
       enabled = instrumentation;
-      removals = [interceptAll({ publish, handle }), observeAll(listener)];
+      removals = [
+        interceptAll({ publish, handle }),
+        observeAll(listener, { events: ['handed-out', 'settled'] }),
+      ];
     },
     disable() {
       for (const remove of removals.splice(0)) remove();

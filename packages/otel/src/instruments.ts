@@ -86,9 +86,26 @@ export class MetricAttributes {
     return attributes;
   }
 
+  /** Send sets by system and attribute name, then destination: no key is built per message. */
+  readonly #sends = new Map<string, Map<string, Map<string, Attributes>>>();
+  /** Consumer sets by subscription (one subscription has one backend, hence one system). */
+  readonly #consumers = new WeakMap<object, Attributes>();
+
   /** `destination` is the subject itself, or (`templated`) the template `destinationTemplate` made of it. */
   send(system: string, destination: string | undefined, templated: boolean): Attributes {
     const name = templated ? ATTR.destinationTemplate : ATTR.destinationName;
+    let byName = this.#sends.get(system);
+    if (!byName) {
+      byName = new Map();
+      this.#sends.set(system, byName);
+    }
+    let byDestination = byName.get(name);
+    if (!byDestination) {
+      byDestination = new Map();
+      byName.set(name, byDestination);
+    }
+    const hit = byDestination.get(destination ?? '');
+    if (hit) return hit;
     const make = (d: string | undefined) => () => ({
       [ATTR.system]: system,
       [ATTR.operationName]: 'send',
@@ -96,13 +113,21 @@ export class MetricAttributes {
     });
     const other = () =>
       this.#set(`send\u0000${system}\u0000${name}\u0000_OTHER`, make('_OTHER'), make('_OTHER'));
-    return this.#set(`send\u0000${system}\u0000${name}\u0000${destination ?? ''}`, make(destination), other);
+    const attributes = this.#set(
+      `send\u0000${system}\u0000${name}\u0000${destination ?? ''}`,
+      make(destination),
+      other,
+    );
+    if (byDestination.size < 1_000) byDestination.set(destination ?? '', attributes);
+    return attributes;
   }
 
   consumer(
     system: string,
     subscription: { readonly pattern: string; readonly group: string | undefined },
   ): Attributes {
+    const hit = this.#consumers.get(subscription);
+    if (hit) return hit;
     const make = (pattern: string) => () => ({
       [ATTR.system]: system,
       [ATTR.operationName]: 'process',
@@ -112,9 +137,11 @@ export class MetricAttributes {
     });
     const key = (pattern: string) =>
       `process\u0000${system}\u0000${pattern}\u0000${subscription.group ?? ''}`;
-    return this.#set(key(subscription.pattern), make(subscription.pattern), () =>
+    const attributes = this.#set(key(subscription.pattern), make(subscription.pattern), () =>
       this.#set(key('_OTHER'), make('_OTHER'), make('_OTHER')),
     );
+    this.#consumers.set(subscription, attributes);
+    return attributes;
   }
 
   withError(base: Attributes, type: string): Attributes {

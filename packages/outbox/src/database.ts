@@ -1,4 +1,23 @@
+import { OmnibusError } from '@omnibus/core';
 import type { Row, SqlClient, Transaction } from './sql-client.js';
+
+/** `name` as a quoted SQL identifier (a `"` doubled). */
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The transaction was rolled back at COMMIT: a statement in it had failed (and the error was
+ * caught), so PostgreSQL discarded everything. Nothing it wrote was stored.
+ */
+export class TransactionRolledBackError extends OmnibusError {
+  constructor() {
+    super('ROLLED_BACK', 'the transaction was rolled back at COMMIT: a statement in it had failed', {
+      backend: 'outbox',
+      hint: 'a failed statement aborts the whole transaction; use a SAVEPOINT around a statement that may fail',
+    });
+  }
+}
 
 /**
  * A PostgreSQL connection source for the relay and the inbox: transactions on one connection,
@@ -53,7 +72,9 @@ export function pgDatabase<C extends SqlClient = PgPoolClientLike>(pool: PgPoolL
       try {
         await client.query('BEGIN');
         const result = await fn(pooled as unknown as C);
-        await client.query('COMMIT');
+        const commit = (await client.query('COMMIT')) as { command?: string };
+        // a statement failed inside (and was caught): PostgreSQL answers COMMIT with a ROLLBACK
+        if (commit.command === 'ROLLBACK') throw new TransactionRolledBackError();
         return result;
       } catch (error) {
         try {
@@ -85,7 +106,7 @@ export function pgDatabase<C extends SqlClient = PgPoolClientLike>(pool: PgPoolL
         onError(error);
       });
       try {
-        await client.query(`LISTEN "${channel}"`);
+        await client.query(`LISTEN ${quoteIdentifier(channel)}`);
       } catch (error) {
         release(true);
         throw error;
@@ -93,7 +114,7 @@ export function pgDatabase<C extends SqlClient = PgPoolClientLike>(pool: PgPoolL
       return async () => {
         if (released) return;
         try {
-          await client.query(`UNLISTEN "${channel}"`);
+          await client.query(`UNLISTEN ${quoteIdentifier(channel)}`);
         } catch {
           // the connection is gone: destroying it below is all there is to do
         }

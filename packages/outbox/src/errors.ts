@@ -1,4 +1,4 @@
-import { ConfigError, InvalidArgumentError, type OmnibusError, redact } from '@omnibus/core';
+import { ConfigError, ConnectionError, InvalidArgumentError, OmnibusError, redact } from '@omnibus/core';
 import type { SchemaNames } from './schema.js';
 
 /** PostgreSQL error codes the outbox explains. */
@@ -11,6 +11,14 @@ const UNDEFINED_FUNCTION = '42883';
  */
 export function explainDatabaseError(error: unknown, names: SchemaNames): unknown {
   const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof OmnibusError) return error;
+  if (isConnectionError(error)) {
+    return new ConnectionError(`PostgreSQL is not reachable: ${describe(error)}`, {
+      backend: 'outbox',
+      cause: error,
+      hint: 'check that the database is up and the connection string is right; the relay retries by itself',
+    });
+  }
   if (code === UNDEFINED_TABLE || code === UNDEFINED_FUNCTION) {
     return new ConfigError('schema', `the outbox tables of schema ${names.schema} do not exist`, {
       backend: 'outbox',
@@ -21,12 +29,43 @@ export function explainDatabaseError(error: unknown, names: SchemaNames): unknow
   return error;
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000: refuse it before anything is written. */
-export function assertNoNul(value: string, what: string): void {
+/** Node's socket errors and PostgreSQL's connection-class SQLSTATEs (08…, 57P01–57P03). */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') {
+    const message = String((error as Error | null)?.message ?? '');
+    return /Connection terminated|connection (?:is )?(?:closed|ended)|Client has encountered a connection error/i.test(
+      message,
+    );
+  }
+  return (
+    /^(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECTION_(?:CLOSED|ENDED|DESTROYED))$/.test(
+      code,
+    ) ||
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03'
+  );
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * PostgreSQL text and jsonb store neither U+0000 nor a lone UTF-16 surrogate (a half of an emoji
+ * cut in two): refuse them before anything is written, so the caller's transaction stays usable.
+ */
+export function assertStorableText(value: string, what: string): void {
   if (value.includes('\u0000')) {
     throw new InvalidArgumentError(`${what} contains U+0000, which PostgreSQL text cannot store`, {
       backend: 'outbox',
       hint: 'remove the NUL character (or carry binary data in the payload, which is stored as bytea)',
+    });
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new InvalidArgumentError(`${what} contains a lone UTF-16 surrogate (half of a character)`, {
+      backend: 'outbox',
+      hint: 'the string was cut inside a character (e.g. an emoji): fix it with value.toWellFormed()',
     });
   }
 }

@@ -23,7 +23,7 @@ export interface InboxStats {
   readonly processed: number;
   /** Deliveries recognised as already processed: acknowledged without running the handler. */
   readonly duplicates: number;
-  /** Handler runs that threw (their transaction, inbox row included, was rolled back). */
+  /** Handler runs that threw (their transaction, inbox row included, was rolled back; a failed COMMIT is not counted here). */
   readonly failed: number;
 }
 
@@ -79,7 +79,7 @@ export function createInbox<Tx extends Transaction>(options: InboxOptions<Tx>): 
         throw new InvalidArgumentError('handle(handler): handler must be a function', { backend: 'outbox' });
       }
       return async (message: Message) => {
-        let ran = false;
+        let threw = false;
         let first: boolean;
         try {
           first = await database.transaction(async (tx) => {
@@ -88,15 +88,21 @@ export function createInbox<Tx extends Transaction>(options: InboxOptions<Tx>): 
               `INSERT INTO ${names.inbox} (consumer, message_id, subject) VALUES ($1, $2, $3)
                 ON CONFLICT DO NOTHING RETURNING 1 AS inserted`,
               [consumer, message.id, message.subject],
-            );
+            ).catch((error: unknown) => {
+              throw explainDatabaseError(error, names); // the inbox's own statement: explain it
+            });
             if (inserted.length === 0) return false;
-            ran = true;
-            await handler(message, tx);
+            try {
+              await handler(message, tx);
+            } catch (error) {
+              threw = true;
+              throw error; // the handler's own error, as it threw it
+            }
             return true;
           });
         } catch (error) {
-          if (ran) failed += 1;
-          throw explainDatabaseError(error, names);
+          if (threw) failed += 1;
+          throw error;
         }
         if (first) processed += 1;
         else duplicates += 1;
@@ -104,20 +110,24 @@ export function createInbox<Tx extends Transaction>(options: InboxOptions<Tx>): 
     },
     stats: () => ({ processed, duplicates, failed }),
     async prune(olderThanMs) {
-      if (!(olderThanMs >= 0)) {
+      if (!(typeof olderThanMs === 'number' && olderThanMs >= 0 && olderThanMs <= 3650 * 86_400_000)) {
         throw new InvalidArgumentError('prune(olderThanMs): a number of milliseconds ≥ 0', {
           backend: 'outbox',
         });
       }
-      const rows = await database.transaction((tx) =>
-        runQuery(
-          tx,
-          `WITH gone AS (DELETE FROM ${names.inbox} WHERE consumer = $1 AND processed_at < now() - $2 * interval '1 millisecond' RETURNING 1)
-           SELECT count(*)::bigint AS n FROM gone`,
-          [consumer, olderThanMs],
-        ),
-      );
-      return Number(rows[0]?.n ?? 0);
+      try {
+        const rows = await database.transaction((tx) =>
+          runQuery(
+            tx,
+            `WITH gone AS (DELETE FROM ${names.inbox} WHERE consumer = $1 AND processed_at < now() - $2 * interval '1 millisecond' RETURNING 1)
+             SELECT count(*)::bigint AS n FROM gone`,
+            [consumer, olderThanMs],
+          ),
+        );
+        return Number(rows[0]?.n ?? 0);
+      } catch (error) {
+        throw explainDatabaseError(error, names);
+      }
     },
   };
 }

@@ -5,7 +5,7 @@ export type {
   PostgresJsSqlLike,
   PostgresJsTransactionLike,
 } from './database.js';
-export { pgDatabase, postgresDatabase } from './database.js';
+export { pgDatabase, postgresDatabase, TransactionRolledBackError } from './database.js';
 export type { Inbox, InboxHandler, InboxOptions, InboxStats } from './inbox.js';
 export { createInbox } from './inbox.js';
 export type { MigrateResult } from './migrations.js';

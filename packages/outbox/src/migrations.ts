@@ -1,4 +1,5 @@
 import type { OutboxDatabase } from './database.js';
+import { explainDatabaseError } from './errors.js';
 import { DEFAULT_SCHEMA, type SchemaNames, schemaNames } from './schema.js';
 import { runQuery, type Transaction } from './sql-client.js';
 
@@ -40,6 +41,16 @@ const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX inbox_processed_at ON ${n.inbox} (processed_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'rows the bus refused for good are set aside',
+    statements: (n) => [
+      `ALTER TABLE ${n.outbox} ADD COLUMN failed_at timestamptz, ADD COLUMN error text`,
+      `DROP INDEX ${n.schema}.outbox_unpublished`,
+      `CREATE INDEX outbox_unpublished ON ${n.outbox} (xid, position) WHERE published_at IS NULL AND failed_at IS NULL`,
+      `CREATE INDEX outbox_failed ON ${n.outbox} (failed_at) WHERE failed_at IS NOT NULL`,
+    ],
+  },
 ];
 
 /** The schema version this release of `@omnibus/outbox` needs. */
@@ -64,6 +75,14 @@ export async function migrate(
   options: { schema?: string } = {},
 ): Promise<MigrateResult> {
   const names = schemaNames(options.schema ?? DEFAULT_SCHEMA);
+  try {
+    return await migrateIn(database, names);
+  } catch (error) {
+    throw explainDatabaseError(error, names);
+  }
+}
+
+async function migrateIn(database: OutboxDatabase, names: SchemaNames): Promise<MigrateResult> {
   return database.transaction(async (tx: Transaction) => {
     await runQuery(tx, 'SELECT pg_advisory_xact_lock(hashtext($1))', [
       `omnibus-outbox-migrate:${names.schema}`,

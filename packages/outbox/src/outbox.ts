@@ -9,7 +9,7 @@ import {
   normalizeHeaders,
   type Payload,
 } from '@omnibus/core';
-import { assertNoNul, explainDatabaseError } from './errors.js';
+import { assertStorableText, explainDatabaseError } from './errors.js';
 import { DEFAULT_SCHEMA, schemaNames } from './schema.js';
 import { runQuery, type Transaction } from './sql-client.js';
 
@@ -82,19 +82,21 @@ function toRow(entry: OutboxEntry, limit: number, contextHeaders?: Headers): Out
     });
   }
   assertSubject(entry.subject, 'outbox');
-  assertNoNul(entry.subject, 'the subject');
+  assertStorableText(entry.subject, 'the subject');
   const bytes = encodePayload(entry.payload, limit, 'outbox');
   const headers = normalizeHeaders(
     contextHeaders === undefined ? entry.headers : { ...contextHeaders, ...entry.headers },
     'outbox',
   );
-  for (const [name, value] of Object.entries(headers))
-    assertNoNul(`${name}${value}`, `header ${JSON.stringify(name)}`);
+  for (const [name, value] of Object.entries(headers)) {
+    assertStorableText(name, `header name ${JSON.stringify(name.slice(0, 80))}`);
+    assertStorableText(value, `header ${JSON.stringify(name.slice(0, 80))}`);
+  }
   let id: string;
   if (entry.id === undefined) id = generateId();
   else {
     assertMessageId(entry.id, 'outbox');
-    assertNoNul(entry.id, 'the message id');
+    assertStorableText(entry.id, 'the message id');
     id = entry.id;
   }
   return {

@@ -23,10 +23,15 @@ export interface SchemaNames {
 
 /** Validates a schema name and returns the names derived from it. */
 export function schemaNames(schema: string = DEFAULT_SCHEMA): SchemaNames {
-  if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) {
+  if (
+    typeof schema !== 'string' ||
+    !IDENTIFIER.test(schema) ||
+    schema.startsWith('pg_') ||
+    schema === 'information_schema'
+  ) {
     throw new InvalidArgumentError(`invalid schema name ${JSON.stringify(String(schema).slice(0, 80))}`, {
       backend: 'outbox',
-      hint: 'use lower-case letters, digits and _ (starting with a letter or _), at most 48 characters',
+      hint: 'use lower-case letters, digits and _ (starting with a letter or _), at most 48 characters, not pg_… (reserved by PostgreSQL)',
     });
   }
   const q = `"${schema}"`;

@@ -5,10 +5,11 @@ export type Row = Record<string, unknown>;
 
 /**
  * The one thing Omnibus needs from a PostgreSQL client: run a statement with `$1, $2…`
- * parameters inside the caller's connection (and so the caller's transaction) and return its
- * rows. A `pg` client or pool, a `postgres` (postgres.js) `sql` or transaction, or any object
- * with this `query` (Kysely: `(text, params) => trx.executeQuery(CompiledQuery.raw(text, params))`)
- * is accepted wherever a transaction is asked for.
+ * parameters on the connection the caller's transaction runs on, and return its rows. Accepted
+ * wherever a transaction is asked for: a `pg` client between `BEGIN` and `COMMIT`, the `sql` a
+ * postgres.js `sql.begin` callback gets, or any object with this `query` (Kysely:
+ * `(text, params) => trx.executeQuery(CompiledQuery.raw(text, [...(params ?? [])]))`). A `pg` Pool
+ * or a postgres.js root `sql` is refused: each statement would commit on its own.
  */
 export interface SqlClient {
   query(text: string, params?: readonly unknown[]): Promise<{ rows: Row[] } | Row[]>;
@@ -29,6 +30,22 @@ export async function runQuery(
   params: readonly unknown[] = [],
 ): Promise<Row[]> {
   if (tx !== null && (typeof tx === 'object' || typeof tx === 'function')) {
+    const like = tx as unknown as Record<string, unknown>;
+    // a postgres.js root `sql` (it has `end`; a transaction's has `savepoint` instead), or a `pg` Pool
+    const postgresJsRoot =
+      typeof like.unsafe === 'function' &&
+      typeof like.savepoint !== 'function' &&
+      typeof like.end === 'function';
+    const pgPool = typeof like.totalCount === 'number' && typeof like.connect === 'function';
+    if (postgresJsRoot || pgPool) {
+      throw new InvalidArgumentError(
+        'expected a transaction, got a connection pool: each statement would commit on its own',
+        {
+          backend: 'outbox',
+          hint: 'pass the client of your transaction: the PoolClient between BEGIN and COMMIT, or the sql that sql.begin(async (sql) => …) gives you',
+        },
+      );
+    }
     if (typeof (tx as PostgresJsLike).unsafe === 'function') {
       return [...(await (tx as PostgresJsLike).unsafe(text, params as unknown[]))];
     }

@@ -83,7 +83,8 @@ describe('relay', () => {
     try {
       await until(() => relay.stats().errors >= 2, 'failed passes');
       const health = await relay.health();
-      expect(health).toMatchObject({ ok: false, backend: 'outbox', state: 'open', connectionLost: true });
+      // the database is fine: not a lost connection, but not ok either
+      expect(health).toMatchObject({ ok: false, backend: 'outbox', state: 'open', connectionLost: false });
       expect(health.detail).toContain('nothing was sent');
       expect((await relay.lag()).rows).toBe(1);
       expect(got).toEqual([]);

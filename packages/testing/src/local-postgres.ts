@@ -46,8 +46,8 @@ function ready(port: number, dir: string): boolean {
 
 /**
  * Starts a PostgreSQL server of its own (initdb in a temporary directory, trust authentication,
- * 127.0.0.1 and a spare port) for a test that must stop or crash the database. The process never
- * outlives the test process.
+ * 127.0.0.1 and a spare port) for a test that must stop or crash the database. It is killed when
+ * the test process exits normally (a test process killed by a signal leaves it to the OS).
  */
 export async function startLocalPostgres(): Promise<LocalPostgres> {
   const port = await sparePort();
@@ -90,7 +90,8 @@ export async function startLocalPostgres(): Promise<LocalPostgres> {
     child = spawn(command, args, { stdio: 'ignore', cwd: dir });
     const deadline = Date.now() + 20_000;
     while (!ready(port, dir)) {
-      if (child.exitCode !== null) throw new Error(`postgres on ${port} exited with ${child.exitCode}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`postgres on ${port} exited (${child.exitCode ?? child.signalCode})`);
       if (Date.now() > deadline) throw new Error(`postgres on ${port} was not ready within 20 s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -104,7 +105,14 @@ export async function startLocalPostgres(): Promise<LocalPostgres> {
     await exited;
   }
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    child?.kill('SIGKILL');
+    process.off('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
