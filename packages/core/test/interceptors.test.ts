@@ -157,6 +157,27 @@ describe('interceptors', () => {
     await b.close();
   });
 
+  it('observe with { events }: only those types reach the listener, and none is built for nobody', async () => {
+    const bus = createBus(inProcessDriver());
+    const settledOnly: string[] = [];
+    const everything: string[] = [];
+    const stopSettled = observe(bus, (e) => settledOnly.push(e.type), { events: ['settled', 'handed-out'] });
+    await bus.consume('ev.>', () => {});
+    await bus.publish('ev.a', 'x');
+    await waitFor(() => settledOnly.includes('settled'));
+    expect(settledOnly).toEqual(['handed-out', 'settled']);
+    const stopAll = observe(bus, (e) => everything.push(e.type));
+    await bus.publish('ev.b', 'x');
+    await waitFor(() => everything.includes('settled'));
+    expect([...everything].sort()).toEqual(['handed-out', 'published', 'received', 'settled']);
+    expect(settledOnly).toEqual(['handed-out', 'settled', 'handed-out', 'settled']);
+    stopAll();
+    stopSettled();
+    expect(() => observe(bus, () => {}, { events: ['publishd' as never] })).toThrow(InvalidArgumentError);
+    expect(() => observeAll(() => {}, { events: 'settled' as never })).toThrow(/events must be a list/);
+    await bus.close();
+  });
+
   it('a publish interceptor that misbehaves cannot lose, double or half-send a publish', async () => {
     const bus = createBus(inProcessDriver());
     const got: string[] = [];
