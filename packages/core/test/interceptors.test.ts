@@ -164,11 +164,11 @@ describe('interceptors', () => {
     const stopSettled = observe(bus, (e) => settledOnly.push(e.type), { events: ['settled', 'handed-out'] });
     await bus.consume('ev.>', () => {});
     await bus.publish('ev.a', 'x');
-    await waitFor(() => settledOnly.includes('settled'));
+    await waitFor(() => settledOnly.includes('settled'), 'the settle');
     expect(settledOnly).toEqual(['handed-out', 'settled']);
     const stopAll = observe(bus, (e) => everything.push(e.type));
     await bus.publish('ev.b', 'x');
-    await waitFor(() => everything.includes('settled'));
+    await waitFor(() => everything.includes('settled'), 'the second settle');
     expect([...everything].sort()).toEqual(['handed-out', 'published', 'received', 'settled']);
     expect(settledOnly).toEqual(['handed-out', 'settled', 'handed-out', 'settled']);
     stopAll();
