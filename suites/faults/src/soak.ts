@@ -124,11 +124,16 @@ export async function soak(
   let rssFirstHalfPeak = 0;
   const started = Date.now();
   const deadline = started + maxMs;
-  const sampler = setInterval(() => {
+  /** RSS now, into the peaks (every 250 ms and after every batch: a run of a second has few timer ticks). */
+  const sampleRss = (): number => {
     const rss = process.memoryUsage.rss();
     if (rssStart > 0) rssPeak = Math.max(rssPeak, rss);
     if (rssStart > 0 && sent < maxMessages / 2 && Date.now() < started + maxMs / 2)
       rssFirstHalfPeak = Math.max(rssFirstHalfPeak, rss);
+    return rss;
+  };
+  const sampler = setInterval(() => {
+    const rss = sampleRss();
     const acked = tracker.acknowledged;
     progress(
       `${target.backend} · soak · ${acked.toLocaleString('en')}/${maxMessages.toLocaleString('en')} acknowledged, ${(acked - tracker.missing()).toLocaleString('en')} delivered, RSS ${(rss / MiB).toFixed(0)} MiB`,
@@ -156,6 +161,7 @@ export async function soak(
               tracker.outcome(p, Number(m.id.slice(m.id.lastIndexOf('-') + 1)), 'rejected');
           }
           sent += batch.length;
+          sampleRss();
           await turn(); // as a service driven by I/O would: the event loop gets a turn between batches
           if (rssStart === 0 && sent >= warmUp) {
             rssStart = process.memoryUsage.rss();
@@ -221,7 +227,8 @@ export const soakDoc = `- **soak** — 4 publishers send batches of 100 messages
   them (at most 20,000 ahead of the consumer, so the broker's backlog stays bounded; the event
   loop gets a turn between batches, as in a service driven by I/O) to a grouped consumer, until
   200,000 messages are sent or 60 s passed, whichever comes first. The process's RSS is sampled
-  every 250 ms and its event-loop delay with \`perf_hooks.monitorEventLoopDelay\` (10 ms
+  every 250 ms and after every batch (the memory bus's run lasts about a second), and its
+  event-loop delay with \`perf_hooks.monitorEventLoopDelay\` (10 ms
   resolution), together with how late a 20 ms interval timer fires (the delay a timer or socket
   of the application sees; \`monitorEventLoopDelay\` misses a loop kept busy by promise
   callbacks). Both start counting after a warm-up (the first 5 % of the messages); the end RSS is
