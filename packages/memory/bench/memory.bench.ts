@@ -9,6 +9,7 @@ import {
   latencyFigures,
   rate,
   redriveScenario,
+  sampledInstrumentedScenario,
   within,
 } from '@omnibus/bench-kit';
 import { SubjectIndex, subjectMatches } from '@omnibus/core';
@@ -289,5 +290,6 @@ part.notes.push(
 // what tracing costs: the same round with @omnibus/otel on (#21). Last: an SDK's context manager
 // (AsyncLocalStorage) stays enabled for the rest of the process and would slow the scenarios after it
 part.add(instrumentedScenario(`awaited publish → 1 handler (${N})`, 'msg/s', oneHandler.omnibus));
+part.add(sampledInstrumentedScenario(`awaited publish → 1 handler (${N})`, 'msg/s', 0.1, oneHandler.omnibus));
 await part.run();
 await redriveBus.close();

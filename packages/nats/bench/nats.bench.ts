@@ -13,6 +13,7 @@ import {
   measureLatencies,
   rate,
   redriveScenario,
+  sampledInstrumentedScenario,
 } from '@omnibus/bench-kit';
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createNatsBus } from '@omnibus/nats';
@@ -193,6 +194,14 @@ try {
   part.add(
     instrumentedScenario(`grouped consume of a backlog with acks (${N_CONSUME})`, 'msg/s', (round) =>
       groupedConsume(1_000 + round),
+    ),
+  );
+  part.add(
+    sampledInstrumentedScenario(
+      `grouped consume of a backlog with acks (${N_CONSUME})`,
+      'msg/s',
+      0.1,
+      (round) => groupedConsume(2_000 + round),
     ),
   );
   await part.run();

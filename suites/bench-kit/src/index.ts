@@ -30,5 +30,5 @@ export {
 } from './bench.js';
 export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-report.js';
 export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
-export { instrumentedScenario } from './instrumented-scenario.js';
+export { instrumentedScenario, sampledInstrumentedScenario } from './instrumented-scenario.js';
 export { redriveScenario } from './redrive-scenario.js';

@@ -8,7 +8,13 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import type { BenchMeasurement, BenchRound, BenchScenario } from './bench.js';
 
 let sdkReady = false;
@@ -20,12 +26,21 @@ function registerSdkGlobals(): void {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 }
 
-/** Runs `round` with `@omnibus/otel` on: a real SDK exporting to memory in batches, as a service would to a collector. */
-async function withExporter(round: BenchRound, index: number): Promise<BenchMeasurement> {
+/**
+ * Runs `round` with `@omnibus/otel` on: a real SDK exporting to memory in batches, as a service
+ * would to a collector — every trace, or (`sampled`) a share of them, parent-based as the SDK's
+ * `parentbased_traceidratio` does.
+ */
+async function withExporter(round: BenchRound, index: number, sampled?: number): Promise<BenchMeasurement> {
   registerSdkGlobals();
   const spans = new InMemorySpanExporter();
   const processor = new BatchSpanProcessor(spans, { maxQueueSize: 100_000, maxExportBatchSize: 2_048 });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const tracerProvider = new BasicTracerProvider({
+    spanProcessors: [processor],
+    ...(sampled === undefined
+      ? {}
+      : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampled) }) }),
+  });
   const reader = new PeriodicExportingMetricReader({
     exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
     exportIntervalMillis: 60_000,
@@ -67,5 +82,24 @@ export function instrumentedScenario(name: string, unit: string, round: BenchRou
       'not instrumented': round,
       'otel on, no SDK (no-op API)': (index) => withNoopApi(round, index),
     },
+  };
+}
+
+/**
+ * The same with the traces sampled (`ratio` of them, parent-based: a consumer follows the
+ * producer's decision), what production set-ups usually run; metrics are recorded for every
+ * message either way.
+ */
+export function sampledInstrumentedScenario(
+  name: string,
+  unit: string,
+  ratio: number,
+  round: BenchRound,
+): BenchScenario {
+  return {
+    name: `${name}, @omnibus/otel on (SDK, ${Math.round(ratio * 100)} % of traces sampled)`,
+    unit,
+    omnibus: (index) => withExporter(round, index, ratio),
+    peers: { 'not instrumented': round },
   };
 }
