@@ -120,8 +120,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       backend: 'outbox',
     });
   }
-  const fromContext = (): Headers | undefined =>
-    contextHeaders ? (contextHeaders() ?? undefined) : undefined;
+  const fromContext = (): Headers | undefined => contextHeaders?.() ?? undefined;
 
   async function insert(tx: Transaction, rows: readonly OutboxRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {

@@ -10,9 +10,10 @@ import {
   log,
   OmnibusError,
   TimeoutError,
+  withTimeout,
 } from '@omnibus/core';
 import type { OutboxDatabase } from './database.js';
-import { describe, explainDatabaseError, isConnectionError } from './errors.js';
+import { describe, explainDatabaseError } from './errors.js';
 import { DEFAULT_SCHEMA, schemaNames } from './schema.js';
 import { type Row, runQuery, type Transaction } from './sql-client.js';
 import { Wakeup } from './wakeup.js';
@@ -383,10 +384,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (failing === undefined) {
       log(logger, 'warn', `[omnibus:outbox] relay pass failed (rolled back, will retry): ${detail}`);
     }
-    failing = {
-      detail,
-      connection: isConnectionError(error) || (explained as OmnibusError)?.code === 'CONNECTION',
-    };
+    // explainDatabaseError turns a lost database connection into a ConnectionError
+    failing = { detail, connection: (explained as OmnibusError)?.code === 'CONNECTION' };
     status({ type: 'relay-error', detail });
   }
 
@@ -491,18 +490,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const base = { backend: 'outbox', state, connectionLost: failing?.connection === true };
       if (state !== 'open') return { ...base, ok: false, detail: `the relay is ${state}` };
       const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
+        await withTimeout(
           database.transaction((tx: Transaction) => runQuery(tx, 'SELECT 1')),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-          }),
-        ]);
+          timeoutMs,
+          `no answer within ${timeoutMs} ms`,
+        );
       } catch (error) {
         return { ...base, connectionLost: true, ok: false, detail: describe(error) };
-      } finally {
-        clearTimeout(timer);
       }
       const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
       if (failing !== undefined) return { ...base, ok: false, latencyMs, detail: failing.detail };
