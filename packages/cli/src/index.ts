@@ -3,3 +3,5 @@ export { EXIT } from './errors.js';
 export type { CliIo } from './io.js';
 export type { RunCliOptions } from './program.js';
 export { runCli } from './program.js';
+export type { ConsoleOptions, ConsoleServer } from './console/start-console.js';
+export { startConsole } from './console/start-console.js';

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { formatError, redact } from '@omnibus/core';
 import { Command, CommanderError, Option } from 'commander';
 import { bench } from './commands/bench.js';
+import { consoleCommand } from './commands/console.js';
 import { dlqList, dlqPurge, dlqRedrive, dlqShow } from './commands/dlq.js';
 import { groups } from './commands/groups.js';
 import { publish } from './commands/publish.js';
@@ -199,6 +200,18 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .option('--dry-run', 'list what would be deleted; change nothing')
     .option('--json', 'print the report as JSON')
     .action(run(dlqPurge));
+
+  program
+    .command('console')
+    .description('serve the web console: overview, groups and lag, dead letters to inspect, redrive and purge, live tail')
+    .option('-p, --port <port>', 'port (0 picks a free one)', intIn(0, 65_535), 7070)
+    .option('--host <address>', 'address to bind; any but loopback requires the access token printed in the URL', '127.0.0.1')
+    .option('--token', 'require an access token on loopback too (a shared machine)')
+    .addHelpText(
+      'after',
+      '\nPrints the address to open. Off 127.0.0.1 every request needs the random token in that address;\nstate-changing requests must come from the page itself (same origin). Ctrl-C stops it (exit 0).',
+    )
+    .action(run(consoleCommand));
 
   program
     .command('bench')

@@ -1,0 +1,165 @@
+// The console's JSON API and the tail's event stream, on the management API of one bus. Every
+// answer is built by ./views (bounded, redacted); every failure is `{ error: { code, message } }`
+// with one redacted line.
+import type { EventBus } from '@omnibus/core';
+import { isOmnibusError, manage } from '@omnibus/core';
+import { type Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { errorLine } from '../errors.js';
+import type { Jobs } from './jobs.js';
+import type { Sampler } from './sampler.js';
+import { numberIn, readSelection } from './selection.js';
+import { deadLetterDetail, deadLetterRow, tailRow } from './views.js';
+
+/** Live tails at most, across every open page. */
+const MAX_TAILS = 8;
+
+/** What the routes need. */
+export interface RoutesContext {
+  readonly bus: EventBus;
+  /** The bus's URL, redacted, when known (shown on the overview). */
+  readonly url: string | undefined;
+  readonly sampler: Sampler;
+  readonly jobs: Jobs;
+  readonly intervalMs: number;
+  /** Aborted when the console closes: ends every tail. */
+  readonly closing: AbortSignal;
+}
+
+function status(error: unknown): 400 | 409 | 500 | 503 {
+  if (!isOmnibusError(error)) return 500;
+  const { code } = error as { code: string };
+  if (code === 'INVALID_SUBJECT' || code === 'INVALID_ARGUMENT') return 400;
+  if (code === 'CLOSED') return 503;
+  return 500;
+}
+
+function failure(c: Context, error: unknown): Response {
+  const code = isOmnibusError(error) ? (error as { code: string }).code : 'ERROR';
+  return c.json({ error: { code, message: errorLine(error) } }, status(error));
+}
+
+async function body(c: Context): Promise<Record<string, unknown>> {
+  const value: unknown = await c.req.json().catch(() => undefined);
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/** The `/api/*` routes. */
+export function apiRoutes(ctx: RoutesContext): Hono {
+  const api = new Hono();
+  const { bus, sampler, jobs } = ctx;
+  let tails = 0;
+
+  api.onError((error, c) => failure(c, error));
+
+  api.get('/overview', async (c) => {
+    const s = await sampler.latest();
+    const sum = (k: 'lag' | 'pending') =>
+      s.groups.some((g) => g[k] !== undefined) ? s.groups.reduce((n, g) => n + (g[k] ?? 0), 0) : undefined;
+    return c.json({
+      backend: bus.backend,
+      url: ctx.url ?? null,
+      capabilities: bus.capabilities,
+      health: s.health ?? null,
+      stats: s.stats,
+      rates: s.rates,
+      groups: { count: s.groups.length, lag: sum('lag') ?? null, pending: sum('pending') ?? null },
+      groupsError: s.groupsError ?? null,
+      at: s.at,
+      intervalMs: ctx.intervalMs,
+    });
+  });
+
+  api.get('/groups', async (c) => {
+    const s = await sampler.latest();
+    return c.json({ groups: s.groups, error: s.groupsError ?? null, at: s.at, intervalMs: ctx.intervalMs });
+  });
+
+  api.get('/dead-letters', async (c) => {
+    const query = c.req.query();
+    const selection = readSelection(query);
+    const limit = numberIn(query.limit, 'limit', 1, 1_000, 50);
+    const page = await manage(bus).deadLetters.list({
+      ...selection,
+      limit,
+      ...(query.after ? { after: query.after } : {}),
+    });
+    return c.json({ items: page.items.map(deadLetterRow), next: page.next ?? null });
+  });
+
+  api.get('/dead-letters/one', async (c) => {
+    const ref = c.req.query('ref');
+    if (!ref) return c.json({ error: { code: 'INVALID_ARGUMENT', message: 'ref is missing' } }, 400);
+    const where = c.req.query('in');
+    const dl = await manage(bus).deadLetters.show(ref, where ? { in: where } : undefined);
+    if (!dl) return c.json({ error: { code: 'NOT_FOUND', message: `no dead letter ${ref}` } }, 404);
+    return c.json(deadLetterDetail(dl));
+  });
+
+  api.post('/dead-letters/redrive', async (c) => {
+    const b = await body(c);
+    const selection = readSelection((b.selection ?? {}) as Record<string, unknown>);
+    const rate = numberIn(b.rate, 'rate', 0, 1_000_000, 0);
+    return c.json(jobs.start({ kind: 'redrive', selection, rate, dryRun: b.dryRun === true }), 202);
+  });
+
+  api.post('/dead-letters/purge', async (c) => {
+    const b = await body(c);
+    const selection = readSelection((b.selection ?? {}) as Record<string, unknown>);
+    const dryRun = b.dryRun === true;
+    if (!dryRun && b.confirm !== true)
+      return c.json({ error: { code: 'NOT_CONFIRMED', message: 'a purge needs confirm: true' } }, 409);
+    return c.json(jobs.start({ kind: 'purge', selection, rate: 0, dryRun }), 202);
+  });
+
+  api.get('/jobs/:id', (c) => {
+    const view = jobs.get(c.req.param('id'));
+    return view ? c.json(view) : c.json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+  });
+
+  api.post('/jobs/:id/stop', (c) => {
+    const view = jobs.stop(c.req.param('id'));
+    return view ? c.json(view) : c.json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+  });
+
+  // Live messages for a pattern: an ungrouped subscription (it takes nothing from any group),
+  // ended when the page goes away or the console closes.
+  api.get('/tail', async (c) => {
+    const pattern = c.req.query('pattern')?.trim();
+    if (!pattern)
+      return c.json({ error: { code: 'INVALID_ARGUMENT', message: 'pattern is missing (e.g. orders.>)' } }, 400);
+    if (tails >= MAX_TAILS)
+      return c.json({ error: { code: 'BUSY', message: `${MAX_TAILS} tails are open: close one` } }, 429);
+    const stop = new AbortController();
+    const onClose = () => stop.abort();
+    ctx.closing.addEventListener('abort', onClose, { once: true });
+    let sub: Awaited<ReturnType<EventBus['subscribe']>>;
+    try {
+      sub = await bus.subscribe(pattern, { from: 'new', signal: stop.signal });
+    } catch (error) {
+      ctx.closing.removeEventListener('abort', onClose);
+      return failure(c, error);
+    }
+    tails++;
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => stop.abort());
+      try {
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ pattern }) });
+        for await (const m of sub) {
+          if (stream.aborted) break;
+          await stream.writeSSE({ event: 'message', data: JSON.stringify(tailRow(m)) });
+        }
+      } finally {
+        tails--;
+        ctx.closing.removeEventListener('abort', onClose);
+        stop.abort();
+        await sub.close().catch(() => undefined);
+      }
+    });
+  });
+
+  api.all('*', (c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such API' } }, 404));
+  return api;
+}
