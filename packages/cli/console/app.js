@@ -25,6 +25,8 @@ function h(tag, attrs = {}, ...children) {
 const SVG = 'http://www.w3.org/2000/svg';
 const figure = (n) => (n === undefined || n === null ? '–' : Number(n).toLocaleString('en'));
 const time = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+const span = (ms) =>
+  ms < 120_000 ? `${Math.round(ms / 1000)} seconds` : `${Math.round(ms / 60_000)} minutes`;
 const bytes = (n) =>
   n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -114,7 +116,12 @@ function overviewPage(root) {
       const o = await api('api/overview');
       showStatus(o.health);
       const card = (label, value, testid, small) =>
-        h('div', { className: 'card' }, h('div', { className: 'label' }, label), h('div', { className: small ? 'value small' : 'value', 'data-testid': testid }, value));
+        h(
+          'div',
+          { className: 'card' },
+          h('div', { className: 'label' }, label),
+          h('div', { className: small ? 'value small' : 'value', 'data-testid': testid }, value),
+        );
       const r = o.rates;
       root.replaceChildren(
         h('h1', {}, 'Overview'),
@@ -122,7 +129,17 @@ function overviewPage(root) {
           'div',
           { className: 'cards' },
           card('Backend', o.backend, 'backend'),
-          card('Status', o.health ? (o.health.ok ? 'connected' : o.health.connectionLost ? 'connection lost' : o.health.state) : '–', 'health'),
+          card(
+            'Status',
+            o.health
+              ? o.health.ok
+                ? 'connected'
+                : o.health.connectionLost
+                  ? 'connection lost'
+                  : o.health.state
+              : '–',
+            'health',
+          ),
           card('Bus', o.url ?? 'this process', 'url', true),
           card('Groups', figure(o.groups.count), 'group-count'),
           card('Total lag', figure(o.groups.lag), 'total-lag'),
@@ -164,7 +181,17 @@ function groupsPage(root) {
       h(
         'thead',
         {},
-        h('tr', {}, h('th', {}, 'Group'), h('th', {}, 'Patterns'), h('th', { className: 'num' }, 'Members'), h('th', { className: 'num' }, 'Pending'), h('th', { className: 'num' }, 'Lag'), h('th', { className: 'num' }, 'Redelivered'), h('th', {}, 'Lag over time')),
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Group'),
+          h('th', {}, 'Patterns'),
+          h('th', { className: 'num' }, 'Members'),
+          h('th', { className: 'num' }, 'Pending'),
+          h('th', { className: 'num' }, 'Lag'),
+          h('th', { className: 'num' }, 'Redelivered'),
+          h('th', {}, 'Lag over time'),
+        ),
       ),
       body,
     ),
@@ -189,10 +216,12 @@ function groupsPage(root) {
           h('td', {}, sparkline(g.history)),
         ),
       ),
-      ...(rows.length === 0 ? [h('tr', {}, h('td', { colSpan: 7, className: 'note' }, 'No consumer groups.'))] : []),
+      ...(rows.length === 0
+        ? [h('tr', {}, h('td', { colSpan: 7, className: 'note' }, 'No consumer groups.'))]
+        : []),
     );
     note.replaceChildren(
-      `– where the broker cannot tell. Lag: not delivered yet; pending: delivered, not settled. Charts cover the last ${Math.round((last.intervalMs * 120) / 60000)} minutes, refreshed every ${last.intervalMs / 1000} s.`,
+      `– where the broker cannot tell. Lag: not delivered yet; pending: delivered, not settled. Charts cover the last ${span(last.intervalMs * 120)}, refreshed every ${last.intervalMs / 1000} s.`,
       last.error ? errorBox(last.error) : '',
     );
   };
@@ -216,7 +245,18 @@ function filtersFromHash(params) {
 function deadLettersPage(root, params) {
   const filters = filtersFromHash(params);
   const input = (name, placeholder) =>
-    h('label', {}, name, h('input', { type: 'text', name, placeholder, value: filters[name] ?? '', 'data-testid': `filter-${name}` }));
+    h(
+      'label',
+      {},
+      name,
+      h('input', {
+        type: 'text',
+        name,
+        placeholder,
+        value: filters[name] ?? '',
+        'data-testid': `filter-${name}`,
+      }),
+    );
   const form = h(
     'form',
     { className: 'filters', 'data-testid': 'filters' },
@@ -239,12 +279,20 @@ function deadLettersPage(root, params) {
   const count = h('span', { 'data-testid': 'selected-count' }, 'none selected');
   const rate = h('input', { type: 'number', min: '0', value: '50', 'data-testid': 'rate' });
   const previewBtn = h('button', { type: 'button', 'data-testid': 'dry-run' }, 'Preview (dry run)');
-  const redriveBtn = h('button', { type: 'button', className: 'primary', 'data-testid': 'redrive' }, 'Redrive');
+  const redriveBtn = h(
+    'button',
+    { type: 'button', className: 'primary', 'data-testid': 'redrive' },
+    'Redrive',
+  );
   const purgeBtn = h('button', { type: 'button', className: 'danger', 'data-testid': 'purge' }, 'Purge…');
   const jobBox = h('div', { 'data-testid': 'job' });
   const body = h('tbody');
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
-  const headBox = h('input', { type: 'checkbox', title: 'select the rows shown', 'data-testid': 'select-page' });
+  const headBox = h('input', {
+    type: 'checkbox',
+    title: 'select the rows shown',
+    'data-testid': 'select-page',
+  });
   const message = h('div');
 
   const selection = () => (allMatching.checked ? { ...filters } : { refs: [...selected] });
@@ -279,7 +327,18 @@ function deadLettersPage(root, params) {
       h(
         'thead',
         {},
-        h('tr', {}, h('th', {}, headBox), h('th', {}, 'Dead-lettered at'), h('th', {}, 'Subject'), h('th', {}, 'Group'), h('th', { className: 'num' }, 'Attempts'), h('th', { className: 'num' }, 'Redrives'), h('th', {}, 'Error'), h('th', {}, 'Payload')),
+        h(
+          'tr',
+          {},
+          h('th', {}, headBox),
+          h('th', {}, 'Dead-lettered at'),
+          h('th', {}, 'Subject'),
+          h('th', {}, 'Group'),
+          h('th', { className: 'num' }, 'Attempts'),
+          h('th', { className: 'num' }, 'Redrives'),
+          h('th', {}, 'Error'),
+          h('th', {}, 'Payload'),
+        ),
       ),
       body,
     ),
@@ -319,7 +378,8 @@ function deadLettersPage(root, params) {
       const page = await api(`api/dead-letters?${q}`);
       shown = after ? [...shown, ...page.items] : page.items;
       body.replaceChildren(...shown.map(row));
-      if (shown.length === 0) body.append(h('tr', {}, h('td', { colSpan: 8, className: 'note' }, 'No dead letters match.')));
+      if (shown.length === 0)
+        body.append(h('tr', {}, h('td', { colSpan: 8, className: 'note' }, 'No dead letters match.')));
       more.hidden = !page.next;
       more.onclick = () => load(page.next);
       message.replaceChildren();
@@ -368,7 +428,11 @@ function deadLettersPage(root, params) {
             stop.remove();
             if (job.dryRun && job.listed?.length)
               jobBox.firstChild.append(
-                h('ul', { 'data-testid': 'dry-run-list' }, ...job.listed.map((d) => h('li', { className: 'mono' }, `${d.subject}  ${d.id}`))),
+                h(
+                  'ul',
+                  { 'data-testid': 'dry-run-list' },
+                  ...job.listed.map((d) => h('li', { className: 'mono' }, `${d.subject}  ${d.id}`)),
+                ),
               );
             resolve();
           }
@@ -384,10 +448,18 @@ function deadLettersPage(root, params) {
       message.replaceChildren(errorBox(error));
     }
   };
-  previewBtn.onclick = () => runJob('api/dead-letters/redrive', { selection: selection(), rate: Number(rate.value) || 0, dryRun: true });
-  redriveBtn.onclick = () => runJob('api/dead-letters/redrive', { selection: selection(), rate: Number(rate.value) || 0 });
+  previewBtn.onclick = () =>
+    runJob('api/dead-letters/redrive', {
+      selection: selection(),
+      rate: Number(rate.value) || 0,
+      dryRun: true,
+    });
+  redriveBtn.onclick = () =>
+    runJob('api/dead-letters/redrive', { selection: selection(), rate: Number(rate.value) || 0 });
   purgeBtn.onclick = () => {
-    const what = allMatching.checked ? 'every dead letter matching the filters' : `${selected.size} dead letter(s)`;
+    const what = allMatching.checked
+      ? 'every dead letter matching the filters'
+      : `${selected.size} dead letter(s)`;
     if (!confirm(`Delete ${what}? This cannot be undone.`)) return;
     runJob('api/dead-letters/purge', { selection: selection(), confirm: true });
   };
@@ -405,7 +477,11 @@ function deadLetterPage(root, params) {
     try {
       d = await api(`api/dead-letters/one?ref=${encodeURIComponent(ref)}`);
     } catch (error) {
-      root.replaceChildren(h('h1', {}, 'Dead letter'), errorBox(error), h('a', { href: '#/dead-letters' }, '← all dead letters'));
+      root.replaceChildren(
+        h('h1', {}, 'Dead letter'),
+        errorBox(error),
+        h('a', { href: '#/dead-letters' }, '← all dead letters'),
+      );
       return;
     }
     const field = (label, value, testid) => [h('dt', {}, label), h('dd', { 'data-testid': testid }, value)];
@@ -418,16 +494,26 @@ function deadLetterPage(root, params) {
       pre.textContent = views[kind] ?? '';
       for (const b of tabs.children) b.classList.toggle('active', b.dataset.kind === kind);
       const limit = kind === 'hex' ? '4 KiB' : '64 KiB';
-      cut.textContent = p.truncated[kind] ? `Showing the first ${limit} of ${bytes(p.size)}.` : `${bytes(p.size)}.`;
+      cut.textContent = p.truncated[kind]
+        ? `Showing the first ${limit} of ${bytes(p.size)}.`
+        : `${bytes(p.size)}.`;
     };
     for (const kind of ['json', 'text', 'hex'])
       if (views[kind] !== undefined) {
-        const b = h('button', { type: 'button', 'data-kind': kind, 'data-testid': `tab-${kind}` }, kind.toUpperCase());
+        const b = h(
+          'button',
+          { type: 'button', 'data-kind': kind, 'data-testid': `tab-${kind}` },
+          kind.toUpperCase(),
+        );
         b.onclick = () => show(kind);
         tabs.append(b);
       }
     const status = h('div', { 'data-testid': 'detail-status' });
-    const redrive = h('button', { type: 'button', className: 'primary', 'data-testid': 'redrive-one' }, 'Redrive');
+    const redrive = h(
+      'button',
+      { type: 'button', className: 'primary', 'data-testid': 'redrive-one' },
+      'Redrive',
+    );
     const purge = h('button', { type: 'button', className: 'danger', 'data-testid': 'purge-one' }, 'Purge…');
     const act = async (path, data, done) => {
       try {
@@ -437,7 +523,11 @@ function deadLetterPage(root, params) {
           await new Promise((r) => setTimeout(r, 150));
           view = await api(`api/jobs/${job.id}`);
         }
-        status.textContent = view.error ? view.error : view.progress.done === 1 ? done : `nothing ${done.split(' ')[0]} (it may be gone already)`;
+        status.textContent = view.error
+          ? view.error
+          : view.progress.done === 1
+            ? done
+            : `nothing ${done.split(' ')[0]} (it may be gone already)`;
         if (view.progress.done === 1) {
           redrive.disabled = true;
           purge.disabled = true;
@@ -446,9 +536,11 @@ function deadLetterPage(root, params) {
         status.replaceChildren(errorBox(error));
       }
     };
-    redrive.onclick = () => act('api/dead-letters/redrive', { selection: { refs: [d.ref] } }, `redriven to ${d.subject}`);
+    redrive.onclick = () =>
+      act('api/dead-letters/redrive', { selection: { refs: [d.ref] } }, `redriven to ${d.subject}`);
     purge.onclick = () => {
-      if (confirm('Delete this dead letter? This cannot be undone.')) act('api/dead-letters/purge', { selection: { refs: [d.ref] }, confirm: true }, 'purged');
+      if (confirm('Delete this dead letter? This cannot be undone.'))
+        act('api/dead-letters/purge', { selection: { refs: [d.ref] }, confirm: true }, 'purged');
     };
     root.replaceChildren(
       h('p', {}, h('a', { href: '#/dead-letters' }, '← all dead letters')),
@@ -479,7 +571,13 @@ function deadLetterPage(root, params) {
       h(
         'table',
         { 'data-testid': 'headers' },
-        h('tbody', {}, ...d.headers.map(([k, v]) => h('tr', {}, h('td', { className: 'mono' }, k), h('td', { className: 'mono' }, v)))),
+        h(
+          'tbody',
+          {},
+          ...d.headers.map(([k, v]) =>
+            h('tr', {}, h('td', { className: 'mono' }, k), h('td', { className: 'mono' }, v)),
+          ),
+        ),
       ),
       d.more ? h('p', { className: 'note' }, `${d.more} more headers not shown.`) : '',
     );
@@ -489,21 +587,50 @@ function deadLetterPage(root, params) {
 }
 
 function tailPage(root, params) {
-  const pattern = h('input', { type: 'text', value: params.get('pattern') ?? '>', 'data-testid': 'tail-pattern' });
+  const pattern = h('input', {
+    type: 'text',
+    value: params.get('pattern') ?? '>',
+    'data-testid': 'tail-pattern',
+  });
   const start = h('button', { type: 'submit', className: 'primary', 'data-testid': 'tail-start' }, 'Start');
   const pause = h('button', { type: 'button', disabled: true, 'data-testid': 'tail-pause' }, 'Pause');
   const clear = h('button', { type: 'button' }, 'Clear');
   const state = h('span', { 'data-testid': 'tail-state' }, 'stopped');
   const body = h('tbody', { 'data-testid': 'tail-rows' });
-  const form = h('form', { className: 'filters' }, h('label', {}, 'Pattern', pattern), start, pause, clear, state);
+  const form = h(
+    'form',
+    { className: 'filters' },
+    h('label', {}, 'Pattern', pattern),
+    start,
+    pause,
+    clear,
+    state,
+  );
   root.replaceChildren(
     h('h1', {}, 'Tail'),
     form,
-    h('p', { className: 'note' }, 'Live messages on subjects matching the pattern, newest first (the last 500). An ungrouped subscription: it takes nothing away from any group.'),
+    h(
+      'p',
+      { className: 'note' },
+      'Live messages on subjects matching the pattern, newest first (the last 500). An ungrouped subscription: it takes nothing away from any group.',
+    ),
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Published'), h('th', {}, 'Subject'), h('th', {}, 'Id'), h('th', { className: 'num' }, 'Attempt'), h('th', {}, 'Headers'), h('th', {}, 'Payload'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Published'),
+          h('th', {}, 'Subject'),
+          h('th', {}, 'Id'),
+          h('th', { className: 'num' }, 'Attempt'),
+          h('th', {}, 'Headers'),
+          h('th', {}, 'Payload'),
+        ),
+      ),
       body,
     ),
   );
@@ -561,7 +688,11 @@ function tailPage(root, params) {
       showState('live');
     });
     source.onerror = () => {
-      showState(source?.readyState === EventSource.CLOSED ? 'closed (pattern refused or console gone)' : 'reconnecting');
+      showState(
+        source?.readyState === EventSource.CLOSED
+          ? 'closed (pattern refused or console gone)'
+          : 'reconnecting',
+      );
     };
   };
   pause.onclick = () => {

@@ -203,9 +203,15 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
 
   program
     .command('console')
-    .description('serve the web console: overview, groups and lag, dead letters to inspect, redrive and purge, live tail')
+    .description(
+      'serve the web console: overview, groups and lag, dead letters to inspect, redrive and purge, live tail',
+    )
     .option('-p, --port <port>', 'port (0 picks a free one)', intIn(0, 65_535), 7070)
-    .option('--host <address>', 'address to bind; any but loopback requires the access token printed in the URL', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to bind; any but loopback requires the access token printed in the URL',
+      '127.0.0.1',
+    )
     .option('--token', 'require an access token on loopback too (a shared machine)')
     .addHelpText(
       'after',

@@ -51,6 +51,7 @@ export {
 } from './brokers.js';
 export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
 export { testFailedCreateExits } from './child-exit.js';
+export { chromiumPath } from './chromium.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
 export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
 export type {

@@ -78,7 +78,8 @@ export function guard(options: GuardOptions): MiddlewareHandler {
       if (origin !== undefined && origin.toLowerCase() !== `http://${host}`)
         return refuse(c, 403, 'refused: a cross-site request');
       const site = c.req.header('sec-fetch-site');
-      if (site !== undefined && site !== 'same-origin') return refuse(c, 403, 'refused: a cross-site request');
+      if (site !== undefined && site !== 'same-origin')
+        return refuse(c, 403, 'refused: a cross-site request');
       if (c.req.header(CONSOLE_HEADER) !== '1')
         return refuse(c, 403, `refused: a state-changing request needs the ${CONSOLE_HEADER} header`);
       if (!/^application\/json\b/i.test(c.req.header('content-type') ?? ''))

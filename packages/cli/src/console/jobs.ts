@@ -91,7 +91,12 @@ export class Jobs {
         };
       },
       (error: unknown) => {
-        job.view = { ...job.view, state: 'failed', error: errorLine(error), elapsedMs: Date.now() - startedAt };
+        job.view = {
+          ...job.view,
+          state: 'failed',
+          error: errorLine(error),
+          elapsedMs: Date.now() - startedAt,
+        };
       },
     );
     return job.view;

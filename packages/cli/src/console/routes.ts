@@ -129,7 +129,10 @@ export function apiRoutes(ctx: RoutesContext): Hono {
   api.get('/tail', async (c) => {
     const pattern = c.req.query('pattern')?.trim();
     if (!pattern)
-      return c.json({ error: { code: 'INVALID_ARGUMENT', message: 'pattern is missing (e.g. orders.>)' } }, 400);
+      return c.json(
+        { error: { code: 'INVALID_ARGUMENT', message: 'pattern is missing (e.g. orders.>)' } },
+        400,
+      );
     if (tails >= MAX_TAILS)
       return c.json({ error: { code: 'BUSY', message: `${MAX_TAILS} tails are open: close one` } }, 429);
     const stop = new AbortController();

@@ -113,7 +113,8 @@ export class Sampler {
       }
       return { ...row, history: history ? [...history] : [] };
     });
-    if (!groupsError) for (const name of this.#history.keys()) if (!seen.has(name)) this.#history.delete(name);
+    if (!groupsError)
+      for (const name of this.#history.keys()) if (!seen.has(name)) this.#history.delete(name);
     const before = this.#latest;
     this.#latest = {
       at,

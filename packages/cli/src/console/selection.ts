@@ -1,7 +1,7 @@
 // The page's dead-letter filters, read from a query string (the list) or a JSON body (a redrive or
 // purge), checked before anything runs: a bad filter is a 400 with one clear line, never half a purge.
 import type { DeadLetterSelection } from '@omnibus/core';
-import { InvalidArgumentError } from '@omnibus/core';
+import { assertPattern, InvalidArgumentError } from '@omnibus/core';
 import { parseTime } from '../parse.js';
 
 /** References a selection may name at most. */
@@ -22,7 +22,13 @@ function time(source: Source, name: string): number | undefined {
   const value = source[name];
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   const t = text(source, name, 64);
-  return t === undefined ? undefined : parseTime(t);
+  if (t === undefined) return undefined;
+  try {
+    return parseTime(t);
+  } catch (error) {
+    // the CLI's parser speaks commander's error; the API answers with the bus's own
+    throw new InvalidArgumentError(`${name}: ${(error as Error).message}`);
+  }
 }
 
 /** A selection from the page's filters: `in`, `subject`, `group`, `error`, `since`, `until`, `refs`. */
@@ -32,7 +38,8 @@ export function readSelection(source: Source): DeadLetterSelection {
     if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string' || r.length > 1_024))
       throw new InvalidArgumentError('refs must be a list of dead-letter references');
     if (refs.length === 0) throw new InvalidArgumentError('refs is empty: select at least one dead letter');
-    if (refs.length > MAX_REFS) throw new InvalidArgumentError(`refs names more than ${MAX_REFS} dead letters`);
+    if (refs.length > MAX_REFS)
+      throw new InvalidArgumentError(`refs names more than ${MAX_REFS} dead letters`);
   }
   const picked = {
     in: text(source, 'in'),
@@ -43,6 +50,8 @@ export function readSelection(source: Source): DeadLetterSelection {
     until: time(source, 'until'),
     refs: refs as string[] | undefined,
   };
+  if (picked.in !== undefined) assertPattern(picked.in);
+  if (picked.subject !== undefined) assertPattern(picked.subject);
   return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as DeadLetterSelection;
 }
 

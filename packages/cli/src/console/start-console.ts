@@ -71,7 +71,9 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
       server.off('listening', onListening);
       reject(
         error.code === 'EADDRINUSE'
-          ? new CommandError(`port ${port} on ${host} is in use: pass another with --port (0 picks a free one)`)
+          ? new CommandError(
+              `port ${port} on ${host} is in use: pass another with --port (0 picks a free one)`,
+            )
           : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
             ? new CommandError(`cannot bind ${host}: not an address of this machine`)
             : error,
