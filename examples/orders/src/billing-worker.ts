@@ -22,7 +22,7 @@ export function startBillingWorker(
   print: Print,
   onSettled: () => void,
   charged: Set<string>,
-  limit = PAYMENT_LIMIT,
+  limit: number | (() => number) = PAYMENT_LIMIT,
 ): Promise<Consumer> {
   return bus.consume(
     'orders.*.created',
@@ -34,7 +34,8 @@ export function startBillingWorker(
       }
       try {
         const n = Number(order.orderId.split('-').at(-1));
-        if (order.total > limit) throw new Error(`payment refused for ${order.orderId}: total over limit`);
+        if (order.total > (typeof limit === 'function' ? limit() : limit))
+          throw new Error(`payment refused for ${order.orderId}: total over limit`);
         if (n % 3 === 0 && message.attempt === 1)
           throw new Error(`payment provider timeout for ${order.orderId}`);
       } catch (error) {

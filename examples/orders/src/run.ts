@@ -1,5 +1,5 @@
 import type { EventBus } from '@omnibus/core';
-import { startBillingWorker } from './billing-worker.js';
+import { PAYMENT_LIMIT, startBillingWorker } from './billing-worker.js';
 import type { Order } from './events.js';
 import { createOrderService } from './order-service.js';
 import { createPrinter, legend } from './output.js';
@@ -35,6 +35,7 @@ export async function runOrdersDemo(
   bus: EventBus,
   log: (line: string) => void,
   orders = demoOrders(),
+  limit: number | (() => number) = PAYMENT_LIMIT,
 ): Promise<RunSummary> {
   const summary: RunSummary = { placed: 0, charged: 0, deadLettered: 0 };
   let settle!: () => void;
@@ -64,6 +65,7 @@ export async function runOrdersDemo(
         check();
       },
       charged,
+      limit,
     );
   }
   const service = createOrderService(bus, print);

@@ -5,8 +5,8 @@ import type { EventBus } from '@omnibus/core';
 import { isOmnibusError, manage } from '@omnibus/core';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { errorLine } from '../errors.js';
-import type { Jobs } from './jobs.js';
+import { CommandError, errorLine } from '../errors.js';
+import type { JobRequest, Jobs } from './jobs.js';
 import type { Sampler } from './sampler.js';
 import { numberIn, readSelection } from './selection.js';
 import { deadLetterDetail, deadLetterRow, tailRow } from './views.js';
@@ -53,6 +53,16 @@ export function apiRoutes(ctx: RoutesContext): Hono {
   let tails = 0;
 
   api.onError((error, c) => failure(c, error));
+
+  const startJob = (c: Context, request: JobRequest) => {
+    try {
+      return c.json(jobs.start(request), 202);
+    } catch (error) {
+      if (error instanceof CommandError)
+        return c.json({ error: { code: 'BUSY', message: error.message } }, 429);
+      throw error;
+    }
+  };
 
   api.get('/overview', async (c) => {
     const s = await sampler.latest();
@@ -102,7 +112,7 @@ export function apiRoutes(ctx: RoutesContext): Hono {
     const b = await body(c);
     const selection = readSelection((b.selection ?? {}) as Record<string, unknown>);
     const rate = numberIn(b.rate, 'rate', 0, 1_000_000, 0);
-    return c.json(jobs.start({ kind: 'redrive', selection, rate, dryRun: b.dryRun === true }), 202);
+    return startJob(c, { kind: 'redrive', selection, rate, dryRun: b.dryRun === true });
   });
 
   api.post('/dead-letters/purge', async (c) => {
@@ -111,7 +121,7 @@ export function apiRoutes(ctx: RoutesContext): Hono {
     const dryRun = b.dryRun === true;
     if (!dryRun && b.confirm !== true)
       return c.json({ error: { code: 'NOT_CONFIRMED', message: 'a purge needs confirm: true' } }, 409);
-    return c.json(jobs.start({ kind: 'purge', selection, rate: 0, dryRun }), 202);
+    return startJob(c, { kind: 'purge', selection, rate: 0, dryRun });
   });
 
   api.get('/jobs/:id', (c) => {
