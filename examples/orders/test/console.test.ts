@@ -25,6 +25,7 @@ describe('README: the orders example dead letters, found and redriven in the con
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  const dialogs: string[] = [];
   const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`) });
 
   beforeAll(async () => {
@@ -47,6 +48,10 @@ describe('README: the orders example dead letters, found and redriven in the con
     browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -101,6 +106,9 @@ describe('README: the orders example dead letters, found and redriven in the con
     await expect
       .poll(() => page.textContent('[data-testid=job-label]'), { timeout: 20_000 })
       .toMatch(/^2 of 2 redriven — done in/);
+    expect(dialogs).toEqual([
+      'Redrive every dead letter matching error total over limit to their original subjects?',
+    ]);
     await shot(page, 'redrive');
     await expect
       .poll(() => out.match(/billing +charged +order-\S+ +by worker-\w, attempt 1, redrive 1/g)?.length ?? 0)

@@ -236,9 +236,17 @@ function groupsPage(root) {
   });
 }
 
+const FILTERS = ['subject', 'group', 'error', 'since', 'until', 'in'];
+
+/** `subject orders.>, error timeout` — what "all matching" means, said in the confirmations. */
+function describeFilters(f) {
+  const parts = FILTERS.filter((k) => f[k]).map((k) => `${k} ${f[k]}`);
+  return parts.length > 0 ? parts.join(', ') : 'no filter (every dead letter in dlq.>)';
+}
+
 function filtersFromHash(params) {
   const f = {};
-  for (const k of ['subject', 'group', 'error', 'since', 'until']) if (params.get(k)) f[k] = params.get(k);
+  for (const k of FILTERS) if (params.get(k)) f[k] = params.get(k);
   return f;
 }
 
@@ -265,6 +273,7 @@ function deadLettersPage(root, params) {
     input('error', 'text in the error'),
     input('since', '2h or 2026-12-06T10:00Z'),
     input('until', ''),
+    input('in', 'dlq.>'),
     h('button', { type: 'submit', className: 'primary' }, 'Filter'),
   );
   form.onsubmit = (event) => {
@@ -295,14 +304,28 @@ function deadLettersPage(root, params) {
   });
   const message = h('div');
 
-  const selection = () => (allMatching.checked ? { ...filters } : { refs: [...selected] });
+  const jobBody = (extra) =>
+    allMatching.checked
+      ? { selection: { ...filters }, ...(Object.keys(filters).length === 0 ? { all: true } : {}), ...extra }
+      : { selection: { refs: [...selected], ...(filters.in ? { in: filters.in } : {}) }, ...extra };
+  let busy = false;
   const refresh = () => {
     const n = allMatching.checked ? 'every dead letter matching the filters' : `${selected.size} selected`;
     count.textContent = allMatching.checked || selected.size > 0 ? n : 'none selected';
     const none = !allMatching.checked && selected.size === 0;
-    previewBtn.disabled = none;
-    redriveBtn.disabled = none;
-    purgeBtn.disabled = none;
+    previewBtn.disabled = none || busy;
+    redriveBtn.disabled = none || busy;
+    purgeBtn.disabled = none || busy;
+  };
+  // "all matching" means the filters applied (in the address), never what is typed but not applied
+  form.oninput = () => {
+    const edited = [...form.querySelectorAll('input')].some(
+      (el) => el.value.trim() !== (filters[el.name] ?? ''),
+    );
+    allMatching.disabled = edited;
+    if (edited) allMatching.checked = false;
+    count.title = edited ? 'press Filter to apply the filters first' : '';
+    refresh();
   };
   allMatching.onchange = refresh;
 
@@ -366,7 +389,7 @@ function deadLettersPage(root, params) {
       h('td', { className: 'mono clip', title: `${bytes(d.size)}` }, d.preview),
     );
     tr.onclick = () => {
-      location.hash = `#/dead-letter?ref=${encodeURIComponent(d.ref)}`;
+      location.hash = `#/dead-letter?ref=${encodeURIComponent(d.ref)}${filters.in ? `&in=${encodeURIComponent(filters.in)}` : ''}`;
     };
     return tr;
   };
@@ -381,7 +404,11 @@ function deadLettersPage(root, params) {
       if (shown.length === 0)
         body.append(h('tr', {}, h('td', { colSpan: 8, className: 'note' }, 'No dead letters match.')));
       more.hidden = !page.next;
-      more.onclick = () => load(page.next);
+      more.disabled = false;
+      more.onclick = () => {
+        more.disabled = true;
+        load(page.next);
+      };
       message.replaceChildren();
     } catch (error) {
       message.replaceChildren(errorBox(error));
@@ -400,6 +427,8 @@ function deadLettersPage(root, params) {
   const runJob = async (path, data) => {
     jobBox.replaceChildren();
     message.replaceChildren();
+    busy = true;
+    refresh();
     try {
       const first = await post(path, data);
       const bar = h('progress', { max: 1, value: 0, 'data-testid': 'progress' });
@@ -410,18 +439,36 @@ function deadLettersPage(root, params) {
       const verb = first.kind === 'redrive' ? 'redriven' : 'purged';
       const show = (job) => {
         const p = job.progress;
-        bar.max = Math.max(1, p.selected);
-        bar.value = job.dryRun ? p.selected : p.done;
-        label.textContent = job.dryRun
-          ? `Dry run: ${p.selected} would be ${verb}${job.state === 'running' ? '…' : '.'}`
-          : `${p.done} of ${p.selected} ${verb}${job.state === 'running' ? '…' : ` — ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)} s`}${p.pendingRemoval ? ` (${p.pendingRemoval} republished, not removed yet)` : ''}`;
+        const ended = job.state !== 'running';
+        if (job.dryRun) {
+          bar.max = Math.max(1, p.selected);
+          bar.value = ended ? p.selected : 0;
+          label.textContent = `Dry run: ${p.selected} would be ${verb}${ended ? '.' : '…'}`;
+        } else if (job.phase === 'counting') {
+          bar.removeAttribute('value'); // indeterminate while the selection is counted
+          label.textContent = `Counting the selection… ${p.selected}`;
+        } else {
+          const total = Math.max(job.total ?? 0, p.selected);
+          bar.max = Math.max(1, total);
+          bar.value = p.done;
+          label.textContent = `${p.done} of ${total} ${verb}${ended ? ` — ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)} s` : '…'}${p.pendingRemoval ? ` (${p.pendingRemoval} republished, not removed yet)` : ''}`;
+        }
         if (job.error) label.append(errorBox(job.error));
       };
       show(first);
       await new Promise((resolve) => {
         poll = every(250, async () => {
-          const job = await api(`api/jobs/${first.id}`).catch(() => undefined);
-          if (!job) return;
+          let job;
+          try {
+            job = await api(`api/jobs/${first.id}`);
+          } catch (error) {
+            poll();
+            label.append(
+              errorBox(`lost track of this ${first.kind}: ${error.message} (was the console restarted?)`),
+            );
+            resolve();
+            return;
+          }
           show(job);
           if (job.state !== 'running') {
             poll();
@@ -441,27 +488,40 @@ function deadLettersPage(root, params) {
       if (!data.dryRun) {
         selected.clear();
         allMatching.checked = false;
-        refresh();
         await load();
       }
     } catch (error) {
       message.replaceChildren(errorBox(error));
+    } finally {
+      busy = false;
+      refresh();
     }
   };
-  previewBtn.onclick = () =>
-    runJob('api/dead-letters/redrive', {
-      selection: selection(),
-      rate: Number(rate.value) || 0,
-      dryRun: true,
-    });
-  redriveBtn.onclick = () =>
-    runJob('api/dead-letters/redrive', { selection: selection(), rate: Number(rate.value) || 0 });
-  purgeBtn.onclick = () => {
-    const what = allMatching.checked
-      ? 'every dead letter matching the filters'
+  const rateValue = () => {
+    const n = Number(rate.value);
+    if (rate.value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      message.replaceChildren(errorBox('rate: a number of messages per second, 0 for unlimited'));
+      return undefined;
+    }
+    return n;
+  };
+  const what = () =>
+    allMatching.checked
+      ? `every dead letter matching ${describeFilters(filters)}`
       : `${selected.size} dead letter(s)`;
-    if (!confirm(`Delete ${what}? This cannot be undone.`)) return;
-    runJob('api/dead-letters/purge', { selection: selection(), confirm: true });
+  previewBtn.onclick = () => {
+    const r = rateValue();
+    if (r !== undefined) runJob('api/dead-letters/redrive', jobBody({ rate: r, dryRun: true }));
+  };
+  redriveBtn.onclick = () => {
+    const r = rateValue();
+    if (r === undefined) return;
+    if (allMatching.checked && !confirm(`Redrive ${what()} to their original subjects?`)) return;
+    runJob('api/dead-letters/redrive', jobBody({ rate: r }));
+  };
+  purgeBtn.onclick = () => {
+    if (!confirm(`Delete ${what()}? This cannot be undone.`)) return;
+    runJob('api/dead-letters/purge', jobBody({ confirm: true }));
   };
 
   refresh();
@@ -471,11 +531,15 @@ function deadLettersPage(root, params) {
 
 function deadLetterPage(root, params) {
   const ref = params.get('ref') ?? '';
+  const where = params.get('in');
+  const scope = where ? { in: where } : {};
   root.replaceChildren(h('h1', {}, 'Dead letter'), h('p', { className: 'note' }, 'loading…'));
   (async () => {
     let d;
     try {
-      d = await api(`api/dead-letters/one?ref=${encodeURIComponent(ref)}`);
+      d = await api(
+        `api/dead-letters/one?ref=${encodeURIComponent(ref)}${where ? `&in=${encodeURIComponent(where)}` : ''}`,
+      );
     } catch (error) {
       root.replaceChildren(
         h('h1', {}, 'Dead letter'),
@@ -519,7 +583,10 @@ function deadLetterPage(root, params) {
       try {
         const job = await post(path, data);
         let view = job;
-        for (let i = 0; i < 400 && view.state === 'running'; i++) {
+        redrive.disabled = true;
+        purge.disabled = true;
+        // until it ends, or the page is left
+        while (view.state === 'running' && root.isConnected) {
           await new Promise((r) => setTimeout(r, 150));
           view = await api(`api/jobs/${job.id}`);
         }
@@ -528,19 +595,18 @@ function deadLetterPage(root, params) {
           : view.progress.done === 1
             ? done
             : `nothing ${done.split(' ')[0]} (it may be gone already)`;
-        if (view.progress.done === 1) {
-          redrive.disabled = true;
-          purge.disabled = true;
-        }
+        const again = view.progress.done !== 1;
+        redrive.disabled = !again;
+        purge.disabled = !again;
       } catch (error) {
         status.replaceChildren(errorBox(error));
       }
     };
     redrive.onclick = () =>
-      act('api/dead-letters/redrive', { selection: { refs: [d.ref] } }, `redriven to ${d.subject}`);
+      act('api/dead-letters/redrive', { selection: { refs: [d.ref], ...scope } }, `redriven to ${d.subject}`);
     purge.onclick = () => {
       if (confirm('Delete this dead letter? This cannot be undone.'))
-        act('api/dead-letters/purge', { selection: { refs: [d.ref] }, confirm: true }, 'purged');
+        act('api/dead-letters/purge', { selection: { refs: [d.ref], ...scope }, confirm: true }, 'purged');
     };
     root.replaceChildren(
       h('p', {}, h('a', { href: '#/dead-letters' }, '← all dead letters')),
@@ -638,6 +704,7 @@ function tailPage(root, params) {
   let paused = false;
   let held = [];
   let received = 0;
+  let skipped = 0;
   const MAX_ROWS = 500;
   const add = (m) => {
     body.prepend(
@@ -655,7 +722,7 @@ function tailPage(root, params) {
     while (body.children.length > MAX_ROWS) body.lastChild.remove();
   };
   const showState = (text) => {
-    state.textContent = `${text} · ${received} received${paused ? ` · paused, ${held.length} held` : ''}`;
+    state.textContent = `${text} · ${received} received${skipped ? ` · ${skipped} skipped (the page fell behind)` : ''}${paused ? ` · paused, ${held.length} held` : ''}`;
     state.className = paused ? 'paused' : '';
   };
   const stop = () => {
@@ -669,6 +736,7 @@ function tailPage(root, params) {
     if (!p) return;
     history.replaceState(null, '', `#/tail?pattern=${encodeURIComponent(p)}`);
     received = 0;
+    skipped = 0;
     held = [];
     paused = false;
     pause.textContent = 'Pause';
@@ -685,6 +753,10 @@ function tailPage(root, params) {
         held.push(m);
         if (held.length > MAX_ROWS) held.shift();
       } else add(m);
+      showState('live');
+    });
+    source.addEventListener('dropped', (event) => {
+      skipped += Number(event.data) || 0;
       showState('live');
     });
     source.onerror = () => {

@@ -231,7 +231,7 @@ function consoleSuite(backend: string, open: () => Promise<EventBus>): void {
         .poll(() => page.textContent('[data-testid=job-label]'), { timeout: 20_000 })
         .toMatch(/^5 of 5 purged — done in/);
       expect(dialogs).toEqual([
-        'confirm: Delete every dead letter matching the filters? This cannot be undone.',
+        `confirm: Delete every dead letter matching subject ${subject}? This cannot be undone.`,
       ]);
       expect(await countDeadLetters(subject)).toBe(0);
       expect(handled.length).toBe(3);

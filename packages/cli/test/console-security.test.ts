@@ -165,6 +165,88 @@ describe('on loopback, without a token', () => {
     expect(await deadLetterCount()).toBe(3);
   });
 
+  it('refuses cross-site reads of the API and HEAD on it (no tail a foreign page can open)', async () => {
+    const foreign: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'http://attacker.example' },
+    ];
+    for (const headers of foreign) {
+      expect((await raw(`${base}/api/tail?pattern=%3E`, { headers })).status, JSON.stringify(headers)).toBe(
+        403,
+      );
+      expect((await raw(`${base}/api/dead-letters`, { headers })).status, JSON.stringify(headers)).toBe(403);
+    }
+    expect((await raw(`${base}/api/tail?pattern=%3E`, { method: 'HEAD' })).status).toBe(403);
+    // the page's own reads, an address typed in the bar, and a TLS proxy keeping the Host pass
+    const own: Record<string, string>[] = [
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      { origin: `https://127.0.0.1:${server.port}` },
+    ];
+    for (const headers of own)
+      expect((await raw(`${base}/api/overview`, { headers })).status, JSON.stringify(headers)).toBe(200);
+  });
+
+  it('a page that stops reading its tail never holds up the bus: the oldest lines are dropped', async () => {
+    const req = request(`${base}/api/tail?pattern=${encodeURIComponent('stall.>')}`);
+    const opened = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    req.end();
+    const res = await opened;
+    expect(res.statusCode).toBe(200);
+    res.pause(); // never read again
+    await new Promise((r) => setTimeout(r, 200));
+    const payload = new Uint8Array(4_096);
+    const started = Date.now();
+    for (let i = 0; i < 3_000; i++) await bus.publish('stall.x', payload);
+    // 12 MB behind a paused socket: every publish still went through (memory's default overflow
+    // policy blocks publishers behind a subscriber that does not read)
+    expect(Date.now() - started).toBeLessThan(30_000);
+    res.destroy();
+  });
+
+  it('a redrive or purge body is checked whole: a typo or a wrong type is a 400, never everything', async () => {
+    const bad: [string, string][] = [
+      ['{"selection":{"refs":["1"]', 'the request body must be a JSON object'],
+      ['"a.one"', 'the request body must be a JSON object'],
+      ['{"selection":"secure.>","confirm":true}', 'selection must be an object'],
+      ['{"selection":["x"],"confirm":true}', 'selection must be an object'],
+      ['{"selection":{"subjects":"secure.>"},"confirm":true}', 'unknown filter "subjects"'],
+      ['{"selection":{"subject":"secure.>"},"confirm":true,"dryrun":true}', 'unknown field "dryrun"'],
+      ['{"selection":{"subject":"secure.>"},"confirm":true,"dryRun":"true"}', 'dryRun must be true or false'],
+      ['{"selection":{"subject":"secure.>"},"confirm":"yes"}', 'confirm must be true or false'],
+      ['{"selection":{},"confirm":true}', 'select dead letters: filters or refs, or all: true'],
+      ['{"confirm":true}', 'select dead letters: filters or refs, or all: true'],
+      ['{"selection":{"in":"dlq.>"},"confirm":true}', 'select dead letters: filters or refs, or all: true'],
+    ];
+    for (const [body, message] of bad) {
+      const answer = await raw(`${base}/api/dead-letters/purge`, {
+        method: 'POST',
+        headers: JSON_POST,
+        body,
+      });
+      expect(answer.status, body).toBe(400);
+      expect(JSON.parse(answer.body).error.message, body).toContain(message);
+    }
+    const allDry = await raw(`${base}/api/dead-letters/purge`, {
+      method: 'POST',
+      headers: JSON_POST,
+      body: JSON.stringify({ selection: {}, all: true, dryRun: true }),
+    });
+    expect(allDry.status).toBe(202);
+    const job = JSON.parse(allDry.body) as { id: string };
+    let view: { state: string; dryRun: boolean } = { state: 'running', dryRun: false };
+    for (let i = 0; i < 100 && view.state === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      view = JSON.parse((await raw(`${base}/api/jobs/${job.id}`)).body);
+    }
+    expect(view).toMatchObject({ state: 'done', dryRun: true });
+    expect(await deadLetterCount()).toBe(3);
+  });
+
   it('a hostile page on another origin cannot purge, in a real browser', async () => {
     const evil: Server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -247,6 +329,17 @@ describe('with a token', () => {
     expect(
       (await raw(`${base}/api/overview`, { headers: { authorization: `Bearer ${server.token}` } })).status,
     ).toBe(200);
+  });
+
+  it('the printed URL wins over a stale cookie; the redirect stays on this site', async () => {
+    const stale = `omnibus_console_${server.port}=an-older-run-token-000000000000`;
+    const first = await raw(`${base}/?token=${server.token}`, { headers: { cookie: stale } });
+    expect(first.status).toBe(303);
+    for (const path of ['//evil.example/x', '/\\evil.example/x', '///evil.example']) {
+      const answer = await raw(`${base}${path}?token=${server.token}`);
+      expect(answer.status, path).toBe(303);
+      expect(answer.headers.location, path).toMatch(/^\/[^/\\]/);
+    }
   });
 
   it('works in a browser from the printed URL', async () => {

@@ -58,28 +58,38 @@ export function guard(options: GuardOptions): MiddlewareHandler {
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (options.hosts && !options.hosts.has(host))
       return refuse(c, 403, 'refused: this console answers only to the address it printed');
+    const api = c.req.path.startsWith('/api/');
     const { token } = options;
     if (token) {
       const auth = c.req.header('authorization');
       const fromHeader = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
       const fromQuery = c.req.query('token');
-      const given = fromHeader ?? getCookie(c, cookie) ?? fromQuery;
+      // the URL just printed wins over a cookie a previous run (another token) left on this port
+      const given = fromHeader ?? fromQuery ?? getCookie(c, cookie);
       if (given === undefined || !sameSecret(given, token))
         return refuse(c, 401, 'refused: open the URL omnibus console printed (it carries the access token)');
-      if (fromQuery !== undefined && c.req.method === 'GET' && !c.req.path.startsWith('/api/')) {
+      if (fromQuery !== undefined && c.req.method === 'GET' && !api) {
         setCookie(c, cookie, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
         const url = new URL(c.req.url);
         url.searchParams.delete('token');
-        return c.redirect(`${url.pathname}${url.search}`, 303);
+        // one leading slash: `//evil.example/` would be another site
+        return c.redirect(`/${url.pathname.replace(/^\/+/, '')}${url.search}`, 303);
       }
     }
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+    if (api) {
+      // Hono answers HEAD with the GET route: a HEAD tail would never be read nor closed
+      if (c.req.method === 'HEAD') return refuse(c, 403, 'refused: HEAD is not served on the API');
+      // any request to the API, reads too, comes from the page itself: a cross-site page may not
+      // open tails or browse dead letters (a browser always says where a request comes from)
       const origin = c.req.header('origin');
-      if (origin !== undefined && origin.toLowerCase() !== `http://${host}`)
+      if (origin !== undefined && !sameOrigin(origin, host))
         return refuse(c, 403, 'refused: a cross-site request');
       const site = c.req.header('sec-fetch-site');
-      if (site !== undefined && site !== 'same-origin')
+      if (site !== undefined && site !== 'same-origin' && site !== 'none')
         return refuse(c, 403, 'refused: a cross-site request');
+    }
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      if (c.req.header('sec-fetch-site') === 'none') return refuse(c, 403, 'refused: a cross-site request');
       if (c.req.header(CONSOLE_HEADER) !== '1')
         return refuse(c, 403, `refused: a state-changing request needs the ${CONSOLE_HEADER} header`);
       if (!/^application\/json\b/i.test(c.req.header('content-type') ?? ''))
@@ -88,4 +98,10 @@ export function guard(options: GuardOptions): MiddlewareHandler {
     await next();
     return undefined;
   }
+}
+
+/** `Origin` names this console (plain or behind a TLS proxy that keeps the Host). */
+function sameOrigin(origin: string, host: string): boolean {
+  const o = origin.toLowerCase();
+  return o === `http://${host}` || o === `https://${host}`;
 }

@@ -3,11 +3,15 @@
 // few at once, the last few kept for their reports.
 import { randomUUID } from 'node:crypto';
 import type { DeadLetterProgress, DeadLetterReport, DeadLetterSelection, DeadLetters } from '@omnibus/core';
+import { BusClosedError } from '@omnibus/core';
 import { CommandError, errorLine } from '../errors.js';
 import { deadLetterRow } from './views.js';
 
-/** At most this many redrives and purges run at once. */
-const MAX_RUNNING = 2;
+/**
+ * One redrive or purge at a time: two over the same dead letters would republish each twice
+ * (a dead letter is removed only after its batch), and a double click is the usual way to start two.
+ */
+const MAX_RUNNING = 1;
 /** Finished jobs kept for the page to read. */
 const MAX_KEPT = 20;
 
@@ -26,6 +30,10 @@ export interface JobView {
   readonly kind: JobRequest['kind'];
   readonly dryRun: boolean;
   readonly state: 'running' | 'done' | 'stopped' | 'failed';
+  /** `counting` (a real run first counts its selection, for the progress bar), then `moving`. */
+  readonly phase: 'counting' | 'moving';
+  /** How many the selection held when counted (real runs), the progress bar's end. */
+  readonly total?: number;
   readonly progress: DeadLetterProgress;
   readonly startedAt: number;
   readonly elapsedMs: number;
@@ -44,6 +52,7 @@ interface Job {
 export class Jobs {
   readonly #jobs = new Map<string, Job>();
   readonly #deadLetters: () => DeadLetters;
+  #closed = false;
 
   constructor(deadLetters: () => DeadLetters) {
     this.#deadLetters = deadLetters;
@@ -51,9 +60,10 @@ export class Jobs {
 
   /** Starts a job; its first view. Throws CommandError when too many run already. */
   start(request: JobRequest): JobView {
+    if (this.#closed) throw new BusClosedError({ hint: 'the console is closing' });
     const running = [...this.#jobs.values()].filter((j) => j.view.state === 'running').length;
     if (running >= MAX_RUNNING)
-      throw new CommandError(`${running} redrives or purges are running: wait for one to end or stop it`);
+      throw new CommandError('a redrive or purge is running: wait for it to end or stop it');
     const id = randomUUID();
     const abort = new AbortController();
     const startedAt = Date.now();
@@ -64,6 +74,7 @@ export class Jobs {
         kind: request.kind,
         dryRun: request.dryRun,
         state: 'running',
+        phase: request.dryRun ? 'moving' : 'counting',
         progress: { selected: 0, done: 0, pendingRemoval: 0 },
         startedAt,
         elapsedMs: 0,
@@ -74,12 +85,25 @@ export class Jobs {
     const onProgress = (progress: DeadLetterProgress) => {
       job.view = { ...job.view, progress: { ...progress }, elapsedMs: Date.now() - startedAt };
     };
-    const options = { dryRun: request.dryRun, signal: abort.signal, onProgress, maxListed: 100 };
+    const options = { signal: abort.signal, maxListed: 100 };
     const dl = this.#deadLetters();
-    const work: Promise<DeadLetterReport> =
+    const move = (dryRun: boolean, more: object) =>
       request.kind === 'redrive'
-        ? dl.redrive(request.selection, { ...options, rate: request.rate })
-        : dl.purge(request.selection, options);
+        ? dl.redrive(request.selection, { ...options, ...more, dryRun, rate: request.rate })
+        : dl.purge(request.selection, { ...options, ...more, dryRun });
+    const work = (async (): Promise<DeadLetterReport> => {
+      if (request.dryRun) return move(true, { onProgress });
+      // counted first (what the CLI's progress bar does too), so the bar knows its end
+      const counted = await move(true, { maxListed: 0, onProgress });
+      if (counted.stopped) return counted;
+      job.view = {
+        ...job.view,
+        phase: 'moving',
+        total: counted.selected,
+        progress: { selected: 0, done: 0, pendingRemoval: 0 },
+      };
+      return move(false, { onProgress });
+    })();
     job.ended = work.then(
       (report) => {
         job.view = {
@@ -114,8 +138,9 @@ export class Jobs {
     return job?.view;
   }
 
-  /** Stops every running job and waits for them to end (on close). */
+  /** Refuses new jobs, stops every running one and waits for them to end (on close). */
   async stopAll(): Promise<void> {
+    this.#closed = true;
     for (const job of this.#jobs.values()) job.abort.abort();
     await Promise.all([...this.#jobs.values()].map((j) => j.ended));
   }

@@ -2,17 +2,19 @@
 // answer is built by ./views (bounded, redacted); every failure is `{ error: { code, message } }`
 // with one redacted line.
 import type { EventBus } from '@omnibus/core';
-import { isOmnibusError, manage } from '@omnibus/core';
+import { InvalidArgumentError, isOmnibusError, manage } from '@omnibus/core';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { CommandError, errorLine } from '../errors.js';
 import type { JobRequest, Jobs } from './jobs.js';
 import type { Sampler } from './sampler.js';
-import { numberIn, readSelection } from './selection.js';
+import { numberIn, readJobBody, readSelection } from './selection.js';
 import { deadLetterDetail, deadLetterRow, tailRow } from './views.js';
 
 /** Live tails at most, across every open page. */
 const MAX_TAILS = 8;
+/** Lines a tail holds for a page that reads slowly; beyond, the oldest are dropped (and counted). */
+const MAX_QUEUED = 1_000;
 
 /** What the routes need. */
 export interface RoutesContext {
@@ -30,7 +32,7 @@ function status(error: unknown): 400 | 409 | 500 | 503 {
   if (!isOmnibusError(error)) return 500;
   const { code } = error as { code: string };
   if (code === 'INVALID_SUBJECT' || code === 'INVALID_ARGUMENT') return 400;
-  if (code === 'CLOSED') return 503;
+  if (code === 'BUS_CLOSED') return 503;
   return 500;
 }
 
@@ -39,11 +41,12 @@ function failure(c: Context, error: unknown): Response {
   return c.json({ error: { code, message: errorLine(error) } }, status(error));
 }
 
+/** The JSON object a POST carries; anything else is a 400, never an empty (everything) selection. */
 async function body(c: Context): Promise<Record<string, unknown>> {
   const value: unknown = await c.req.json().catch(() => undefined);
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidArgumentError('the request body must be a JSON object');
+  return value as Record<string, unknown>;
 }
 
 /** The `/api/*` routes. */
@@ -109,19 +112,16 @@ export function apiRoutes(ctx: RoutesContext): Hono {
   });
 
   api.post('/dead-letters/redrive', async (c) => {
-    const b = await body(c);
-    const selection = readSelection((b.selection ?? {}) as Record<string, unknown>);
+    const b = readJobBody(await body(c), ['rate']);
     const rate = numberIn(b.rate, 'rate', 0, 1_000_000, 0);
-    return startJob(c, { kind: 'redrive', selection, rate, dryRun: b.dryRun === true });
+    return startJob(c, { kind: 'redrive', selection: b.selection, rate, dryRun: b.dryRun });
   });
 
   api.post('/dead-letters/purge', async (c) => {
-    const b = await body(c);
-    const selection = readSelection((b.selection ?? {}) as Record<string, unknown>);
-    const dryRun = b.dryRun === true;
-    if (!dryRun && b.confirm !== true)
+    const b = readJobBody(await body(c), ['confirm']);
+    if (!b.dryRun && b.confirm !== true)
       return c.json({ error: { code: 'NOT_CONFIRMED', message: 'a purge needs confirm: true' } }, 409);
-    return startJob(c, { kind: 'purge', selection, rate: 0, dryRun });
+    return startJob(c, { kind: 'purge', selection: b.selection, rate: 0, dryRun: b.dryRun });
   });
 
   api.get('/jobs/:id', (c) => {
@@ -145,30 +145,70 @@ export function apiRoutes(ctx: RoutesContext): Hono {
       );
     if (tails >= MAX_TAILS)
       return c.json({ error: { code: 'BUSY', message: `${MAX_TAILS} tails are open: close one` } }, 429);
+    tails++; // counted before the subscribe: a burst cannot open more than MAX_TAILS
     const stop = new AbortController();
     const onClose = () => stop.abort();
     ctx.closing.addEventListener('abort', onClose, { once: true });
+    const release = () => {
+      tails--;
+      ctx.closing.removeEventListener('abort', onClose);
+      stop.abort();
+    };
     let sub: Awaited<ReturnType<EventBus['subscribe']>>;
     try {
       sub = await bus.subscribe(pattern, { from: 'new', signal: stop.signal });
     } catch (error) {
-      ctx.closing.removeEventListener('abort', onClose);
+      release();
       return failure(c, error);
     }
-    tails++;
-    return streamSSE(c, async (stream) => {
-      stream.onAbort(() => stop.abort());
+    // The subscription is read at once into a bounded queue and the page is written from it: a
+    // slow or stalled page drops the oldest lines (and is told how many), it never holds up the bus.
+    const queue: string[] = [];
+    let dropped = 0;
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const reading = (async () => {
       try {
-        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ pattern }) });
         for await (const m of sub) {
-          if (stream.aborted) break;
-          await stream.writeSSE({ event: 'message', data: JSON.stringify(tailRow(m)) });
+          if (queue.length >= MAX_QUEUED) {
+            queue.shift();
+            dropped++;
+          }
+          queue.push(JSON.stringify(tailRow(m)));
+          wake?.();
         }
       } finally {
-        tails--;
-        ctx.closing.removeEventListener('abort', onClose);
+        ended = true;
+        wake?.();
+      }
+    })();
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => {
         stop.abort();
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ pattern }) });
+        while (!stream.aborted && !stop.signal.aborted) {
+          const data = queue.shift();
+          if (data === undefined) {
+            if (ended) break;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+            wake = undefined;
+            continue;
+          }
+          if (dropped > 0) {
+            await stream.writeSSE({ event: 'dropped', data: String(dropped) });
+            dropped = 0;
+          }
+          await stream.writeSSE({ event: 'message', data });
+        }
+      } finally {
+        release();
         await sub.close().catch(() => undefined);
+        await reading.catch(() => undefined);
       }
     });
   });

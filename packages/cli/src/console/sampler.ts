@@ -8,6 +8,8 @@ import { groupRow } from './views.js';
 
 /** Points of lag history kept per group. */
 export const HISTORY_POINTS = 120;
+/** No page asked for this long: the broker is not asked either (no steady admin load on Kafka). */
+const IDLE_MS = 30_000;
 /** Groups tracked at most (the rest are listed without history). */
 const MAX_TRACKED_GROUPS = 1_000;
 
@@ -57,6 +59,8 @@ export class Sampler {
   #running: Promise<void> | undefined;
   #latest: Sample | undefined;
   #stopped = false;
+  #lastRead = Date.now();
+  #asked: Promise<void> | undefined;
 
   constructor(bus: EventBus, intervalMs: number) {
     this.#bus = bus;
@@ -72,6 +76,10 @@ export class Sampler {
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
+      if (Date.now() - this.#lastRead > IDLE_MS) {
+        this.#schedule(); // nobody is looking
+        return;
+      }
       this.#running = this.#round().finally(() => {
         this.#running = undefined;
         this.#schedule();
@@ -80,9 +88,16 @@ export class Sampler {
     this.#timer.unref();
   }
 
-  /** The last sample (taken now when none was yet). */
+  /** The last sample (taken now when there is none, or it is stale after an idle spell). */
   async latest(): Promise<Sample> {
-    if (!this.#latest) await (this.#running ?? this.#round());
+    this.#lastRead = Date.now();
+    const stale = !this.#latest || Date.now() - this.#latest.at > 2 * this.#intervalMs + 2_000;
+    if (stale) {
+      this.#asked ??= (this.#running ?? this.#round()).finally(() => {
+        this.#asked = undefined;
+      });
+      await this.#asked;
+    }
     return this.#latest as Sample;
   }
 

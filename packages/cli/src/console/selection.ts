@@ -31,6 +31,8 @@ function time(source: Source, name: string): number | undefined {
   }
 }
 
+const FILTERS = new Set(['in', 'subject', 'group', 'error', 'since', 'until', 'refs']);
+
 /** A selection from the page's filters: `in`, `subject`, `group`, `error`, `since`, `until`, `refs`. */
 export function readSelection(source: Source): DeadLetterSelection {
   const refs = source.refs;
@@ -62,4 +64,45 @@ export function numberIn(value: unknown, name: string, min: number, max: number,
   if (!Number.isFinite(n) || n < min || n > max)
     throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
   return n;
+}
+
+/** A redrive's or purge's body, checked whole: a typo or a wrong type is a 400, never "everything". */
+export interface JobBody {
+  readonly selection: DeadLetterSelection;
+  readonly dryRun: boolean;
+  readonly rate?: unknown;
+  readonly confirm?: boolean;
+}
+
+function flag(body: Source, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${name} must be true or false`);
+  return value;
+}
+
+/**
+ * `{ selection, dryRun?, all? }` plus the `extra` fields of the operation. An empty selection
+ * (no filter, no refs) needs `all: true`: every dead letter is never selected by omission.
+ */
+export function readJobBody(body: Source, extra: readonly string[]): JobBody {
+  for (const key of Object.keys(body))
+    if (!['selection', 'dryRun', 'all', ...extra].includes(key))
+      throw new InvalidArgumentError(`unknown field "${key.slice(0, 40)}"`);
+  const raw = body.selection ?? {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InvalidArgumentError('selection must be an object of filters or refs');
+  for (const key of Object.keys(raw))
+    if (!FILTERS.has(key)) throw new InvalidArgumentError(`unknown filter "${key.slice(0, 40)}"`);
+  const selection = readSelection(raw as Source);
+  const all = flag(body, 'all') === true;
+  if (Object.keys(selection).every((k) => k === 'in') && !all)
+    throw new InvalidArgumentError('select dead letters: filters or refs, or all: true for every one');
+  const confirm = extra.includes('confirm') ? flag(body, 'confirm') : undefined;
+  return {
+    selection,
+    dryRun: flag(body, 'dryRun') === true,
+    ...(extra.includes('rate') ? { rate: body.rate } : {}),
+    ...(confirm === undefined ? {} : { confirm }),
+  };
 }

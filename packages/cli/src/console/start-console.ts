@@ -123,6 +123,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   if (token !== undefined && token.length < 16)
     throw new InvalidArgumentError('an access token needs at least 16 characters');
   const intervalMs = options.intervalMs ?? 2_000;
+  if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 3_600_000)
+    throw new InvalidArgumentError('intervalMs must be from 100 to 3,600,000 milliseconds');
   const assets = loadAssets();
   const closing = new AbortController();
   const sampler = new Sampler(bus, intervalMs);
@@ -168,7 +170,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   });
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${address.port}/${token ? `?token=${token}` : ''}`,
+    url: `http://${shownHost}:${address.port}/${token ? `?token=${encodeURIComponent(token)}` : ''}`,
     host: address.address,
     port: address.port,
     token,
