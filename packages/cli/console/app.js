@@ -78,12 +78,13 @@ function sparkline(points, width = 180, height = 34) {
 }
 
 /** Repeats `fn` every `ms` until the page changes (the returned stop is called by the router). */
+/** `ms` is a number or a function read before each wait (pages follow the server's interval). */
 function every(ms, fn) {
   let timer;
   let stopped = false;
   const run = async () => {
     await fn();
-    if (!stopped) timer = setTimeout(run, ms);
+    if (!stopped) timer = setTimeout(run, typeof ms === 'function' ? ms() : ms);
   };
   run();
   return () => {
@@ -110,62 +111,69 @@ function showStatus(health) {
 
 // ---- pages --------------------------------------------------------------------------------
 
+/** How often a page reads the server: its sampling interval (at least 0.5 s). */
+let pollMs = 2000;
+
 function overviewPage(root) {
-  return every(2000, async () => {
-    try {
-      const o = await api('api/overview');
-      showStatus(o.health);
-      const card = (label, value, testid, small) =>
-        h(
-          'div',
-          { className: 'card' },
-          h('div', { className: 'label' }, label),
-          h('div', { className: small ? 'value small' : 'value', 'data-testid': testid }, value),
-        );
-      const r = o.rates;
-      root.replaceChildren(
-        h('h1', {}, 'Overview'),
-        h(
-          'div',
-          { className: 'cards' },
-          card('Backend', o.backend, 'backend'),
-          card(
-            'Status',
-            o.health
-              ? o.health.ok
-                ? 'connected'
-                : o.health.connectionLost
-                  ? 'connection lost'
-                  : o.health.state
-              : '–',
-            'health',
+  return every(
+    () => pollMs,
+    async () => {
+      try {
+        const o = await api('api/overview');
+        pollMs = Math.max(500, o.intervalMs);
+        showStatus(o.health);
+        const card = (label, value, testid, small) =>
+          h(
+            'div',
+            { className: 'card' },
+            h('div', { className: 'label' }, label),
+            h('div', { className: small ? 'value small' : 'value', 'data-testid': testid }, value),
+          );
+        const r = o.rates;
+        root.replaceChildren(
+          h('h1', {}, 'Overview'),
+          h(
+            'div',
+            { className: 'cards' },
+            card('Backend', o.backend, 'backend'),
+            card(
+              'Status',
+              o.health
+                ? o.health.ok
+                  ? 'connected'
+                  : o.health.connectionLost
+                    ? 'connection lost'
+                    : o.health.state
+                : '–',
+              'health',
+            ),
+            card('Bus', o.url ?? 'this process', 'url', true),
+            card('Groups', figure(o.groups.count), 'group-count'),
+            card('Total lag', figure(o.groups.lag), 'total-lag'),
+            card('Pending', figure(o.groups.pending), 'total-pending'),
           ),
-          card('Bus', o.url ?? 'this process', 'url', true),
-          card('Groups', figure(o.groups.count), 'group-count'),
-          card('Total lag', figure(o.groups.lag), 'total-lag'),
-          card('Pending', figure(o.groups.pending), 'total-pending'),
-        ),
-        h('h2', {}, 'Rates (per second)'),
-        h(
-          'div',
-          { className: 'cards' },
-          card('Published', figure(r.published), 'rate-published'),
-          card('Delivered', figure(r.delivered), 'rate-delivered'),
-          card('Acked', figure(r.acked), 'rate-acked'),
-          card('Dead-lettered', figure(r.deadLettered), 'rate-dead-lettered'),
-          card('Errors', figure(r.errors), 'rate-errors'),
-        ),
-        h(
-          'p',
-          { className: 'note' },
-          `Rates and totals are those of the bus this console runs on (published ${figure(o.stats.published)}, delivered ${figure(o.stats.delivered)}, dead-lettered ${figure(o.stats.deadLettered)} since it opened): run the console inside a service (startConsole({ bus })) to see that service's traffic. Lag and pending come from the broker and cover every service. Refreshed every ${o.intervalMs / 1000} s.`,
-        ),
-        o.groupsError ? errorBox(o.groupsError) : '',
-      );
-    } catch (error) {
-      root.replaceChildren(h('h1', {}, 'Overview'), errorBox(error));
-    }
-  });
+          h('h2', {}, 'Rates (per second)'),
+          h(
+            'div',
+            { className: 'cards' },
+            card('Published', figure(r.published), 'rate-published'),
+            card('Delivered', figure(r.delivered), 'rate-delivered'),
+            card('Acked', figure(r.acked), 'rate-acked'),
+            card('Dead-lettered', figure(r.deadLettered), 'rate-dead-lettered'),
+            card('Errors', figure(r.errors), 'rate-errors'),
+          ),
+          h(
+            'p',
+            { className: 'note' },
+            `${o.ownBus ? `Rates and totals are those of the console's own bus (published ${figure(o.stats.published)}, delivered ${figure(o.stats.delivered)} since it opened), not of your services: start the console inside a service with startConsole({ bus }) to see its traffic.` : `Rates and totals are those of the bus this console runs in (published ${figure(o.stats.published)}, delivered ${figure(o.stats.delivered)}, dead-lettered ${figure(o.stats.deadLettered)} since it opened).`} Lag and pending come from the broker and cover every service. Refreshed every ${pollMs / 1000} s.`,
+          ),
+          o.groupsError ? errorBox(o.groupsError) : '',
+        );
+      } catch (error) {
+        root.replaceChildren(h('h1', {}, 'Overview'), errorBox(error));
+      }
+    },
+  );
 }
 
 function groupsPage(root) {
@@ -217,7 +225,17 @@ function groupsPage(root) {
         ),
       ),
       ...(rows.length === 0
-        ? [h('tr', {}, h('td', { colSpan: 7, className: 'note' }, 'No consumer groups.'))]
+        ? [
+            h(
+              'tr',
+              {},
+              h(
+                'td',
+                { colSpan: 7, className: 'note' },
+                filter.value.trim() ? 'No group matches the filter.' : 'No consumer groups.',
+              ),
+            ),
+          ]
         : []),
     );
     note.replaceChildren(
@@ -226,14 +244,18 @@ function groupsPage(root) {
     );
   };
   filter.oninput = render;
-  return every(2000, async () => {
-    try {
-      last = await api('api/groups');
-      render();
-    } catch (error) {
-      note.replaceChildren(errorBox(error));
-    }
-  });
+  return every(
+    () => pollMs,
+    async () => {
+      try {
+        last = await api('api/groups');
+        pollMs = Math.max(500, last.intervalMs);
+        render();
+      } catch (error) {
+        note.replaceChildren(errorBox(error));
+      }
+    },
+  );
 }
 
 const FILTERS = ['subject', 'group', 'error', 'since', 'until', 'in'];
@@ -252,11 +274,11 @@ function filtersFromHash(params) {
 
 function deadLettersPage(root, params) {
   const filters = filtersFromHash(params);
-  const input = (name, placeholder) =>
+  const input = (name, placeholder, label = name) =>
     h(
       'label',
       {},
-      name,
+      label,
       h('input', {
         type: 'text',
         name,
@@ -268,12 +290,12 @@ function deadLettersPage(root, params) {
   const form = h(
     'form',
     { className: 'filters', 'data-testid': 'filters' },
-    input('subject', 'orders.>'),
-    input('group', 'billing'),
+    input('subject', 'e.g. orders.>', 'original subject'),
+    input('group', 'e.g. billing'),
     input('error', 'text in the error'),
-    input('since', '2h or 2026-12-06T10:00Z'),
-    input('until', ''),
-    input('in', 'dlq.>'),
+    input('since', 'e.g. 2h or 2026-12-06T10:00Z', 'since (UTC)'),
+    input('until', '', 'until (UTC)'),
+    input('in', 'dlq.>', 'stored in'),
     h('button', { type: 'submit', className: 'primary' }, 'Filter'),
   );
   form.onsubmit = (event) => {
@@ -354,7 +376,7 @@ function deadLettersPage(root, params) {
           'tr',
           {},
           h('th', {}, headBox),
-          h('th', {}, 'Dead-lettered at'),
+          h('th', {}, 'Dead-lettered at (UTC)'),
           h('th', {}, 'Subject'),
           h('th', {}, 'Group'),
           h('th', { className: 'num' }, 'Attempts'),
@@ -380,7 +402,7 @@ function deadLettersPage(root, params) {
       'tr',
       { className: 'row', 'data-ref': d.ref, 'data-testid': 'dead-letter-row' },
       h('td', {}, box),
-      h('td', { className: 'mono' }, time(d.at)),
+      h('td', { className: 'mono nowrap' }, time(d.at)),
       h('td', { className: 'mono clip', title: d.subject }, d.subject),
       h('td', { className: 'mono' }, d.group ?? '–'),
       h('td', { className: 'num' }, figure(d.attempts)),
@@ -388,8 +410,12 @@ function deadLettersPage(root, params) {
       h('td', { className: 'clip error', title: d.error ?? d.reason }, d.error ?? d.reason),
       h('td', { className: 'mono clip', title: `${bytes(d.size)}` }, d.preview),
     );
+    tr.tabIndex = 0;
     tr.onclick = () => {
       location.hash = `#/dead-letter?ref=${encodeURIComponent(d.ref)}${filters.in ? `&in=${encodeURIComponent(filters.in)}` : ''}`;
+    };
+    tr.onkeydown = (event) => {
+      if (event.key === 'Enter') tr.onclick();
     };
     return tr;
   };
@@ -451,7 +477,7 @@ function deadLettersPage(root, params) {
           const total = Math.max(job.total ?? 0, p.selected);
           bar.max = Math.max(1, total);
           bar.value = p.done;
-          label.textContent = `${p.done} of ${total} ${verb}${ended ? ` — ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)} s` : '…'}${p.pendingRemoval ? ` (${p.pendingRemoval} republished, not removed yet)` : ''}`;
+          label.textContent = `${p.done} of ${total} ${verb}${ended ? ` — ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)} s` : '…'}${ended && p.pendingRemoval ? ` (${p.pendingRemoval} republished, their dead letters not removed: run it again to remove them)` : ''}`;
         }
         if (job.error) label.append(errorBox(job.error));
       };
@@ -480,6 +506,13 @@ function deadLettersPage(root, params) {
                   { 'data-testid': 'dry-run-list' },
                   ...job.listed.map((d) => h('li', { className: 'mono' }, `${d.subject}  ${d.id}`)),
                 ),
+                job.progress.selected > job.listed.length
+                  ? h(
+                      'p',
+                      { className: 'note' },
+                      `The first ${job.listed.length} of ${job.progress.selected}.`,
+                    )
+                  : '',
               );
             resolve();
           }
@@ -558,9 +591,7 @@ function deadLetterPage(root, params) {
       pre.textContent = views[kind] ?? '';
       for (const b of tabs.children) b.classList.toggle('active', b.dataset.kind === kind);
       const limit = kind === 'hex' ? '4 KiB' : '64 KiB';
-      cut.textContent = p.truncated[kind]
-        ? `Showing the first ${limit} of ${bytes(p.size)}.`
-        : `${bytes(p.size)}.`;
+      cut.textContent = p.truncated[kind] ? `Showing the first ${limit} of ${bytes(p.size)}` : bytes(p.size);
     };
     for (const kind of ['json', 'text', 'hex'])
       if (views[kind] !== undefined) {
@@ -619,7 +650,7 @@ function deadLetterPage(root, params) {
           'dl',
           { className: 'fields' },
           field('Message id', d.id, 'detail-id'),
-          field('Dead-lettered at', time(d.at)),
+          field('Dead-lettered at', `${time(d.at)} UTC`),
           field('Stored in', d.deadLetterSubject),
           field('Group', d.group ?? '–', 'detail-group'),
           field('Attempts', figure(d.attempts)),
@@ -689,7 +720,7 @@ function tailPage(root, params) {
         h(
           'tr',
           {},
-          h('th', {}, 'Published'),
+          h('th', {}, 'Published (UTC)'),
           h('th', {}, 'Subject'),
           h('th', {}, 'Id'),
           h('th', { className: 'num' }, 'Attempt'),
@@ -735,6 +766,7 @@ function tailPage(root, params) {
     const p = pattern.value.trim();
     if (!p) return;
     history.replaceState(null, '', `#/tail?pattern=${encodeURIComponent(p)}`);
+    body.replaceChildren(); // a new pattern starts a new list
     received = 0;
     skipped = 0;
     held = [];
@@ -759,12 +791,17 @@ function tailPage(root, params) {
       skipped += Number(event.data) || 0;
       showState('live');
     });
-    source.onerror = () => {
-      showState(
-        source?.readyState === EventSource.CLOSED
-          ? 'closed (pattern refused or console gone)'
-          : 'reconnecting',
+    const current = source;
+    source.onerror = async () => {
+      if (current.readyState !== EventSource.CLOSED) return showState('reconnecting');
+      // EventSource does not say why: ask once, and read the refusal (a bad pattern, too many tails)
+      const probe = new AbortController();
+      const res = await fetch(`api/tail?pattern=${encodeURIComponent(p)}`, { signal: probe.signal }).catch(
+        () => undefined,
       );
+      const reason = res && !res.ok ? (await res.json().catch(() => ({})))?.error?.message : undefined;
+      probe.abort();
+      showState(reason ? `refused: ${reason}` : 'closed (the console is gone?)');
     };
   };
   pause.onclick = () => {

@@ -144,6 +144,10 @@ function consoleSuite(backend: string, open: () => Promise<EventBus>): void {
       // the very long line is clipped: the page does not scroll sideways
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
       await shot('dead-letters-hostile');
+      // a phone's width: the tables scroll inside themselves, the page does not
+      await page.setViewportSize({ width: 390, height: 800 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       await rows.filter({ hasText: `${prefix}.hostile.script` }).click();
       await expect
@@ -239,6 +243,10 @@ function consoleSuite(backend: string, open: () => Promise<EventBus>): void {
 
     it('tail: live messages for a pattern, pausable', async () => {
       const pattern = `${prefix}.tail.>`;
+      await goto(`/tail?pattern=${encodeURIComponent(`${prefix}..bad`)}`);
+      await expect
+        .poll(() => page.textContent('[data-testid=tail-state]'))
+        .toMatch(/^refused: .*empty token/);
       await goto(`/tail?pattern=${encodeURIComponent(pattern)}`);
       await expect.poll(() => page.textContent('[data-testid=tail-state]')).toMatch(/^live/);
       await bus.publish(`${prefix}.tail.one`, encode('{"n":1}'), { headers: { 'x-evil': HOSTILE.header } });

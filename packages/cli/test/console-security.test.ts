@@ -160,6 +160,11 @@ describe('on loopback, without a token', () => {
     });
     expect(badRate.status).toBe(400);
     expect((await raw(`${base}/api/dead-letters?since=soon`)).status).toBe(400);
+    const backwards = await raw(`${base}/api/dead-letters?since=1m&until=2h`);
+    expect(backwards.status).toBe(400);
+    expect(JSON.parse(backwards.body).error.message).toBe('since must be before until');
+    const gone = await raw(`${base}/api/dead-letters/one?ref=nope`);
+    expect(JSON.parse(gone.body).error.message).toMatch(/^this dead letter is gone/);
     expect((await raw(`${base}/api/dead-letters/one?ref=nope`)).status).toBe(404);
     expect((await raw(`${base}/api/tail`)).status).toBe(400);
     expect(await deadLetterCount()).toBe(3);

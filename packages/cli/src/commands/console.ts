@@ -24,8 +24,15 @@ export async function consoleCommand(ctx: CommandContext, options: ConsoleComman
     port: options.port,
     ...(options.token ? { token: true } : {}),
     busUrl: ctx.url,
+    ownBus: true,
   });
   ctx.out.line(`omnibus console for the ${bus.backend} bus: ${server.url}`);
+  if (server.host === '0.0.0.0' || server.host === '::')
+    ctx.out.note(
+      ctx.out.ce.yellow(
+        `omnibus: listening on every address: open it with this machine's name or address in place of ${server.host}`,
+      ),
+    );
   if (bus.backend === 'memory')
     ctx.out.note(
       ctx.out.ce.yellow(

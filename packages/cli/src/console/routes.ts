@@ -2,7 +2,7 @@
 // answer is built by ./views (bounded, redacted); every failure is `{ error: { code, message } }`
 // with one redacted line.
 import type { EventBus } from '@omnibus/core';
-import { InvalidArgumentError, isOmnibusError, manage } from '@omnibus/core';
+import { InvalidArgumentError, isOmnibusError, manage, redact } from '@omnibus/core';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { CommandError, errorLine } from '../errors.js';
@@ -24,6 +24,8 @@ export interface RoutesContext {
   readonly sampler: Sampler;
   readonly jobs: Jobs;
   readonly intervalMs: number;
+  /** The bus was opened for the console alone (`omnibus console`). */
+  readonly ownBus: boolean;
   /** Aborted when the console closes: ends every tail. */
   readonly closing: AbortSignal;
 }
@@ -36,9 +38,19 @@ function status(error: unknown): 400 | 409 | 500 | 503 {
   return 500;
 }
 
+/** One line for the page: the bus's own message and hint (no class name or code in front), redacted. */
+function message(error: unknown): string {
+  if (!isOmnibusError(error)) return errorLine(error);
+  const { message: text, hint } = error as { message: string; hint?: string };
+  return redact(`${text.replace(/^\[omnibus\]\s*/, '')}${hint ? ` (${hint})` : ''}`).replace(
+    /\s*[\r\n]+\s*/g,
+    ' ',
+  );
+}
+
 function failure(c: Context, error: unknown): Response {
   const code = isOmnibusError(error) ? (error as { code: string }).code : 'ERROR';
-  return c.json({ error: { code, message: errorLine(error) } }, status(error));
+  return c.json({ error: { code, message: message(error) } }, status(error));
 }
 
 /** The JSON object a POST carries; anything else is a 400, never an empty (everything) selection. */
@@ -82,6 +94,7 @@ export function apiRoutes(ctx: RoutesContext): Hono {
       groupsError: s.groupsError ?? null,
       at: s.at,
       intervalMs: ctx.intervalMs,
+      ownBus: ctx.ownBus,
     });
   });
 
@@ -107,7 +120,16 @@ export function apiRoutes(ctx: RoutesContext): Hono {
     if (!ref) return c.json({ error: { code: 'INVALID_ARGUMENT', message: 'ref is missing' } }, 400);
     const where = c.req.query('in');
     const dl = await manage(bus).deadLetters.show(ref, where ? { in: where } : undefined);
-    if (!dl) return c.json({ error: { code: 'NOT_FOUND', message: `no dead letter ${ref}` } }, 404);
+    if (!dl)
+      return c.json(
+        {
+          error: {
+            code: 'NOT_FOUND',
+            message: 'this dead letter is gone: redriven or purged since (or never here)',
+          },
+        },
+        404,
+      );
     return c.json(deadLetterDetail(dl));
   });
 

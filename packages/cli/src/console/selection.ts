@@ -52,6 +52,8 @@ export function readSelection(source: Source): DeadLetterSelection {
     until: time(source, 'until'),
     refs: refs as string[] | undefined,
   };
+  if (picked.since !== undefined && picked.until !== undefined && picked.since >= picked.until)
+    throw new InvalidArgumentError('since must be before until');
   if (picked.in !== undefined) assertPattern(picked.in);
   if (picked.subject !== undefined) assertPattern(picked.subject);
   return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as DeadLetterSelection;

@@ -21,14 +21,20 @@ export interface ConsoleOptions {
   /** Port (default 7070; 0 picks a free one). */
   readonly port?: number;
   /**
-   * The access token every request must carry: a string, `true` for a random one, `false` for
-   * none (refused off loopback). Default: a random token off loopback, none on loopback.
+   * The access token every request must carry: a string of at least 16 characters, `true` for a
+   * random one, `false` for none (refused off loopback). Default: a random token off loopback,
+   * none on loopback.
    */
   readonly token?: string | boolean;
   /** The bus's URL, shown redacted on the overview. */
   readonly busUrl?: string;
-  /** How often health, rates and groups are read (default 2,000 ms). */
+  /** How often health, rates and groups are read (default 2,000 ms; 100 to 3,600,000). */
   readonly intervalMs?: number;
+  /**
+   * The bus was opened for the console alone (what `omnibus console` does): the overview then
+   * says its rates are the console's own, not a service's. Default false (embedded in a service).
+   */
+  readonly ownBus?: boolean;
 }
 
 /** A running console. */
@@ -95,7 +101,8 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
  *
  * ```ts
  * import { startConsole } from '@omnibus/cli';
- * const console = await startConsole({ bus }); // http://127.0.0.1:7070/
+ * const admin = await startConsole({ bus }); // http://127.0.0.1:7070/
+ * // on shutdown: await admin.close();
  * ```
  *
  * Bound to 127.0.0.1 by default. Off loopback a random token is required (it is in `url`).
@@ -156,6 +163,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       sampler,
       jobs,
       intervalMs,
+      ownBus: options.ownBus === true,
       closing: closing.signal,
     }),
   );
