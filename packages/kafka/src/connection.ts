@@ -138,6 +138,13 @@ const DISCONNECT_WAIT_MS = 1_000;
 /** Longest the probes of the broker addresses take (ms; at most `connectTimeoutMs`). */
 const PROBE_MS = 3_000;
 
+/** kafkajs's KafkaJSBrokerNotFound, itself or as the cause of a retry that gave up. */
+function brokerNotRegisteredYet(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++)
+    if (e.name === 'KafkaJSBrokerNotFound' || /not found in the cached metadata/.test(e.message)) return true;
+  return false;
+}
+
 /**
  * Connects the admin client and the idempotent producer, or fails with a credential-free
  * `ConnectionError` saying what was found at the broker addresses and what to do — having
@@ -158,15 +165,27 @@ export async function connectClients(
     options.kafka || options.ssl
       ? undefined
       : probeBrokers(options.brokers, options.clientId, Math.min(options.connectTimeoutMs, PROBE_MS));
+  const deadline = Date.now() + options.connectTimeoutMs;
   try {
-    await withTimeout(
-      Promise.race([
-        Promise.all([admin.connect(), producer.connect()]),
-        ...(probes ? [probes.noneIsKafka] : []),
-      ]),
-      options.connectTimeoutMs,
-      `no answer within ${options.connectTimeoutMs} ms`,
-    );
+    for (;;) {
+      try {
+        await withTimeout(
+          Promise.race([
+            Promise.all([admin.connect(), producer.connect()]),
+            ...(probes ? [probes.noneIsKafka] : []),
+          ]),
+          Math.max(1, deadline - Date.now()),
+          `no answer within ${options.connectTimeoutMs} ms`,
+        );
+        break;
+      } catch (error) {
+        // a cluster still starting: a broker named by one node's metadata is not registered in
+        // another's yet (KafkaJSBrokerNotFound). Passing: connect again, within connectTimeoutMs
+        if (!brokerNotRegisteredYet(error) || deadline - Date.now() < 1_500) throw error;
+        await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   } catch (error) {
     // a client still waiting on a broker that accepted the connection and never answers lets go
     // only when its request times out (30 s): its sockets are destroyed, which fails those
