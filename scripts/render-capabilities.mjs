@@ -76,7 +76,17 @@ const reports = (existsSync(reportsDir) ? readdirSync(reportsDir) : [])
 
 const mark = { passed: '✅ passes', failed: '❌ fails', unsupported: '➖ unsupported (declared)' };
 // an optional flag (e.g. `management`) a backend does not declare is a no
-const flag = (v) => (v === true ? 'yes' : v === false || v === undefined ? 'no' : String(v));
+// an object flag (e.g. `atMostOnce: { groups: true }`) is a yes with its details
+const flag = (v) =>
+  v === true
+    ? 'yes'
+    : v === false || v === undefined
+      ? 'no'
+      : typeof v === 'object' && v !== null
+        ? `yes (${Object.entries(v)
+            .map(([k, x]) => `${k}: ${flag(x)}`)
+            .join(', ')})`
+        : String(v);
 const lines = [
   '# Capabilities by backend',
   '',

@@ -24,7 +24,16 @@ describe('test helpers', () => {
   });
 
   it('every capability-gated group names a real capability', () => {
-    const known = ['durable', 'replay', 'groups', 'dedupe', 'delayedNak', 'ordering', 'management'];
+    const known = [
+      'durable',
+      'replay',
+      'groups',
+      'dedupe',
+      'delayedNak',
+      'ordering',
+      'management',
+      'atMostOnce',
+    ];
     for (const g of conformanceGroups) if (g.requires) expect(known).toContain(g.requires);
     expect(new Set(conformanceGroups.map((g) => g.name)).size).toBe(conformanceGroups.length);
   });

@@ -75,7 +75,11 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     },
 
     stats() {
-      return { ...stats, ...driver.extraStats?.() };
+      const extra = driver.extraStats?.();
+      // the driver's own skips (a dropping overflow policy) add to core's (at-most-once subscribers)
+      return extra?.dropped === undefined
+        ? { ...stats }
+        : { ...stats, dropped: stats.dropped + extra.dropped };
     },
 
     health(timeoutMs = 2_000) {

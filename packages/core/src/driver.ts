@@ -20,6 +20,11 @@ export interface OutgoingMessage {
   readonly publishedAt: number;
   /** True when the id was chosen by the publisher: the backend MUST dedupe on it within its window. */
   readonly dedupe: boolean;
+  /**
+   * Set (only) for an at-most-once publish: send it on the fast path (`capabilities.atMostOnce`),
+   * resolve once the client has it; no broker ack, no dedupe.
+   */
+  readonly atMostOnce?: true;
 }
 
 /** What the backend said about one publish. */
@@ -94,6 +99,12 @@ export interface DriverSubscribeRequest {
   readonly maxInFlight: number;
   readonly ackTimeoutMs: number;
   readonly sink: DeliverySink;
+  /**
+   * An at-most-once subscription (`capabilities.atMostOnce`): receive on the fast path and push
+   * every message (capacity does not apply: core skips the oldest of those waiting beyond
+   * `maxInFlight`), attempt 1, with `ack` and `nak` that do nothing on the broker. `from` is `new`.
+   */
+  readonly atMostOnce?: true;
 }
 
 /** A live subscription at the driver level. */

@@ -30,7 +30,9 @@ export class HandOuts {
     message.handedOut = true;
     message.deadline = now + this.#ackTimeoutMs;
     this.#list.add(message);
-    if (this.#timer === undefined && !this.#stopped) this.#arm(message.deadline, now);
+    // no deadline (at most once: nothing is redelivered): no timer
+    if (this.#timer === undefined && !this.#stopped && Number.isFinite(this.#ackTimeoutMs))
+      this.#arm(message.deadline, now);
   }
 
   /** Takes a message being settled out of the list (no-op for one never handed out). */

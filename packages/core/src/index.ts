@@ -113,6 +113,7 @@ export type {
   Closable,
   ConsumeOptions,
   Consumer,
+  DeliveryLevel,
   EventBus,
   Headers,
   Message,

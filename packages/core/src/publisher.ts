@@ -6,7 +6,7 @@ import type { Observers } from './observer.js';
 import type { StatsCounter } from './stats.js';
 import { assertSubject } from './subject.js';
 import type { BatchEntry, Payload, PublishOptions, PublishReceipt } from './types.js';
-import { assertMessageId, encodePayload, normalizeHeaders } from './validate.js';
+import { assertMessageId, encodePayload, normalizeHeaders, resolveDelivery } from './validate.js';
 
 /** What the publisher reports: publishes under way (for `activity()`), and events to observers. */
 export interface PublishTracking {
@@ -50,9 +50,12 @@ export function createPublisher(
 
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
-    const dedupe = options.id !== undefined;
-    if (dedupe) assertMessageId(options.id, backend);
-    return {
+    const atMostOnce =
+      options.delivery !== undefined &&
+      resolveDelivery(options.delivery, capabilities, backend) === 'at-most-once';
+    const dedupe = options.id !== undefined && !atMostOnce;
+    if (options.id !== undefined) assertMessageId(options.id, backend);
+    const message: OutgoingMessage = {
       id: options.id ?? generateId(),
       subject,
       payload: encodePayload(payload, capabilities.maxPayloadBytes, backend),
@@ -60,6 +63,7 @@ export function createPublisher(
       publishedAt: Date.now(),
       dedupe,
     };
+    return atMostOnce ? { ...message, atMostOnce: true } : message;
   };
 
   const asPublishError = (error: unknown, subject: string) =>
@@ -235,7 +239,9 @@ export function createPublisher(
   }
 
   async function sendBatch(messages: OutgoingMessage[]): Promise<PublishReceipt[]> {
-    if (driver.publishBatch) {
+    // a driver's batch path is its at-least-once one: a batch with at-most-once entries goes
+    // entry by entry (the fast path costs no round trip anyway)
+    if (driver.publishBatch && !messages.some((m) => m.atMostOnce)) {
       try {
         const receipts = await driver.publishBatch(messages);
         return receipts.map((r, i) => toReceipt(messages[i] as OutgoingMessage, r));

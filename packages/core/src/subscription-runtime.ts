@@ -43,6 +43,7 @@ const RESOLVED = Promise.resolve();
 const ACK_SEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: true });
 const ACK_UNSEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: false });
 const RELEASE: Settlement = Object.freeze({ kind: 'release' });
+const ACK_DROPPED: Settlement = Object.freeze({ kind: 'ack' });
 
 /** A promise, as opposed to the `void` a backend's synchronous settle returns. */
 const isPromise = (value: unknown): value is Promise<unknown> =>
@@ -187,6 +188,16 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
 
   push(delivery: InboundDelivery): void {
     const { stats } = this.#ctx;
+    if (
+      this.options.atMostOnce &&
+      this.#state === 'open' &&
+      this.#buffer.length >= this.options.maxInFlight
+    ) {
+      // at most once, a subscriber that falls behind skips the oldest waiting (never the broker's problem)
+      const oldest = this.#buffer.shift() as DeliveredMessage;
+      stats.dropped++;
+      void this.settle(oldest, ACK_DROPPED);
+    }
     stats.delivered++;
     stats.inFlight++;
     if (delivery.attempt > 1) stats.redelivered++;
@@ -277,7 +288,10 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#dispatchQueued = false;
     const dispatch = this.#dispatcher as (message: DeliveredMessage) => void;
     const buffer = this.#buffer;
-    while (this.#state === 'open' && buffer.length > 0) {
+    // at most once the backend pushes without regard to capacity: at most `maxInFlight` handlers
+    // run, the rest wait in the (bounded) buffer
+    const limit = this.options.atMostOnce ? this.options.maxInFlight : Number.POSITIVE_INFINITY;
+    while (this.#state === 'open' && buffer.length > 0 && this.#handOuts.size < limit) {
       // the time of each hand-out: a synchronous handler delays the next one's
       dispatch(this.#handOut(buffer.shift() as DeliveredMessage, Date.now()));
     }
@@ -359,6 +373,12 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   settle(message: DeliveredMessage, settlement: Settlement): Promise<void> {
     if (!message.claim()) return RESOLVED;
     this.#handOuts.delete(message);
+    if (this.options.atMostOnce && settlement.kind !== 'ack') {
+      // nothing comes back at most once: a failed or released message is gone (a release of one
+      // never handed out, as the subscription closes, is a skipped one)
+      if (settlement.kind === 'release' && !message.handedOut) this.#ctx.stats.dropped++;
+      return this.#ack(message) ?? RESOLVED;
+    }
     if (settlement.kind === 'ack') return this.#ack(message) ?? RESOLVED;
     const done = this.#nakOrDeadLetter(message, settlement);
     this.#trackBackendSettle(done);
@@ -491,6 +511,8 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#ctx.stats.inFlight--;
     this.#unsettled--;
     settled?.();
+    // at most once, a freed handler slot takes the next one waiting
+    if (this.options.atMostOnce && this.#dispatcher && this.#buffer.length > 0) this.#wake();
     if (this.#state === 'open' && this.#capacityListener) {
       try {
         this.#capacityListener();

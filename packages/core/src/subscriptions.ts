@@ -143,6 +143,7 @@ export class Subscriptions {
             maxInFlight: resolved.maxInFlight,
             ackTimeoutMs: resolved.ackTimeoutMs,
             sink: runtime,
+            ...(resolved.atMostOnce ? { atMostOnce: true as const } : {}),
           };
           return subscribeWithin(driver, request, {
             ms: subscribeTimeoutMs > 0 ? timeLeftMs : 0,

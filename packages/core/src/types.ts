@@ -6,6 +6,17 @@ export type Headers = Record<string, string>;
 export type Payload = Uint8Array | string;
 
 /** Per-publish options. */
+/**
+ * How messages are delivered (docs/contract.md, "Delivery levels"):
+ * - `at-least-once` (default): stored by the backend, acknowledged, redelivered until settled,
+ *   dead-lettered after `maxAttempts`;
+ * - `at-most-once`: the broker's fast path (NATS core, the memory bus without acks): no broker
+ *   ack, no redelivery, no dead letter; a subscriber misses what is published while it is not
+ *   connected, and one that falls behind skips the oldest (counted in `stats().dropped`).
+ * Effectively-once is the outbox's inbox (`@omnibus/outbox`) on top of at-least-once.
+ */
+export type DeliveryLevel = 'at-least-once' | 'at-most-once';
+
 export interface PublishOptions {
   /**
    * Message id. Publisher-chosen ids are the dedupe key: a second publish with the
@@ -15,6 +26,11 @@ export interface PublishOptions {
   id?: string;
   /** Headers delivered byte-exact with the message. */
   headers?: Headers;
+  /**
+   * `at-most-once`: sent on the backend's fast path (`capabilities.atMostOnce`) and resolved
+   * once handed to its client — no broker ack, no dedupe. Default `at-least-once`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** One entry of `publishBatch`. */
@@ -115,6 +131,15 @@ export interface SubscribeOptions {
   ackTimeoutMs?: number;
   /** Aborting closes the subscription. */
   signal?: AbortSignal;
+  /**
+   * `at-most-once`: receives on the backend's fast path (`capabilities.atMostOnce`): no acks,
+   * nothing redelivered or dead-lettered (a handler error is counted and the message is gone),
+   * only `from: 'new'`; at most `maxInFlight` messages wait for the handler, beyond which the
+   * oldest are skipped and counted in `stats().dropped`. `ack: 'manual'`, `maxAttempts`,
+   * `backoff`, `deadLetter` and `ackTimeoutMs` are refused with `ConfigError`. Default
+   * `at-least-once`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** A function that handles one message; throwing (or rejecting) asks for a retry. */
@@ -180,6 +205,11 @@ export interface Capabilities {
   /** Largest payload accepted, in bytes. */
   maxPayloadBytes: number;
   /**
+   * The at-most-once fast path (`delivery: 'at-most-once'`), and whether a group can share its
+   * traffic there (each message to one member). Absent: the backend has none.
+   */
+  atMostOnce?: { readonly groups: boolean };
+  /**
    * The management API (`manage(bus)`: dead letters, groups and lag) is available. Set by core
    * when the adapter's driver implements it; absent otherwise.
    */
@@ -211,7 +241,11 @@ export interface BusStats {
   deadLettered: number;
   /** Received and not yet settled. */
   inFlight: number;
-  /** Messages a lagging subscriber lost under a dropping overflow policy (memory only). */
+  /**
+   * Messages a lagging subscriber skipped: under a dropping overflow policy (memory), and on
+   * at-most-once subscriptions (the oldest waiting beyond `maxInFlight`, and those still waiting
+   * when it closed).
+   */
   dropped: number;
   /** Handler errors plus internal errors (failed dead-letter publishes, failed settles). */
   errors: number;

@@ -3,7 +3,14 @@ import { defaultDeadLetterSubject } from './dead-letter.js';
 import type { DriverStartPosition } from './driver.js';
 import { ConfigError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
 import { assertSubject } from './subject.js';
-import type { Capabilities, Headers, Payload, StartPosition, SubscribeOptions } from './types.js';
+import type {
+  Capabilities,
+  DeliveryLevel,
+  Headers,
+  Payload,
+  StartPosition,
+  SubscribeOptions,
+} from './types.js';
 
 const encoder = new TextEncoder();
 const MAX_ID_LENGTH = 256;
@@ -104,6 +111,8 @@ export interface ResolvedSubscribeOptions {
   deadLetter: (subject: string) => string;
   ackTimeoutMs: number;
   signal: AbortSignal | undefined;
+  /** `delivery: 'at-most-once'`: no acks, no redelivery, no dead letters; the oldest waiting are skipped. */
+  atMostOnce: boolean;
 }
 
 function positiveInt(field: string, value: unknown, fallback: number, max: number, backend?: string): number {
@@ -145,6 +154,8 @@ export function resolveSubscribeOptions(
   hints: Readonly<Partial<Record<'replay' | 'groups', string>>> = {},
 ): ResolvedSubscribeOptions {
   const { group } = options;
+  const atMostOnce = resolveDelivery(options.delivery, capabilities, backend) === 'at-most-once';
+  if (atMostOnce) refuseAtLeastOnceOptions(options, capabilities, backend);
   if (group !== undefined) {
     if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
       throw new ConfigError('group', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"', { backend });
@@ -193,7 +204,54 @@ export function resolveSubscribeOptions(
     maxAttempts: positiveInt('maxAttempts', options.maxAttempts, 5, 1_000_000, backend),
     backoff,
     deadLetter,
-    ackTimeoutMs: positiveInt('ackTimeoutMs', options.ackTimeoutMs, 30_000, 86_400_000, backend),
+    // at most once nothing is redelivered: no ack deadline
+    ackTimeoutMs: atMostOnce
+      ? Number.POSITIVE_INFINITY
+      : positiveInt('ackTimeoutMs', options.ackTimeoutMs, 30_000, 86_400_000, backend),
     signal: options.signal,
+    atMostOnce,
   };
+}
+
+/**
+ * `delivery` checked: `at-least-once` (default) or `at-most-once`, the latter only where the
+ * backend has the fast path (`capabilities.atMostOnce`).
+ *
+ * @throws ConfigError otherwise.
+ */
+export function resolveDelivery(
+  delivery: unknown,
+  capabilities: Readonly<Capabilities>,
+  backend?: string,
+): DeliveryLevel {
+  if (delivery === undefined || delivery === 'at-least-once') return 'at-least-once';
+  if (delivery !== 'at-most-once')
+    throw new ConfigError('delivery', `must be 'at-least-once' or 'at-most-once'`, { backend });
+  if (!capabilities.atMostOnce)
+    throw new ConfigError('delivery', `backend ${backend} has no at-most-once path`, {
+      backend,
+      hint: 'use at-least-once here (the default), or a backend with capabilities.atMostOnce (see docs/capabilities.md)',
+    });
+  return 'at-most-once';
+}
+
+/** What at-least-once alone offers, asked of an at-most-once subscription: a ConfigError naming it. */
+function refuseAtLeastOnceOptions(
+  options: SubscribeOptions,
+  capabilities: Readonly<Capabilities>,
+  backend?: string,
+): void {
+  const refuse = (field: string, why: string) => {
+    throw new ConfigError(field, `is not available at most once: ${why}`, {
+      backend,
+      hint: "leave it out, or subscribe with delivery: 'at-least-once'",
+    });
+  };
+  if (options.ack === 'manual') refuse('ack', 'there is nothing to acknowledge');
+  for (const field of ['maxAttempts', 'backoff', 'deadLetter', 'ackTimeoutMs'] as const)
+    if (options[field] !== undefined) refuse(field, 'nothing is redelivered or dead-lettered');
+  if (options.from !== undefined && options.from !== 'new')
+    refuse('from', 'the fast path keeps no history: only new messages');
+  if (options.group !== undefined && !capabilities.atMostOnce?.groups)
+    refuse('group', `backend ${backend} cannot share at-most-once traffic in a group`);
 }

@@ -142,6 +142,23 @@ function throughput(handlers: number): { omnibus: BenchRound; peers: Record<stri
 
 const oneHandler = throughput(1);
 part.add({ name: `awaited publish → 1 handler (${N})`, unit: 'msg/s', ...oneHandler });
+// the same at most once (no queue, no acks), against the same peers
+part.add({
+  name: `at most once: awaited publish → 1 handler (${N})`,
+  unit: 'msg/s',
+  omnibus: async () => {
+    const bus = createMemoryBus();
+    const c = counter(N);
+    await bus.consume(TOPIC, () => c.hit(), { delivery: 'at-most-once', maxInFlight: 100_000 });
+    const t = performance.now();
+    for (let i = 0; i < N; i++) await bus.publish(TOPIC, payload, { delivery: 'at-most-once' });
+    await c.finished;
+    const result = rate(N, performance.now() - t);
+    await bus.close();
+    return result;
+  },
+  peers: oneHandler.peers,
+});
 part.add({
   name: `awaited publish → ${FANOUT} handlers (${N} × ${FANOUT})`,
   unit: 'msg/s',

@@ -16,6 +16,7 @@ import {
 import { DedupeWindow } from './dedupe-window.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import type { Envelope } from './envelope.js';
+import { FastPath } from './fast-path.js';
 import { History } from './history.js';
 import { MemoryManagement } from './memory-management.js';
 import type { ResolvedMemoryOptions } from './options.js';
@@ -38,6 +39,8 @@ export class MemoryDriver implements BusDriver {
   readonly capabilityHints = { replay: REPLAY_HINT } as const;
   readonly #options: ResolvedMemoryOptions;
   readonly #index = new SubjectIndex<Target>();
+  /** At-most-once subscriptions: fed by every publish, straight from `#store`. */
+  readonly #fast = new FastPath();
   readonly #groups = new Map<string, Target>();
   /** Every live target (groups and ungrouped subscriptions), for `activity()`. */
   readonly #targets = new Set<Target>();
@@ -73,6 +76,7 @@ export class MemoryDriver implements BusDriver {
       groupBalance: 'message',
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
+      atMostOnce: { groups: true },
     } satisfies Capabilities);
   }
 
@@ -115,7 +119,8 @@ export class MemoryDriver implements BusDriver {
       return { duplicate: true };
     }
     const targets = this.#index.match(message.subject);
-    if (this.#options.overflow === 'block' && this.#anyFull(targets)) {
+    // an at-most-once publish never waits, not even for a full at-least-once subscriber
+    if (this.#options.overflow === 'block' && !message.atMostOnce && this.#anyFull(targets)) {
       return this.#waitForRoom(message.subject, targets).then((ready) => {
         if (message.dedupe && this.#dedupe.has(dedupeKey, Date.now())) return { duplicate: true }; // raced while waiting
         return this.#store(message, dedupeKey, ready, Date.now());
@@ -152,6 +157,7 @@ export class MemoryDriver implements BusDriver {
       this.#deadLetters.append(envelope);
     tracker?.expect(targets.length);
     for (const target of targets) this.#enqueue(target, envelope, now);
+    if (this.#fast.active) this.#fast.deliver(message, envelope.payload);
     return { duplicate: false, sequence: String(envelope.sequence) };
   }
 
@@ -242,6 +248,10 @@ export class MemoryDriver implements BusDriver {
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     if (this.#closed) throw new BusClosedError({ backend: BACKEND });
     const { group, pattern, sink } = request;
+    if (request.atMostOnce) {
+      const remove = this.#fast.add(pattern, group, sink);
+      return { stop: async () => remove() };
+    }
     let target: Target;
     if (group !== undefined) {
       const existing = this.#groups.get(group);

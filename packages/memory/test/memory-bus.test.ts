@@ -413,3 +413,51 @@ describe('logger', () => {
     await bus.close();
   });
 });
+
+describe('at most once', () => {
+  const fast = { delivery: 'at-most-once' } as const;
+
+  it('every publish reaches subscribers of both levels, a group of each level too', async () => {
+    bus = createMemoryBus();
+    const seen: Record<string, string[]> = { fast: [], durable: [], fastGroup: [], durableGroup: [] };
+    await bus.consume('mix.*', (m) => void seen.fast?.push(m.text()), fast);
+    await bus.consume('mix.*', (m) => void seen.durable?.push(m.text()));
+    await bus.consume('mix.*', (m) => void seen.fastGroup?.push(m.text()), { ...fast, group: 'g' });
+    await bus.consume('mix.*', (m) => void seen.durableGroup?.push(m.text()), { group: 'g' });
+    await bus.publish('mix.a', 'durable');
+    await bus.publish('mix.a', 'fast', fast);
+    await bus.publishBatch([{ subject: 'mix.b', payload: 'batch', delivery: 'at-most-once' }]);
+    await waitFor(() => Object.values(seen).every((s) => s.length === 3), 'every subscriber has all three');
+    // an at-most-once group and an at-least-once group of the same name are two groups
+    expect(seen).toEqual({
+      fast: ['durable', 'fast', 'batch'],
+      durable: ['durable', 'fast', 'batch'],
+      fastGroup: ['durable', 'fast', 'batch'],
+      durableGroup: ['durable', 'fast', 'batch'],
+    });
+  });
+
+  it('an at-most-once publish never waits, even for a full subscriber on a blocking bus', async () => {
+    bus = createMemoryBus({ maxBuffered: 2, overflow: 'block', blockTimeoutMs: 200 });
+    const sub = await bus.subscribe('full.x', { maxInFlight: 1 }); // at least once, never read
+    for (let i = 0; i < 3; i++) await bus.publish('full.x', `m${i}`);
+    const started = Date.now();
+    await bus.publish('full.x', 'fast', fast);
+    expect(Date.now() - started).toBeLessThan(100);
+    await expect(bus.publish('full.x', 'blocked')).rejects.toBeInstanceOf(BackpressureError);
+    await sub.close();
+  });
+
+  it("stats().dropped adds an at-most-once subscriber's skips to the bus's own overflow drops", async () => {
+    bus = createMemoryBus({ maxBuffered: 1, overflow: 'drop-newest' });
+    const durable = await bus.subscribe('drop.x', { maxInFlight: 1 });
+    const quick = await bus.subscribe('drop.x', { ...fast, maxInFlight: 2 });
+    for (let i = 0; i < 6; i++) await bus.publish('drop.x', `m${i}`);
+    await waitFor(() => bus.stats().dropped >= 8, 'the drops of both');
+    // durable: 1 handed out + 1 buffered, 4 dropped newest; fast: 2 waiting, 4 skipped oldest
+    expect(bus.stats().dropped).toBe(8);
+    await durable.close();
+    await quick.close();
+    expect(bus.stats().dropped).toBe(10); // the 2 still waiting at most once are dropped on close
+  });
+});

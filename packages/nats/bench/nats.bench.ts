@@ -10,6 +10,7 @@ import {
   instrumentedScenario,
   latencyFigures,
   measureConsumeRate,
+  measureFastPath,
   measureLatencies,
   rate,
   redriveScenario,
@@ -29,6 +30,7 @@ const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 3_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
+const N_CORE = part.count('BENCH_CORE', 50_000, 5_000);
 const payload = new Uint8Array(256).fill(7);
 const run = Date.now().toString(36);
 const rawStream = `BENCH_RAW_${run}`;
@@ -183,6 +185,36 @@ try {
         );
         return latencyFigures(samples, 3);
       },
+    },
+  });
+
+  // at most once: core NATS on both sides, on subjects no stream covers (nothing stored)
+  const fastPath = (listen: Parameters<typeof measureFastPath>[1], send: () => unknown) =>
+    measureFastPath(N_CORE, listen, send);
+  part.add({
+    name: `at most once: publish → consume (${N_CORE})`,
+    unit: 'msg/s',
+    omnibus: () =>
+      fastPath(
+        async (on) => {
+          const c = await bus.consume(`core${run}.omni`, on, {
+            delivery: 'at-most-once',
+            maxInFlight: 100_000,
+          });
+          return () => c.close();
+        },
+        () => bus.publish(`core${run}.omni`, payload, { delivery: 'at-most-once' }),
+      ),
+    peers: {
+      'raw client': () =>
+        fastPath(
+          async (on) => {
+            const sub = nc.subscribe(`core${run}.raw`, { callback: () => on() });
+            await nc.flush();
+            return async () => sub.unsubscribe();
+          },
+          () => nc.publish(`core${run}.raw`, payload),
+        ),
     },
   });
 

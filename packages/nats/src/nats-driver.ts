@@ -29,6 +29,7 @@ import {
 } from '@omnibus/core';
 import { AckBatcher } from './ack-batcher.js';
 import { CapacityPool } from './capacity-pool.js';
+import { publishCore, subscribeCore } from './core-path.js';
 import { encodeHeaders } from './envelope.js';
 import { FanOut, groupStart, type StartAt } from './fan-out.js';
 import { GroupRegistry, type Registration } from './group-registry.js';
@@ -108,6 +109,7 @@ export class NatsDriver implements BusDriver {
       groupBalance: 'message',
       wildcards: 'native',
       maxPayloadBytes: Math.min(options.maxPayloadBytes, serverMax - HEADER_ROOM),
+      atMostOnce: { groups: true }, // core NATS, queue groups
     } satisfies Capabilities);
   }
 
@@ -211,7 +213,8 @@ export class NatsDriver implements BusDriver {
     }
   }
 
-  publish(message: OutgoingMessage): Promise<DriverReceipt> {
+  publish(message: OutgoingMessage): Promise<DriverReceipt> | DriverReceipt {
+    if (message.atMostOnce) return publishCore(this.nc, message);
     return this.#publishOne(message);
   }
 
@@ -509,6 +512,7 @@ export class NatsDriver implements BusDriver {
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    if (request.atMostOnce) return subscribeCore(this.nc, request);
     if (this.streams.spansStreams(request.pattern)) return this.#fanOut(request);
     const target = this.streams.forPattern(request.pattern);
     // a group that existed before (its stream deleted and made again since, say) and has no

@@ -256,6 +256,60 @@ await withBroker('nats', (broker) => {
   const streamsToDelete = new Set<string>();
   afterAll(() => deleteStreams(broker.url, streamsToDelete));
 
+  describe('at most once (core NATS)', () => {
+    const fast = { delivery: 'at-most-once' } as const;
+
+    it('reaches subscribers of both levels where a stream covers the subject; a JetStream publish reaches a core subscriber', async () => {
+      const prefix = uniqueName('AMO');
+      const token = uniqueName('amo');
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: prefix });
+      try {
+        const core: string[] = [];
+        const durable: string[] = [];
+        await bus.consume(`${token}.*`, (m) => void core.push(`${m.text()}@${m.attempt}`), fast);
+        await bus.consume(`${token}.*`, (m) => void durable.push(`${m.text()}@${m.attempt}`));
+        for (const s of bus.createdStreams) streamsToDelete.add(s);
+        await bus.publish(`${token}.a`, 'jetstream');
+        await bus.publish(`${token}.a`, 'core', fast);
+        await waitFor(() => core.length === 2 && durable.length === 2, 'both levels got both');
+        expect(core).toEqual(['jetstream@1', 'core@1']);
+        expect(durable).toEqual(['jetstream@1', 'core@1']);
+      } finally {
+        for (const s of bus.createdStreams) streamsToDelete.add(s);
+        await bus.close();
+      }
+    });
+
+    it('headers and ids round-trip; a foreign core publish arrives with an id made up for it', async () => {
+      const token = uniqueName('amoh');
+      const bus = await createNatsBus({ url: broker.url, streamPrefix: uniqueName('AMOH') });
+      const raw = await connect({ servers: broker.url });
+      try {
+        const r = reader(await bus.subscribe(`${token}.>`, fast));
+        const receipt = await bus.publish(`${token}.x`, 'hi', {
+          ...fast,
+          id: 'order-1',
+          headers: { tenant: 'Zürich ✓', 'x-quote': 'say "hi"' },
+        });
+        const m = await r.next();
+        expect([m.id, m.text(), m.headers, m.attempt]).toEqual([
+          receipt.id,
+          'hi',
+          { tenant: 'Zürich ✓', 'x-quote': 'say "hi"' },
+          1,
+        ]);
+        expect(receipt.id).toBe('order-1');
+        raw.publish(`${token}.foreign`, 'from elsewhere');
+        const foreign = await r.next();
+        expect(foreign.text()).toBe('from elsewhere');
+        expect(foreign.id).toMatch(/^core-[0-9a-f-]{36}$/);
+      } finally {
+        await raw.close();
+        await bus.close();
+      }
+    });
+  });
+
   describe('stream provisioning', () => {
     it('is idempotent: a second bus verifies the stream and creates nothing', async () => {
       const prefix = uniqueName('PROV');

@@ -8,6 +8,7 @@ import {
   BenchPart,
   latencyFigures,
   measureConsumeRate,
+  measureFastPath,
   measureLatencies,
   rate,
   redriveScenario,
@@ -26,6 +27,7 @@ const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 3_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
+const N_PUBSUB = part.count('BENCH_PUBSUB', 20_000, 3_000);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const keyPrefix = `bench-omni-${run}`;
@@ -192,6 +194,42 @@ try {
   });
 
   // where the adapter has the management API (capabilities.management): a redrive of dead letters
+  // at most once: Pub/Sub on both sides (PUBLISH awaited, as Omnibus does; one PSUBSCRIBE connection)
+  part.add({
+    name: `at most once (Pub/Sub): publish → consume (${N_PUBSUB})`,
+    unit: 'msg/s',
+    omnibus: () =>
+      measureFastPath(
+        N_PUBSUB,
+        async (on) => {
+          const c = await bus.consume(`ps${run}.omni`, on, {
+            delivery: 'at-most-once',
+            maxInFlight: 100_000,
+          });
+          return () => c.close();
+        },
+        () => bus.publish(`ps${run}.omni`, payload, { delivery: 'at-most-once' }),
+      ),
+    peers: {
+      'raw client': async () => {
+        const subscriber = new Redis(url);
+        try {
+          return await measureFastPath(
+            N_PUBSUB,
+            async (on) => {
+              subscriber.on('pmessageBuffer', () => on());
+              await subscriber.psubscribe(`ps-raw-${run}.*`);
+              return () => subscriber.punsubscribe();
+            },
+            () => client.publish(`ps-raw-${run}.raw`, payload),
+          );
+        } finally {
+          subscriber.disconnect();
+        }
+      },
+    },
+  });
+
   if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
   else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();

@@ -22,6 +22,7 @@ import { encodeHeaders } from './envelope.js';
 import { parseRegistrations, startFor } from './group-registry.js';
 import { Keys } from './keys.js';
 import type { ResolvedRedisOptions } from './options.js';
+import { PubSubPath } from './pub-sub-path.js';
 import { createGroup, ReadLoop } from './read-loop.js';
 import { RedisManagement } from './redis-management.js';
 import { type Scripted, withScripts } from './scripted.js';
@@ -51,6 +52,8 @@ export class RedisDriver implements BusDriver {
   #trimmed = 0;
   /** How many times the main connection closed (see ReadLoopContext.connectionEpoch). */
   #connectionEpoch = 0;
+  /** The at-most-once path (Pub/Sub). */
+  readonly #pubSub: PubSubPath;
   readonly #onConnectionClosed = () => {
     this.#connectionEpoch++;
   };
@@ -61,6 +64,7 @@ export class RedisDriver implements BusDriver {
     this.#options = options;
     this.keys = new Keys(options.keyPrefix);
     this.management = new RedisManagement(this.#client, this.keys, options.publishTimeoutMs);
+    this.#pubSub = new PubSubPath(this.#client, this.keys.tag);
     // a Cluster's node connections close without a 'close' of the cluster: 'node error' and '-node' tell
     for (const event of CONNECTION_CLOSED_EVENTS) this.#client.on(event, this.#onConnectionClosed);
     const { trim } = options;
@@ -81,6 +85,7 @@ export class RedisDriver implements BusDriver {
       groupBalance: 'message',
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
+      atMostOnce: { groups: false }, // Pub/Sub: no shared subscriptions
     } satisfies Capabilities);
   }
 
@@ -145,6 +150,7 @@ export class RedisDriver implements BusDriver {
   }
 
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
+    if (message.atMostOnce) return this.#bounded(this.#pubSub.publish(message), 'publish');
     let reply: [number, string];
     try {
       reply = await this.#bounded(this.#client.omnibusPublish(...this.#publishArgs(message)), 'publish');
@@ -253,6 +259,7 @@ export class RedisDriver implements BusDriver {
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
+    if (request.atMostOnce) return this.#pubSub.subscribe(request);
     const grouped = request.group !== undefined;
     const group = request.group ?? `omnibus-${request.id}`;
     const consumer = `${hostname()}-${process.pid}-${request.id}`;
@@ -366,6 +373,7 @@ export class RedisDriver implements BusDriver {
     for (const event of CONNECTION_CLOSED_EVENTS) this.#client.off(event, this.#onConnectionClosed);
     await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);
     for (const loop of this.#loops) loop.disconnect();
+    this.#pubSub.close();
     this.#watcher?.stop();
     if (this.#owned && !(await settledWithin(this.#client.quit(), CLOSE_WAIT_MS))) this.#client.disconnect();
   }

@@ -883,3 +883,46 @@ describe('redis adapter', () => {
     expect(pairs.length).toBeGreaterThan(before + 1); // read again on a fresh connection
   }, 60_000);
 });
+
+describe('at most once (Pub/Sub)', () => {
+  const fast = { delivery: 'at-most-once' } as const;
+
+  it('the two levels do not meet; another key prefix does not see it; the subscriber connection closes with the bus', async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const a = await bus({ url: s.url, keyPrefix });
+    const other = await bus({ url: s.url, keyPrefix: uniquePrefix() });
+    const fastSeen = reader(await a.subscribe('mix.>', fast));
+    const durableSeen = reader(await a.subscribe('mix.>'));
+    const otherSeen = reader(await other.subscribe('mix.>', fast));
+    await a.publish('mix.a', 'durable');
+    await a.publish('mix.a.b', 'fast', { ...fast, headers: { tenant: 'Zürich ✓' } });
+    const got = await fastSeen.next();
+    expect([got.subject, got.text(), got.headers, got.attempt]).toEqual([
+      'mix.a.b',
+      'fast',
+      { tenant: 'Zürich ✓' },
+      1,
+    ]);
+    expect((await durableSeen.next()).text()).toBe('durable');
+    expect(await fastSeen.nothingWithin(300)).toBeUndefined();
+    expect(await durableSeen.nothingWithin(50)).toBeUndefined();
+    expect(await otherSeen.nothingWithin(50)).toBeUndefined();
+    // the glob lets `*` cross dots: core's matcher keeps `mix.*` to one token
+    const oneToken = reader(await a.subscribe('mix.*', fast));
+    await a.publish('mix.x.y', 'two tokens', fast);
+    await a.publish('mix.x', 'one token', fast);
+    expect((await oneToken.next()).text()).toBe('one token');
+    const admin = raw(s.url);
+    await admin.connect();
+    const before = Number(await admin.pubsub('NUMPAT'));
+    expect(before).toBeGreaterThanOrEqual(2);
+    await a.close();
+    await other.close();
+    await waitFor(
+      async () => Number(await admin.pubsub('NUMPAT')) === 0,
+      'no pattern subscription left',
+      5_000,
+    );
+  });
+});

@@ -121,6 +121,37 @@ export async function measureConsumeRate(
   return result;
 }
 
+/**
+ * An at-most-once round: `listen(onMessage)` installs the receiver (and returns its stop), then
+ * `n` sends, yielding to the event loop every 500 so deliveries come in while publishing; timed
+ * from the first send until the `n`th delivery (a fast path drops nothing here: the receivers are
+ * sized for it). Bounded by `limitMs`.
+ */
+export async function measureFastPath(
+  n: number,
+  listen: (onMessage: () => void) => Promise<() => Promise<unknown>>,
+  send: () => unknown,
+  limitMs = 60_000,
+): Promise<number> {
+  let seen = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const stop = await listen(() => {
+    if (++seen === n) done();
+  });
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    await send();
+    if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await within(finished, `${n} at-most-once deliveries (${seen} so far)`, limitMs);
+  const result = rate(n, performance.now() - t);
+  await stop();
+  return result;
+}
+
 /** How a benchmark run is sized: `--quick` or `BENCH_QUICK=1` for fewer rounds and smaller counts. */
 export interface BenchSettings {
   /** A quick run (smoke test): fewer rounds, smaller counts. */

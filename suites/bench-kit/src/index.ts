@@ -22,6 +22,7 @@ export {
   latencyFigures,
   latencyRows,
   measureConsumeRate,
+  measureFastPath,
   measureLatencies,
   percentile,
   rate,

@@ -8,6 +8,7 @@ import { ackTimeoutTests } from './ack-timeout.js';
 import { ackTests, delayedNakTests, groupTests } from './acks.js';
 import { limitTests, payloadTests, subjectTests } from './basics.js';
 import { type ConformanceContext, createContext, type Register } from './context.js';
+import { atMostOnceTests, deliveryLevelOptionTests } from './delivery-levels.js';
 import { groupDurabilityTests } from './group-durability.js';
 import { dedupeTests, replayTests } from './history.js';
 import { leadingWildcardTests } from './leading-wildcards.js';
@@ -50,7 +51,7 @@ export interface ConformanceReport {
   passed: number;
   failed: number;
   /** Groups not run because the backend declares the capability unsupported. */
-  unsupported: { group: string; capability: CapabilityName | 'ordering' | 'management' }[];
+  unsupported: { group: string; capability: CapabilityName | 'ordering' | 'management' | 'atMostOnce' }[];
   capabilities: Capabilities;
   /** Each group's outcome: every test passed, at least one failed, or not run because unsupported. */
   groups: Record<string, 'passed' | 'failed' | 'unsupported'>;
@@ -63,7 +64,7 @@ export interface ConformanceReport {
 
 interface GroupSpec {
   name: string;
-  requires?: CapabilityName | 'ordering' | 'management';
+  requires?: CapabilityName | 'ordering' | 'management' | 'atMostOnce';
   define: (test: Register, expect: Expect) => void;
 }
 
@@ -88,12 +89,15 @@ export const conformanceGroups: readonly GroupSpec[] = [
   { name: 'typed events', define: typedEventTests },
   { name: 'observation', define: observationTests },
   { name: 'management', requires: 'management', define: managementTests },
+  { name: 'delivery levels', define: deliveryLevelOptionTests },
+  { name: 'at most once', requires: 'atMostOnce', define: atMostOnceTests },
 ];
 
 function supports(capabilities: Capabilities, requirement: GroupSpec['requires']): boolean {
   if (requirement === undefined) return true;
   if (requirement === 'ordering') return capabilities.ordering === 'subject';
   if (requirement === 'management') return capabilities.management === true;
+  if (requirement === 'atMostOnce') return capabilities.atMostOnce !== undefined;
   return capabilities[requirement] === true;
 }
 
