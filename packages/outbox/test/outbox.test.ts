@@ -73,6 +73,8 @@ describe('outbox.publish and the relay', () => {
       expect(got[0]?.subject).toBe('orders.zürich.创建');
       expect([...(got[0]?.payload ?? [])]).toEqual([...payload]);
       expect(got[0]?.headers['x-tenant']).toBe('ácme');
+      // the row is marked once publishBatch resolved: the handler may run a moment before that
+      await until(() => relay.stats().forwarded === 1, 'the row marked as forwarded');
       expect(await unpublished(schema)).toBe(0);
       expect(relay.stats().forwarded).toBe(1);
       expect(await relay.lag()).toEqual({ rows: 0, oldestAgeMs: 0, failed: 0 });
