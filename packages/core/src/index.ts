@@ -1,5 +1,6 @@
 import './disposable.js';
 
+export { AT_MOST_ONCE_RECEIPT, atMostOnceDelivery } from './at-most-once.js';
 export type { BackendOptionsRegistry } from './backend-options-registry.js';
 export { defaultBackoff, resolveBackoff } from './backoff.js';
 export { createBus } from './create-bus.js';

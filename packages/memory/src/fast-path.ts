@@ -3,9 +3,7 @@
 // traffic round-robin over its members. A subscriber that falls behind skips its oldest waiting
 // messages in core (SubscriptionRuntime), never here: publishing never waits for it.
 import type { DeliverySink, InboundDelivery, OutgoingMessage } from '@omnibus/core';
-import { SubjectIndex } from '@omnibus/core';
-
-const NOTHING = (): void => undefined;
+import { atMostOnceDelivery, SubjectIndex } from '@omnibus/core';
 
 /** The subscribers of one at-most-once pattern (ungrouped: one; a group: its members). */
 class FastTarget {
@@ -41,16 +39,7 @@ export class FastPath {
   /** Hands `message` (its own copy of the payload) to each matching subscription. */
   deliver(message: OutgoingMessage, payload: Uint8Array): void {
     for (const target of this.#index.match(message.subject))
-      target.deliver({
-        id: message.id,
-        subject: message.subject,
-        payload,
-        headers: message.headers,
-        publishedAt: message.publishedAt,
-        attempt: 1,
-        ack: NOTHING,
-        nak: NOTHING,
-      });
+      target.deliver(atMostOnceDelivery({ ...message, payload }));
   }
 
   /** Adds a subscription; returns what removes it. */

@@ -8,14 +8,10 @@ import type {
   DriverReceipt,
   DriverSubscribeRequest,
   DriverSubscription,
-  InboundDelivery,
   OutgoingMessage,
 } from '@omnibus/core';
-import { PublishError, safeCause } from '@omnibus/core';
+import { AT_MOST_ONCE_RECEIPT, atMostOnceDelivery, PublishError, safeCause } from '@omnibus/core';
 import { decodeHeaders, encodeHeaders } from './envelope.js';
-
-const NOTHING = (): void => undefined;
-const NOT_DUPLICATE: DriverReceipt = Object.freeze({ duplicate: false });
 
 /** Publishes `message` with core NATS: resolved once the client has it. */
 export function publishCore(nc: NatsConnection, message: OutgoingMessage): DriverReceipt {
@@ -29,7 +25,7 @@ export function publishCore(nc: NatsConnection, message: OutgoingMessage): Drive
       cause: safeCause(error),
     });
   }
-  return NOT_DUPLICATE;
+  return AT_MOST_ONCE_RECEIPT;
 }
 
 /**
@@ -49,18 +45,16 @@ export async function subscribeCore(
         return;
       }
       const { headers, id, publishedAt } = decodeHeaders(m.headers);
-      const delivery: InboundDelivery = {
-        // a foreign core publish carries no Omnibus id: one is made up (at most once, never deduplicated)
-        id: id ?? `core-${globalThis.crypto.randomUUID()}`,
-        subject: m.subject,
-        payload: m.data,
-        headers,
-        publishedAt: publishedAt ?? Date.now(),
-        attempt: 1,
-        ack: NOTHING,
-        nak: NOTHING,
-      };
-      sink.push(delivery);
+      sink.push(
+        atMostOnceDelivery({
+          // a foreign core publish carries no Omnibus id: one is made up (at most once, never deduplicated)
+          id: id ?? `core-${globalThis.crypto.randomUUID()}`,
+          subject: m.subject,
+          payload: m.data,
+          headers,
+          publishedAt: publishedAt ?? Date.now(),
+        }),
+      );
     },
   });
   await nc.flush();

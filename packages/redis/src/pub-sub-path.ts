@@ -12,12 +12,15 @@ import type {
   Headers,
   OutgoingMessage,
 } from '@omnibus/core';
-import { PublishError, safeCause, subjectMatches } from '@omnibus/core';
+import {
+  AT_MOST_ONCE_RECEIPT,
+  atMostOnceDelivery,
+  PublishError,
+  safeCause,
+  subjectMatches,
+} from '@omnibus/core';
 import type { AnyRedis } from './connection.js';
 import { blockingClient } from './connection.js';
-
-const NOTHING = (): void => undefined;
-const NOT_DUPLICATE: DriverReceipt = Object.freeze({ duplicate: false });
 
 /** `[4-byte length][{"i","t","h"} JSON][payload]`: one Pub/Sub message. */
 function encodeFrame(message: OutgoingMessage): Buffer {
@@ -77,7 +80,7 @@ export class PubSubPath {
         cause: safeCause(error),
       });
     }
-    return NOT_DUPLICATE;
+    return AT_MOST_ONCE_RECEIPT;
   }
 
   /** PSUBSCRIBE (once per glob), resolved once the server confirmed it. */
@@ -119,7 +122,7 @@ export class PubSubPath {
           sink.reportError(error); // not an Omnibus frame
           continue;
         }
-        sink.push({ ...decoded, subject, attempt: 1, ack: NOTHING, nak: NOTHING });
+        sink.push(atMostOnceDelivery({ ...decoded, subject }));
       }
     });
     await subscriber.connect();
