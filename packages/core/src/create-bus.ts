@@ -12,7 +12,8 @@ import type { BusOptions, Logger } from './operability.js';
 import { createPublisher } from './publisher.js';
 import { createStats } from './stats.js';
 import { closable, Subscriptions } from './subscriptions.js';
-import type { EventBus, Message } from './types.js';
+import type { DeliveryLevel, EventBus, Message } from './types.js';
+import { resolveDelivery } from './validate.js';
 
 /**
  * Builds a complete `EventBus` from a transport driver. Everything the contract
@@ -27,6 +28,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     ? Object.freeze({ ...driver.capabilities, management: true })
     : driver.capabilities;
   const logger: Logger = options.logger ?? console;
+  const delivery = busDelivery(driver, options.delivery);
   const stats = createStats();
   const state = new BusState(backend);
   const status = new ConnectionStatus(backend, logger, options.onStatus);
@@ -37,7 +39,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
   });
   const interceptors = new Interceptors(backend);
   const publishing = { publishing: 0, observers, interceptors };
-  const publisher = createPublisher(driver, stats, state.assertOpen, publishing);
+  const publisher = createPublisher(driver, stats, state.assertOpen, publishing, delivery);
   const subscriptions = new Subscriptions({
     observers,
     interceptors,
@@ -47,6 +49,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     stats,
     logger,
     subscribeTimeoutMs: options.subscribeTimeoutMs ?? 0,
+    delivery,
     // unreachable now: its connection is reported lost, or `health()` (its probe) fails within 2 s
     backendAway: async () => status.lost || !(await bus.health(2_000)).ok,
   });
@@ -106,4 +109,17 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     }),
   });
   return bus;
+}
+
+/**
+ * `BusOptions.delivery` checked against the backend. A level it has no path for closes the
+ * driver (in the background: `createBus` is synchronous) and throws the `ConfigError`.
+ */
+function busDelivery(driver: BusDriver, delivery: unknown): DeliveryLevel {
+  try {
+    return resolveDelivery(delivery, driver.capabilities, driver.backend);
+  } catch (error) {
+    void driver.close().catch(() => undefined);
+    throw error;
+  }
 }

@@ -135,4 +135,10 @@ export {
   renameConfigField,
   urlParameterOf,
 } from './url-parameters.js';
-export { assertMessageId, DEFAULT_MAX_PAYLOAD_BYTES, encodePayload, normalizeHeaders } from './validate.js';
+export {
+  assertMessageId,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  deliveryOption,
+  encodePayload,
+  normalizeHeaders,
+} from './validate.js';

@@ -1,4 +1,5 @@
 import { redact } from './redact.js';
+import type { DeliveryLevel } from './types.js';
 
 /**
  * Where Omnibus reports what an operator should know. The minimal shape that
@@ -61,6 +62,14 @@ export interface BusOptions {
    * Default 0: one attempt.
    */
   subscribeTimeoutMs?: number;
+  /**
+   * The delivery level of every `publish`, `publishBatch` entry, `subscribe` and `consume` that
+   * does not choose one: `'at-least-once'` (the default) or `'at-most-once'` (where
+   * `capabilities.atMostOnce`; see docs/contract.md, "Delivery levels"). A call's own `delivery`
+   * wins. Adapters pass their `delivery` option (and the URL's `?delivery=`) here. A level the
+   * backend has no path for is a `ConfigError` (field `delivery`) from `createBus`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** Longest delay `setTimeout` honours (about 24.8 days); a longer one fires at once. */

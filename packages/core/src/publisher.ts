@@ -5,7 +5,7 @@ import { generateId } from './message-id.js';
 import type { Observers } from './observer.js';
 import type { StatsCounter } from './stats.js';
 import { assertSubject } from './subject.js';
-import type { BatchEntry, Payload, PublishOptions, PublishReceipt } from './types.js';
+import type { BatchEntry, DeliveryLevel, Payload, PublishOptions, PublishReceipt } from './types.js';
 import { assertMessageId, encodePayload, normalizeHeaders, resolveDelivery } from './validate.js';
 
 /** What the publisher reports: publishes under way (for `activity()`), and events to observers. */
@@ -44,6 +44,7 @@ export function createPublisher(
   stats: StatsCounter,
   assertOpen: () => void,
   tracking: PublishTracking,
+  defaultDelivery: DeliveryLevel = 'at-least-once',
 ): Publisher {
   const { backend, capabilities } = driver;
   const { observers, interceptors } = tracking;
@@ -51,8 +52,8 @@ export function createPublisher(
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
     const atMostOnce =
-      options.delivery !== undefined &&
-      resolveDelivery(options.delivery, capabilities, backend) === 'at-most-once';
+      (options.delivery ?? defaultDelivery) !== 'at-least-once' &&
+      resolveDelivery(options.delivery ?? defaultDelivery, capabilities, backend) === 'at-most-once';
     const dedupe = options.id !== undefined && !atMostOnce;
     if (options.id !== undefined) assertMessageId(options.id, backend);
     const message: OutgoingMessage = {

@@ -10,7 +10,7 @@ import { retryWhileAway } from './retry-while-away.js';
 import type { StatsCounter } from './stats.js';
 import { assertPattern } from './subject.js';
 import { type RuntimeContext, SubscriptionRuntime } from './subscription-runtime.js';
-import type { Consumer, SubscribeOptions } from './types.js';
+import type { Consumer, DeliveryLevel, SubscribeOptions } from './types.js';
 import { type ResolvedSubscribeOptions, resolveSubscribeOptions } from './validate.js';
 
 /** How long past its deadline `close()` waits for a subscription to release what it still held. */
@@ -29,6 +29,8 @@ export interface SubscriptionsContext {
   readonly interceptors: Interceptors;
   /** `BusOptions.subscribeTimeoutMs`: how long a subscribe keeps trying while the backend is away. */
   readonly subscribeTimeoutMs: number;
+  /** `BusOptions.delivery`: the level of a subscription that does not choose one. */
+  readonly delivery: DeliveryLevel;
   /** Whether the backend is unreachable now (its probe, bounded). */
   backendAway(): Promise<boolean>;
 }
@@ -107,7 +109,13 @@ export class Subscriptions {
     const { backend, capabilities } = driver;
     state.assertOpen();
     assertPattern(pattern, backend);
-    const resolved = resolveSubscribeOptions(options, capabilities, backend, driver.capabilityHints);
+    const resolved = resolveSubscribeOptions(
+      options,
+      capabilities,
+      backend,
+      driver.capabilityHints,
+      this.#bus.delivery,
+    );
     if (resolved.signal?.aborted)
       throw new AbortedError('the subscription was aborted before it started', { backend });
     this.#counter++;

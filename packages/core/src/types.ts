@@ -244,7 +244,8 @@ export interface BusStats {
   /**
    * Messages a lagging subscriber skipped: under a dropping overflow policy (memory), and on
    * at-most-once subscriptions (the oldest waiting beyond `maxInFlight`, and those still waiting
-   * when it closed).
+   * when it closed); and at-most-once publishes a backend accepted and then failed to send
+   * (Kafka, whose at-most-once publish resolves once queued).
    */
   dropped: number;
   /** Handler errors plus internal errors (failed dead-letter publishes, failed settles). */

@@ -152,10 +152,12 @@ export function resolveSubscribeOptions(
   capabilities: Readonly<Capabilities>,
   backend?: string,
   hints: Readonly<Partial<Record<'replay' | 'groups', string>>> = {},
+  defaultDelivery: DeliveryLevel = 'at-least-once',
 ): ResolvedSubscribeOptions {
   const { group } = options;
-  const atMostOnce = resolveDelivery(options.delivery, capabilities, backend) === 'at-most-once';
-  if (atMostOnce) refuseAtLeastOnceOptions(options, capabilities, backend);
+  const level = resolveDelivery(options.delivery ?? defaultDelivery, capabilities, backend);
+  const atMostOnce = level === 'at-most-once';
+  if (atMostOnce) refuseAtLeastOnceOptions(options, capabilities, backend, options.delivery === undefined);
   if (group !== undefined) {
     if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
       throw new ConfigError('group', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"', { backend });
@@ -235,16 +237,33 @@ export function resolveDelivery(
   return 'at-most-once';
 }
 
+/**
+ * An adapter's `delivery` option (its URL's `?delivery=`) checked before it connects: undefined,
+ * `'at-least-once'` or `'at-most-once'`. Whether the backend has the level is `createBus`'s check.
+ *
+ * @throws ConfigError (field `delivery`) for anything else.
+ */
+export function deliveryOption(delivery: unknown, backend?: string): DeliveryLevel | undefined {
+  if (delivery === undefined || delivery === 'at-least-once' || delivery === 'at-most-once') return delivery;
+  throw new ConfigError('delivery', `must be 'at-least-once' or 'at-most-once'`, {
+    backend,
+    hint: "the bus's default level; each publish and subscription may choose its own",
+  });
+}
+
 /** What at-least-once alone offers, asked of an at-most-once subscription: a ConfigError naming it. */
 function refuseAtLeastOnceOptions(
   options: SubscribeOptions,
   capabilities: Readonly<Capabilities>,
-  backend?: string,
+  backend: string | undefined,
+  byDefault: boolean,
 ): void {
   const refuse = (field: string, why: string) => {
     throw new ConfigError(field, `is not available at most once: ${why}`, {
       backend,
-      hint: "leave it out, or subscribe with delivery: 'at-least-once'",
+      hint: byDefault
+        ? "the bus delivers at most once by default (its delivery option): subscribe with delivery: 'at-least-once' for this, or leave it out"
+        : "leave it out, or subscribe with delivery: 'at-least-once'",
     });
   };
   if (options.ack === 'manual') refuse('ack', 'there is nothing to acknowledge');

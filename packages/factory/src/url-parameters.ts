@@ -34,6 +34,7 @@ export const MEMORY_URL_PARAMETERS: UrlParameters = {
   dedupeMaxEntries: { type: 'integer' },
   maxBuffered: { type: 'integer' },
   blockTimeoutMs: { type: 'integer' },
+  delivery: { type: 'text' },
 };
 
 /**
@@ -57,4 +58,5 @@ export const NATS_URL_PARAMETERS: UrlParameters = {
   connectTimeoutMs: { type: 'integer' },
   publishTimeoutMs: { type: 'integer' },
   discoveryIntervalMs: { type: 'integer' },
+  delivery: { type: 'text' },
 };

@@ -105,6 +105,20 @@ describe('createEventBusFromEnv', () => {
       field: 'require.replay',
     });
   });
+
+  it('?delivery= sets the bus-wide delivery level; a bad level is refused naming the parameter', async () => {
+    bus = await createEventBusFromEnv({ OMNIBUS_URL: 'memory://?delivery=at-most-once' });
+    // at most once by default: what only at-least-once offers is refused
+    await expect(bus.subscribe('levels.x', { maxAttempts: 3 })).rejects.toMatchObject({
+      field: 'maxAttempts',
+    });
+    await (await bus.subscribe('levels.x', { delivery: 'at-least-once', maxAttempts: 3 })).close();
+    await expect(
+      createEventBusFromEnv({ OMNIBUS_URL: 'memory://?delivery=sometimes' }),
+    ).rejects.toMatchObject({
+      field: 'OMNIBUS_URL.delivery',
+    });
+  });
 });
 
 describe('parseOmnibusUrl', () => {

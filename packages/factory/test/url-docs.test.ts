@@ -52,6 +52,7 @@ const SAMPLES: Record<string, string> = {
   replicationFactor: '1',
   sessionTimeoutMs: '6000',
   connectTimeoutMs: '300',
+  delivery: 'at-most-once',
 };
 
 /** The code default for each broker's connect timeout, short: a closed port fails at once anyway. */

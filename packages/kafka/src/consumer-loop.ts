@@ -1,4 +1,5 @@
 import {
+  atMostOnceDelivery,
   type DeliverySink,
   type DriverStartPosition,
   hasWildcard,
@@ -25,6 +26,11 @@ export interface ConsumerLoopContext {
   readonly groupId: string;
   /** False for an ungrouped subscription: its group is deleted on close. */
   readonly grouped: boolean;
+  /**
+   * At most once: no retry topics, no acks; each fetched batch's offsets are committed before
+   * its messages are handed out, and what the sink cannot keep it drops (core counts it).
+   */
+  readonly atMostOnce: boolean;
   readonly pattern: string;
   readonly from: DriverStartPosition;
   readonly sink: DeliverySink;
@@ -141,7 +147,7 @@ export class ConsumerLoop {
    * `subscribe` resolved is missed.
    */
   async #run(plan?: StartPlan): Promise<void> {
-    const topics = [...this.#topics].flatMap((t) => [t, retryTopicOf(t)]);
+    const topics = [...this.#topics].flatMap((t) => this.#readsOf(t));
     if (topics.length === 0) return; // nothing to read until a topic appears
     await this.#consumer.subscribe({ topics, fromBeginning: true });
     const joined = new Promise<Record<string, number[]>>((resolve) => {
@@ -152,7 +158,7 @@ export class ConsumerLoop {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => {
-        const batch = this.#eachBatch(payload);
+        const batch = this.#ctx.atMostOnce ? this.#eachBatchAtMostOnce(payload) : this.#eachBatch(payload);
         this.#batch = batch.catch(() => undefined);
         return batch;
       },
@@ -184,10 +190,14 @@ export class ConsumerLoop {
     const plan: StartPlan = new Map();
     if (topics.length === 0) return plan;
     const { admin, groupId, from } = this.#ctx;
-    const all = topics.flatMap((t) => [t, retryTopicOf(t)]);
+    const all = topics.flatMap((t) => this.#readsOf(t));
     const committed = await retrying(() => admin.fetchOffsets({ groupId, topics: all }));
+    // at most once, a group nobody is in starts at the end: what was published meanwhile is missed
+    const fresh = this.#ctx.atMostOnce && (await this.#groupIsEmpty());
     for (const { topic, partitions } of committed) {
-      const missing = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      const missing = new Set(
+        partitions.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition),
+      );
       if (missing.size === 0) continue;
       const retry = topic.endsWith(RETRY_SUFFIX);
       const byTime = !retry && typeof from === 'object';
@@ -230,6 +240,11 @@ export class ConsumerLoop {
   }
 
   /** Could a subject matching the pattern live on `topic`? */
+  /** The topics read for a subject topic: it and its retry topic (at most once: it alone). */
+  #readsOf(topic: string): string[] {
+    return this.#ctx.atMostOnce ? [topic] : [topic, retryTopicOf(topic)];
+  }
+
   #mayHold(topic: string): boolean {
     return this.#ctx.topics.mayHold(topic, this.#ctx.pattern.split('.', 1)[0] as string);
   }
@@ -304,6 +319,43 @@ export class ConsumerLoop {
       resolveOffset(m.offset);
     }
     await heartbeat();
+  }
+
+  /**
+   * At most once: the batch's offsets are committed first, then its matching messages are pushed
+   * (attempt 1, nothing to settle). A message is never handed out twice, whoever reads the
+   * partition next; when the commit fails (a rebalance), nothing of the batch is handed out here
+   * and the partition's next reader reads it again.
+   */
+  async #eachBatchAtMostOnce({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    this.#ctx.alive();
+    const { topic, partition } = batch;
+    const deliveries: InboundDelivery[] = [];
+    let last: string | undefined;
+    for (const m of batch.messages) {
+      if (this.#stopped || !isRunning() || isStale()) break;
+      last = m.offset;
+      const record = decodeRecord(m, `${topic}:${partition}:${m.offset}`);
+      if (subjectMatches(this.#ctx.pattern, record.subject)) deliveries.push(atMostOnceDelivery(record));
+    }
+    if (last === undefined) return;
+    try {
+      await this.#consumer.commitOffsets([{ topic, partition, offset: String(Number(last) + 1) }]);
+    } catch (error) {
+      this.#ctx.sink.reportError(error);
+      this.#ctx.status('commit_failed', (error as Error)?.message);
+      return;
+    }
+    resolveOffset(last);
+    for (const delivery of deliveries) this.#ctx.sink.push(delivery);
+    await heartbeat();
+  }
+
+  /** True when the consumer group has no members (it is new, or every member left). */
+  async #groupIsEmpty(): Promise<boolean> {
+    const { admin, groupId } = this.#ctx;
+    const { groups } = await retrying(() => admin.describeGroups([groupId]));
+    return (groups[0]?.members.length ?? 0) === 0;
   }
 
   #deliver(
@@ -465,7 +517,7 @@ export class ConsumerLoop {
     clearInterval(this.#discoveryTimer);
     this.#unlisten?.();
     for (const t of this.#resumeTimers) clearTimeout(t);
-    this.#consumer.pause([...this.#topics].flatMap((t) => [{ topic: t }, { topic: retryTopicOf(t) }]));
+    this.#consumer.pause([...this.#topics].flatMap((t) => this.#readsOf(t).map((topic) => ({ topic }))));
     await this.#restarting?.catch(() => undefined);
     await this.#batch;
   }

@@ -45,5 +45,6 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
     logger: resolved.logger,
     onStatus: resolved.onStatus,
     subscribeTimeoutMs: resolved.publishTimeoutMs,
+    delivery: resolved.delivery,
   });
 }

@@ -14,6 +14,7 @@ import {
   withTimeout,
 } from '@omnibus/core';
 import type { Admin, Kafka, Message as KafkaRecord, Producer, RecordMetadata } from 'kafkajs';
+import { AtMostOnceProducer } from './at-most-once-producer.js';
 import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
@@ -25,6 +26,8 @@ import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
 
 const BACKEND = 'kafka';
+/** Appended to an at-most-once group's consumer group id: never the at-least-once group of that name. */
+const AT_MOST_ONCE_GROUP = '.at-most-once';
 
 /**
  * How often the cluster is asked for its metadata, and how long without any
@@ -85,6 +88,8 @@ export class KafkaDriver implements BusDriver {
   #queue: Queued[] = [];
   #sending: Promise<void> | undefined;
   readonly #stopWatching: () => void;
+  /** At-most-once publishes (queued, sent with `acks: 1` on a producer of their own, never twice). */
+  readonly #atMostOnce: AtMostOnceProducer;
 
   constructor(
     kafka: Kafka,
@@ -101,6 +106,7 @@ export class KafkaDriver implements BusDriver {
     this.#loopProducer = producer;
     this.#topics = topics;
     this.#options = options;
+    this.#atMostOnce = new AtMostOnceProducer(kafka, options, (type, detail) => this.#status(type, detail));
     this.management = new KafkaManagement({ kafka, admin, topics, options });
     this.capabilities = Object.freeze({
       durable: true,
@@ -112,6 +118,7 @@ export class KafkaDriver implements BusDriver {
       groupBalance: 'subject',
       wildcards: 'emulated',
       maxPayloadBytes: options.maxPayloadBytes,
+      atMostOnce: { groups: true }, // never sent twice, offsets committed before hand-out; consumer groups
     } satisfies Capabilities);
     let probeReported = false;
     this.#stopWatching = watchResponsiveness({
@@ -142,6 +149,11 @@ export class KafkaDriver implements BusDriver {
     });
   }
 
+  /** At-most-once publishes a failed send lost. */
+  extraStats(): { dropped: number } {
+    return { dropped: this.#atMostOnce.dropped };
+  }
+
   setStatusListener(listener: (status: BusStatus) => void): void {
     this.#reporter.listen(listener);
   }
@@ -159,6 +171,7 @@ export class KafkaDriver implements BusDriver {
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     const topic = this.#topics.topicFor(message.subject);
     await this.#topics.ensure(topic);
+    if (message.atMostOnce) return this.#atMostOnce.publish(topic, message);
     return new Promise<DriverReceipt>((resolve, reject) => {
       this.#queue.push({ topic, message, resolve, reject });
       this.#sending ??= this.#drain();
@@ -373,8 +386,13 @@ export class KafkaDriver implements BusDriver {
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     const grouped = request.group !== undefined;
-    const groupId = `${this.#options.groupPrefix}${request.group ?? `sub-${request.id}`}`;
-    if (request.group !== undefined) this.management.notePattern(request.group, request.pattern);
+    // an at-most-once group is a consumer group of its own ("." is never in a group name)
+    const own = request.group === undefined ? `sub-${request.id}` : request.group;
+    const groupId = `${this.#options.groupPrefix}${own}${grouped && request.atMostOnce ? AT_MOST_ONCE_GROUP : ''}`;
+    if (grouped && !request.atMostOnce) this.management.notePattern(own, request.pattern);
+    // this bus's at-most-once publishes so far are stored before the start position is read: a
+    // subscription made after them never gets them
+    if (request.atMostOnce) await this.#atMostOnce.sent();
     const loop = new ConsumerLoop({
       kafka: this.#kafka,
       admin: this.#admin,
@@ -383,6 +401,7 @@ export class KafkaDriver implements BusDriver {
       options: this.#options,
       groupId,
       grouped,
+      atMostOnce: request.atMostOnce === true,
       pattern: request.pattern,
       from: request.from,
       sink: request.sink,
@@ -414,6 +433,7 @@ export class KafkaDriver implements BusDriver {
   async close(): Promise<void> {
     this.#stopWatching();
     await this.#sending;
+    await this.#atMostOnce.close();
     await Promise.all([...this.#finishing]);
     await this.#renewingLoopProducer?.catch(() => undefined);
     await this.#producer.disconnect().catch(() => undefined);

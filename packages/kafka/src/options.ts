@@ -3,6 +3,8 @@ import {
   type BusStatus,
   blameUrlParameters,
   ConfigError,
+  type DeliveryLevel,
+  deliveryOption,
   type Logger,
   mergeUrlOptions,
   type OptionNames,
@@ -79,6 +81,12 @@ export interface KafkaBusOptions {
   onStatus?: (status: KafkaBusStatus) => void;
   /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
   logger?: Logger;
+  /**
+   * The delivery level of every publish and subscription that does not choose one (default
+   * `'at-least-once'`; `'at-most-once'` takes the fast path — docs/contract.md, "Delivery
+   * levels"). URL: `?delivery=at-most-once`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
@@ -103,6 +111,7 @@ export interface ResolvedKafkaOptions {
   sessionTimeoutMs: number;
   onStatus: ((status: KafkaBusStatus) => void) | undefined;
   logger: Logger | undefined;
+  delivery: DeliveryLevel | undefined;
 }
 
 const KNOWN: OptionNames<KafkaBusOptions> = {
@@ -124,6 +133,7 @@ const KNOWN: OptionNames<KafkaBusOptions> = {
   sessionTimeoutMs: true,
   onStatus: true,
   logger: true,
+  delivery: true,
 };
 
 /**
@@ -163,6 +173,7 @@ export const KAFKA_URL_PARAMETERS: UrlParameters = {
   topicDiscoveryMs: { type: 'integer' },
   maxWaitTimeMs: { type: 'integer' },
   sessionTimeoutMs: { type: 'integer' },
+  delivery: { type: 'text' },
 };
 
 const URL_CONTEXT = { field: 'url', scheme: 'kafka://', backend: 'kafka' } as const;
@@ -260,5 +271,6 @@ function checked(
     sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, 10_000, 6_000),
     onStatus: options.onStatus,
     logger: options.logger,
+    delivery: deliveryOption(options.delivery, 'kafka'),
   };
 }

@@ -28,7 +28,12 @@ function factoryRow(scheme: string): string[] {
 }
 
 const accepted = Object.keys(KAFKA_URL_PARAMETERS);
-const sample: Record<string, string> = { topicPrefix: 'app.', groupPrefix: 'app.', clientId: 'orders' };
+const sample: Record<string, string> = {
+  topicPrefix: 'app.',
+  groupPrefix: 'app.',
+  clientId: 'orders',
+  delivery: 'at-most-once',
+};
 
 function error(run: () => unknown): { field?: string; message?: string } {
   try {

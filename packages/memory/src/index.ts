@@ -53,7 +53,7 @@ export interface MemoryBus extends EventBus {
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const resolved = resolveMemoryOptions(options);
   const driver = new MemoryDriver(resolved);
-  const bus = createBus(driver, { logger: resolved.logger });
+  const bus = createBus(driver, { logger: resolved.logger, delivery: resolved.delivery });
   const publishAndWait: MemoryBus['publishAndWait'] = async (subject, payload, opts = {}) => {
     const { timeoutMs = 30_000, ...publishOptions } = opts;
     const id = publishOptions.id ?? generateId();

@@ -1,6 +1,8 @@
 import {
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type DeliveryLevel,
+  deliveryOption,
   type Logger,
   type OptionNames,
   rejectUnknownOptions,
@@ -53,6 +55,12 @@ export interface MemoryBusOptions {
   onDrop?: (info: DropInfo) => void;
   /** Where dead-letters are reported (default `console`; `silentLogger` for none). */
   logger?: Logger;
+  /**
+   * The delivery level of every publish and subscription that does not choose one (default
+   * `'at-least-once'`; `'at-most-once'` takes the fast path — docs/contract.md, "Delivery
+   * levels"). URL: `?delivery=at-most-once`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** Every option name of `createMemoryBus`; anything else is refused as a likely typo. */
@@ -66,6 +74,7 @@ export const MEMORY_OPTION_NAMES: OptionNames<MemoryBusOptions> = {
   blockTimeoutMs: true,
   onDrop: true,
   logger: true,
+  delivery: true,
 };
 
 /** Options after validation. */
@@ -79,6 +88,7 @@ export interface ResolvedMemoryOptions {
   blockTimeoutMs: number;
   onDrop: ((info: DropInfo) => void) | undefined;
   logger: Logger | undefined;
+  delivery: DeliveryLevel | undefined;
 }
 
 function count(field: string, value: unknown, fallback: number, min = 1): number {
@@ -130,5 +140,6 @@ export function resolveMemoryOptions(options: MemoryBusOptions = {}): ResolvedMe
     blockTimeoutMs: count('blockTimeoutMs', options.blockTimeoutMs, 30_000, 0),
     onDrop: options.onDrop,
     logger: options.logger,
+    delivery: deliveryOption(options.delivery, 'memory'),
   };
 }

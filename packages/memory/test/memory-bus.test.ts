@@ -1,4 +1,11 @@
-import { BackpressureError, ConfigError, DLQ_HEADERS, formatError, TimeoutError } from '@omnibus/core';
+import {
+  BackpressureError,
+  ConfigError,
+  DLQ_HEADERS,
+  formatError,
+  type Message,
+  TimeoutError,
+} from '@omnibus/core';
 import { reader, waitFor } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus, type DropInfo, type MemoryBus } from '../src/index.js';
@@ -459,5 +466,36 @@ describe('at most once', () => {
     await durable.close();
     await quick.close();
     expect(bus.stats().dropped).toBe(10); // the 2 still waiting at most once are dropped on close
+  });
+
+  it("the bus's delivery option is the default level; a call's own delivery wins", async () => {
+    bus = createMemoryBus({ delivery: 'at-most-once' });
+    // at most once by default: what only at-least-once offers is refused, the hint names the default
+    const refused = await bus.subscribe('dflt.x', { ack: 'manual' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).field).toBe('ack');
+    expect((refused as ConfigError).hint).toMatch(/by default/);
+    // a publish before the subscription is missed by it (nothing kept for at-most-once subscribers)
+    await bus.publish('dflt.x', 'before');
+    const quick = await bus.subscribe('dflt.x');
+    const durable = await bus.subscribe('dflt.x', { delivery: 'at-least-once', ack: 'manual' });
+    await bus.publish('dflt.x', 'after');
+    const first = await quick[Symbol.asyncIterator]().next();
+    expect((first.value as Message).text()).toBe('after');
+    expect((first.value as Message).attempt).toBe(1);
+    // at least once where asked: a nak brings the message back at attempt 2
+    const it = durable[Symbol.asyncIterator]();
+    const once = (await it.next()).value as Message;
+    expect(once.text()).toBe('after');
+    await once.nak();
+    const again = (await it.next()).value as Message;
+    expect([again.text(), again.attempt]).toEqual(['after', 2]);
+    await again.ack();
+    await quick.close();
+    await durable.close();
+  });
+
+  it('a bad bus-wide delivery level is refused before anything starts', () => {
+    expect(() => createMemoryBus({ delivery: 'exactly-once' as never })).toThrow(ConfigError);
   });
 });

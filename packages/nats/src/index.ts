@@ -35,6 +35,7 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
     logger: resolved.logger,
     onStatus: resolved.onStatus,
     subscribeTimeoutMs: resolved.publishTimeoutMs,
+    delivery: resolved.delivery,
   });
   return Object.defineProperty(bus, 'createdStreams', {
     get: () => [...driver.streams.created],

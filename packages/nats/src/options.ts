@@ -3,6 +3,8 @@ import {
   type BusStatus,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type DeliveryLevel,
+  deliveryOption,
   type Logger,
   type OptionNames,
   rejectUnknownOptions,
@@ -72,6 +74,12 @@ export interface NatsBusOptions {
   /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
   logger?: Logger;
   /**
+   * The delivery level of every publish and subscription that does not choose one (default
+   * `'at-least-once'`; `'at-most-once'` takes the fast path — docs/contract.md, "Delivery
+   * levels"). URL: `?delivery=at-most-once`.
+   */
+  delivery?: DeliveryLevel;
+  /**
    * How long one pull request waits on the server (default 1,000 ms). A group
    * member that closes waits up to this long, so that no message is routed to
    * its expired request. The idle heartbeat is half of it.
@@ -108,6 +116,7 @@ export interface ResolvedNatsOptions {
   maxPayloadBytes: number;
   onStatus: ((status: NatsBusStatus) => void) | undefined;
   logger: Logger | undefined;
+  delivery: DeliveryLevel | undefined;
   pullExpiresMs: number;
   publishTimeoutMs: number;
   discoveryIntervalMs: number;
@@ -126,6 +135,7 @@ export const NATS_OPTION_NAMES: OptionNames<NatsBusOptions> = {
   maxPayloadBytes: true,
   onStatus: true,
   logger: true,
+  delivery: true,
   pullExpiresMs: true,
   publishTimeoutMs: true,
   discoveryIntervalMs: true,
@@ -275,6 +285,7 @@ export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOp
     maxPayloadBytes,
     onStatus: options.onStatus,
     logger: options.logger,
+    delivery: deliveryOption(options.delivery, 'nats'),
     pullExpiresMs,
     publishTimeoutMs,
     discoveryIntervalMs,

@@ -261,6 +261,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     payload: toBytes(row.payload),
     id: row.id as string,
     headers: toHeaders(row.headers),
+    // a row is deleted once the broker stored it: never the fast path, whatever the bus's default
+    delivery: 'at-least-once',
   });
 
   /** One row at a time, after the bus refused a batch for good: forwards what it can, sets aside what it must. */

@@ -43,5 +43,6 @@ export async function createRedisBus(options: RedisBusOptions = {}): Promise<Eve
     logger: resolved.logger,
     onStatus: resolved.onStatus,
     subscribeTimeoutMs: resolved.publishTimeoutMs,
+    delivery: resolved.delivery,
   });
 }

@@ -3,6 +3,8 @@ import {
   blameUrlParameters,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  type DeliveryLevel,
+  deliveryOption,
   type Logger,
   mergeUrlOptions,
   type OptionNames,
@@ -74,6 +76,12 @@ export interface RedisBusOptions {
   onStatus?: (status: RedisBusStatus) => void;
   /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
   logger?: Logger;
+  /**
+   * The delivery level of every publish and subscription that does not choose one (default
+   * `'at-least-once'`; `'at-most-once'` takes the fast path — docs/contract.md, "Delivery
+   * levels"). URL: `?delivery=at-most-once`.
+   */
+  delivery?: DeliveryLevel;
 }
 
 /** A connection or consumer status change (`connection` marks loss and recovery). Never contains credentials. */
@@ -95,6 +103,7 @@ export interface ResolvedRedisOptions {
   durable: boolean | undefined;
   onStatus: ((status: RedisBusStatus) => void) | undefined;
   logger: Logger | undefined;
+  delivery: DeliveryLevel | undefined;
 }
 
 const KNOWN: OptionNames<RedisBusOptions> = {
@@ -112,6 +121,7 @@ const KNOWN: OptionNames<RedisBusOptions> = {
   durable: true,
   onStatus: true,
   logger: true,
+  delivery: true,
 };
 /**
  * Omnibus options a `redis://` URL may carry as query parameters (removed before
@@ -128,6 +138,7 @@ export const REDIS_URL_PARAMETERS: UrlParameters = {
   discoveryIntervalMs: { type: 'integer' },
   connectTimeoutMs: { type: 'integer' },
   publishTimeoutMs: { type: 'integer' },
+  delivery: { type: 'text' },
 };
 
 const URL_CONTEXT = {
@@ -211,5 +222,6 @@ function checked(options: RedisBusOptions, url: string): ResolvedRedisOptions {
     durable: options.durable,
     onStatus: options.onStatus,
     logger: options.logger,
+    delivery: deliveryOption(options.delivery, 'redis'),
   };
 }

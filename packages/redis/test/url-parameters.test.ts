@@ -28,7 +28,7 @@ function factoryRow(scheme: string): string[] {
 }
 
 const accepted = Object.keys(REDIS_URL_PARAMETERS);
-const sample: Record<string, string> = { keyPrefix: 'app', durable: 'true' };
+const sample: Record<string, string> = { keyPrefix: 'app', durable: 'true', delivery: 'at-most-once' };
 
 function error(run: () => unknown): { field?: string; message?: string } {
   try {

@@ -1,0 +1,93 @@
+// Kafka's at-most-once path beyond the conformance group: offsets committed before hand-out, a
+// group nobody is in starting at the end, the bus-wide default from the URL.
+import { ConfigError, type EventBus } from '@omnibus/core';
+import { reader, withBroker } from '@omnibus/testing';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { createKafkaBus, type KafkaBusOptions } from '../src/index.js';
+import { deleteTopics } from './kafka-admin.js';
+
+const fast = { delivery: 'at-most-once' } as const;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+await withBroker('kafka', (broker) => {
+  const prefix = `omnibus-amo-${Date.now().toString(36)}.`;
+  afterAll(() => deleteTopics([...broker.brokers], prefix));
+
+  async function bus(options: KafkaBusOptions = {}): Promise<EventBus> {
+    const b = await createKafkaBus({
+      brokers: [...broker.brokers],
+      topicPrefix: prefix,
+      groupPrefix: prefix,
+      ...options,
+    });
+    cleanups.push(() => b.close({ timeoutMs: 2_000 }));
+    return b;
+  }
+
+  it('a message handed out is never handed out again; what a leaving member held unhandled is gone, counted', async () => {
+    const b = await bus();
+    const first = await b.subscribe('amo.handover', { ...fast, group: 'g1' });
+    const r1 = reader(first, 20_000);
+    for (let i = 0; i < 5; i++) await b.publish('amo.handover', String(i), fast);
+    expect((await r1.next()).text()).toBe('0');
+    await first.close();
+    // 1–4: handed to the first member's subscription (committed, dropped unread on close, counted)
+    // or never fetched by it (uncommitted): the next member gets exactly those
+    const dropped = b.stats().dropped;
+    const r2 = reader(await b.subscribe('amo.handover', { ...fast, group: 'g1' }), 20_000);
+    await b.publish('amo.handover', 'later', fast);
+    const second: string[] = [];
+    for (;;) {
+      const text = (await r2.next()).text();
+      if (text === 'later') break;
+      second.push(text);
+    }
+    expect(second.length + dropped).toBe(4);
+    expect(second).toEqual(['1', '2', '3', '4'].slice(4 - second.length));
+    expect(await r2.nothingWithin(1_000)).toBeUndefined();
+  });
+
+  it('a group nobody is in starts at the end; the at-least-once group of the same name keeps everything', async () => {
+    const b = await bus();
+    const durable = reader(await b.subscribe('amo.gap', { group: 'g2' }), 20_000);
+    // the member on a bus of its own: closing that bus waits until the member has left the group
+    const elsewhere = await bus();
+    const member = reader(await elsewhere.subscribe('amo.gap', { ...fast, group: 'g2' }), 20_000);
+    await b.publish('amo.gap', 'one', fast);
+    expect((await member.next()).text()).toBe('one');
+    await elsewhere.close();
+    await b.publish('amo.gap', 'while-away', fast);
+    const kept: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const m = await durable.next();
+      kept.push(m.text());
+      await m.ack();
+    }
+    const back = reader(await b.subscribe('amo.gap', { ...fast, group: 'g2' }), 20_000);
+    await b.publish('amo.gap', 'two', fast);
+    expect((await back.next()).text()).toBe('two');
+    const m = await durable.next();
+    kept.push(m.text());
+    await m.ack();
+    expect(kept).toEqual(['one', 'while-away', 'two']);
+  });
+
+  it('?delivery=at-most-once makes it the default: no broker receipt, at-least-once options refused, a call may still choose', async () => {
+    const b = await bus({
+      url: `kafka://${broker.brokers[0]}?delivery=at-most-once`,
+      brokers: undefined,
+    });
+    const r = reader(await b.subscribe('amo.default'), 20_000);
+    const quick = await b.publish('amo.default', 'fast');
+    expect(quick.sequence).toBeUndefined(); // resolved before the broker named an offset
+    expect((await r.next()).text()).toBe('fast');
+    const durable = await b.publish('amo.default', 'durable', { delivery: 'at-least-once' });
+    expect(durable.sequence).toMatch(/:\d+:\d+$/);
+    const refused = await b.subscribe('amo.default', { ack: 'manual' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).field).toBe('ack');
+  });
+});
