@@ -111,16 +111,20 @@ for (const entry of entries) {
 
 const rounds = entries.find((e) => e.report)?.report.rounds ?? (quick ? 3 : 5);
 
-/** The median of Omnibus in the first scenario of `part` whose name starts with `prefix`, and its first peer's ratio. */
-function figure(part, prefix) {
+/**
+ * The median of Omnibus in the first scenario of `part` whose name starts with `prefix`, and the
+ * ratio to its peer named `peer` (default: its first peer).
+ */
+function figure(part, prefix, peer) {
   const report = entries.find((e) => e.name === part)?.report;
   const metric = report?.skipped ? undefined : report?.metrics.find((m) => m.scenario.startsWith(prefix));
-  return metric && { median: metric.omnibus.median, ratio: metric.peers[0]?.ratio };
+  const against = peer === undefined ? metric?.peers[0] : metric?.peers.find((p) => p.name === peer);
+  return metric && against && { median: metric.omnibus.median, ratio: against.ratio };
 }
 const count = (n) => Math.round(n).toLocaleString('en-US');
 // the performance issue's goals, checked on every run (quick runs use smaller counts: indicative only)
-const target = (what, goal, [part, prefix], measured, met) => {
-  const f = figure(part, prefix);
+const target = (what, goal, [part, prefix, peer], measured, met) => {
+  const f = figure(part, prefix, peer);
   return { what, goal, measured: f && measured(f), met: f && met(f) };
 };
 const targets = [
@@ -151,6 +155,27 @@ const targets = [
     ['nats', 'publish → deliver latency p99'],
     (f) => `${f.ratio.toFixed(2)}×`,
     (f) => f.ratio <= 2,
+  ),
+  // at most once (the delivery-levels issue): each against its broker's fast path doing the same
+  // work — every message carries an id and its publish time, as Omnibus's do
+  ...[
+    ['NATS', 'nats', 'at most once', 'raw client, id + time headers', 'core NATS with id + time headers'],
+    [
+      'Redis',
+      'redis',
+      'at most once',
+      'raw client, id + time in the message',
+      'PUBLISH with id + time in the message',
+    ],
+    ['Kafka', 'kafka', 'at most once', 'raw client', 'kafkajs acks-0 sends'],
+  ].map(([name, part, prefix, peer, what]) =>
+    target(
+      `${name}: at most once, publish → consume`,
+      `≥ 0.9× ${what}`,
+      [part, prefix, peer],
+      (f) => `${f.ratio.toFixed(2)}×`,
+      (f) => f.ratio >= 0.9,
+    ),
   ),
 ];
 const page = renderBenchPage(entries, {

@@ -51,20 +51,20 @@ export function createPublisher(
 
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
+    const level = options.delivery ?? defaultDelivery;
     const atMostOnce =
-      (options.delivery ?? defaultDelivery) !== 'at-least-once' &&
-      resolveDelivery(options.delivery ?? defaultDelivery, capabilities, backend) === 'at-most-once';
-    const dedupe = options.id !== undefined && !atMostOnce;
+      level !== 'at-least-once' && resolveDelivery(level, capabilities, backend) === 'at-most-once';
     if (options.id !== undefined) assertMessageId(options.id, backend);
-    const message: OutgoingMessage = {
+    // one shape for both levels (`atMostOnce` set or undefined): the send path stays monomorphic
+    return {
       id: options.id ?? generateId(),
       subject,
       payload: encodePayload(payload, capabilities.maxPayloadBytes, backend),
       headers: normalizeHeaders(options.headers, backend),
       publishedAt: Date.now(),
-      dedupe,
+      dedupe: options.id !== undefined && !atMostOnce,
+      atMostOnce: atMostOnce ? true : undefined,
     };
-    return atMostOnce ? { ...message, atMostOnce: true } : message;
   };
 
   const asPublishError = (error: unknown, subject: string) =>

@@ -8,6 +8,7 @@ import {
   BenchPart,
   latencyFigures,
   measureConsumeRate,
+  measureFastPath,
   measureLatencies,
   rate,
   redriveScenario,
@@ -28,6 +29,7 @@ const N_BATCHED = part.count('BENCH_PIPELINED', 20_000, 3_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 500, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
+const N_FAST = part.count('BENCH_AT_MOST_ONCE', 20_000, 3_000);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const prefix = `bench-${run}.`;
@@ -82,13 +84,18 @@ await admin.connect();
 // the raw side does what the adapter does: an idempotent producer with acks -1, 3-partition topics
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
+// kafkajs's own fire-and-forget path: a plain producer, acks 0
+const fastProducer = kafka.producer();
+await fastProducer.connect();
 const rounds = Array.from({ length: ROUNDS + 1 }, (_, r) => r);
 await admin.createTopics({
   waitForLeaders: true,
-  topics: ['awaited', 'batched', ...rounds.flatMap((r) => [`backlog${r}`, `latency${r}`])].map((s) => ({
-    topic: rawTopic(s),
-    numPartitions: 3,
-  })),
+  topics: ['awaited', 'batched', ...rounds.flatMap((r) => [`backlog${r}`, `latency${r}`, `fast${r}`])].map(
+    (s) => ({
+      topic: rawTopic(s),
+      numPartitions: 3,
+    }),
+  ),
 });
 const bus = await createKafkaBus({ brokers, topicPrefix: prefix, groupPrefix: prefix });
 
@@ -266,6 +273,35 @@ try {
     },
   });
 
+  // at most once: Omnibus queues each publish and sends what gathered as one acks-1 request (no
+  // retry); the raw side awaits each acks-0 send, its consumer commits each batch after it
+  part.add({
+    name: `at most once: publish → consume (${N_FAST})`,
+    unit: 'msg/s',
+    omnibus: async (round) => {
+      const subject = `fast${round}.x`;
+      await setUp(() => bus.publish(subject, 'topic creation outside the measurement'));
+      return measureFastPath(
+        N_FAST,
+        async (on) => {
+          const c = await bus.consume(subject, on, { delivery: 'at-most-once', maxInFlight: 100_000 });
+          return () => c.close();
+        },
+        () => bus.publish(subject, payload, { delivery: 'at-most-once' }),
+      );
+    },
+    peers: {
+      'raw client': (round) => {
+        const topic = rawTopic(`fast${round}`);
+        return measureFastPath(
+          N_FAST,
+          (on) => rawConsume(topic, `${prefix}raw-fast${round}`, on, true),
+          () => fastProducer.send({ topic, acks: 0, messages: [{ key: 'fast.x', value: payload }] }),
+        );
+      },
+    },
+  });
+
   // where the adapter has the management API (capabilities.management): a redrive of dead letters
   if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
   else part.notes.push('No redrive row: this adapter has no management API yet.');
@@ -273,6 +309,7 @@ try {
 } finally {
   await bus.close();
   await producer.disconnect();
+  await fastProducer.disconnect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();

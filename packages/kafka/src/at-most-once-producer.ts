@@ -20,10 +20,23 @@ import type { ResolvedKafkaOptions } from './options.js';
 
 /** Publishes queued beyond this wait for the sends under way (backpressure while the broker is slow or away). */
 const MAX_QUEUED = 10_000;
+/**
+ * Most bytes one send carries (about: payloads, keys, headers). A partition's record batch must
+ * stay under the broker's `message.max.bytes` (1 MiB by default) or the whole send is refused.
+ */
+const MAX_SEND_BYTES = 512 * 1024;
 
 interface Queued {
   readonly topic: string;
   readonly record: ReturnType<typeof toRecord>;
+  /** Roughly what the record weighs on the wire. */
+  readonly bytes: number;
+}
+
+function weigh(message: OutgoingMessage): number {
+  let bytes = 64 + message.payload.byteLength + message.subject.length * 2 + message.id.length;
+  for (const name in message.headers) bytes += name.length + (message.headers[name]?.length ?? 0) * 3 + 8;
+  return bytes;
 }
 
 /** Sends at-most-once publishes on a producer connected on first use. */
@@ -45,7 +58,7 @@ export class AtMostOnceProducer {
 
   /** Queues the record: resolved at once, or once the queue has room again. */
   publish(topic: string, message: OutgoingMessage): DriverReceipt | Promise<DriverReceipt> {
-    const queued = { topic, record: toRecord(message) };
+    const queued = { topic, record: toRecord(message), bytes: weigh(message) };
     if (this.#queue.length < MAX_QUEUED) {
       this.#queue.push(queued);
       this.#sending ??= this.#drain();
@@ -65,8 +78,16 @@ export class AtMostOnceProducer {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
+      // the oldest first, up to MAX_SEND_BYTES (at least one record)
+      let bytes = 0;
+      let take = 0;
+      while (
+        take < this.#queue.length &&
+        (take === 0 || bytes + (this.#queue[take] as Queued).bytes <= MAX_SEND_BYTES)
+      )
+        bytes += (this.#queue[take++] as Queued).bytes;
+      const batch = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take);
+      this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take);
       await this.#send(batch);
     }
     this.#sending = undefined;

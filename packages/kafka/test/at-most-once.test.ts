@@ -1,7 +1,7 @@
 // Kafka's at-most-once path beyond the conformance group: offsets committed before hand-out, a
 // group nobody is in starting at the end, the bus-wide default from the URL.
 import { ConfigError, type EventBus } from '@omnibus/core';
-import { reader, withBroker } from '@omnibus/testing';
+import { reader, waitFor, withBroker } from '@omnibus/testing';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createKafkaBus, type KafkaBusOptions } from '../src/index.js';
 import { deleteTopics } from './kafka-admin.js';
@@ -73,6 +73,24 @@ await withBroker('kafka', (broker) => {
     kept.push(m.text());
     await m.ack();
     expect(kept).toEqual(['one', 'while-away', 'two']);
+  });
+
+  it('publishes issued together go out in sends the broker accepts (3 MB at once: none lost)', async () => {
+    const b = await bus();
+    const seen = new Set<string>();
+    const c = await b.consume('amo.burst', (m) => void seen.add(m.text().slice(0, 8)), {
+      ...fast,
+      maxInFlight: 5_000,
+    });
+    const filler = 'x'.repeat(1_000);
+    await Promise.all(
+      Array.from({ length: 3_000 }, (_, i) =>
+        b.publish('amo.burst', `${String(i).padStart(8, '0')}${filler}`, fast),
+      ),
+    );
+    await waitFor(() => seen.size === 3_000, 'all 3,000 delivered', 30_000);
+    expect(b.stats().dropped).toBe(0);
+    await c.close();
   });
 
   it('?delivery=at-most-once makes it the default: no broker receipt, at-least-once options refused, a call may still choose', async () => {

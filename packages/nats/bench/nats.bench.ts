@@ -3,7 +3,7 @@
 // capped in time. NATS_URL (default nats://127.0.0.1:4222); skipped with a one-line reason when
 // the server cannot be reached.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import {
   BenchPart,
   type BenchRound,
@@ -215,6 +215,28 @@ try {
           },
           () => nc.publish(`core${run}.raw`, payload),
         ),
+      // the same work as Omnibus: each message carries an id and its publish time, read on arrival
+      'raw client, id + time headers': () => {
+        let n = 0;
+        return fastPath(
+          async (on) => {
+            const sub = nc.subscribe(`core${run}.rawh`, {
+              callback: (_, m) => {
+                m.headers?.get('x-id');
+                on();
+              },
+            });
+            await nc.flush();
+            return async () => sub.unsubscribe();
+          },
+          () => {
+            const h = headers();
+            h.set('x-id', `${run}-${n++}`);
+            h.set('x-at', String(Date.now()));
+            nc.publish(`core${run}.rawh`, payload, { headers: h });
+          },
+        );
+      },
     },
   });
 

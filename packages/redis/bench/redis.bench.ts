@@ -227,6 +227,37 @@ try {
           subscriber.disconnect();
         }
       },
+      // the same work as Omnibus: each message carries an id and its publish time, read on arrival
+      'raw client, id + time in the message': async () => {
+        const subscriber = new Redis(url);
+        let n = 0;
+        try {
+          return await measureFastPath(
+            N_PUBSUB,
+            async (on) => {
+              subscriber.on('pmessageBuffer', (_glob: Buffer, _channel: Buffer, frame: Buffer) => {
+                const idLength = frame.readUInt16BE(0);
+                frame.toString('utf8', 2, 2 + idLength);
+                frame.readDoubleBE(2 + idLength);
+                on();
+              });
+              await subscriber.psubscribe(`ps-rawid-${run}.*`);
+              return () => subscriber.punsubscribe();
+            },
+            () => {
+              const id = Buffer.from(`${run}-${n++}`);
+              const frame = Buffer.allocUnsafe(10 + id.length + payload.length);
+              frame.writeUInt16BE(id.length, 0);
+              id.copy(frame, 2);
+              frame.writeDoubleBE(Date.now(), 2 + id.length);
+              frame.set(payload, 10 + id.length);
+              return client.publish(`ps-rawid-${run}.raw`, frame);
+            },
+          );
+        } finally {
+          subscriber.disconnect();
+        }
+      },
     },
   });
 

@@ -177,10 +177,27 @@ export async function openClient(
  * fail the read (`maxRetriesPerRequest: 0`) so that it is re-issued, never hang.
  */
 export function blockingClient(client: AnyRedis): Redis {
-  const options = { lazyConnect: true, enableAutoPipelining: false, maxRetriesPerRequest: 0 };
-  if (client instanceof Redis) return client.duplicate(options);
-  // a Cluster: a plain connection to the node that owns the bus's slot is resolved per read by ioredis
-  return (client as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis;
+  return duplicateOf(client, { lazyConnect: true, enableAutoPipelining: false, maxRetriesPerRequest: 0 });
+}
+
+/**
+ * A connection that writes each command at once (no auto-pipelining, which holds a command for
+ * a tick to gather more): publishes awaited one by one cost one round trip each. Commands wait
+ * for a reconnect, as on the bus's own connection (their callers bound them).
+ */
+export function directClient(client: AnyRedis): Redis {
+  return duplicateOf(client, { lazyConnect: true, enableAutoPipelining: false });
+}
+
+function duplicateOf(client: AnyRedis, options: RedisOptions): Redis {
+  const duplicate =
+    client instanceof Redis
+      ? client.duplicate(options)
+      : // a Cluster: a plain connection to the node that owns the bus's slot is resolved per read by ioredis
+        ((client as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis);
+  // its failures reach the caller as rejected commands; the bus's own connection reports the outage
+  duplicate.on('error', () => undefined);
+  return duplicate;
 }
 
 /** Detects AOF persistence (`INFO persistence`); false when the server will not say. */

@@ -20,32 +20,52 @@ import {
   subjectMatches,
 } from '@omnibus/core';
 import type { AnyRedis } from './connection.js';
-import { blockingClient } from './connection.js';
+import { blockingClient, directClient } from './connection.js';
 
-/** `[4-byte length][{"i","t","h"} JSON][payload]`: one Pub/Sub message. */
+const NO_HEADERS = Buffer.alloc(0);
+
+/**
+ * One Pub/Sub message: `[2-byte id length][id, UTF-8][8-byte publishedAt, float64][4-byte headers
+ * length][headers as JSON, empty when there are none][payload]` — no JSON on the common path.
+ */
 function encodeFrame(message: OutgoingMessage): Buffer {
-  const meta = Buffer.from(JSON.stringify({ i: message.id, t: message.publishedAt, h: message.headers }));
-  const frame = Buffer.allocUnsafe(4 + meta.length + message.payload.length);
-  frame.writeUInt32BE(meta.length, 0);
-  meta.copy(frame, 4);
-  frame.set(message.payload, 4 + meta.length);
+  const id = Buffer.from(message.id);
+  let headers = NO_HEADERS;
+  for (const _ in message.headers) {
+    headers = Buffer.from(JSON.stringify(message.headers));
+    break;
+  }
+  const frame = Buffer.allocUnsafe(14 + id.length + headers.length + message.payload.length);
+  let at = frame.writeUInt16BE(id.length, 0);
+  at += id.copy(frame, at);
+  at = frame.writeDoubleBE(message.publishedAt, at);
+  at = frame.writeUInt32BE(headers.length, at);
+  at += headers.copy(frame, at);
+  frame.set(message.payload, at);
   return frame;
 }
 
+/** Reads a frame back; throws on anything that is not one (another publisher's message). */
 function decodeFrame(frame: Buffer): {
   id: string;
   publishedAt: number;
   headers: Headers;
   payload: Uint8Array;
 } {
-  const length = frame.readUInt32BE(0);
-  const meta = JSON.parse(frame.subarray(4, 4 + length).toString()) as { i: string; t: number; h: Headers };
-  const payload = frame.subarray(4 + length);
+  const idLength = frame.readUInt16BE(0);
+  const id = frame.toString('utf8', 2, 2 + idLength);
+  const publishedAt = frame.readDoubleBE(2 + idLength);
+  const headersLength = frame.readUInt32BE(10 + idLength);
+  const payloadAt = 14 + idLength + headersLength;
+  if (idLength === 0 || payloadAt > frame.length || !Number.isFinite(publishedAt))
+    throw new Error('not an Omnibus Pub/Sub frame');
+  const headers =
+    headersLength === 0 ? {} : (JSON.parse(frame.toString('utf8', 14 + idLength, payloadAt)) as Headers);
   return {
-    id: meta.i,
-    publishedAt: meta.t,
-    headers: meta.h,
-    payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+    id,
+    publishedAt,
+    headers,
+    payload: new Uint8Array(frame.buffer, frame.byteOffset + payloadAt, frame.length - payloadAt),
   };
 }
 
@@ -64,6 +84,8 @@ export class PubSubPath {
   /** glob → the subscriptions on it (pattern, sink). */
   readonly #byGlob = new Map<string, Set<{ pattern: string; sink: DeliverySink }>>();
   #subscriber: ReturnType<typeof blockingClient> | undefined;
+  /** PUBLISH goes on a connection without auto-pipelining (made on first use): one round trip each. */
+  #publisher: ReturnType<typeof directClient> | undefined;
 
   constructor(client: AnyRedis, tag: string) {
     this.#client = client;
@@ -73,7 +95,8 @@ export class PubSubPath {
   /** PUBLISH: resolved on the server's reply; nothing is stored. */
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     try {
-      await this.#client.publish(`${this.#prefix}${message.subject}`, encodeFrame(message));
+      this.#publisher ??= directClient(this.#client);
+      await this.#publisher.publish(`${this.#prefix}${message.subject}`, encodeFrame(message));
     } catch (error) {
       throw new PublishError(`publish to "${message.subject}" failed`, {
         backend: 'redis',
@@ -134,5 +157,7 @@ export class PubSubPath {
     this.#byGlob.clear();
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
+    this.#publisher?.disconnect();
+    this.#publisher = undefined;
   }
 }

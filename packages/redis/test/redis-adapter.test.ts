@@ -925,4 +925,25 @@ describe('at most once (Pub/Sub)', () => {
       5_000,
     );
   });
+
+  it("a foreign PUBLISH on the bus's channel is an error counted, not a crash; the next frame arrives", async () => {
+    const s = await server();
+    const keyPrefix = uniquePrefix();
+    const a = await bus({ url: s.url, keyPrefix });
+    const r = reader(await a.subscribe('odd.x', fast));
+    const admin = raw(s.url);
+    await admin.connect();
+    // not frames: too short, an id running past the end, a headers length past the end
+    for (const junk of [
+      '',
+      'x',
+      '\u0000\u0005abc',
+      '\u0000\u0001a\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u00ff\u00ff\u00ff\u00ff',
+    ])
+      await admin.publish(`{${keyPrefix}}:pubsub:odd.x`, junk);
+    await a.publish('odd.x', 'real', fast);
+    expect((await r.next()).text()).toBe('real');
+    expect(a.stats().errors).toBe(4);
+    admin.disconnect();
+  });
 });

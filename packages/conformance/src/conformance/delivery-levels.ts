@@ -80,6 +80,22 @@ export function atMostOnceTests(test: Register, expect: Expect): void {
     expect(await r.nothingWithin(ctx.quietMs)).toBeUndefined();
   });
 
+  test('id, headers (non-ASCII too), payload bytes and publish time arrive as published', async (ctx) => {
+    const s = ctx.subject('meta');
+    const r = await ctx.read(s, level);
+    const headers = { 'x-tenant': 'acme', 'x-note': 'grüße, 東京 ✓' };
+    const bytes = new Uint8Array([0, 255, 10, 13, 0x7b]);
+    const before = Date.now();
+    const receipt = await ctx.bus.publish(s, bytes, { ...level, id: 'order-42', headers });
+    const m = await r.next();
+    expect(receipt.id).toBe('order-42');
+    expect(m.id).toBe('order-42');
+    expect(m.headers).toEqual(headers);
+    expect([...m.payload]).toEqual([...bytes]);
+    expect(m.publishedAt.getTime()).toBeGreaterThanOrEqual(before - 1);
+    expect(m.publishedAt.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
   test('what is published while nobody subscribes is not delivered later', async (ctx) => {
     const s = ctx.subject('missed');
     await ctx.bus.publish(s, 'before', level);
