@@ -51,7 +51,8 @@ export function createPublisher(
 
   const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
     assertSubject(subject, backend);
-    const level = options.delivery ?? defaultDelivery;
+    // only a missing level takes the default: null or any other value is refused below
+    const level = options.delivery === undefined ? defaultDelivery : options.delivery;
     const atMostOnce =
       level !== 'at-least-once' && resolveDelivery(level, capabilities, backend) === 'at-most-once';
     if (options.id !== undefined) assertMessageId(options.id, backend);

@@ -155,7 +155,11 @@ export function resolveSubscribeOptions(
   defaultDelivery: DeliveryLevel = 'at-least-once',
 ): ResolvedSubscribeOptions {
   const { group } = options;
-  const level = resolveDelivery(options.delivery ?? defaultDelivery, capabilities, backend);
+  const level = resolveDelivery(
+    options.delivery === undefined ? defaultDelivery : options.delivery,
+    capabilities,
+    backend,
+  );
   const atMostOnce = level === 'at-most-once';
   if (atMostOnce) refuseAtLeastOnceOptions(options, capabilities, backend, options.delivery === undefined);
   if (group !== undefined) {

@@ -8,6 +8,7 @@
 // publish on this bus read its start position past that publish.
 import {
   AT_MOST_ONCE_RECEIPT,
+  BusClosedError,
   type DriverReceipt,
   type OutgoingMessage,
   redact,
@@ -18,24 +19,44 @@ import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 
-/** Publishes queued beyond this wait for the sends under way (backpressure while the broker is slow or away). */
+/** Publishes queued beyond this wait, in order, for room (backpressure while the broker is slow or away). */
 const MAX_QUEUED = 10_000;
 /**
- * Most bytes one send carries (about: payloads, keys, headers). A partition's record batch must
- * stay under the broker's `message.max.bytes` (1 MiB by default) or the whole send is refused.
+ * Most bytes one send carries. A partition's record batch must stay under the broker's
+ * `message.max.bytes` (1 MiB by default) or the whole send is refused; records are weighed
+ * generously (`weigh`), so this leaves room.
  */
 const MAX_SEND_BYTES = 512 * 1024;
+/** Per record: Kafka's record framing and the names of Omnibus's three headers, rounded up. */
+const RECORD_OVERHEAD = 128;
+
+interface Waiting {
+  readonly queued: Queued;
+  resolve(receipt: DriverReceipt): void;
+}
+
+interface SentWaiter {
+  readonly upTo: number;
+  resolve(): void;
+}
 
 interface Queued {
   readonly topic: string;
   readonly record: ReturnType<typeof toRecord>;
-  /** Roughly what the record weighs on the wire. */
+  /** What the record weighs on the wire, at most. */
   readonly bytes: number;
 }
 
+/** A record's size on the wire, at most: its subject goes twice (key and header), as UTF-8. */
 function weigh(message: OutgoingMessage): number {
-  let bytes = 64 + message.payload.byteLength + message.subject.length * 2 + message.id.length;
-  for (const name in message.headers) bytes += name.length + (message.headers[name]?.length ?? 0) * 3 + 8;
+  let bytes =
+    RECORD_OVERHEAD +
+    message.payload.byteLength +
+    2 * Buffer.byteLength(message.subject) +
+    message.id.length +
+    16;
+  for (const name in message.headers)
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(message.headers[name] ?? '') + 8;
   return bytes;
 }
 
@@ -46,7 +67,15 @@ export class AtMostOnceProducer {
   readonly #report: (type: string, detail: string) => void;
   #producer: Promise<Producer> | undefined;
   #queue: Queued[] = [];
+  /** Publishes waiting for room, in the order published (a later publish never overtakes them). */
+  #waiting: Waiting[] = [];
   #sending: Promise<void> | undefined;
+  /** Records taken in (queued or waiting) and records done with (sent or lost), in order. */
+  #taken = 0;
+  #done = 0;
+  /** Callers of `sent()`, each waiting for `#done` to reach the count it saw. */
+  #sentWaiters: SentWaiter[] = [];
+  #closed = false;
   /** Publishes a failed send lost (`stats().dropped`). */
   dropped = 0;
 
@@ -56,24 +85,23 @@ export class AtMostOnceProducer {
     this.#report = report;
   }
 
-  /** Queues the record: resolved at once, or once the queue has room again. */
+  /** Queues the record: resolved at once, or once the queue has room for it (in order). */
   publish(topic: string, message: OutgoingMessage): DriverReceipt | Promise<DriverReceipt> {
+    if (this.#closed) throw new BusClosedError({ backend: 'kafka' });
     const queued = { topic, record: toRecord(message), bytes: weigh(message) };
-    if (this.#queue.length < MAX_QUEUED) {
+    this.#taken++;
+    if (this.#waiting.length === 0 && this.#queue.length < MAX_QUEUED) {
       this.#queue.push(queued);
       this.#sending ??= this.#drain();
       return AT_MOST_ONCE_RECEIPT;
     }
-    return this.#waitForRoom().then(() => this.publish(topic, message));
+    return new Promise<DriverReceipt>((resolve) => this.#waiting.push({ queued, resolve }));
   }
 
-  async #waitForRoom(): Promise<void> {
-    while (this.#queue.length >= MAX_QUEUED && this.#sending) await this.#sending;
-  }
-
-  /** Resolves once everything queued so far was sent (stored on the leader, or counted lost). */
-  async sent(): Promise<void> {
-    while (this.#sending) await this.#sending;
+  /** Resolves once every record taken in so far was sent (stored on the leader) or counted lost. */
+  sent(): Promise<void> {
+    if (this.#done >= this.#taken) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#sentWaiters.push({ upTo: this.#taken, resolve }));
   }
 
   async #drain(): Promise<void> {
@@ -86,11 +114,29 @@ export class AtMostOnceProducer {
         (take === 0 || bytes + (this.#queue[take] as Queued).bytes <= MAX_SEND_BYTES)
       )
         bytes += (this.#queue[take++] as Queued).bytes;
-      const batch = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take);
-      this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take);
+      const batch = this.#queue.splice(0, take);
       await this.#send(batch);
+      this.#done += batch.length;
+      this.#admitWaiting();
+      this.#wakeSentWaiters();
     }
     this.#sending = undefined;
+  }
+
+  /** Moves publishes waiting for room into the queue, in order, and resolves them. */
+  #admitWaiting(): void {
+    while (this.#waiting.length > 0 && this.#queue.length < MAX_QUEUED) {
+      const { queued, resolve } = this.#waiting.shift() as Waiting;
+      this.#queue.push(queued);
+      resolve(AT_MOST_ONCE_RECEIPT);
+    }
+  }
+
+  #wakeSentWaiters(): void {
+    if (this.#sentWaiters.length === 0) return;
+    const due = this.#sentWaiters.filter((w) => this.#done >= w.upTo);
+    this.#sentWaiters = this.#sentWaiters.filter((w) => this.#done < w.upTo);
+    for (const w of due) w.resolve();
   }
 
   async #send(batch: Queued[]): Promise<void> {
@@ -128,6 +174,8 @@ export class AtMostOnceProducer {
         // the same partitioner as the at-least-once producer: a subject stays on one partition
         createPartitioner: Partitioners.DefaultPartitioner,
         idempotent: false,
+        // one request at a time: a send that timed out is never overtaken by the next
+        maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         // a send is never retried (it could be stored twice); these cover connecting only
         retry: { retries: 0 },
@@ -148,9 +196,13 @@ export class AtMostOnceProducer {
     return this.#producer;
   }
 
-  /** Waits for the sends under way, then disconnects the producer (when one was made). */
+  /**
+   * Refuses new publishes, waits for everything taken in to be sent, then disconnects the
+   * producer (when one was made).
+   */
   async close(): Promise<void> {
-    await this.sent();
+    this.#closed = true;
+    while (this.#sending) await this.#sending;
     const producer = await this.#producer?.catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
   }

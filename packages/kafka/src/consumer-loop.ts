@@ -78,6 +78,8 @@ export class ConsumerLoop {
   #unlisten: (() => void) | undefined;
   #restarting: Promise<void> | undefined;
   #onJoin: ((assignment: Record<string, number[]>) => void) | undefined;
+  /** At most once, a group planned as empty: each partition's commit when the plan was made. */
+  readonly #planCommitted = new Map<string, string>();
 
   constructor(ctx: ConsumerLoopContext) {
     this.#ctx = ctx;
@@ -176,8 +178,10 @@ export class ConsumerLoop {
         if (offset !== undefined) seeks.push({ topic, partition, offset });
       }
     }
-    for (const seek of seeks) this.#consumer.seek(seek);
-    if (seeks.length > 0) await this.#consumer.commitOffsets(seeks);
+    const moved = await this.#movedSincePlan();
+    const applied = seeks.filter((seek) => !moved.has(`${seek.topic}\u0000${seek.partition}`));
+    for (const seek of applied) this.#consumer.seek(seek);
+    if (applied.length > 0) await this.#consumer.commitOffsets(applied);
     this.#consumer.resume(all);
   }
 
@@ -195,6 +199,8 @@ export class ConsumerLoop {
     // at most once, a group nobody is in starts at the end: what was published meanwhile is missed
     const fresh = this.#ctx.atMostOnce && (await this.#groupIsEmpty());
     for (const { topic, partitions } of committed) {
+      if (fresh)
+        for (const p of partitions) this.#planCommitted.set(`${topic}\u0000${p.partition}`, p.offset);
       const missing = new Set(
         partitions.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition),
       );
@@ -349,6 +355,28 @@ export class ConsumerLoop {
     resolveOffset(last);
     for (const delivery of deliveries) this.#ctx.sink.push(delivery);
     await heartbeat();
+  }
+
+  /**
+   * At most once, a group planned as empty: the partitions whose commit moved since the plan (a
+   * member that started alongside this one has handed out from there). Their commit stands: a
+   * seek back would hand out again what it handed out, a seek forward would skip.
+   */
+  async #movedSincePlan(): Promise<Set<string>> {
+    const moved = new Set<string>();
+    if (this.#planCommitted.size === 0) return moved;
+    const { admin, groupId } = this.#ctx;
+    const topics = [...new Set([...this.#planCommitted.keys()].map((key) => splitKey(key)[0]))];
+    const now = await retrying(() => admin.fetchOffsets({ groupId, topics }));
+    for (const { topic, partitions } of now) {
+      for (const p of partitions) {
+        const key = `${topic}\u0000${p.partition}`;
+        const before = this.#planCommitted.get(key);
+        if (before !== undefined && before !== p.offset) moved.add(key);
+      }
+    }
+    this.#planCommitted.clear();
+    return moved;
   }
 
   /** True when the consumer group has no members (it is new, or every member left). */

@@ -93,6 +93,58 @@ await withBroker('kafka', (broker) => {
     await c.close();
   });
 
+  it('two members of a new group starting together never hand a message out twice', async () => {
+    const b = await bus();
+    await b.publish('amo.pair', 'topic creation');
+    const seen: string[] = [];
+    const members = await Promise.all(
+      [1, 2].map(() => b.consume('amo.pair', (m) => void seen.push(m.text()), { ...fast, group: 'g3' })),
+    );
+    for (let i = 0; i < 200; i++) await b.publish('amo.pair', String(i), fast);
+    await waitFor(() => seen.length + b.stats().dropped >= 200, '200 handled or dropped', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length + b.stats().dropped).toBe(200);
+    for (const m of members) await m.close();
+  });
+
+  it('more publishes than the queue holds keep their order; a subscribe meanwhile does not wait for the stream to stop', async () => {
+    const b = await bus();
+    const got: number[] = [];
+    const c = await b.consume('amo.flood', (m) => void got.push(Number(m.text())), {
+      ...fast,
+      maxInFlight: 30_000,
+    });
+    await Promise.all(Array.from({ length: 25_000 }, (_, i) => b.publish('amo.flood', String(i), fast)));
+    let publishing = true;
+    const loop = (async () => {
+      for (let i = 0; publishing && i < 200_000; i++) await b.publish('amo.other', String(i), fast);
+    })();
+    const late = await b.subscribe('amo.other', fast); // resolves while the loop still publishes
+    publishing = false;
+    await loop;
+    await late.close();
+    await waitFor(() => got.length + b.stats().dropped >= 25_000, 'the flood handled', 60_000);
+    expect(b.stats().dropped).toBe(0);
+    expect(got).toEqual([...got].sort((x, y) => x - y));
+    expect(got.length).toBe(25_000);
+    await c.close();
+  }, 90_000);
+
+  it('a publish racing close() settles, and close() leaves nothing running', async () => {
+    const b = await createKafkaBus({
+      brokers: [...broker.brokers],
+      topicPrefix: prefix,
+      groupPrefix: prefix,
+    });
+    const racing = b.publish(`amo.race${Date.now()}`, 'x', fast).then(
+      () => 'accepted',
+      (e: unknown) => (e as Error).name,
+    );
+    await b.close();
+    expect(['accepted', 'BusClosedError', 'PublishError']).toContain(await racing);
+  });
+
   it('?delivery=at-most-once makes it the default: no broker receipt, at-least-once options refused, a call may still choose', async () => {
     const b = await bus({
       url: `kafka://${broker.brokers[0]}?delivery=at-most-once`,

@@ -17,16 +17,22 @@ import {
   atMostOnceDelivery,
   PublishError,
   safeCause,
+  settledWithin,
   subjectMatches,
 } from '@omnibus/core';
 import type { AnyRedis } from './connection.js';
 import { blockingClient, directClient } from './connection.js';
 
 const NO_HEADERS = Buffer.alloc(0);
+/** Longest `close()` waits for the publisher's last answers before it drops the connection (ms). */
+const CLOSE_WAIT_MS = 1_000;
+/** The first byte of a frame: its format (a later format gets a new one). */
+const FRAME_V1 = 0x01;
 
 /**
- * One Pub/Sub message: `[2-byte id length][id, UTF-8][8-byte publishedAt, float64][4-byte headers
- * length][headers as JSON, empty when there are none][payload]` — no JSON on the common path.
+ * One Pub/Sub message: `[format 0x01][2-byte id length][id, UTF-8][8-byte publishedAt, float64]
+ * [4-byte headers length][headers as JSON, empty when there are none][payload]` — no JSON on the
+ * common path.
  */
 function encodeFrame(message: OutgoingMessage): Buffer {
   const id = Buffer.from(message.id);
@@ -35,8 +41,9 @@ function encodeFrame(message: OutgoingMessage): Buffer {
     headers = Buffer.from(JSON.stringify(message.headers));
     break;
   }
-  const frame = Buffer.allocUnsafe(14 + id.length + headers.length + message.payload.length);
-  let at = frame.writeUInt16BE(id.length, 0);
+  const frame = Buffer.allocUnsafe(15 + id.length + headers.length + message.payload.length);
+  frame[0] = FRAME_V1;
+  let at = frame.writeUInt16BE(id.length, 1);
   at += id.copy(frame, at);
   at = frame.writeDoubleBE(message.publishedAt, at);
   at = frame.writeUInt32BE(headers.length, at);
@@ -52,21 +59,31 @@ function decodeFrame(frame: Buffer): {
   headers: Headers;
   payload: Uint8Array;
 } {
-  const idLength = frame.readUInt16BE(0);
-  const id = frame.toString('utf8', 2, 2 + idLength);
-  const publishedAt = frame.readDoubleBE(2 + idLength);
-  const headersLength = frame.readUInt32BE(10 + idLength);
-  const payloadAt = 14 + idLength + headersLength;
+  if (frame[0] !== FRAME_V1) throw new Error('not an Omnibus Pub/Sub frame');
+  const idLength = frame.readUInt16BE(1);
+  const id = frame.toString('utf8', 3, 3 + idLength);
+  const publishedAt = frame.readDoubleBE(3 + idLength);
+  const headersLength = frame.readUInt32BE(11 + idLength);
+  const payloadAt = 15 + idLength + headersLength;
   if (idLength === 0 || payloadAt > frame.length || !Number.isFinite(publishedAt))
     throw new Error('not an Omnibus Pub/Sub frame');
-  const headers =
-    headersLength === 0 ? {} : (JSON.parse(frame.toString('utf8', 14 + idLength, payloadAt)) as Headers);
+  const headers = headersLength === 0 ? {} : readHeaders(frame.toString('utf8', 15 + idLength, payloadAt));
   return {
     id,
     publishedAt,
     headers,
     payload: new Uint8Array(frame.buffer, frame.byteOffset + payloadAt, frame.length - payloadAt),
   };
+}
+
+/** A frame's headers: an object of strings, or the frame is refused. */
+function readHeaders(json: string): Headers {
+  const headers = JSON.parse(json) as unknown;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    throw new Error('not an Omnibus Pub/Sub frame: its headers are not an object');
+  for (const value of Object.values(headers))
+    if (typeof value !== 'string') throw new Error('not an Omnibus Pub/Sub frame: a header is not text');
+  return headers as Headers;
 }
 
 /** A subject pattern as a Redis glob (literal glob characters escaped); core's matcher decides. */
@@ -86,6 +103,7 @@ export class PubSubPath {
   #subscriber: ReturnType<typeof blockingClient> | undefined;
   /** PUBLISH goes on a connection without auto-pipelining (made on first use): one round trip each. */
   #publisher: ReturnType<typeof directClient> | undefined;
+  #closed = false;
 
   constructor(client: AnyRedis, tag: string) {
     this.#client = client;
@@ -95,6 +113,7 @@ export class PubSubPath {
   /** PUBLISH: resolved on the server's reply; nothing is stored. */
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     try {
+      if (this.#closed) throw new Error('the bus is closed');
       this.#publisher ??= directClient(this.#client);
       await this.#publisher.publish(`${this.#prefix}${message.subject}`, encodeFrame(message));
     } catch (error) {
@@ -152,12 +171,14 @@ export class PubSubPath {
     return subscriber;
   }
 
-  /** Closes the subscriber connection. */
-  close(): void {
+  /** Closes the subscriber connection, and the publisher's once its publishes under way are answered. */
+  async close(): Promise<void> {
+    this.#closed = true;
     this.#byGlob.clear();
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
-    this.#publisher?.disconnect();
+    const publisher = this.#publisher;
     this.#publisher = undefined;
+    if (publisher && !(await settledWithin(publisher.quit(), CLOSE_WAIT_MS))) publisher.disconnect();
   }
 }

@@ -373,7 +373,7 @@ export class RedisDriver implements BusDriver {
     for (const event of CONNECTION_CLOSED_EVENTS) this.#client.off(event, this.#onConnectionClosed);
     await settledWithin(Promise.all([...this.#cleanUps]), CLOSE_WAIT_MS);
     for (const loop of this.#loops) loop.disconnect();
-    this.#pubSub.close();
+    await this.#pubSub.close();
     this.#watcher?.stop();
     if (this.#owned && !(await settledWithin(this.#client.quit(), CLOSE_WAIT_MS))) this.#client.disconnect();
   }

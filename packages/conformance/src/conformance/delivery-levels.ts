@@ -45,6 +45,10 @@ export function deliveryLevelOptionTests(test: Register, expect: Expect): void {
     const bad = 'exactly-once' as unknown as 'at-most-once';
     expect(await refusedField(ctx.bus.subscribe(s, { delivery: bad }))).toBe('delivery');
     expect(await refusedField(ctx.bus.publish(s, 'x', { delivery: bad }))).toBe('delivery');
+    // null is not "left out": refused too, never taken for the default
+    const none = null as unknown as 'at-most-once';
+    expect(await refusedField(ctx.bus.subscribe(s, { delivery: none }))).toBe('delivery');
+    expect(await refusedField(ctx.bus.publish(s, 'x', { delivery: none }))).toBe('delivery');
     const r = await ctx.read(s, { delivery: 'at-least-once' });
     await ctx.bus.publish(s, 'kept', { delivery: 'at-least-once' });
     expect((await r.next()).text()).toBe('kept');
