@@ -135,6 +135,11 @@ export class PubSubPath {
       set = new Set();
       this.#byGlob.set(glob, set);
       await subscriber.psubscribe(glob);
+    } else {
+      // the glob is live already: a message published before this call may still be on its way to
+      // the subscriber connection. A PING answered there comes after it, so the new subscription
+      // is added only once everything published before it has gone by
+      await subscriber.ping();
     }
     set.add(entry);
     return {

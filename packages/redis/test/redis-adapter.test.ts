@@ -926,6 +926,24 @@ describe('at most once (Pub/Sub)', () => {
     );
   });
 
+  it('a second subscription on a live pattern never gets what was published before it subscribed', async () => {
+    const s = await server();
+    const a = await bus({ url: s.url, keyPrefix: uniquePrefix() });
+    const first = reader(await a.subscribe('seq.*', fast));
+    for (let round = 0; round < 20; round++) {
+      await a.publish('seq.x', `before-${round}`, fast);
+      const lateSub = await a.subscribe('seq.*', fast);
+      const late = reader(lateSub);
+      await a.publish('seq.x', `after-${round}`, fast);
+      expect((await late.next()).text()).toBe(`after-${round}`);
+      await lateSub.close();
+    }
+    for (let round = 0; round < 20; round++) {
+      expect((await first.next()).text()).toBe(`before-${round}`);
+      expect((await first.next()).text()).toBe(`after-${round}`);
+    }
+  });
+
   it("a foreign PUBLISH on the bus's channel is an error counted, not a crash; the next frame arrives", async () => {
     const s = await server();
     const keyPrefix = uniquePrefix();
