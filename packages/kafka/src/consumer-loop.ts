@@ -245,12 +245,12 @@ export class ConsumerLoop {
     await this.#restarting.catch((e) => this.#ctx.sink.reportError(e));
   }
 
-  /** Could a subject matching the pattern live on `topic`? */
   /** The topics read for a subject topic: it and its retry topic (at most once: it alone). */
   #readsOf(topic: string): string[] {
     return this.#ctx.atMostOnce ? [topic] : [topic, retryTopicOf(topic)];
   }
 
+  /** Could a subject matching the pattern live on `topic`? */
   #mayHold(topic: string): boolean {
     return this.#ctx.topics.mayHold(topic, this.#ctx.pattern.split('.', 1)[0] as string);
   }
