@@ -77,7 +77,7 @@ function builtIn(
 }
 
 /**
- * The four `@omnibus` adapters, registered at start-up through `registerAdapter`
+ * The five `@omnibus` adapters, registered at start-up through `registerAdapter`
  * like any other. Redis takes the default URL reading: it reads its own query
  * parameters (and refuses one the code also sets).
  */
@@ -89,4 +89,5 @@ export const BUILT_IN_ADAPTERS: readonly AdapterRegistration[] = [
     parseUrl: kafkaUrl,
     connectionOption: 'kafka',
   }),
+  builtIn('rabbitmq', ['amqp', 'amqps'], 'createRabbitMqBus'),
 ];

@@ -11,8 +11,8 @@ export interface CommonConfig {
   require?: Partial<Record<CapabilityName, boolean>>;
 }
 
-/** The backends the factory registers itself (`@omnibus/memory`, `nats`, `redis`, `kafka`). */
-export type BuiltInBackend = 'memory' | 'nats' | 'redis' | 'kafka';
+/** The backends the factory registers itself (`@omnibus/memory`, `nats`, `redis`, `kafka`, `rabbitmq`). */
+export type BuiltInBackend = 'memory' | 'nats' | 'redis' | 'kafka' | 'rabbitmq';
 
 /**
  * The backends whose options this program knows: every adapter whose types are

@@ -3,20 +3,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sparePort } from './local-server.js';
 
 /** A real broker the integration tests can use. */
-export type BrokerKind = 'nats' | 'redis' | 'kafka';
+export type BrokerKind = 'nats' | 'redis' | 'kafka' | 'rabbitmq';
 
 /** The environment variable that points the tests at an existing broker. */
 export const brokerEnvVar: Readonly<Record<BrokerKind, string>> = {
   nats: 'NATS_URL',
   redis: 'REDIS_URL',
   kafka: 'KAFKA_BROKERS',
+  rabbitmq: 'RABBITMQ_URL',
 };
 
 /** Connection settings of a reachable broker. */
 export interface AvailableBroker {
   readonly kind: BrokerKind;
   readonly available: true;
-  /** `nats://host:port`, `redis://host:port` or `kafka://host:port[,host:port]`. */
+  /** `nats://host:port`, `redis://host:port`, `kafka://host:port[,host:port]` or `amqp://user:password@host:port`. */
   readonly url: string;
   /** Kafka bootstrap servers (`host:port`); for NATS and Redis the single `host:port`. */
   readonly brokers: readonly string[];
@@ -56,6 +57,7 @@ export const containerPackages: Readonly<Record<BrokerKind, readonly string[]>> 
   nats: ['testcontainers'],
   redis: ['testcontainers', '@testcontainers/redis'],
   kafka: ['testcontainers'],
+  rabbitmq: ['testcontainers'],
 };
 
 /** The variable that picks the image a broker container is started from. */
@@ -63,19 +65,21 @@ export const brokerImageEnvVar: Readonly<Record<BrokerKind, string>> = {
   nats: 'OMNIBUS_TEST_NATS_IMAGE',
   redis: 'OMNIBUS_TEST_REDIS_IMAGE',
   kafka: 'OMNIBUS_TEST_KAFKA_IMAGE',
+  rabbitmq: 'OMNIBUS_TEST_RABBITMQ_IMAGE',
 };
 
 /**
  * The official images the container fixtures (and `docker-compose.test.yml`) use unless
  * `OMNIBUS_TEST_*_IMAGE` names another: any image that behaves like these (NATS: arguments
  * starting with `-` go to `nats-server`; Redis: `redis-server` on 6379; Kafka: the KRaft
- * `KAFKA_*` environment of the official `apache/kafka` image), e.g. the `omnibus-local/…`
+ * `KAFKA_*` environment of the official `apache/kafka` image; RabbitMQ: AMQP on 5672 with `guest`), e.g. the `omnibus-local/…`
  * images `scripts/local-images.sh` builds.
  */
 export const defaultBrokerImages: Readonly<Record<BrokerKind, string>> = {
   nats: 'nats:2.10-alpine',
   redis: 'redis:7-alpine',
   kafka: 'apache/kafka:3.9.1',
+  rabbitmq: 'rabbitmq:3.10',
 };
 
 /** The image a container fixture starts for `kind`: `OMNIBUS_TEST_<KIND>_IMAGE`, else the official one. */
@@ -95,7 +99,7 @@ function fromEnv(kind: BrokerKind, value: string): AvailableBroker {
       .filter(Boolean);
     url = `kafka://${brokers.join(',')}`;
   } else {
-    url = trimmed.includes('://') ? trimmed : `${kind}://${trimmed}`;
+    url = trimmed.includes('://') ? trimmed : `${kind === 'rabbitmq' ? 'amqp' : kind}://${trimmed}`;
     brokers = [new URL(url).host];
   }
   return { kind, available: true, url, brokers, source: 'env', stop: async () => {} };
@@ -220,7 +224,7 @@ function fromContainer(kind: BrokerKind, container: StartedContainer, port: numb
   return {
     kind,
     available: true,
-    url: `${kind}://${hostPort}`,
+    url: kind === 'rabbitmq' ? `amqp://guest:guest@${hostPort}` : `${kind}://${hostPort}`,
     brokers: [hostPort],
     source: 'testcontainers',
     stop: track(container),
@@ -326,12 +330,23 @@ async function startContainer(
     const { RedisContainer } = await import('@testcontainers/redis');
     return fromContainer(kind, await bindToLoopback(new RedisContainer(image), host).start(), 6379);
   }
+  if (kind === 'rabbitmq') {
+    const host = await dockerHost(tc);
+    const container = await bindToLoopback(
+      new tc.GenericContainer(image)
+        .withExposedPorts(5672)
+        .withWaitStrategy(tc.Wait.forLogMessage(/Server startup complete/))
+        .withStartupTimeout(120_000),
+      host,
+    ).start();
+    return fromContainer(kind, container, 5672);
+  }
   return startKafka(tc, image);
 }
 
 /**
  * Finds a broker for integration tests: the env var (`NATS_URL`, `REDIS_URL`,
- * `KAFKA_BROKERS`) when set; else a testcontainers container when a Docker
+ * `KAFKA_BROKERS`, `RABBITMQ_URL`) when set; else a testcontainers container when a Docker
  * engine is reachable; else a `MissingBroker` whose reason names the variable.
  * Under `CI=true` a missing broker is an error, never a skip.
  */

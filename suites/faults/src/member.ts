@@ -1,16 +1,20 @@
 // A group member in a process of its own, for the consumer-crash scenario: it
 // consumes with manual acks, prints "ack <id>" once an ack resolved, and after
-// `stopAfter` acks SIGKILLs itself while still holding unacked messages.
+// `stopAfter` acks SIGKILLs itself while still holding unacked messages. Its status
+// events go out as "status <type> <detail>" lines: the scenario shows the last ones
+// when it fails.
 import { silentLogger } from '@omnibus/core';
 import { createEventBus } from '@omnibus/factory';
 
 const [url = '', subject = '', group = '', stopAfterText = 'Infinity'] = process.argv.slice(2);
 const stopAfter = Number(stopAfterText);
 const backend = url.slice(0, url.indexOf(':')) as 'nats' | 'redis' | 'kafka';
+const onStatus = ({ type, detail }: { type: string; detail?: string }) =>
+  void process.stdout.write(`status ${type} ${(detail ?? '').replace(/\s+/g, ' ').slice(0, 200)}\n`);
 const options =
   backend === 'kafka'
-    ? { backend, url, logger: silentLogger, sessionTimeoutMs: 6_000 }
-    : { backend, url, logger: silentLogger };
+    ? { backend, url, logger: silentLogger, onStatus, sessionTimeoutMs: 6_000 }
+    : { backend, url, logger: silentLogger, onStatus };
 const bus = await createEventBus(options);
 let acked = 0;
 await bus.consume(

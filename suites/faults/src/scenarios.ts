@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { manage } from '@omnibus/core';
 import { History, type HistoryReport } from './history.js';
 import type { Target } from './targets.js';
 
@@ -246,6 +247,8 @@ export async function consumerCrash(
   const member = fileURLToPath(new URL('./member.ts', import.meta.url));
   let crashes = 0;
   let current: ChildProcess | undefined;
+  /** The members' status events, in order: the last ones go into the note when messages are missing. */
+  const statuses: string[] = [];
   const start = (stopAfter: number) =>
     new Promise<ChildProcess>((resolve, reject) => {
       const child = spawn(
@@ -264,6 +267,7 @@ export async function consumerCrash(
           buffered = buffered.slice(nl + 1);
           if (line === 'ready') resolve(child);
           else if (line.startsWith('ack ')) history.deliver(line.slice(4), 'group');
+          else if (line.startsWith('status ')) statuses.push(`member ${crashes + 1}: ${line.slice(7)}`);
           nl = buffered.indexOf('\n');
         }
       });
@@ -310,6 +314,7 @@ export async function consumerCrash(
     process.off('exit', killOnExit);
   }
   const report = history.check();
+  const diagnosis = report.lost > 0 ? await missingDiagnosis(target, group, statuses) : '';
   // "lost" here: published and acknowledged, never acked by any member. Order is not part of the
   // verdict: a dead member's unacked messages are redelivered after its ack timeout, behind newer
   // ones (every broker but Kafka does so); the figure is reported.
@@ -322,7 +327,31 @@ export async function consumerCrash(
     scenario,
     report,
     null,
-    `${crashes} members SIGKILLed with unacked messages; ran ${((Date.now() - started) / 1000).toFixed(1)} s${reordered}`,
+    `${crashes} members SIGKILLed with unacked messages; ran ${((Date.now() - started) / 1000).toFixed(1)} s${reordered}${diagnosis}`,
   );
   return { ...result, passed: report.lost === 0 && report.unexpected === 0 };
+}
+
+/**
+ * Where missing messages may be, for a failed run's note: the group as the management API sees
+ * it (members, pending, lag), its dead letters, and the members' last status events.
+ */
+async function missingDiagnosis(target: Target, group: string, statuses: readonly string[]): Promise<string> {
+  const parts: string[] = [];
+  try {
+    const bus = await target.createBus();
+    try {
+      const management = manage(bus);
+      const info = (await management.groups()).find((g) => g.group === group);
+      parts.push(`group ${group}: ${info ? JSON.stringify({ ...info, patterns: undefined }) : 'not listed'}`);
+      const dead = await management.deadLetters.list({ group, limit: 5 });
+      parts.push(`dead letters of the group: ${dead.items.length}${dead.next ? '+' : ''}`);
+    } finally {
+      await bus.close({ timeoutMs: 2_000 }).catch(() => undefined);
+    }
+  } catch (error) {
+    parts.push(`management unavailable: ${(error as Error)?.message ?? error}`);
+  }
+  parts.push(`last member status events: ${statuses.slice(-12).join(' | ') || 'none'}`);
+  return `; diagnosis: ${parts.join('; ')}`;
 }

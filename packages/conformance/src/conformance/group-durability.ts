@@ -95,4 +95,24 @@ export function groupDurabilityTests(test: Register, expect: Expect): void {
     },
     DURABILITY_TIMEOUT_MS,
   );
+
+  test(
+    'a member naks with a delay and leaves, on a subject first used after it subscribed: the next member gets the message',
+    async (ctx) => {
+      const pattern = ctx.subject('later', '*');
+      const group = ctx.group('nak-leave');
+      const first = await ctx.read(pattern, { group, ack: 'manual' });
+      await ctx.bus.publish(ctx.subject('later', 'fresh'), 'once'); // the subject appears now
+      const held = await first.next();
+      await held.nak({ delayMs: 1_000 });
+      await first.subscription.close();
+      const second = await ctx.read(pattern, { group, ack: 'manual' });
+      const again = await second.next();
+      expect(again.text()).toBe('once');
+      expect(again.attempt).toBe(2);
+      await again.ack();
+      expect(await second.nothingWithin(ctx.quietMs)).toBeUndefined();
+    },
+    DURABILITY_TIMEOUT_MS,
+  );
 }

@@ -1,0 +1,77 @@
+import type { Headers, OutgoingMessage } from '@omnibus/core';
+import type { AsyncMessage, Envelope } from 'rabbitmq-client';
+
+/** AMQP header names Omnibus writes; the application's headers travel as one JSON header. */
+const SUBJECT = 'omnibus-subject';
+const PUBLISHED_AT = 'omnibus-published-at';
+const ATTEMPT = 'omnibus-attempt';
+const HEADERS = 'omnibus-headers';
+
+/** A message as read from a queue. */
+export interface DecodedMessage {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: Headers;
+  readonly publishedAt: number;
+  /** The attempt written by the last redelivery copy (1 when none). */
+  readonly attempt: number;
+}
+
+/** The AMQP properties of a message: persistent, with Omnibus's metadata in headers. */
+export function envelopeOf(message: OutgoingMessage, exchange: string, routingKey: string): Envelope {
+  const headers: Record<string, string> = {
+    [SUBJECT]: message.subject,
+    [PUBLISHED_AT]: String(message.publishedAt),
+  };
+  for (const _ in message.headers) {
+    headers[HEADERS] = JSON.stringify(message.headers);
+    break;
+  }
+  return { exchange, routingKey, messageId: message.id, durable: true, headers };
+}
+
+/**
+ * A redelivery copy of `m` for `queue` (through the default exchange, or a delay queue that
+ * dead-letters into it): the same body and metadata, with `attempt`.
+ */
+export function redeliveryEnvelope(m: AsyncMessage, routingKey: string, attempt: number): Envelope {
+  const headers: Record<string, string> = { [ATTEMPT]: String(attempt) };
+  for (const name of [SUBJECT, PUBLISHED_AT, HEADERS]) {
+    const value = m.headers?.[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  return { exchange: '', routingKey, messageId: m.messageId, durable: true, headers };
+}
+
+/** Reads a delivered message; a foreign message without Omnibus headers is read by its routing key. */
+export function decodeMessage(m: AsyncMessage): DecodedMessage {
+  const h = m.headers ?? {};
+  const body = m.body;
+  const payload =
+    body instanceof Uint8Array
+      ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      : typeof body === 'string'
+        ? Buffer.from(body)
+        : body == null
+          ? new Uint8Array(0)
+          : Buffer.from(JSON.stringify(body));
+  let headers: Headers = {};
+  if (typeof h[HEADERS] === 'string') {
+    try {
+      headers = JSON.parse(h[HEADERS]) as Headers;
+    } catch {
+      headers = {};
+    }
+  }
+  const attempt = Number(h[ATTEMPT]);
+  const publishedAt = Number(h[PUBLISHED_AT]);
+  return {
+    id: m.messageId ?? `${m.routingKey}:${m.deliveryTag}`,
+    subject: typeof h[SUBJECT] === 'string' ? h[SUBJECT] : m.routingKey,
+    payload,
+    headers,
+    publishedAt: Number.isFinite(publishedAt) ? publishedAt : (m.timestamp ?? 0) * 1000 || Date.now(),
+    attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
+  };
+}

@@ -1,0 +1,192 @@
+import type { DeliverySink, InboundDelivery, SettleInfo } from '@omnibus/core';
+import type { AsyncMessage, Channel, Connection, Envelope } from 'rabbitmq-client';
+import { decodeMessage, redeliveryEnvelope } from './envelope.js';
+
+/** What one subscription's consumer needs from its driver. */
+export interface QueueConsumerContext {
+  readonly connection: Connection;
+  /** The queue it reads (declared and bound before the consumer starts). */
+  readonly queue: string;
+  /** False for an ungrouped subscription: its queue goes with it, so nothing is given back on close. */
+  readonly grouped: boolean;
+  readonly maxInFlight: number;
+  readonly sink: DeliverySink;
+  /** Declares the queue again after a reconnect (it may have expired or the broker restarted). */
+  redeclare(): Promise<void>;
+  /** Where a redelivery copy due in `delayMs` goes: the queue itself, or a delay queue that dead-letters into it. */
+  redeliveryRoute(delayMs: number): Promise<string>;
+  /** Publishes a redelivery copy and resolves on the broker's confirm. */
+  publishCopy(envelope: Envelope, body: Uint8Array): Promise<void>;
+  status(type: string, detail?: string): void;
+}
+
+/**
+ * Reads one queue on a channel of its own with `prefetch = maxInFlight`, hands each message to
+ * the subscription, and settles it on that channel: ack; a nak becomes a copy with the next
+ * attempt (through a delay queue when delayed) followed by an ack of the original, so the
+ * attempt survives any member; a message given back unseen is requeued in place (attempt
+ * unchanged). A lost channel is opened again (the client reconnects); what it held unsettled
+ * comes back from the broker.
+ */
+export class QueueConsumer {
+  readonly #ctx: QueueConsumerContext;
+  #channel: Channel | undefined;
+  #consumerTag = '';
+  #stopped = false;
+  /** Deliveries pushed and not settled yet: the channel closes after the last one after stop. */
+  #open = 0;
+  #whenSettled: (() => void) | undefined;
+  /** Messages received while the subscription had no room (should not happen: prefetch is the room). */
+  readonly #waiting: { m: AsyncMessage; channel: Channel }[] = [];
+  #reopening: Promise<void> | undefined;
+
+  constructor(ctx: QueueConsumerContext) {
+    this.#ctx = ctx;
+    ctx.sink.onCapacity(() => this.#drain());
+  }
+
+  /** Opens the channel and starts consuming. */
+  async start(): Promise<void> {
+    await this.#open_();
+  }
+
+  async #open_(): Promise<void> {
+    const { connection, queue, maxInFlight } = this.#ctx;
+    const channel = await connection.acquire();
+    this.#channel = channel;
+    channel.on('error', (error) => this.#ctx.status('channel_error', (error as Error)?.message));
+    channel.once('close', () => {
+      if (this.#stopped || this.#channel !== channel) return;
+      this.#ctx.status('consumer_channel_closed', queue);
+      this.#reopen();
+    });
+    await channel.basicQos({ prefetchCount: Math.min(maxInFlight, 65_535) });
+    const { consumerTag } = await channel.basicConsume({ queue }, (m) => this.#arrived(m, channel));
+    this.#consumerTag = consumerTag;
+  }
+
+  /** After a lost channel: opens another once the connection is back, until stopped. */
+  #reopen(): void {
+    if (this.#reopening || this.#stopped) return;
+    this.#reopening = (async () => {
+      let wait = 100;
+      while (!this.#stopped) {
+        try {
+          await this.#ctx.redeclare();
+          if (this.#stopped) return;
+          await this.#open_();
+          this.#ctx.status('consumer_reopened', this.#ctx.queue);
+          return;
+        } catch (error) {
+          this.#ctx.sink.reportError(error);
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          wait = Math.min(wait * 2, 2_000);
+        }
+      }
+    })().finally(() => {
+      this.#reopening = undefined;
+    });
+  }
+
+  #arrived(m: AsyncMessage, channel: Channel): void {
+    // arrived before the cancel took effect: given back unseen on close, after what was pushed
+    if (this.#stopped || this.#waiting.length > 0 || this.#ctx.sink.capacity <= 0) {
+      this.#waiting.push({ m, channel });
+      return;
+    }
+    this.#push(m, channel);
+  }
+
+  #drain(): void {
+    while (this.#waiting.length > 0 && this.#ctx.sink.capacity > 0 && !this.#stopped) {
+      const next = this.#waiting.shift() as { m: AsyncMessage; channel: Channel };
+      this.#push(next.m, next.channel);
+    }
+  }
+
+  #push(m: AsyncMessage, channel: Channel): void {
+    const record = decodeMessage(m);
+    const { deliveryTag } = m;
+    let settled = false;
+    this.#open++;
+    const finish = () => {
+      if (--this.#open === 0 && this.#whenSettled) this.#whenSettled();
+    };
+    /** Settles on the channel it came from; a closed channel already gave the message back. */
+    const settle = (requeue: boolean | undefined) => {
+      if (!channel.active) return;
+      if (requeue === undefined) channel.basicAck({ deliveryTag });
+      else channel.basicNack({ deliveryTag, requeue });
+    };
+    const delivery: InboundDelivery = {
+      id: record.id,
+      subject: record.subject,
+      payload: record.payload,
+      headers: record.headers,
+      publishedAt: record.publishedAt,
+      attempt: record.attempt,
+      ack: async () => {
+        if (settled) return;
+        settled = true;
+        settle(undefined);
+        finish();
+      },
+      nak: async (delayMs: number, info: SettleInfo) => {
+        if (settled) return;
+        settled = true;
+        try {
+          if (info.reason === 'release' && (!info.handedOut || !this.#ctx.grouped)) {
+            // unseen: back in place at the same attempt (an ungrouped queue goes with its subscription)
+            settle(true);
+            return;
+          }
+          if (!channel.active) return; // the broker gives it back itself
+          try {
+            const route = await this.#ctx.redeliveryRoute(delayMs);
+            await this.#ctx.publishCopy(redeliveryEnvelope(m, route, record.attempt + 1), record.payload);
+          } catch (error) {
+            // no copy stored: the original comes back from the queue instead (at once)
+            this.#ctx.sink.reportError(error);
+            this.#ctx.status('retry_copy_failed', `${record.subject}: ${(error as Error)?.message ?? error}`);
+            settle(true);
+            return;
+          }
+          settle(undefined);
+        } finally {
+          finish();
+        }
+      },
+    };
+    this.#ctx.sink.push(delivery);
+  }
+
+  /** Stops intake: cancels the consumer; resolves when no further push will happen. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#reopening?.catch(() => undefined);
+    const channel = this.#channel;
+    if (channel?.active && this.#consumerTag) {
+      await channel.basicCancel({ consumerTag: this.#consumerTag }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * After stop: waits (at most `timeoutMs`) until what was pushed is settled, gives back in
+   * order what never got room (so a queue keeps its order for the next member), then closes
+   * the channel.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#open > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#whenSettled = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const { m, channel } of this.#waiting.splice(0))
+      if (channel.active) channel.basicNack({ deliveryTag: m.deliveryTag, requeue: true });
+    await this.#channel?.close().catch(() => undefined);
+  }
+}
