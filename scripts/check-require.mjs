@@ -20,6 +20,7 @@ export const requiredExports = {
   '@omnibus/nats': 'createNatsBus',
   '@omnibus/redis': 'createRedisBus',
   '@omnibus/kafka': 'createKafkaBus',
+  '@omnibus/rabbitmq': 'createRabbitMqBus',
   '@omnibus/conformance': 'runConformanceSuite',
   '@omnibus/testing': 'runConformanceSuite',
   '@omnibus/cli': 'runCli',

@@ -63,7 +63,7 @@ const stampOf = (report) =>
     : 'unstamped';
 
 const reportsDir = join(root, 'reports');
-const order = ['memory', 'nats', 'redis', 'kafka'];
+const order = ['memory', 'nats', 'redis', 'kafka', 'rabbitmq'];
 const reports = (existsSync(reportsDir) ? readdirSync(reportsDir) : [])
   .filter((f) => /^conformance-.+\.json$/.test(f))
   .map((f) => JSON.parse(readFileSync(join(reportsDir, f), 'utf8')))
@@ -128,6 +128,7 @@ const backends = [
   { name: 'nats', label: 'NATS JetStream', pkg: 'nats', url: '`nats://host:4222`' },
   { name: 'redis', label: 'Redis Streams', pkg: 'redis', url: '`redis://host:6379`' },
   { name: 'kafka', label: 'Kafka', pkg: 'kafka', url: '`kafka://host:9092,host2:9092`' },
+  { name: 'rabbitmq', label: 'RabbitMQ', pkg: 'rabbitmq', url: '`amqp://user:password@host:5672`' },
 ];
 const readmePath = join(root, 'README.md');
 const readme = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';

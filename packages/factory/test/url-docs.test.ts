@@ -53,6 +53,8 @@ const SAMPLES: Record<string, string> = {
   sessionTimeoutMs: '6000',
   connectTimeoutMs: '300',
   delivery: 'at-most-once',
+  exchange: 'app',
+  queuePrefix: 'app.',
 };
 
 /** The code default for each broker's connect timeout, short: a closed port fails at once anyway. */
@@ -60,6 +62,7 @@ const quick = {
   nats: { connectTimeoutMs: 300 },
   redis: { connectTimeoutMs: 300 },
   kafka: { connectTimeoutMs: 300 },
+  rabbitmq: { connectTimeoutMs: 300 },
 };
 
 /**
@@ -95,11 +98,12 @@ const schemes = [
   { scheme: 'nats://', pkg: 'nats', accepted: Object.keys(NATS_URL_PARAMETERS), url: 'nats://h:4222' },
   { scheme: 'redis://', pkg: 'redis', accepted: undefined, url: 'redis://h:6379' },
   { scheme: 'kafka://', pkg: 'kafka', accepted: undefined, url: 'kafka://h:9092' },
+  { scheme: 'amqp://', pkg: 'rabbitmq', accepted: undefined, url: 'amqp://h:5672' },
 ] as const;
 
 describe('documented URL parameters', () => {
   for (const { scheme, pkg, accepted } of schemes) {
-    if (accepted === undefined) continue; // Redis and Kafka read their own: their tests hold them to it
+    if (accepted === undefined) continue; // Redis, Kafka and RabbitMQ read their own: their tests hold them to it
     it(`${scheme}: the factory README and the ${pkg} README list exactly the parameters the factory reads`, () => {
       expect([...factoryRow(scheme)].sort()).toEqual([...accepted].sort());
       expect([...listedAfterLead(readme(pkg))].sort()).toEqual([...accepted].sort());

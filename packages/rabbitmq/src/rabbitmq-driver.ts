@@ -2,6 +2,7 @@ import {
   type BusDriver,
   type BusStatus,
   type Capabilities,
+  DLQ_HEADERS,
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
@@ -25,6 +26,12 @@ const SUBSCRIPTION_QUEUE_EXPIRES_MS = 5 * 60_000;
 const DELAY_QUEUE_MARGIN_MS = 10 * 60_000;
 /** A delay queue is declared again when its last declaration is older than this. */
 const REDECLARE_AFTER_MS = 2 * 60_000;
+/**
+ * The routing key the dead-letter store is bound with: a dead-letter copy goes to its subject
+ * and, through `CC`, here too, so it is kept whether or not anything subscribes to its subject
+ * (an exchange drops what no queue is bound for). No subject starts with `_`.
+ */
+export const DEAD_LETTER_STORE_KEY = '_omnibus.dead-letters';
 /** How long a closing subscription waits for its deliveries to be settled before its channel closes. */
 const SETTLE_ON_CLOSE_MS = 10_000;
 
@@ -52,6 +59,7 @@ export class RabbitMqDriver implements BusDriver {
   /** Subscriptions closing in the background (channels waiting for their last settle, queues being removed). */
   readonly #closing = new Set<Promise<void>>();
   #exchangeReady: Promise<void> | undefined;
+  #storeReady: Promise<void> | undefined;
 
   constructor(connection: Connection, options: ResolvedRabbitMqOptions) {
     this.#connection = connection;
@@ -105,6 +113,20 @@ export class RabbitMqDriver implements BusDriver {
     return this.#exchangeReady;
   }
 
+  /** The dead-letter store: a quorum queue of the bus's prefix, declared at the first dead letter. */
+  #deadLetterStore(): Promise<void> {
+    const { exchange, queuePrefix } = this.#options;
+    const queue = `${queuePrefix}dead-letters`;
+    this.#storeReady ??= (async () => {
+      await this.#connection.queueDeclare({ queue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await this.#connection.queueBind({ queue, exchange, routingKey: DEAD_LETTER_STORE_KEY });
+    })().catch((error: unknown) => {
+      this.#storeReady = undefined;
+      throw error;
+    });
+    return this.#storeReady;
+  }
+
   async probe(): Promise<void> {
     await this.#connection.exchangeDeclare({
       exchange: this.#options.exchange,
@@ -117,7 +139,12 @@ export class RabbitMqDriver implements BusDriver {
     const routingKey = routingKeyOf(message.subject);
     try {
       await this.#exchange();
-      await this.#send(envelopeOf(message, this.#options.exchange, routingKey), message.payload);
+      const envelope = envelopeOf(message, this.#options.exchange, routingKey);
+      if (message.headers[DLQ_HEADERS.reason] !== undefined) {
+        await this.#deadLetterStore();
+        (envelope.headers as Record<string, unknown>).CC = [DEAD_LETTER_STORE_KEY];
+      }
+      await this.#send(envelope, message.payload);
     } catch (error) {
       throw new PublishError(
         `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,
