@@ -20,6 +20,7 @@ const PARTS = [
   { name: 'nats', heading: 'NATS JetStream' },
   { name: 'redis', heading: 'Redis Streams' },
   { name: 'kafka', heading: 'Kafka' },
+  { name: 'rabbitmq', heading: 'RabbitMQ' },
   { name: 'outbox', heading: 'Outbox (PostgreSQL) on memory and NATS' },
 ];
 const PART_LIMIT_MS = quick ? 180_000 : 900_000;
@@ -156,6 +157,19 @@ const targets = [
     (f) => `${f.ratio.toFixed(2)}×`,
     (f) => f.ratio <= 2,
   ),
+  // RabbitMQ (its adapter's issue): consume and pipelined publish against rabbitmq-client
+  ...[
+    ['grouped consume', 'grouped consume with acks'],
+    ['publish with confirms, pipelined', 'pipelined publish with confirms'],
+  ].map(([prefix, what]) =>
+    target(
+      `RabbitMQ: ${what}`,
+      '≥ 0.9× the raw client',
+      ['rabbitmq', prefix],
+      (f) => `${f.ratio.toFixed(2)}×`,
+      (f) => f.ratio >= 0.9,
+    ),
+  ),
   // at most once (the delivery-levels issue): each against its broker's fast path doing the same
   // work — every message carries an id and its publish time, as Omnibus's do
   ...[
@@ -182,9 +196,9 @@ const page = renderBenchPage(entries, {
   command: quick ? 'pnpm bench --quick' : 'pnpm bench',
   targets,
   intro: [
-    'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`) and Kafka (`kafkajs`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
+    'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`), Kafka (`kafkajs`) and RabbitMQ (`rabbitmq-client`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
     `Rounds alternate — Omnibus, peer, Omnibus, peer… — ${rounds} measured rounds per side in this run (\`pnpm bench\`: 5; \`pnpm bench --quick\`: 3, with smaller counts). Each figure is the **median** of the rounds, with the spread (min–max) beside it; **omnibus / peer** is the ratio of the medians. Throughput (msg/s: published, or consumed from a backlog; lookups/s) is better higher, so a ratio above 1 means Omnibus is faster; latency (publish → delivery, one message at a time; p50 and p99 of each round, ms) is better lower, so a ratio below 1 means Omnibus is faster. In the charts a bar is the median and the thin line spans min–max; each group has its own scale.`,
-    '`pnpm bench` builds the packages and runs every part whose backend is available: memory always; NATS, Redis and Kafka at `NATS_URL`, `REDIS_URL`, `KAFKA_BROKERS` or the local defaults (127.0.0.1:4222, :6379, :9092) — a part whose broker cannot be reached is skipped with its reason; the outbox part needs PostgreSQL at `OMNIBUS_PG_URL` or the local `test` database, and measures outbox + relay against a direct `bus.publish` on the memory bus and on NATS. One part alone: `pnpm --filter @omnibus/nats bench` (and so on; it writes its report, not this page). Counts can be set with `BENCH_ROUNDS`, `BENCH_MESSAGES`, `BENCH_AWAITED`, `BENCH_PIPELINED`, `BENCH_CONSUME`, `BENCH_LATENCY`. Every round is bounded in time. Reports with every round: `reports/bench-<name>.json`.',
+    '`pnpm bench` builds the packages and runs every part whose backend is available: memory always; NATS, Redis, Kafka and RabbitMQ at `NATS_URL`, `REDIS_URL`, `KAFKA_BROKERS`, `RABBITMQ_URL` or the local defaults (127.0.0.1:4222, :6379, :9092, :5672) — a part whose broker cannot be reached is skipped with its reason; the outbox part needs PostgreSQL at `OMNIBUS_PG_URL` or the local `test` database, and measures outbox + relay against a direct `bus.publish` on the memory bus and on NATS. One part alone: `pnpm --filter @omnibus/nats bench` (and so on; it writes its report, not this page). Counts can be set with `BENCH_ROUNDS`, `BENCH_MESSAGES`, `BENCH_AWAITED`, `BENCH_PIPELINED`, `BENCH_CONSUME`, `BENCH_LATENCY`. Every round is bounded in time. Reports with every round: `reports/bench-<name>.json`.',
   ],
 });
 writeFileSync(join(root, 'docs', 'benchmarks.md'), page);

@@ -63,7 +63,7 @@ const stampOf = (report) =>
     : 'unstamped';
 
 const reportsDir = join(root, 'reports');
-const order = ['memory', 'nats', 'redis', 'kafka', 'rabbitmq'];
+const order = ['memory', 'nats', 'redis', 'kafka', 'rabbitmq', 'rabbitmq-quorum'];
 const reports = (existsSync(reportsDir) ? readdirSync(reportsDir) : [])
   .filter((f) => /^conformance-.+\.json$/.test(f))
   .map((f) => JSON.parse(readFileSync(join(reportsDir, f), 'utf8')))

@@ -55,6 +55,7 @@ const SAMPLES: Record<string, string> = {
   delivery: 'at-most-once',
   exchange: 'app',
   queuePrefix: 'app.',
+  queueType: 'quorum',
 };
 
 /** The code default for each broker's connect timeout, short: a closed port fails at once anyway. */

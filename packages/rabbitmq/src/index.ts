@@ -5,6 +5,9 @@ import { RabbitMqDriver } from './rabbitmq-driver.js';
 
 export type { RabbitMqBusOptions } from './options.js';
 
+/** Connection errors that no retry can fix: refused credentials, a vhost the user may not open. */
+const REFUSALS = new Set(['ACCESS_REFUSED', 'NOT_ALLOWED']);
+
 // `@omnibus/factory` types `createEventBus({ backend: 'rabbitmq', … })` and the `rabbitmq`
 // block of `createEventBusFromEnv` with these options, once this package's types are in the program.
 declare module '@omnibus/core' {
@@ -16,7 +19,7 @@ declare module '@omnibus/core' {
 
 /**
  * Connects to RabbitMQ and returns a bus over one durable topic exchange: a subject is a
- * routing key, a group a durable quorum queue bound with its pattern, an ungrouped
+ * routing key, a group a durable queue (classic, or quorum with `queueType`) bound with its pattern, an ungrouped
  * subscription a queue of its own removed on close. Publishes wait for the broker's
  * confirm; delayed redeliveries go through per-delay TTL queues. The client reconnects by
  * itself and consumers resume. Rejects with a credential-free `ConnectionError` when the
@@ -26,16 +29,28 @@ export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promi
   const resolved = resolveRabbitMqOptions(options);
   const connection = new Connection({
     connectionName: 'omnibus',
+    // reconnect attempts 100 ms apart, doubling up to 2 s (the client's own ceiling is 30 s): a
+    // broker back from an outage is found within 2 s
+    retryLow: 100,
+    retryHigh: 2_000,
     ...resolved.connectionOptions,
     url: resolved.url,
   });
   let firstError: unknown;
+  let refused: (error: unknown) => void = () => undefined;
   const onError = (error: unknown) => {
     firstError ??= error;
+    // wrong credentials or a vhost the user may not use: trying again cannot help
+    if (REFUSALS.has(String((error as { code?: unknown })?.code))) refused(error);
   };
   connection.on('error', onError);
   try {
-    await connection.onConnect(resolved.connectTimeoutMs, true);
+    await Promise.race([
+      connection.onConnect(resolved.connectTimeoutMs, true),
+      new Promise<never>((_, reject) => {
+        refused = reject;
+      }),
+    ]);
   } catch (error) {
     connection.unsafeDestroy();
     const reason = (firstError as Error)?.message ?? (error as Error)?.message ?? String(error);

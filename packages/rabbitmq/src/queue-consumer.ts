@@ -1,6 +1,9 @@
-import type { DeliverySink, InboundDelivery, SettleInfo } from '@omnibus/core';
+import { type DeliverySink, type InboundDelivery, type SettleInfo, withTimeout } from '@omnibus/core';
 import type { AsyncMessage, Channel, Connection, Envelope } from 'rabbitmq-client';
 import { decodeMessage, redeliveryEnvelope } from './envelope.js';
+
+/** Longest a step of opening a consumer may take before that channel is given up (ms). */
+const OPEN_TIMEOUT_MS = 10_000;
 
 /** What one subscription's consumer needs from its driver. */
 export interface QueueConsumerContext {
@@ -50,19 +53,43 @@ export class QueueConsumer {
     await this.#open_();
   }
 
+  /**
+   * A channel of its own, prefetch and `basic.consume`, each step bounded by `OPEN_TIMEOUT_MS`: a
+   * broker still recovering its quorum queues after a restart may never answer a consume on a
+   * channel (RabbitMQ 3.10 closes that channel much later, or not at all). A step that does not
+   * answer in time gives up that channel and the caller tries again on another.
+   */
   async #open_(): Promise<void> {
     const { connection, queue, maxInFlight } = this.#ctx;
-    const channel = await connection.acquire();
-    this.#channel = channel;
+    const acquiring = connection.acquire();
+    const channel = await withTimeout(acquiring, OPEN_TIMEOUT_MS, 'no channel within 10 s').catch((error) => {
+      void acquiring.then((late) => late.close()).catch(() => undefined);
+      throw error;
+    });
     channel.on('error', (error) => this.#ctx.status('channel_error', (error as Error)?.message));
+    try {
+      await withTimeout(
+        channel.basicQos({ prefetchCount: Math.min(maxInFlight, 65_535) }),
+        OPEN_TIMEOUT_MS,
+        'basic.qos unanswered for 10 s',
+      );
+      const { consumerTag } = await withTimeout(
+        channel.basicConsume({ queue }, (m) => this.#arrived(m, channel)),
+        OPEN_TIMEOUT_MS,
+        `basic.consume on ${queue} unanswered for 10 s`,
+      );
+      if (!channel.active) throw new Error(`the channel consuming ${queue} closed as it started`);
+      this.#channel = channel;
+      this.#consumerTag = consumerTag;
+    } catch (error) {
+      void channel.close().catch(() => undefined);
+      throw error;
+    }
     channel.once('close', () => {
       if (this.#stopped || this.#channel !== channel) return;
       this.#ctx.status('consumer_channel_closed', queue);
       this.#reopen();
     });
-    await channel.basicQos({ prefetchCount: Math.min(maxInFlight, 65_535) });
-    const { consumerTag } = await channel.basicConsume({ queue }, (m) => this.#arrived(m, channel));
-    this.#consumerTag = consumerTag;
   }
 
   /** After a lost channel: opens another once the connection is back, until stopped. */
@@ -72,7 +99,7 @@ export class QueueConsumer {
       let wait = 100;
       while (!this.#stopped) {
         try {
-          await this.#ctx.redeclare();
+          await withTimeout(this.#ctx.redeclare(), OPEN_TIMEOUT_MS, 'declaring the queue took over 10 s');
           if (this.#stopped) return;
           await this.#open_();
           this.#ctx.status('consumer_reopened', this.#ctx.queue);

@@ -8,18 +8,28 @@ import {
   type DriverSubscription,
   type OutgoingMessage,
   PublishError,
+  type ResponsivenessWatcher,
   redact,
   StatusRelay,
   safeCause,
+  watchResponsiveness,
   withTimeout,
 } from '@omnibus/core';
-import type { Connection, Envelope, Publisher } from 'rabbitmq-client';
+import {
+  AMQPChannelError,
+  AMQPConnectionError,
+  type Connection,
+  type Envelope,
+  type Publisher,
+} from 'rabbitmq-client';
 import { envelopeOf } from './envelope.js';
 import type { ResolvedRabbitMqOptions } from './options.js';
 import { QueueConsumer } from './queue-consumer.js';
 import { bindingKeyOf, routingKeyOf } from './routing.js';
 
 const BACKEND = 'rabbitmq';
+/** RabbitMQ has no dedupe: every confirmed publish is a new message. */
+const RECEIPT: DriverReceipt = Object.freeze({ duplicate: false });
 /** An ungrouped subscription's queue outlives a crashed process by this long (then RabbitMQ removes it). */
 const SUBSCRIPTION_QUEUE_EXPIRES_MS = 5 * 60_000;
 /** A delay queue is removed this long after it was last declared, well after its last message expired. */
@@ -32,6 +42,9 @@ const REDECLARE_AFTER_MS = 2 * 60_000;
  * (an exchange drops what no queue is bound for). No subject starts with `_`.
  */
 export const DEAD_LETTER_STORE_KEY = '_omnibus.dead-letters';
+/** How often the broker is probed, and how long without any answer before the connection counts as lost. */
+const PROBE_EVERY_MS = 1_000;
+const UNRESPONSIVE_AFTER_MS = 3_000;
 /** How long a closing subscription waits for its deliveries to be settled before its channel closes. */
 const SETTLE_ON_CLOSE_MS = 10_000;
 
@@ -51,7 +64,7 @@ export class RabbitMqDriver implements BusDriver {
   readonly backend = BACKEND;
   readonly capabilities: Readonly<Capabilities>;
   readonly #connection: Connection;
-  readonly #publisher: Publisher;
+  #publisher: Publisher;
   readonly #options: ResolvedRabbitMqOptions;
   readonly #relay = new StatusRelay();
   /** Delay queues declared by this bus, with when. */
@@ -60,16 +73,14 @@ export class RabbitMqDriver implements BusDriver {
   readonly #closing = new Set<Promise<void>>();
   #exchangeReady: Promise<void> | undefined;
   #storeReady: Promise<void> | undefined;
+  readonly #watcher: ResponsivenessWatcher;
 
   constructor(connection: Connection, options: ResolvedRabbitMqOptions) {
     this.#connection = connection;
     this.#options = options;
-    this.#publisher = connection.createPublisher({ confirm: true, maxAttempts: 2 });
-    this.#publisher.on('retry', (error) =>
-      this.#status('publish_retried', (error as Error)?.message ?? String(error)),
-    );
+    this.#publisher = this.#newPublisher();
     this.capabilities = Object.freeze({
-      durable: true, // persistent messages in durable quorum queues, publisher confirms
+      durable: true, // persistent messages in durable queues, publisher confirms
       replay: false,
       groups: true,
       dedupe: false,
@@ -79,14 +90,29 @@ export class RabbitMqDriver implements BusDriver {
       wildcards: 'native',
       maxPayloadBytes: options.maxPayloadBytes,
     } satisfies Capabilities);
+    // one connection state, lost by an error or by silence, restored by a reconnect or an answer:
+    // a paused broker keeps its socket open and the AMQP heartbeat (60 s) would notice late
     let lost = false;
-    connection.on('error', (error) => {
-      this.#status('error', (error as Error)?.message ?? String(error), lost ? undefined : 'lost');
+    const markLost = (type: string, detail: string) => {
+      this.#status(type, detail, lost ? undefined : 'lost');
       lost = true;
-    });
-    connection.on('connection', () => {
-      if (lost) this.#status('reconnected', undefined, 'restored');
+    };
+    const markRestored = (type: string) => {
+      if (lost) this.#status(type, undefined, 'restored');
       lost = false;
+    };
+    connection.on('error', (error) => markLost('error', (error as Error)?.message ?? String(error)));
+    connection.on('connection', () => {
+      this.#watcher?.answered();
+      markRestored('reconnected');
+    });
+    this.#watcher = watchResponsiveness({
+      probe: () => this.probe(),
+      ready: () => connection.ready,
+      everyMs: PROBE_EVERY_MS,
+      unresponsiveAfterMs: UNRESPONSIVE_AFTER_MS,
+      onUnresponsive: (detail) => markLost('unresponsive', detail),
+      onResponsive: () => markRestored('responsive'),
     });
   }
 
@@ -113,12 +139,16 @@ export class RabbitMqDriver implements BusDriver {
     return this.#exchangeReady;
   }
 
-  /** The dead-letter store: a quorum queue of the bus's prefix, declared at the first dead letter. */
+  /** The dead-letter store: a durable queue (of `queueType`) of the bus's prefix, declared at the first dead letter. */
   #deadLetterStore(): Promise<void> {
     const { exchange, queuePrefix } = this.#options;
     const queue = `${queuePrefix}dead-letters`;
     this.#storeReady ??= (async () => {
-      await this.#connection.queueDeclare({ queue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await this.#connection.queueDeclare({
+        queue,
+        durable: true,
+        arguments: { 'x-queue-type': this.#options.queueType },
+      });
       await this.#connection.queueBind({ queue, exchange, routingKey: DEAD_LETTER_STORE_KEY });
     })().catch((error: unknown) => {
       this.#storeReady = undefined;
@@ -127,24 +157,25 @@ export class RabbitMqDriver implements BusDriver {
     return this.#storeReady;
   }
 
+  /** One round trip: the exchange declared again (idempotent). A refusal from the server is an answer too. */
   async probe(): Promise<void> {
-    await this.#connection.exchangeDeclare({
-      exchange: this.#options.exchange,
-      type: 'topic',
-      durable: true,
-    });
+    try {
+      await this.#connection.exchangeDeclare({
+        exchange: this.#options.exchange,
+        type: 'topic',
+        durable: true,
+      });
+    } catch (error) {
+      if (error instanceof AMQPChannelError && !(error instanceof AMQPConnectionError)) return;
+      throw error;
+    }
   }
 
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     const routingKey = routingKeyOf(message.subject);
     try {
       await this.#exchange();
-      const envelope = envelopeOf(message, this.#options.exchange, routingKey);
-      if (message.headers[DLQ_HEADERS.reason] !== undefined) {
-        await this.#deadLetterStore();
-        (envelope.headers as Record<string, unknown>).CC = [DEAD_LETTER_STORE_KEY];
-      }
-      await this.#send(envelope, message.payload);
+      await this.#send(await this.#envelope(message, routingKey), message.payload);
     } catch (error) {
       throw new PublishError(
         `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,
@@ -154,18 +185,88 @@ export class RabbitMqDriver implements BusDriver {
         },
       );
     }
-    return { duplicate: false };
+    return RECEIPT;
   }
 
-  /** Sends with a confirm, bounded by `publishTimeoutMs` (outcome unknown when it runs out). */
-  #send(envelope: Envelope, payload: Uint8Array): Promise<void> {
+  /**
+   * Sent together on the publisher's channel (pipelined; RabbitMQ confirms in order). Every
+   * routing key is checked first, so a bad subject sends nothing. On a failure, `accepted` is the
+   * prefix confirmed before the first failed entry; every later entry may have been stored.
+   */
+  async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    const keys = messages.map((m) => routingKeyOf(m.subject));
+    try {
+      await this.#exchange();
+    } catch (error) {
+      throw new PublishError(`publishBatch failed: ${(error as Error)?.message ?? error}; nothing was sent`, {
+        backend: BACKEND,
+        cause: safeCause(error),
+      });
+    }
+    const results = await Promise.allSettled(
+      messages.map(async (m, i) => this.#send(await this.#envelope(m, keys[i] as string), m.payload)),
+    );
+    const first = results.findIndex((r) => r.status === 'rejected');
+    if (first < 0) return messages.map(() => RECEIPT);
+    const error = (results[first] as PromiseRejectedResult).reason;
+    throw new PublishError(`publishBatch: entry ${first} failed: ${(error as Error)?.message ?? error}`, {
+      backend: BACKEND,
+      cause: safeCause(error),
+      accepted: messages.slice(0, first).map(() => RECEIPT),
+      maybeStored: messages.map((_, i) => i).filter((i) => i > first),
+    });
+  }
+
+  /** A message's AMQP envelope; a dead-letter copy also goes to the dead-letter store (`CC`). */
+  async #envelope(message: OutgoingMessage, routingKey: string): Promise<Envelope> {
+    const envelope = envelopeOf(message, this.#options.exchange, routingKey);
+    if (message.headers[DLQ_HEADERS.reason] !== undefined) {
+      await this.#deadLetterStore();
+      (envelope.headers as Record<string, unknown>).CC = [DEAD_LETTER_STORE_KEY];
+    }
+    return envelope;
+  }
+
+  /**
+   * Sends with a confirm, bounded by `publishTimeoutMs` (outcome unknown when it runs out). A
+   * confirm that never came means a channel the broker no longer serves (seen after a restart
+   * that crashed channel processes): the publisher is replaced, so later publishes use a new one.
+   */
+  async #send(envelope: Envelope, payload: Uint8Array): Promise<void> {
     const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const limit = this.#options.publishTimeoutMs;
-    return withTimeout(
-      this.#publisher.send(envelope, body),
-      limit,
-      `no confirm from RabbitMQ within ${limit} ms (publishTimeoutMs); the message may have been stored`,
+    const publisher = this.#publisher;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+    }, limit);
+    try {
+      await withTimeout(
+        publisher.send(envelope, body),
+        limit,
+        `no confirm from RabbitMQ within ${limit} ms (publishTimeoutMs); the message may have been stored`,
+      );
+    } catch (error) {
+      if (timedOut && this.#publisher === publisher) this.#renewPublisher();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #newPublisher(): Publisher {
+    const publisher = this.#connection.createPublisher({ confirm: true, maxAttempts: 2 });
+    publisher.on('retry', (error) =>
+      this.#status('publish_retried', (error as Error)?.message ?? String(error)),
     );
+    return publisher;
+  }
+
+  #renewPublisher(): void {
+    const stale = this.#publisher;
+    this.#publisher = this.#newPublisher();
+    this.#status('publisher_renewed', 'a confirm never came: publishing on a new channel');
+    void stale.close().catch(() => undefined);
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
@@ -174,7 +275,7 @@ export class RabbitMqDriver implements BusDriver {
     const queue = grouped ? `${queuePrefix}group.${request.group}` : `${queuePrefix}sub.${request.id}`;
     const routingKey = bindingKeyOf(request.pattern);
     const queueArguments: Record<string, unknown> = grouped
-      ? { 'x-queue-type': 'quorum' }
+      ? { 'x-queue-type': this.#options.queueType }
       : { 'x-queue-type': 'classic', 'x-expires': SUBSCRIPTION_QUEUE_EXPIRES_MS };
     const declare = async () => {
       await this.#exchange();
@@ -246,6 +347,7 @@ export class RabbitMqDriver implements BusDriver {
   }
 
   async close(): Promise<void> {
+    this.#watcher.stop();
     await Promise.allSettled([...this.#closing]);
     await this.#publisher.close().catch(() => undefined);
     await this.#connection.close().catch(() => undefined);

@@ -28,7 +28,12 @@ function factoryRow(scheme: string): string[] {
 }
 
 const accepted = Object.keys(RABBITMQ_URL_PARAMETERS);
-const sample: Record<string, string> = { exchange: 'app', queuePrefix: 'app.', delivery: 'at-least-once' };
+const sample: Record<string, string> = {
+  exchange: 'app',
+  queuePrefix: 'app.',
+  queueType: 'quorum',
+  delivery: 'at-least-once',
+};
 
 function error(run: () => unknown): { field?: string; message?: string; hint?: string } {
   try {

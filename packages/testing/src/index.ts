@@ -53,7 +53,13 @@ export type { FailedCreateExitsOptions, UnusableServer } from './child-exit.js';
 export { testFailedCreateExits } from './child-exit.js';
 export { chromiumPath } from './chromium.js';
 export type { LocalBroker, LocalKafka } from './local-brokers.js';
-export { startLocalKafka, startLocalNats, startLocalRedis } from './local-brokers.js';
+export {
+  type LocalRabbitMq,
+  startLocalKafka,
+  startLocalNats,
+  startLocalRabbitMq,
+  startLocalRedis,
+} from './local-brokers.js';
 export type {
   LocalCluster,
   LocalKafkaCluster,

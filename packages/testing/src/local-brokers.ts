@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,68 @@ export async function startLocalRedis(
     ],
   });
   return withUrl(server, `${tls ? 'rediss' : 'redis'}://127.0.0.1:${server.port}`, dir);
+}
+
+/** Where `rabbitmq-server` is looked for: the script that execs the Erlang VM (its PID is the broker's). */
+export const RABBITMQ_BINARIES = ['/usr/lib/rabbitmq/bin/rabbitmq-server', 'rabbitmq-server'];
+
+/** A RabbitMQ node a test started: its node name and cookie home, for `rabbitmqctl -n`. */
+export interface LocalRabbitMq extends LocalBroker {
+  /** `omnibus-<port>@localhost`. */
+  readonly nodeName: string;
+  /** The directory holding the node's data, logs and Erlang cookie. */
+  readonly home: string;
+  /** Runs `rabbitmqctl` against this node (its cookie on the command line); resolves with its output. */
+  ctl(args: readonly string[]): Promise<string>;
+}
+
+/**
+ * Starts a RabbitMQ node of its own on 127.0.0.1 and a spare AMQP port: node name
+ * `omnibus-<port>@localhost`, its own distribution port, data, logs, cookie (a temporary
+ * `HOME`) and no plugins. The Erlang VM replaces the start script, so the PID is the broker's:
+ * SIGKILL and SIGSTOP reach it. A restart keeps the data (quorum queues recover). The guest user
+ * connects from loopback: `amqp://guest:guest@127.0.0.1:<port>`.
+ */
+export async function startLocalRabbitMq(): Promise<LocalRabbitMq> {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibus-rabbitmq-'));
+  writeFileSync(join(dir, 'enabled_plugins'), '[].');
+  const distPort = await sparePort();
+  let nodeName = '';
+  const server = await startLocalServer({
+    name: 'rabbitmq-server',
+    binaries: RABBITMQ_BINARIES,
+    args: () => [],
+    keepStdinOpen: true,
+    startTimeoutMs: 90_000,
+    env: (port) => {
+      nodeName = `omnibus-${port}@localhost`;
+      return {
+        HOME: dir,
+        RABBITMQ_ALLOW_INPUT: 'true', // exec the VM in place of the script
+        RABBITMQ_NODENAME: nodeName,
+        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+        RABBITMQ_NODE_PORT: String(port),
+        RABBITMQ_DIST_PORT: String(distPort),
+        RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: join(dir, 'log'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+        RABBITMQ_PID_FILE: join(dir, 'pid'),
+        RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+      };
+    },
+  });
+  // Debian's rabbitmqctl runs as the rabbitmq user, whose HOME holds another cookie
+  const ctl = async (args: readonly string[]) => {
+    const cookie = readFileSync(join(dir, '.erlang.cookie'), 'utf8').trim();
+    const { stdout } = await run('rabbitmqctl', ['-n', nodeName, '--erlang-cookie', cookie, ...args]);
+    return stdout;
+  };
+  // assigned, not spread: `pid` is a getter (it changes with each restart)
+  return Object.assign(withUrl(server, `amqp://guest:guest@127.0.0.1:${server.port}`, dir), {
+    nodeName,
+    home: dir,
+    ctl,
+  });
 }
 
 function withUrl(server: LocalServer, url: string, dir: string): LocalBroker {

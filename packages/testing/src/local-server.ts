@@ -24,6 +24,12 @@ export interface LocalServerOptions {
   args: (port: number) => string[];
   /** Used in error messages. */
   name: string;
+  /** Environment variables for a given port, added to this process's. */
+  env?: (port: number) => Record<string, string>;
+  /** Keep the process's stdin open (a pipe never written to): an Erlang shell halts at end of input. */
+  keepStdinOpen?: boolean;
+  /** How long a start may take before it fails (default 15 s). */
+  startTimeoutMs?: number;
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -50,11 +56,11 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function waitPort(port: number, open: boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
+async function waitPort(port: number, open: boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while ((await portOpen(port)) !== open) {
     if (Date.now() > deadline)
-      throw new Error(`${what} on ${port} did not ${open ? 'open' : 'close'} within 15 s`);
+      throw new Error(`${what} on ${port} did not ${open ? 'open' : 'close'} within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -76,8 +82,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const killOnExit = () => child?.kill('SIGKILL');
   process.once('exit', killOnExit);
   const start = async () => {
-    child = spawn(binary, args, { stdio: 'ignore' });
-    await waitPort(port, true, options.name);
+    child = spawn(binary, args, {
+      stdio: [options.keepStdinOpen ? 'pipe' : 'ignore', 'ignore', 'ignore'],
+      ...(options.env ? { env: { ...process.env, ...options.env(port) } } : {}),
+    });
+    await waitPort(port, true, options.name, options.startTimeoutMs);
   };
   const kill = async () => {
     const c = child;

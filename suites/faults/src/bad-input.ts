@@ -393,7 +393,8 @@ async function unreachableCases(backend: string): Promise<CaseRow[]> {
       },
     ];
   }
-  const url = (port: number) => `${backend}://127.0.0.1:${port}`;
+  const scheme = backend === 'rabbitmq' ? 'amqp' : backend;
+  const url = (port: number) => `${scheme}://127.0.0.1:${port}`;
   const rows: CaseRow[] = [];
   const silent = await silentServer();
   try {

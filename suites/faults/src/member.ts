@@ -8,7 +8,8 @@ import { createEventBus } from '@omnibus/factory';
 
 const [url = '', subject = '', group = '', stopAfterText = 'Infinity'] = process.argv.slice(2);
 const stopAfter = Number(stopAfterText);
-const backend = url.slice(0, url.indexOf(':')) as 'nats' | 'redis' | 'kafka';
+const scheme = url.slice(0, url.indexOf(':'));
+const backend = (scheme === 'amqp' ? 'rabbitmq' : scheme) as 'nats' | 'redis' | 'kafka' | 'rabbitmq';
 const onStatus = ({ type, detail }: { type: string; detail?: string }) =>
   void process.stdout.write(`status ${type} ${(detail ?? '').replace(/\s+/g, ' ').slice(0, 200)}\n`);
 const options =

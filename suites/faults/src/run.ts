@@ -32,7 +32,14 @@ import {
 import { security, securityDoc } from './security.js';
 import { type SoakFigures, soak, soakDoc } from './soak.js';
 import { subscribeOutageCases, subscribeOutageDoc } from './subscribe-outage.js';
-import { kafkaTarget, memoryTarget, natsTarget, redisTarget, type Target } from './targets.js';
+import {
+  kafkaTarget,
+  memoryTarget,
+  natsTarget,
+  rabbitmqTarget,
+  redisTarget,
+  type Target,
+} from './targets.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const only = process.env.OMNIBUS_FAULTS_BACKENDS?.split(',').filter(Boolean);
@@ -44,6 +51,7 @@ const targets: [string, () => Promise<Target>][] = (
     ['nats', natsTarget],
     ['redis', redisTarget],
     ['kafka', kafkaTarget],
+    ['rabbitmq', rabbitmqTarget],
   ] as [string, () => Promise<Target>][]
 ).filter(([name]) => !only || only.includes(name));
 

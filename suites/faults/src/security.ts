@@ -16,6 +16,7 @@ import {
   createTestCertificates,
   startLocalKafka,
   startLocalNats,
+  startLocalRabbitMq,
   startLocalRedis,
   type TestCertificates,
 } from '@omnibus/testing';
@@ -35,7 +36,7 @@ const REFUSE_LIMIT_MS = CONNECT_TIMEOUT_MS + 5_000;
 
 /** A protected broker, as the checks drive it. */
 interface Protected {
-  readonly backend: 'nats' | 'redis' | 'kafka';
+  readonly backend: 'nats' | 'redis' | 'kafka' | 'rabbitmq';
   /** Every credential in play (right and wrong): none may leak. */
   readonly secrets: readonly string[];
   /** Ways to connect with the credentials: each must work. The first one is used across a restart. */
@@ -404,6 +405,39 @@ async function protectedKafka(): Promise<Protected> {
 }
 
 /**
+ * RabbitMQ with the guest user deleted and a user of a vhost of its own, its password random
+ * for the run (`rabbitmqctl add_user`, kept across a restart by the node's data).
+ */
+async function protectedRabbitMq(): Promise<Protected> {
+  const password = secret('rabbitmq-app');
+  const wrong = secret('rabbitmq-wrong');
+  const node = await startLocalRabbitMq();
+  await node.ctl(['add_vhost', 'omnibus-sec']);
+  await node.ctl(['add_user', 'app', password]);
+  await node.ctl(['set_permissions', '-p', 'omnibus-sec', 'app', '.*', '.*', '.*']);
+  await node.ctl(['delete_user', 'guest']);
+  const at = (auth: string, vhost = 'omnibus-sec') => `amqp://${auth}127.0.0.1:${node.port}/${vhost}`;
+  return {
+    backend: 'rabbitmq',
+    secrets: [password, wrong],
+    allowed: [
+      {
+        name: 'user and password in the URL (amqp://app:<password>@host/vhost)',
+        config: { url: at(`app:${password}@`) },
+      },
+    ],
+    refused: [
+      { name: 'without credentials (the guest user is gone)', config: { url: at('') } },
+      { name: 'with a wrong password', config: { url: at(`app:${wrong}@`) } },
+      { name: 'unknown user', config: { url: at(`nobody:${password}@`) } },
+      { name: 'a vhost the user may not open', config: { url: at(`app:${password}@`, '') } },
+    ],
+    quotedUrl: at(`app:${password}@`),
+    ...lifecycle(node),
+  };
+}
+
+/**
  * The same backend behind TLS (a CA and server certificate made for the run), with
  * credentials too, as in production: the URL schemes the docs promise (`tls://`,
  * `rediss://`, `kafka+ssl://`) with the CA given the way each client takes it must
@@ -541,6 +575,7 @@ async function credentialChecks(backend: string, progress: Progress): Promise<Ca
     ];
   }
   if (backend === 'kafka') return check(await protectedKafka(), progress);
+  if (backend === 'rabbitmq') return check(await protectedRabbitMq(), progress);
   if (backend === 'redis') {
     const redis = await protectedRedis();
     const leaks = new LeakCheck();
@@ -579,7 +614,8 @@ the client signs with its seed through \`connectOptions.authenticator\`, and the
 quotes the bare seed); \`redis-server --requirepass\` with two ACL users given on its
 command line (\`app\` with every permission, \`reader\` without \`@write\` and \`@scripting\`); a
 single-node Kafka whose listener is SASL/PLAIN and also takes SCRAM-SHA-256 and SCRAM-SHA-512 for
-a second user (\`startLocalKafka({ saslPlain, saslScram })\`). Every
+a second user (\`startLocalKafka({ saslPlain, saslScram })\`); a RabbitMQ node whose \`guest\` user is
+deleted and whose user \`app\` may open only a vhost of its own (another vhost must be refused too). Every
 credential is random for the run. Connecting with the credentials (each way a user would
 write them) must work — a message makes the round trip — and keep working across a broker
 restart; connecting without them, with a wrong password or token, or as an unknown user must

@@ -2,8 +2,15 @@ import { type BusStatus, type EventBus, type Logger, silentLogger } from '@omnib
 import { createKafkaBus } from '@omnibus/kafka';
 import { createMemoryBus } from '@omnibus/memory';
 import { createNatsBus } from '@omnibus/nats';
+import { createRabbitMqBus } from '@omnibus/rabbitmq';
 import { createRedisBus } from '@omnibus/redis';
-import { startLocalKafka, startLocalNats, startLocalRedis } from '@omnibus/testing';
+import {
+  type LocalRabbitMq,
+  startLocalKafka,
+  startLocalNats,
+  startLocalRabbitMq,
+  startLocalRedis,
+} from '@omnibus/testing';
 import { Redis } from 'ioredis';
 
 /** What a scenario may add to a bus it creates: a status hook and a logger. */
@@ -149,6 +156,38 @@ export async function kafkaTarget(): Promise<Target> {
       clientTimeouts: 'kafkajs request timeout 30,000 ms, consumer session 10,000 ms',
     },
   );
+}
+
+/** A RabbitMQ node of its own (quorum queues on its data directory), started on spare ports. */
+export async function rabbitmqTarget(): Promise<Target> {
+  const node = await startLocalRabbitMq();
+  return brokerTarget(
+    'rabbitmq',
+    node.url,
+    node,
+    (extras) =>
+      createRabbitMqBus({
+        url: node.url,
+        logger: silentLogger,
+        publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
+        connectTimeoutMs: 30_000,
+        ...extras,
+      }),
+    {
+      publishTimeoutMs: SUITE_PUBLISH_TIMEOUT_MS,
+      pauseMs: 10_000,
+      clientTimeouts:
+        'connect 30,000 ms; AMQP heartbeat 60 s (the client’s default); publish confirm 20,000 ms',
+      killConnections: () => closeRabbitMqConnections(node),
+    },
+  );
+}
+
+/** Closes every client connection of a RabbitMQ node from the broker's side (`rabbitmqctl close_all_connections`). */
+export async function closeRabbitMqConnections(node: LocalRabbitMq): Promise<number> {
+  const listed = await node.ctl(['list_connections', 'pid', '--quiet', '--no-table-headers']);
+  await node.ctl(['close_all_connections', 'closed by the faults suite']);
+  return listed.split('\n').filter((line) => line.trim()).length;
 }
 
 /**
