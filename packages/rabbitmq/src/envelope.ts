@@ -6,6 +6,9 @@ const SUBJECT = 'omnibus-subject';
 const PUBLISHED_AT = 'omnibus-published-at';
 const ATTEMPT = 'omnibus-attempt';
 const HEADERS = 'omnibus-headers';
+/** The id, whole: AMQP's `message-id` holds 255 bytes and the client cuts longer ones. */
+const ID = 'omnibus-id';
+const MAX_MESSAGE_ID_BYTES = 255;
 
 /** A message as read from a queue. */
 export interface DecodedMessage {
@@ -28,20 +31,29 @@ export function envelopeOf(message: OutgoingMessage, exchange: string, routingKe
     headers[HEADERS] = JSON.stringify(message.headers);
     break;
   }
-  return { exchange, routingKey, messageId: message.id, durable: true, headers };
+  headers[ID] = message.id;
+  // the AMQP message-id too, for RabbitMQ's own tools, when it fits
+  const messageId = Buffer.byteLength(message.id) <= MAX_MESSAGE_ID_BYTES ? message.id : undefined;
+  return { exchange, routingKey, messageId, durable: true, headers };
 }
 
 /**
- * A redelivery copy of `m` for `queue` (through the default exchange, or a delay queue that
+ * A redelivery copy of a message for a queue (through the default exchange, or a delay queue that
  * dead-letters into it): the same body and metadata, with `attempt`.
  */
-export function redeliveryEnvelope(m: AsyncMessage, routingKey: string, attempt: number): Envelope {
-  const headers: Record<string, string> = { [ATTEMPT]: String(attempt) };
-  for (const name of [SUBJECT, PUBLISHED_AT, HEADERS]) {
-    const value = m.headers?.[name];
-    if (typeof value === 'string') headers[name] = value;
+export function redeliveryEnvelope(record: DecodedMessage, routingKey: string, attempt: number): Envelope {
+  const headers: Record<string, string> = {
+    [ATTEMPT]: String(attempt),
+    [ID]: record.id,
+    [SUBJECT]: record.subject,
+    [PUBLISHED_AT]: String(record.publishedAt),
+  };
+  for (const _ in record.headers) {
+    headers[HEADERS] = JSON.stringify(record.headers);
+    break;
   }
-  return { exchange: '', routingKey, messageId: m.messageId, durable: true, headers };
+  const messageId = Buffer.byteLength(record.id) <= MAX_MESSAGE_ID_BYTES ? record.id : undefined;
+  return { exchange: '', routingKey, messageId, durable: true, headers };
 }
 
 /** Reads a delivered message; a foreign message without Omnibus headers is read by its routing key. */
@@ -67,7 +79,7 @@ export function decodeMessage(m: AsyncMessage): DecodedMessage {
   const attempt = Number(h[ATTEMPT]);
   const publishedAt = Number(h[PUBLISHED_AT]);
   return {
-    id: m.messageId ?? `${m.routingKey}:${m.deliveryTag}`,
+    id: typeof h[ID] === 'string' ? h[ID] : (m.messageId ?? `${m.routingKey}:${m.deliveryTag}`),
     subject: typeof h[SUBJECT] === 'string' ? h[SUBJECT] : m.routingKey,
     payload,
     headers,

@@ -51,7 +51,7 @@ export interface RabbitMqBusOptions {
    * publish rejected this way is unknown: it may have been stored.
    */
   publishTimeoutMs?: number;
-  /** Connection and consumer status changes (`connection_lost`, `reconnected`, `consumer_failed` …). */
+  /** Connection and consumer status changes (`error`, `unresponsive`, `reconnected`, `responsive`, `consumer_reopened` …). */
   onStatus?: (status: BusStatus) => void;
   /** Where dead-letters, connection loss and recovery are reported (default `console`; `silentLogger` for none). */
   logger?: Logger;

@@ -1,6 +1,6 @@
 import { type DeliverySink, type InboundDelivery, type SettleInfo, withTimeout } from '@omnibus/core';
 import type { AsyncMessage, Channel, Connection, Envelope } from 'rabbitmq-client';
-import { decodeMessage, redeliveryEnvelope } from './envelope.js';
+import { type DecodedMessage, decodeMessage, redeliveryEnvelope } from './envelope.js';
 
 /** Longest a step of opening a consumer may take before that channel is given up (ms). */
 const OPEN_TIMEOUT_MS = 10_000;
@@ -86,9 +86,18 @@ export class QueueConsumer {
       throw error;
     }
     channel.once('close', () => {
+      // what waited for room on it was given back by the broker with the channel
+      for (let i = this.#waiting.length - 1; i >= 0; i--)
+        if (this.#waiting[i]?.channel === channel) this.#waiting.splice(i, 1);
       if (this.#stopped || this.#channel !== channel) return;
       this.#ctx.status('consumer_channel_closed', queue);
       this.#reopen();
+    });
+    // the broker cancelled the consumer (its queue was deleted, a node went down): start over
+    channel.on('basic.cancel', (tag) => {
+      if (tag !== this.#consumerTag || this.#channel !== channel || this.#stopped) return;
+      this.#ctx.status('consumer_cancelled', queue);
+      void channel.close().catch(() => undefined);
     });
   }
 
@@ -167,24 +176,49 @@ export class QueueConsumer {
             settle(true);
             return;
           }
-          if (!channel.active) return; // the broker gives it back itself
-          try {
-            const route = await this.#ctx.redeliveryRoute(delayMs);
-            await this.#ctx.publishCopy(redeliveryEnvelope(m, route, record.attempt + 1), record.payload);
-          } catch (error) {
-            // no copy stored: the original comes back from the queue instead (at once)
-            this.#ctx.sink.reportError(error);
-            this.#ctx.status('retry_copy_failed', `${record.subject}: ${(error as Error)?.message ?? error}`);
+          if (!channel.active) return; // the broker gives it back itself (same attempt: as after a crash)
+          if (await this.#copied(record, delayMs)) settle(undefined);
+          else {
+            // no copy at all: the original stays held for the delay, then goes back in place
+            // (same attempt); never requeued at once, which would spin without backoff
+            await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(delayMs, 1_000), 30_000)));
             settle(true);
-            return;
           }
-          settle(undefined);
         } finally {
           finish();
         }
       },
     };
     this.#ctx.sink.push(delivery);
+  }
+
+  /**
+   * Stores the next attempt's copy: through the delay queue for `delayMs`, or, when that fails
+   * (a delay queue the user may not declare, one left with other arguments), straight into the
+   * queue without the delay. False when neither could be stored.
+   */
+  async #copied(record: DecodedMessage, delayMs: number): Promise<boolean> {
+    const next = record.attempt + 1;
+    try {
+      const route = await this.#ctx.redeliveryRoute(delayMs);
+      await this.#ctx.publishCopy(redeliveryEnvelope(record, route, next), record.payload);
+      return true;
+    } catch (error) {
+      this.#ctx.sink.reportError(error);
+      this.#ctx.status('retry_copy_failed', `${record.subject}: ${(error as Error)?.message ?? error}`);
+    }
+    if (delayMs <= 0) return false;
+    try {
+      await this.#ctx.publishCopy(redeliveryEnvelope(record, this.#ctx.queue, next), record.payload);
+      this.#ctx.status(
+        'retry_copy_undelayed',
+        `${record.subject}: redelivered without its ${delayMs} ms delay`,
+      );
+      return true;
+    } catch (error) {
+      this.#ctx.sink.reportError(error);
+      return false;
+    }
   }
 
   /** Stops intake: cancels the consumer; resolves when no further push will happen. */

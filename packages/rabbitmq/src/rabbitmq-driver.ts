@@ -2,6 +2,7 @@ import {
   type BusDriver,
   type BusStatus,
   type Capabilities,
+  ConfigError,
   DLQ_HEADERS,
   type DriverReceipt,
   type DriverSubscribeRequest,
@@ -12,8 +13,8 @@ import {
   redact,
   StatusRelay,
   safeCause,
+  settledWithin,
   watchResponsiveness,
-  withTimeout,
 } from '@omnibus/core';
 import {
   AMQPChannelError,
@@ -36,24 +37,37 @@ const SUBSCRIPTION_QUEUE_EXPIRES_MS = 5 * 60_000;
 const DELAY_QUEUE_MARGIN_MS = 10 * 60_000;
 /** A delay queue is declared again when its last declaration is older than this. */
 const REDECLARE_AFTER_MS = 2 * 60_000;
-/**
- * The routing key the dead-letter store is bound with: a dead-letter copy goes to its subject
- * and, through `CC`, here too, so it is kept whether or not anything subscribes to its subject
- * (an exchange drops what no queue is bound for). No subject starts with `_`.
- */
-export const DEAD_LETTER_STORE_KEY = '_omnibus.dead-letters';
 /** How often the broker is probed, and how long without any answer before the connection counts as lost. */
 const PROBE_EVERY_MS = 1_000;
 const UNRESPONSIVE_AFTER_MS = 3_000;
 /** How long a closing subscription waits for its deliveries to be settled before its channel closes. */
 const SETTLE_ON_CLOSE_MS = 10_000;
 
+/** A message's body as the client sends it (a Buffer over the same bytes, never JSON). */
+const bodyOf = (message: OutgoingMessage): Buffer =>
+  Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength);
+
+/** The `PublishError` of a batch whose entry `first` failed: that entry and every later one may be stored. */
+function batchError(first: number, length: number, accepted: DriverReceipt[], error: unknown): PublishError {
+  return new PublishError(`publishBatch: entry ${first} failed: ${(error as Error)?.message ?? error}`, {
+    backend: BACKEND,
+    cause: safeCause(error),
+    accepted,
+    maybeStored: Array.from({ length: length - first }, (_, k) => first + k),
+  });
+}
+
+/** The longest redelivery delay: 24 days (RabbitMQ's TTL and expiry arguments stop at 2^32 − 1 ms). */
+export const MAX_DELAY_MS = 24 * 24 * 60 * 60 * 1000;
+/** How long close() waits for channels to close before it drops the connection (ms). */
+const CLOSE_LIMIT_MS = 5_000;
+
 /**
  * A delay rounded up to two significant digits (at most 10 % later, never earlier), so a
- * backoff with jitter needs a bounded number of delay queues.
+ * backoff with jitter needs a bounded number of delay queues; at most `MAX_DELAY_MS`.
  */
 export function delayBucket(delayMs: number): number {
-  const ms = Math.max(0, Math.ceil(delayMs));
+  const ms = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(delayMs)));
   if (ms < 100) return ms;
   const step = 10 ** (Math.floor(Math.log10(ms)) - 1);
   return Math.ceil(ms / step) * step;
@@ -69,10 +83,12 @@ export class RabbitMqDriver implements BusDriver {
   readonly #relay = new StatusRelay();
   /** Delay queues declared by this bus, with when. */
   readonly #delayQueues = new Map<string, number>();
+  /** Each group's pattern on this bus (the contract: a group has one pattern). */
+  readonly #groupPatterns = new Map<string, string>();
   /** Subscriptions closing in the background (channels waiting for their last settle, queues being removed). */
   readonly #closing = new Set<Promise<void>>();
   #exchangeReady: Promise<void> | undefined;
-  #storeReady: Promise<void> | undefined;
+  #storeReady: Promise<undefined> | undefined;
   readonly #watcher: ResponsivenessWatcher;
 
   constructor(connection: Connection, options: ResolvedRabbitMqOptions) {
@@ -140,21 +156,16 @@ export class RabbitMqDriver implements BusDriver {
   }
 
   /** The dead-letter store: a durable queue (of `queueType`) of the bus's prefix, declared at the first dead letter. */
-  #deadLetterStore(): Promise<void> {
-    const { exchange, queuePrefix } = this.#options;
-    const queue = `${queuePrefix}dead-letters`;
-    this.#storeReady ??= (async () => {
-      await this.#connection.queueDeclare({
-        queue,
-        durable: true,
-        arguments: { 'x-queue-type': this.#options.queueType },
+  #deadLetterStore(): Promise<string> {
+    const queue = `${this.#options.queuePrefix}dead-letters`;
+    this.#storeReady ??= this.#connection
+      .queueDeclare({ queue, durable: true, arguments: { 'x-queue-type': this.#options.queueType } })
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.#storeReady = undefined;
+        throw error;
       });
-      await this.#connection.queueBind({ queue, exchange, routingKey: DEAD_LETTER_STORE_KEY });
-    })().catch((error: unknown) => {
-      this.#storeReady = undefined;
-      throw error;
-    });
-    return this.#storeReady;
+    return this.#storeReady.then(() => queue);
   }
 
   /** One round trip: the exchange declared again (idempotent). A refusal from the server is an answer too. */
@@ -171,11 +182,24 @@ export class RabbitMqDriver implements BusDriver {
     }
   }
 
+  /**
+   * Publishes to the exchange and resolves on the confirm. A dead-letter copy (it carries
+   * `omnibus-dlq-reason`) is also sent, confirmed, straight to the dead-letter store through the
+   * default exchange: kept whether or not anything subscribes to its subject, and never routed
+   * to a binding it does not match.
+   */
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     const routingKey = routingKeyOf(message.subject);
     try {
       await this.#exchange();
-      await this.#send(await this.#envelope(message, routingKey), message.payload);
+      const sends = [
+        this.#publisher.send(envelopeOf(message, this.#options.exchange, routingKey), bodyOf(message)),
+      ];
+      if (message.headers[DLQ_HEADERS.reason] !== undefined) {
+        const store = await this.#deadLetterStore();
+        sends.push(this.#publisher.send(envelopeOf(message, '', store), bodyOf(message)));
+      }
+      await this.#confirmed(Promise.all(sends));
     } catch (error) {
       throw new PublishError(
         `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,
@@ -189,12 +213,25 @@ export class RabbitMqDriver implements BusDriver {
   }
 
   /**
-   * Sent together on the publisher's channel (pipelined; RabbitMQ confirms in order). Every
-   * routing key is checked first, so a bad subject sends nothing. On a failure, `accepted` is the
-   * prefix confirmed before the first failed entry; every later entry may have been stored.
+   * Sent together on the publisher's channel (pipelined; RabbitMQ confirms in order), under one
+   * `publishTimeoutMs`. Every routing key is checked first, so a bad subject sends nothing. On a
+   * failure, `accepted` is the prefix confirmed before the first failed entry; that entry and
+   * every later one may have been stored (a lost confirm, or the client's one resend).
    */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const keys = messages.map((m) => routingKeyOf(m.subject));
+    if (messages.some((m) => m.headers[DLQ_HEADERS.reason] !== undefined)) {
+      // dead-letter copies are published one by one (each also goes to the store)
+      const receipts: DriverReceipt[] = [];
+      for (const [i, m] of messages.entries()) {
+        try {
+          receipts.push(await this.publish(m));
+        } catch (error) {
+          throw batchError(i, messages.length, receipts, error);
+        }
+      }
+      return receipts;
+    }
     try {
       await this.#exchange();
     } catch (error) {
@@ -203,55 +240,53 @@ export class RabbitMqDriver implements BusDriver {
         cause: safeCause(error),
       });
     }
-    const results = await Promise.allSettled(
-      messages.map(async (m, i) => this.#send(await this.#envelope(m, keys[i] as string), m.payload)),
+    const publisher = this.#publisher;
+    const { exchange } = this.#options;
+    const sends = messages.map((m, i) =>
+      publisher.send(envelopeOf(m, exchange, keys[i] as string), bodyOf(m)),
+    );
+    const results = await this.#confirmed(Promise.allSettled(sends)).catch((error: unknown) =>
+      sends.map((): PromiseSettledResult<void> => ({ status: 'rejected', reason: error })),
     );
     const first = results.findIndex((r) => r.status === 'rejected');
     if (first < 0) return messages.map(() => RECEIPT);
-    const error = (results[first] as PromiseRejectedResult).reason;
-    throw new PublishError(`publishBatch: entry ${first} failed: ${(error as Error)?.message ?? error}`, {
-      backend: BACKEND,
-      cause: safeCause(error),
-      accepted: messages.slice(0, first).map(() => RECEIPT),
-      maybeStored: messages.map((_, i) => i).filter((i) => i > first),
-    });
-  }
-
-  /** A message's AMQP envelope; a dead-letter copy also goes to the dead-letter store (`CC`). */
-  async #envelope(message: OutgoingMessage, routingKey: string): Promise<Envelope> {
-    const envelope = envelopeOf(message, this.#options.exchange, routingKey);
-    if (message.headers[DLQ_HEADERS.reason] !== undefined) {
-      await this.#deadLetterStore();
-      (envelope.headers as Record<string, unknown>).CC = [DEAD_LETTER_STORE_KEY];
-    }
-    return envelope;
+    const accepted = messages.slice(0, first).map(() => RECEIPT);
+    throw batchError(first, messages.length, accepted, (results[first] as PromiseRejectedResult).reason);
   }
 
   /**
-   * Sends with a confirm, bounded by `publishTimeoutMs` (outcome unknown when it runs out). A
+   * Waits for confirms at most `publishTimeoutMs` (the outcome is unknown when it runs out). A
    * confirm that never came means a channel the broker no longer serves (seen after a restart
    * that crashed channel processes): the publisher is replaced, so later publishes use a new one.
    */
-  async #send(envelope: Envelope, payload: Uint8Array): Promise<void> {
-    const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  async #confirmed<T>(confirms: Promise<T>): Promise<T> {
     const limit = this.#options.publishTimeoutMs;
     const publisher = this.#publisher;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-    }, limit);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await withTimeout(
-        publisher.send(envelope, body),
-        limit,
-        `no confirm from RabbitMQ within ${limit} ms (publishTimeoutMs); the message may have been stored`,
-      );
-    } catch (error) {
-      if (timedOut && this.#publisher === publisher) this.#renewPublisher();
-      throw error;
+      return await Promise.race([
+        confirms,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            if (this.#publisher === publisher) this.#renewPublisher();
+            reject(
+              new Error(
+                `no confirm from RabbitMQ within ${limit} ms (publishTimeoutMs); the message may have been stored`,
+              ),
+            );
+          }, limit);
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Publishes a redelivery copy (through the default exchange) and resolves on its confirm. */
+  #sendCopy(envelope: Envelope, payload: Uint8Array): Promise<void> {
+    return this.#confirmed(
+      this.#publisher.send(envelope, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)),
+    );
   }
 
   #newPublisher(): Publisher {
@@ -272,6 +307,16 @@ export class RabbitMqDriver implements BusDriver {
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
     const { queuePrefix, exchange } = this.#options;
     const grouped = request.group !== undefined;
+    if (request.group !== undefined) {
+      const known = this.#groupPatterns.get(request.group);
+      if (known !== undefined && known !== request.pattern)
+        throw new ConfigError(
+          'group',
+          `group "${request.group}" already consumes "${known}" on this bus; a group has one pattern`,
+          { backend: BACKEND },
+        );
+      this.#groupPatterns.set(request.group, request.pattern);
+    }
     const queue = grouped ? `${queuePrefix}group.${request.group}` : `${queuePrefix}sub.${request.id}`;
     const routingKey = bindingKeyOf(request.pattern);
     const queueArguments: Record<string, unknown> = grouped
@@ -291,10 +336,16 @@ export class RabbitMqDriver implements BusDriver {
       sink: request.sink,
       redeclare: declare,
       redeliveryRoute: (delayMs) => this.#delayRoute(queue, queueArguments, delayMs),
-      publishCopy: (envelope, body) => this.#send(envelope, body),
+      publishCopy: (envelope, body) => this.#sendCopy(envelope, body),
       status: (type, detail) => this.#status(type, detail),
     });
-    await consumer.start();
+    try {
+      await consumer.start();
+    } catch (error) {
+      // an ungrouped subscription that never started leaves no queue collecting messages
+      if (!grouped) await this.#connection.queueDelete({ queue }).catch(() => undefined);
+      throw error;
+    }
     return {
       stop: async () => {
         await consumer.stop();
@@ -341,7 +392,11 @@ export class RabbitMqDriver implements BusDriver {
           ...(quorum ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {}),
         },
       });
-      this.#delayQueues.set(name, Date.now());
+      const now = Date.now();
+      if (this.#delayQueues.size >= 1_000)
+        for (const [known, at] of this.#delayQueues)
+          if (now - at > REDECLARE_AFTER_MS) this.#delayQueues.delete(known);
+      this.#delayQueues.set(name, now);
     }
     return name;
   }
@@ -349,7 +404,14 @@ export class RabbitMqDriver implements BusDriver {
   async close(): Promise<void> {
     this.#watcher.stop();
     await Promise.allSettled([...this.#closing]);
-    await this.#publisher.close().catch(() => undefined);
-    await this.#connection.close().catch(() => undefined);
+    // bounded: a channel the broker stopped answering would keep close() (and the process) waiting
+    const closed = await settledWithin(
+      (async () => {
+        await this.#publisher.close().catch(() => undefined);
+        await this.#connection.close().catch(() => undefined);
+      })(),
+      CLOSE_LIMIT_MS,
+    );
+    if (!closed) this.#connection.unsafeDestroy();
   }
 }

@@ -121,7 +121,9 @@ export function connectionKilled(target: Target, progress: Progress): Promise<Fa
   return underLightLoad(target, progress, 'connection killed', 'connkill', async (t) => {
     if (t.killConnections) {
       const killed = await t.killConnections();
-      return { endedAt: Date.now(), note: `CLIENT KILL dropped ${killed} connections` };
+      const how =
+        t.backend === 'rabbitmq' ? 'rabbitmqctl close_all_connections closed' : 'CLIENT KILL dropped';
+      return { endedAt: Date.now(), note: `${how} ${killed} connections` };
     }
     await t.kill();
     await t.start();
@@ -148,7 +150,8 @@ export function networkPause(target: Target, progress: Progress): Promise<FaultR
 /** The scenarios' paragraphs for docs/reliability.md. */
 export const connectionFaultsDoc = `- **connection killed** — a light load (2 publishers, one publish every 50 ms each) and a
   grouped consumer on a second bus; Redis drops the buses' connections from its side
-  (\`CLIENT KILL TYPE normal\` and \`TYPE pubsub\` from an admin connection), NATS and Kafka, which
+  (\`CLIENT KILL TYPE normal\` and \`TYPE pubsub\` from an admin connection), RabbitMQ closes them
+  with \`rabbitmqctl close_all_connections\`, NATS and Kafka, which
   have no such command, have their broker process restarted (SIGKILL, started again at once).
   Both buses must report the fault through their status hook (\`onStatus\`: \`connection: 'lost'\`,
   then \`'restored'\`) and carry on without a restart of the application: every acknowledged
@@ -159,4 +162,5 @@ export const connectionFaultsDoc = `- **connection killed** — a light load (2 
   answers) for longer than the client timeouts that could notice it, then thawed (SIGCONT):
   8 s for NATS (the suite's buses ping every second and give up after 2 unanswered pings),
   10 s for Redis (a blocking read is abandoned after 6 s), 35 s for Kafka (kafkajs requests time
-  out after 30 s). The same checks as above; recovery is counted from the SIGCONT.`;
+  out after 30 s), 10 s for RabbitMQ (the bus probes the broker every second and counts it lost
+  after 3 s without an answer). The same checks as above; recovery is counted from the SIGCONT.`;
