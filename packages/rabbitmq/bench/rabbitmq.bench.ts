@@ -1,5 +1,6 @@
 // Omnibus on RabbitMQ vs raw rabbitmq-client doing the same work, in alternating rounds of one
-// run: persistent messages with publisher confirms, a durable quorum queue, manual acks.
+// run: persistent messages with publisher confirms, a durable queue of the bus's type, manual acks.
+// BENCH_QUEUE_TYPE=quorum measures both sides on quorum queues (default: classic, the bus's default).
 // Bounded: fixed message counts (smaller with --quick / BENCH_QUICK=1), each round capped in
 // time. RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672); skipped with a one-line reason
 // when the broker cannot be reached.
@@ -20,6 +21,7 @@ const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 2_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 2_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const payload = Buffer.alloc(256, 7);
+const queueType = process.env.BENCH_QUEUE_TYPE === 'quorum' ? 'quorum' : 'classic';
 const run = `bench-${Date.now().toString(36)}`;
 const rawExchange = `${run}-raw`;
 const rawQueue = (name: string) => `${run}-raw.${name}`;
@@ -34,17 +36,18 @@ const version = await part.require(`RabbitMQ at ${url.replace(/\/\/[^@]*@/, '//'
   }
 });
 part.environment.RabbitMQ = version;
-const connection = new Connection(url);
+part.environment['queue type'] = queueType;
+const connection = new Connection({ url, noDelay: true }); // as the adapter sets it
 await connection.onConnect(5_000);
 const publisher = connection.createPublisher({ confirm: true, maxAttempts: 2 });
 await connection.exchangeDeclare({ exchange: rawExchange, type: 'topic', durable: true });
-const bus = await createRabbitMqBus({ url, exchange: run, queuePrefix: `${run}.` });
+const bus = await createRabbitMqBus({ url, exchange: run, queuePrefix: `${run}.`, queueType });
 const declared: string[] = [];
 
-/** A durable quorum queue bound on the raw exchange, as the adapter makes for a group. */
+/** A durable queue of the bus's type bound on the raw exchange, as the adapter makes for a group. */
 async function rawGroupQueue(name: string, routingKey: string): Promise<string> {
   const queue = rawQueue(name);
-  await connection.queueDeclare({ queue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await connection.queueDeclare({ queue, durable: true, arguments: { 'x-queue-type': queueType } });
   await connection.queueBind({ queue, exchange: rawExchange, routingKey });
   declared.push(queue);
   return queue;
@@ -64,8 +67,19 @@ async function rawConsume(queue: string, prefetch: number, onBody: (body: Buffer
   };
 }
 
+// the same work as the adapter: a persistent message with an id and its publish time (ms)
+let sent = 0;
 const send = (routingKey: string, body: Buffer) =>
-  publisher.send({ exchange: rawExchange, routingKey, durable: true, messageId: String(Date.now()) }, body);
+  publisher.send(
+    {
+      exchange: rawExchange,
+      routingKey,
+      durable: true,
+      messageId: `${run}-${sent++}`,
+      headers: { 'published-at': String(Date.now()) },
+    },
+    body,
+  );
 
 // every publish is stored: a group's queue is bound for each subject on both sides
 for (const subject of ['bench.awaited', 'bench.pipelined']) {
@@ -114,7 +128,7 @@ try {
     },
   });
 
-  // a group's quorum queue with a backlog; consumed with prefetch 500 and an ack per message
+  // a group's queue with a backlog; consumed with prefetch 500 and an ack per message
   part.add({
     name: `grouped consume of a backlog with acks (${N_CONSUME})`,
     unit: 'msg/s',
@@ -186,7 +200,7 @@ try {
   declared.push(`${run}.group.latency`);
 
   part.notes.push(
-    'Both sides publish persistent messages and wait for publisher confirms; consumers ack each message on a durable quorum queue. No redrive row: this adapter has no management API yet.',
+    `Both sides publish persistent messages and wait for publisher confirms; consumers ack each message; both sides use durable ${queueType} queues. No redrive row: this adapter has no management API yet.`,
   );
   await part.run();
 } finally {

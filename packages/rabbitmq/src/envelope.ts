@@ -21,19 +21,23 @@ export interface DecodedMessage {
   readonly attempt: number;
 }
 
-/** The AMQP properties of a message: persistent, with Omnibus's metadata in headers. */
+/**
+ * The AMQP properties of a message: persistent, with Omnibus's metadata in headers, each only
+ * when needed: the subject when the routing key is not the subject itself (an escaped or
+ * shortened token, a copy sent to a queue by name), the id when it does not fit `message-id`.
+ */
 export function envelopeOf(message: OutgoingMessage, exchange: string, routingKey: string): Envelope {
-  const headers: Record<string, string> = {
-    [SUBJECT]: message.subject,
-    [PUBLISHED_AT]: String(message.publishedAt),
-  };
+  const headers: Record<string, string> = { [PUBLISHED_AT]: String(message.publishedAt) };
+  if (routingKey !== message.subject || exchange === '') headers[SUBJECT] = message.subject;
   for (const _ in message.headers) {
     headers[HEADERS] = JSON.stringify(message.headers);
     break;
   }
-  headers[ID] = message.id;
-  // the AMQP message-id too, for RabbitMQ's own tools, when it fits
-  const messageId = Buffer.byteLength(message.id) <= MAX_MESSAGE_ID_BYTES ? message.id : undefined;
+  let messageId: string | undefined = message.id;
+  if (Buffer.byteLength(message.id) > MAX_MESSAGE_ID_BYTES) {
+    headers[ID] = message.id;
+    messageId = undefined;
+  }
   return { exchange, routingKey, messageId, durable: true, headers };
 }
 
@@ -44,7 +48,6 @@ export function envelopeOf(message: OutgoingMessage, exchange: string, routingKe
 export function redeliveryEnvelope(record: DecodedMessage, routingKey: string, attempt: number): Envelope {
   const headers: Record<string, string> = {
     [ATTEMPT]: String(attempt),
-    [ID]: record.id,
     [SUBJECT]: record.subject,
     [PUBLISHED_AT]: String(record.publishedAt),
   };
@@ -52,7 +55,11 @@ export function redeliveryEnvelope(record: DecodedMessage, routingKey: string, a
     headers[HEADERS] = JSON.stringify(record.headers);
     break;
   }
-  const messageId = Buffer.byteLength(record.id) <= MAX_MESSAGE_ID_BYTES ? record.id : undefined;
+  let messageId: string | undefined = record.id;
+  if (Buffer.byteLength(record.id) > MAX_MESSAGE_ID_BYTES) {
+    headers[ID] = record.id;
+    messageId = undefined;
+  }
   return { exchange: '', routingKey, messageId, durable: true, headers };
 }
 
