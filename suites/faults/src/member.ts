@@ -14,7 +14,9 @@ const onStatus = ({ type, detail }: { type: string; detail?: string }) =>
   void process.stdout.write(`status ${type} ${(detail ?? '').replace(/\s+/g, ' ').slice(0, 200)}\n`);
 const options =
   backend === 'kafka'
-    ? { backend, url, logger: silentLogger, onStatus, sessionTimeoutMs: 6_000 }
+    ? // the suite's Kafka session (10 s): with 6 s, a loaded CI machine may miss heartbeats and
+      // rebalance the group again and again (a CI run ran out of time with 222 messages to go)
+      { backend, url, logger: silentLogger, onStatus, sessionTimeoutMs: 10_000 }
     : { backend, url, logger: silentLogger, onStatus };
 const bus = await createEventBus(options);
 let acked = 0;
