@@ -37,7 +37,7 @@ describe('the built-in adapters, registered like any other', () => {
       const factory = await loadAdapter(registration as NonNullable<typeof registration>);
       expect(factory).toBe((await import(pkg.name))[pkg.omnibus.factory]);
     }
-    expect(registeredAdapters().map((a) => a.name)).toEqual(['memory', 'nats', 'redis', 'kafka']);
+    expect(registeredAdapters().map((a) => a.name)).toEqual(['memory', 'nats', 'redis', 'kafka', 'rabbitmq']);
   });
 
   it('names the package to install when an adapter is missing', async () => {

@@ -3,12 +3,12 @@
 import { testFailedCreateExits } from '@omnibus/testing';
 
 /**
- * How long after its ConnectionError the child may take to exit: at once for NATS and Redis;
- * Kafka may still run the connect retries kafkajs had scheduled (about 2 s at most).
+ * How long after its ConnectionError the child may take to exit: at once for NATS, Redis and
+ * RabbitMQ; Kafka may still run the connect retries kafkajs had scheduled (about 2 s at most).
  */
-const EXIT_WITHIN_MS = { nats: 2_000, redis: 2_000, kafka: 4_000 } as const;
+const EXIT_WITHIN_MS = { nats: 2_000, redis: 2_000, kafka: 4_000, amqp: 2_000 } as const;
 
-for (const scheme of ['nats', 'redis', 'kafka'] as const) {
+for (const scheme of ['nats', 'redis', 'kafka', 'amqp'] as const) {
   testFailedCreateExits({
     module: new URL('../dist/index.js', import.meta.url).href,
     create: 'createEventBusFromEnv',

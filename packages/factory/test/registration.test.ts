@@ -182,7 +182,7 @@ describe('registrations are checked', () => {
     expect(error.code).toBe('CONFIG');
     expect(error.field).toBe(field);
     if (hint !== undefined) expect(`${error.hint} ${String(error)}`).toContain(hint);
-    expect(registeredAdapters().map((a) => a.name)).toEqual(['memory', 'nats', 'redis', 'kafka']);
+    expect(registeredAdapters().map((a) => a.name)).toEqual(['memory', 'nats', 'redis', 'kafka', 'rabbitmq']);
   });
 
   it('the same adapter registered again is a no-op; another one under its name is refused', async () => {

@@ -1,6 +1,7 @@
 import { ConnectionError, createBus, type EventBus, redact, safeCause } from '@omnibus/core';
 import { Connection } from 'rabbitmq-client';
 import { type RabbitMqBusOptions, resolveRabbitMqOptions } from './options.js';
+import { preflight } from './preflight.js';
 import { RabbitMqDriver } from './rabbitmq-driver.js';
 
 export type { RabbitMqBusOptions } from './options.js';
@@ -27,6 +28,14 @@ declare module '@omnibus/core' {
  */
 export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promise<EventBus> {
   const resolved = resolveRabbitMqOptions(options);
+  try {
+    await preflight(resolved.url, resolved.connectionOptions.tls, resolved.connectTimeoutMs);
+  } catch (error) {
+    throw new ConnectionError(
+      `cannot connect to ${redact(resolved.url)}: ${redact((error as Error)?.message ?? String(error))}`,
+      { backend: 'rabbitmq', cause: safeCause(error) },
+    );
+  }
   const connection = new Connection({
     connectionName: 'omnibus',
     // reconnect attempts 100 ms apart, doubling up to 2 s (the client's own ceiling is 30 s): a

@@ -324,7 +324,20 @@ export class RabbitMqDriver implements BusDriver {
       : { 'x-queue-type': 'classic', 'x-expires': SUBSCRIPTION_QUEUE_EXPIRES_MS };
     const declare = async () => {
       await this.#exchange();
-      await this.#connection.queueDeclare({ queue, durable: true, arguments: queueArguments });
+      try {
+        await this.#connection.queueDeclare({ queue, durable: true, arguments: queueArguments });
+      } catch (error) {
+        // an existing queue of another type (or other arguments): say which option decides it
+        if ((error as { code?: unknown })?.code !== 'PRECONDITION_FAILED') throw error;
+        throw new ConfigError(
+          'queueType',
+          `queue "${queue}" exists with other arguments than this bus declares (${String((error as Error).message).slice(0, 300)})`,
+          {
+            backend: BACKEND,
+            hint: `set queueType to the type the queue has (this bus asked for "${this.#options.queueType}"), or delete the queue (rabbitmqctl delete_queue ${queue}) to create it anew`,
+          },
+        );
+      }
       await this.#connection.queueBind({ queue, exchange, routingKey });
     };
     await declare();

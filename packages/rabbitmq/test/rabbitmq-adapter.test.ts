@@ -139,6 +139,23 @@ await withBroker('rabbitmq', async (broker) => {
     expect(got).toEqual([id]);
   });
 
+  it('a group queue that exists with the other type: ConfigError naming queueType, with a hint', async () => {
+    const quorum = await createRabbitMqBus({
+      url: broker.url,
+      exchange: run,
+      queuePrefix: `${run}.`,
+      queueType: 'quorum',
+      logger: silentLogger,
+    });
+    buses.push(quorum);
+    await (await quorum.subscribe('types.x', { group: 'typed-q' })).close();
+    const classic = await open();
+    const error = await classic.subscribe('types.x', { group: 'typed-q' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe('queueType');
+    expect((error as ConfigError).hint).toContain('asked for "classic"');
+  });
+
   it('a second pattern for the same group on one bus is a ConfigError', async () => {
     const bus = await open();
     await bus.consume('pat.a', () => undefined, { group: 'one-pattern' });

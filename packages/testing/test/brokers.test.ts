@@ -38,7 +38,11 @@ describe('broker resolution', () => {
       nats: 'nats:2.10-alpine',
       redis: 'redis:7-alpine',
       kafka: 'apache/kafka:3.9.1',
+      rabbitmq: 'rabbitmq:3.10',
     });
+    expect(brokerImage('rabbitmq', { OMNIBUS_TEST_RABBITMQ_IMAGE: 'omnibus-local/rabbitmq:3.10' })).toBe(
+      'omnibus-local/rabbitmq:3.10',
+    );
     expect(brokerImage('kafka', {})).toBe('apache/kafka:3.9.1');
     expect(brokerImage('nats', { OMNIBUS_TEST_NATS_IMAGE: ' omnibus-local/nats:2.9 ' })).toBe(
       'omnibus-local/nats:2.9',
