@@ -296,7 +296,7 @@ async function configCases(backend: string): Promise<CaseRow[]> {
   if (backend === 'memory') {
     cases.push(
       ['unknown backend', 'backend', config({ backend: 'rabbit' })],
-      ['OMNIBUS_URL with an unknown scheme', 'OMNIBUS_URL', env('amqp://127.0.0.1:5672')],
+      ['OMNIBUS_URL with an unknown scheme', 'OMNIBUS_URL', env('stomp://127.0.0.1:61613')],
       [
         'OMNIBUS_URL with a non-numeric parameter',
         'OMNIBUS_URL.maxBuffered',
