@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@omnibus/core';
+import { readmeSchemeRow, readmeUrlParameters } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
 import { createEventBusFromEnv, parseOmnibusUrl } from '../src/index.js';
 import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from '../src/url-parameters.js';
@@ -13,24 +14,6 @@ import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from '../src/url-parameter
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const readme = (pkg: string) => read(`packages/${pkg}/README.md`);
-
-/** The backticked names after "URL parameters:" up to the next `;` or table cell. */
-function listedAfterLead(text: string): string[] {
-  const at = text.indexOf('URL parameters:');
-  expect(at, 'README has a "URL parameters:" list').toBeGreaterThanOrEqual(0);
-  const list = text.slice(at).split(/[;|]/, 1)[0] as string;
-  return [...list.matchAll(/`([A-Za-z]+)(?:=[^`]*)?`/g)].map((m) => m[1] as string);
-}
-
-/** The parameters cell of the factory README's row for a scheme. */
-function factoryRow(scheme: string): string[] {
-  const row = readme('factory')
-    .split('\n')
-    .find((line) => line.startsWith(`| \`${scheme}\``));
-  expect(row, `factory README has a row for ${scheme}`).toBeDefined();
-  const cell = (row as string).split('|')[2] as string;
-  return [...cell.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] as string);
-}
 
 /** A value each parameter accepts (integers default to 5000). */
 const SAMPLES: Record<string, string> = {
@@ -106,14 +89,16 @@ describe('documented URL parameters', () => {
   for (const { scheme, pkg, accepted } of schemes) {
     if (accepted === undefined) continue; // Redis, Kafka and RabbitMQ read their own: their tests hold them to it
     it(`${scheme}: the factory README and the ${pkg} README list exactly the parameters the factory reads`, () => {
-      expect([...factoryRow(scheme)].sort()).toEqual([...accepted].sort());
-      expect([...listedAfterLead(readme(pkg))].sort()).toEqual([...accepted].sort());
+      expect([...readmeSchemeRow(readme('factory'), scheme)].sort()).toEqual([...accepted].sort());
+      expect([...readmeUrlParameters(readme(pkg))].sort()).toEqual([...accepted].sort());
     });
   }
 
   for (const { scheme, pkg, url } of schemes) {
     it(`${scheme}: every parameter the READMEs list is accepted, through the factory and the adapter`, async () => {
-      const listed = [...new Set([...factoryRow(scheme), ...listedAfterLead(readme(pkg))])];
+      const listed = [
+        ...new Set([...readmeSchemeRow(readme('factory'), scheme), ...readmeUrlParameters(readme(pkg))]),
+      ];
       expect(listed.length).toBeGreaterThan(0);
       // one URL with all of them (trimMaxLen and trimMaxAgeMs exclude each other: the second on its own)
       const together = listed.filter((name) => name !== 'trimMaxAgeMs');

@@ -3,29 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readmeSchemeRow, readmeUrlParameters } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
 import { KAFKA_URL_PARAMETERS, resolveKafkaOptions } from '../src/options.js';
 
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const readme = (pkg: string) => readFileSync(join(packagesDir, pkg, 'README.md'), 'utf8');
-
-/** The backticked names after "URL parameters:" up to the next `;` or table cell. */
-function listedAfterLead(text: string): string[] {
-  const at = text.indexOf('URL parameters:');
-  expect(at, 'README has a "URL parameters:" list').toBeGreaterThanOrEqual(0);
-  const list = text.slice(at).split(/[;|]/, 1)[0] as string;
-  return [...list.matchAll(/`([A-Za-z]+)(?:=[^`]*)?`/g)].map((m) => m[1] as string);
-}
-
-/** The parameters cell of the factory README's row for a scheme. */
-function factoryRow(scheme: string): string[] {
-  const row = readme('factory')
-    .split('\n')
-    .find((line) => line.startsWith(`| \`${scheme}\``));
-  expect(row, `factory README has a row for ${scheme}`).toBeDefined();
-  const cell = (row as string).split('|')[2] as string;
-  return [...cell.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] as string);
-}
 
 const accepted = Object.keys(KAFKA_URL_PARAMETERS);
 const sample: Record<string, string> = {
@@ -46,12 +29,15 @@ function error(run: () => unknown): { field?: string; message?: string } {
 
 describe('kafka:// URL parameters', () => {
   it('the kafka README and the factory README list exactly the parameters the code accepts', () => {
-    expect([...listedAfterLead(readme('kafka'))].sort()).toEqual([...accepted].sort());
-    expect([...factoryRow('kafka://')].sort()).toEqual([...accepted].sort());
+    expect([...readmeUrlParameters(readme('kafka'))].sort()).toEqual([...accepted].sort());
+    expect([...readmeSchemeRow(readme('factory'), 'kafka://')].sort()).toEqual([...accepted].sort());
   });
 
   it('every documented parameter is accepted', () => {
-    for (const name of new Set([...listedAfterLead(readme('kafka')), ...factoryRow('kafka://')])) {
+    for (const name of new Set([
+      ...readmeUrlParameters(readme('kafka')),
+      ...readmeSchemeRow(readme('factory'), 'kafka://'),
+    ])) {
       const value = sample[name] ?? '7000';
       expect(() => resolveKafkaOptions({ url: `kafka://h:9092?${name}=${value}` }), name).not.toThrow();
     }

@@ -192,14 +192,17 @@ export class RabbitMqDriver implements BusDriver {
     const routingKey = routingKeyOf(message.subject);
     try {
       await this.#exchange();
-      const sends = [
-        this.#publisher.send(envelopeOf(message, this.#options.exchange, routingKey), bodyOf(message)),
-      ];
-      if (message.headers[DLQ_HEADERS.reason] !== undefined) {
+      const sent = this.#publisher.send(
+        envelopeOf(message, this.#options.exchange, routingKey),
+        bodyOf(message),
+      );
+      if (message.headers[DLQ_HEADERS.reason] === undefined) await this.#confirmed(sent);
+      else {
+        // a dead letter: also kept in the store
         const store = await this.#deadLetterStore();
-        sends.push(this.#publisher.send(envelopeOf(message, '', store), bodyOf(message)));
+        const kept = this.#publisher.send(envelopeOf(message, '', store), bodyOf(message));
+        await this.#confirmed(Promise.all([sent, kept]));
       }
-      await this.#confirmed(Promise.all(sends));
     } catch (error) {
       throw new PublishError(
         `publish to "${message.subject}" failed: ${(error as Error)?.message ?? error}`,

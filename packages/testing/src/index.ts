@@ -76,6 +76,6 @@ export type { LocalPostgres } from './local-postgres.js';
 export { startLocalPostgres } from './local-postgres.js';
 export type { LocalServer, LocalServerOptions } from './local-server.js';
 export { sparePort, startLocalServer } from './local-server.js';
-export { readmeSnippet } from './readme-snippet.js';
+export { readmeSchemeRow, readmeSnippet, readmeUrlParameters } from './readme-snippet.js';
 export type { TestCertificates } from './test-certificates.js';
 export { createTestCertificates } from './test-certificates.js';
