@@ -4,13 +4,13 @@
 # has no `--wait`.
 #   scripts/brokers.sh up|down|status        (pnpm brokers:up / brokers:down)
 # Env: BROKERS_UP_TIMEOUT (180 s), COMPOSE_PROJECT_NAME, and the file's own variables
-#      (OMNIBUS_TEST_{NATS,REDIS,KAFKA}_IMAGE, OMNIBUS_TEST_{NATS,REDIS,KAFKA}_PORT).
+#      (OMNIBUS_TEST_{NATS,REDIS,KAFKA,RABBITMQ}_IMAGE, OMNIBUS_TEST_{NATS,REDIS,KAFKA,RABBITMQ}_PORT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FILE=docker-compose.test.yml
 TIMEOUT="${BROKERS_UP_TIMEOUT:-180}"
-SERVICES=(nats redis kafka)
+SERVICES=(nats redis kafka rabbitmq)
 
 say() { echo "[brokers] $*"; }
 

@@ -5,8 +5,8 @@
 #      answers (bounded wait; published ports on 127.0.0.1 only) and stopped at the end — only the
 #      dockerd this script started, by PID;
 #   2. the local broker images (scripts/local-images.sh: no registry needed);
-#   3. every broker's smoke test and every adapter's conformance suite with NATS_URL, REDIS_URL and
-#      KAFKA_BROKERS unset, so each broker comes from testcontainers;
+#   3. every broker's smoke test and every adapter's conformance suite with NATS_URL, REDIS_URL,
+#      KAFKA_BROKERS and RABBITMQ_URL unset, so each broker comes from testcontainers;
 #   4. docker-compose.test.yml up with the local images (`pnpm brokers:up`, bounded wait on the
 #      healthchecks), the smoke tests against it, and down.
 # If Docker cannot be made to work it says so in one line; under CI=true that fails the run.
@@ -73,7 +73,7 @@ while IFS= read -r line; do export "${line?}"; done < <(bash scripts/local-image
 
 # the packages the suites import, built (turbo: cached after pnpm test)
 npx turbo run build --filter=@omnibus/testing --filter=@omnibus/nats --filter=@omnibus/redis \
-  --filter=@omnibus/kafka --output-logs=errors-only >"$WORK/build.log" 2>&1 || {
+  --filter=@omnibus/kafka --filter=@omnibus/rabbitmq --output-logs=errors-only >"$WORK/build.log" 2>&1 || {
   tail -n 40 "$WORK/build.log"; say "build failed"; exit 1; }
 
 # 3. the suites, brokers from testcontainers
@@ -90,31 +90,33 @@ run_suite() { # label dir file [env…]
   if ((rc == 0)); then results+=("$label ok ($((SECONDS - t))s)"); else
     failed+=("$label"); results+=("$label FAILED (exit $rc, $((SECONDS - t))s)"); fi
 }
-unset NATS_URL REDIS_URL KAFKA_BROKERS
+unset NATS_URL REDIS_URL KAFKA_BROKERS RABBITMQ_URL
 tc_containers() { docker ps -aq --no-trunc --filter label=org.testcontainers=true | sort; }
 before="$(tc_containers)"
-run_suite "testcontainers: broker smoke tests (nats, redis, kafka)" packages/testing test/brokers.test.ts
+run_suite "testcontainers: broker smoke tests (nats, redis, kafka, rabbitmq)" packages/testing test/brokers.test.ts
 run_suite "testcontainers: nats conformance" packages/nats test/conformance.test.ts
 run_suite "testcontainers: redis conformance" packages/redis test/conformance.test.ts
 run_suite "testcontainers: kafka conformance" packages/kafka test/conformance.test.ts
+run_suite "testcontainers: rabbitmq conformance" packages/rabbitmq test/conformance.test.ts
 # every container the suites started must be gone (no reaper here: the fixtures stop them)
 left="$(comm -13 <(echo "$before") <(tc_containers) | tr '\n' ' ')"
 left="${left% }"
 [[ -z "$left" ]] || { failed+=("containers left running"); results+=("containers left running: $left"); }
 
-# 4. docker-compose.test.yml with the local images, on spare ports (4222/6379/9092 may be in use)
+# 4. docker-compose.test.yml with the local images, on spare ports (4222/6379/9092/5672 may be in use)
 spare_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 export COMPOSE_PROJECT_NAME="omnibus-ci-$$"
 OMNIBUS_TEST_NATS_PORT="$(spare_port)"; OMNIBUS_TEST_REDIS_PORT="$(spare_port)"; OMNIBUS_TEST_KAFKA_PORT="$(spare_port)"
-export OMNIBUS_TEST_NATS_PORT OMNIBUS_TEST_REDIS_PORT OMNIBUS_TEST_KAFKA_PORT
+OMNIBUS_TEST_RABBITMQ_PORT="$(spare_port)"
+export OMNIBUS_TEST_NATS_PORT OMNIBUS_TEST_REDIS_PORT OMNIBUS_TEST_KAFKA_PORT OMNIBUS_TEST_RABBITMQ_PORT
 t=$SECONDS
 say "docker-compose.test.yml up (pnpm brokers:up) with the local images"
 COMPOSE_UP=1
 if npx pnpm -s brokers:up; then
-  results+=("docker-compose: nats, redis, kafka healthy ($((SECONDS - t))s)")
+  results+=("docker-compose: nats, redis, kafka, rabbitmq healthy ($((SECONDS - t))s)")
   run_suite "docker-compose: broker smoke tests" packages/testing test/brokers.test.ts \
     NATS_URL="nats://127.0.0.1:$OMNIBUS_TEST_NATS_PORT" REDIS_URL="redis://127.0.0.1:$OMNIBUS_TEST_REDIS_PORT" \
-    KAFKA_BROKERS="127.0.0.1:$OMNIBUS_TEST_KAFKA_PORT"
+    KAFKA_BROKERS="127.0.0.1:$OMNIBUS_TEST_KAFKA_PORT" RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$OMNIBUS_TEST_RABBITMQ_PORT"
 else
   failed+=("docker-compose up"); results+=("docker-compose: not healthy ($((SECONDS - t))s)")
 fi

@@ -5,10 +5,13 @@
 #   omnibus-local/kafka:3.9.1   the machine's JDK + Kafka's jars (resolved with Maven by
 #                               scripts/kafka-local.sh), KRaft config written from env at start
 #                               the way the official apache/kafka image does (KAFKA_* → properties)
+#   omnibus-local/rabbitmq:3.10 Debian's Erlang (/usr/lib/erlang) and RabbitMQ (/usr/lib/rabbitmq),
+#                               AMQP on 5672, guest allowed from outside the container, logs on
+#                               stdout ("Server startup complete" when ready), like the official image
 # Each rootfs is the binaries plus the libraries `ldd` lists, imported with `docker import`.
 # Idempotent and cached: an image whose `omnibus.inputs` label matches the hash of its inputs
 # (this script, the binaries, the JDK and jar listings) is not rebuilt.
-#   scripts/local-images.sh [nats|redis|kafka ...]     (default: all three)
+#   scripts/local-images.sh [nats|redis|kafka|rabbitmq ...]     (default: all four)
 #   scripts/local-images.sh --print-env                 the OMNIBUS_TEST_*_IMAGE lines to export
 # Env: LOCAL_IMAGES_PREFIX (omnibus-local), KAFKA_VERSION (3.9.1), KAFKA_HOME_CACHE, JAVA_HOME.
 set -euo pipefail
@@ -20,6 +23,7 @@ KAFKA_CACHE="${KAFKA_HOME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/omnibus/kafka}"
 NATS_IMAGE="$PREFIX/nats:2.9"
 REDIS_IMAGE="$PREFIX/redis:7.0"
 KAFKA_IMAGE="$PREFIX/kafka:$KAFKA_VERSION"
+RABBITMQ_IMAGE="$PREFIX/rabbitmq:3.10"
 SELF_HASH="$(sha256sum "$0" | cut -c1-16)"
 
 say() { echo "[local-images] $*"; }
@@ -29,6 +33,7 @@ if [[ "${1:-}" == "--print-env" ]]; then
   echo "OMNIBUS_TEST_NATS_IMAGE=$NATS_IMAGE"
   echo "OMNIBUS_TEST_REDIS_IMAGE=$REDIS_IMAGE"
   echo "OMNIBUS_TEST_KAFKA_IMAGE=$KAFKA_IMAGE"
+  echo "OMNIBUS_TEST_RABBITMQ_IMAGE=$RABBITMQ_IMAGE"
   exit 0
 fi
 
@@ -279,12 +284,73 @@ SH
     --change 'ENTRYPOINT ["/etc/kafka/docker/run"]'
 }
 
-kinds=("$@"); [[ ${#kinds[@]} -gt 0 ]] || kinds=(nats redis kafka)
+build_rabbitmq() {
+  local server; server="$(find_bin rabbitmq-server)"
+  [[ -n "$server" && -d /usr/lib/erlang && -d /usr/lib/rabbitmq ]] \
+    || die "rabbitmq-server (Debian's package: /usr/lib/rabbitmq, /usr/lib/erlang) is not installed"
+  local tools=(dirname basename readlink expr env date sed cat uname id mkdir rm sleep head od tr hostname chmod ls)
+  local paths=() t
+  for t in "${tools[@]}"; do paths+=("$(readlink -f "$(command -v "$t")")"); done
+  local hash; hash="$(inputs_hash /usr/lib/erlang /usr/lib/rabbitmq "${paths[@]}" /bin/sh /bin/bash)"
+  if image_current "$RABBITMQ_IMAGE" "$hash"; then say "$RABBITMQ_IMAGE is up to date"; return; fi
+  local root="$WORK/rabbitmq"
+  base_rootfs "$root"
+  mkdir -p "$root/usr/lib" "$root/usr/bin" "$root/etc/rabbitmq" "$root/var/lib/rabbitmq" "$root/var/log/rabbitmq"
+  cp -a /usr/lib/erlang /usr/lib/rabbitmq "$root/usr/lib/"
+  ln -s ../lib/erlang/bin/erl "$root/usr/bin/erl"
+  ln -s ../lib/erlang/bin/epmd "$root/usr/bin/epmd"
+  copy_with_libs "$root" "${paths[@]}"
+  for t in "${tools[@]}"; do
+    [[ -e "$root/usr/bin/$t" ]] || ln -s "$(readlink -f "$(command -v "$t")")" "$root/usr/bin/$t"
+  done
+  # the VM, its ports and drivers, and their libraries (crypto's libcrypto, …)
+  local elf
+  while read -r elf; do copy_with_libs "$root" "$elf"; done < <(
+    find /usr/lib/erlang /usr/lib/rabbitmq -type f \( -name '*.so' -o -perm -u+x \) -exec sh -c 'head -c 4 "$1" | grep -q ELF && echo "$1"' _ {} \;)
+  # as the official image: AMQP on every interface, guest allowed from outside the container
+  # (clients come through Docker's bridge), logs on the console, no plugins
+  cat >"$root/etc/rabbitmq/rabbitmq.conf" <<'CONF'
+listeners.tcp.default = 5672
+loopback_users = none
+log.console = true
+log.console.level = info
+log.file = false
+CONF
+  echo '[].' >"$root/etc/rabbitmq/enabled_plugins"
+  printf 'NODENAME=rabbit@localhost\n' >"$root/etc/rabbitmq/rabbitmq-env.conf"
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'SH'
+#!/bin/sh
+set -e
+if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then set -- rabbitmq-server "$@"; fi
+if [ "$1" = "rabbitmq-server" ]; then
+  # (the scripts find their siblings by $0's directory: they run from /usr/lib/rabbitmq/bin, on PATH)
+  # the Erlang cookie the server and rabbitmqctl (healthchecks) share, made once
+  if [ ! -f "$HOME/.erlang.cookie" ]; then
+    head -c 15 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$HOME/.erlang.cookie"
+    chmod 400 "$HOME/.erlang.cookie"
+  fi
+fi
+exec "$@"
+SH
+  chmod +x "$root/usr/local/bin/docker-entrypoint.sh"
+  import_rootfs "$root" "$RABBITMQ_IMAGE" "$hash" \
+    --change 'ENV PATH=/usr/local/bin:/usr/lib/rabbitmq/bin:/usr/bin:/bin:/usr/sbin:/sbin' \
+    --change 'ENV HOME=/var/lib/rabbitmq' \
+    --change 'ENV RABBITMQ_LOGS=-' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'EXPOSE 5672' \
+    --change 'WORKDIR /var/lib/rabbitmq' \
+    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    --change 'CMD ["rabbitmq-server"]'
+}
+
+kinds=("$@"); [[ ${#kinds[@]} -gt 0 ]] || kinds=(nats redis kafka rabbitmq)
 for kind in "${kinds[@]}"; do
   case "$kind" in
     nats) build_nats ;;
     redis) build_redis ;;
     kafka) build_kafka ;;
-    *) die "unknown image '$kind' (nats, redis, kafka)" ;;
+    rabbitmq) build_rabbitmq ;;
+    *) die "unknown image '$kind' (nats, redis, kafka, rabbitmq)" ;;
   esac
 done

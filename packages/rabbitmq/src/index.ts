@@ -29,7 +29,12 @@ declare module '@omnibus/core' {
 export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promise<EventBus> {
   const resolved = resolveRabbitMqOptions(options);
   try {
-    await preflight(resolved.url, resolved.connectionOptions.tls, resolved.connectTimeoutMs);
+    await preflight(
+      resolved.url,
+      resolved.connectionOptions.hosts,
+      resolved.connectionOptions.tls,
+      resolved.connectTimeoutMs,
+    );
   } catch (error) {
     throw new ConnectionError(
       `cannot connect to ${redact(resolved.url)}: ${redact((error as Error)?.message ?? String(error))}`,

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ConfigError,
   ConnectionError,
@@ -89,6 +91,36 @@ await withBroker('rabbitmq', async (broker) => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain('not-the-Password-42');
+  });
+
+  it('connectionOptions.hosts: a host that is down is passed over, one that is not AMQP is a ConnectionError', async () => {
+    const live = new URL(broker.url);
+    const hosts = ['127.0.0.1:1', `${live.hostname}:${live.port || 5672}`];
+    const bus = await createRabbitMqBus({
+      url: broker.url,
+      exchange: run,
+      queuePrefix: `${run}.`,
+      connectionOptions: { hosts },
+      logger: silentLogger,
+    });
+    buses.push(bus);
+    expect((await bus.health()).ok).toBe(true);
+    // an HTTP server is no AMQP broker: named, and never reached by the client (which would crash)
+    const http = createServer((_, res) => res.end('hello'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    try {
+      const error = await createRabbitMqBus({
+        url: broker.url,
+        connectionOptions: { hosts: [hosts[1] as string, `127.0.0.1:${port}`] },
+        connectTimeoutMs: 2_000,
+        logger: silentLogger,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toContain(`127.0.0.1:${port}: the server does not speak AMQP 0-9-1`);
+    } finally {
+      http.close();
+    }
   });
 
   it('a literal "#" token is matched as a token, never as a wildcard', async () => {

@@ -64,12 +64,14 @@ export type {
   LocalCluster,
   LocalKafkaCluster,
   LocalNatsCluster,
+  LocalRabbitMqCluster,
   LocalRedisCluster,
 } from './local-clusters.js';
 export {
   processRss,
   startLocalKafkaCluster,
   startLocalNatsCluster,
+  startLocalRabbitMqCluster,
   startLocalRedisCluster,
 } from './local-clusters.js';
 export type { LocalPostgres } from './local-postgres.js';

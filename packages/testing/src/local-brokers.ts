@@ -130,44 +130,65 @@ export interface LocalRabbitMq extends LocalBroker {
  */
 export async function startLocalRabbitMq(): Promise<LocalRabbitMq> {
   const dir = mkdtempSync(join(tmpdir(), 'omnibus-rabbitmq-'));
-  writeFileSync(join(dir, 'enabled_plugins'), '[].');
-  const distPort = await sparePort();
   let nodeName = '';
-  const server = await startLocalServer({
-    name: 'rabbitmq-server',
-    binaries: RABBITMQ_BINARIES,
-    args: () => [],
-    keepStdinOpen: true,
-    startTimeoutMs: 90_000,
-    env: (port) => {
-      nodeName = `omnibus-${port}@localhost`;
-      return {
-        HOME: dir,
-        RABBITMQ_ALLOW_INPUT: 'true', // exec the VM in place of the script
-        RABBITMQ_NODENAME: nodeName,
-        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-        RABBITMQ_NODE_PORT: String(port),
-        RABBITMQ_DIST_PORT: String(distPort),
-        RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
-        RABBITMQ_LOG_BASE: join(dir, 'log'),
-        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-        RABBITMQ_PID_FILE: join(dir, 'pid'),
-        RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
-      };
-    },
+  const server = await startRabbitMqNode(dir, (port) => {
+    nodeName = `omnibus-${port}@localhost`;
+    return nodeName;
   });
-  // Debian's rabbitmqctl runs as the rabbitmq user, whose HOME holds another cookie
-  const ctl = async (args: readonly string[]) => {
-    const cookie = readFileSync(join(dir, '.erlang.cookie'), 'utf8').trim();
-    const { stdout } = await run('rabbitmqctl', ['-n', nodeName, '--erlang-cookie', cookie, ...args]);
-    return stdout;
-  };
+  const ctl = (args: readonly string[]) => rabbitmqctl(nodeName, dir, args);
   // assigned, not spread: `pid` is a getter (it changes with each restart)
   return Object.assign(withUrl(server, `amqp://guest:guest@127.0.0.1:${server.port}`, dir), {
     nodeName,
     home: dir,
     ctl,
   });
+}
+
+/**
+ * Starts `rabbitmq-server` with `dir` as its home (data, logs, cookie, no plugins), on a spare
+ * AMQP port and distribution port, named `nodeName(port)`. With `cookie`, the node's Erlang
+ * cookie is written first (nodes of a cluster share one); else the node makes its own.
+ */
+export async function startRabbitMqNode(
+  dir: string,
+  nodeName: (port: number) => string,
+  cookie?: string,
+): Promise<LocalServer> {
+  writeFileSync(join(dir, 'enabled_plugins'), '[].');
+  if (cookie !== undefined) writeFileSync(join(dir, '.erlang.cookie'), cookie, { mode: 0o400 });
+  const distPort = await sparePort();
+  return startLocalServer({
+    name: 'rabbitmq-server',
+    binaries: RABBITMQ_BINARIES,
+    args: () => [],
+    keepStdinOpen: true,
+    startTimeoutMs: 90_000,
+    env: (port) => ({
+      HOME: dir,
+      RABBITMQ_ALLOW_INPUT: 'true', // exec the VM in place of the script
+      RABBITMQ_NODENAME: nodeName(port),
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(port),
+      RABBITMQ_DIST_PORT: String(distPort),
+      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(dir, 'log'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+      RABBITMQ_PID_FILE: join(dir, 'pid'),
+      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    }),
+  });
+}
+
+/**
+ * Runs `rabbitmqctl -n <nodeName>` with the cookie in `home` on its command line (Debian's
+ * rabbitmqctl runs as the rabbitmq user, whose HOME holds another cookie); resolves with its output.
+ */
+export async function rabbitmqctl(nodeName: string, home: string, args: readonly string[]): Promise<string> {
+  const cookie = readFileSync(join(home, '.erlang.cookie'), 'utf8').trim();
+  const { stdout } = await run('rabbitmqctl', ['-n', nodeName, '--erlang-cookie', cookie, ...args], {
+    timeout: 60_000,
+  });
+  return stdout;
 }
 
 function withUrl(server: LocalServer, url: string, dir: string): LocalBroker {

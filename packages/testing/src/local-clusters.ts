@@ -9,8 +9,10 @@ import {
   kafkaScript,
   NATS_BINARIES,
   REDIS_BINARIES,
+  rabbitmqctl,
   redisServerArgs,
   startKafkaNode,
+  startRabbitMqNode,
 } from './local-brokers.js';
 import { type LocalServer, sparePort, startLocalServer } from './local-server.js';
 
@@ -367,6 +369,102 @@ export async function startLocalKafkaCluster(
     pauseNode(i, paused) {
       const pid = node(nodes, i).pid;
       if (pid) process.kill(pid, paused ? 'SIGSTOP' : 'SIGCONT');
+    },
+    dispose,
+  };
+}
+
+/** A 3-node RabbitMQ cluster (`startLocalRabbitMqCluster`). */
+export interface LocalRabbitMqCluster extends LocalCluster {
+  /** `amqp://guest:guest@127.0.0.1:<port>` of each node, in node order. */
+  readonly urls: string[];
+  /** `127.0.0.1:<port>` of each node (rabbitmq-client's `hosts`). */
+  readonly hosts: string[];
+  /** Erlang node names (`omnibus-<run>-<i>@localhost`), as RabbitMQ reports a queue's leader. */
+  readonly nodeNames: string[];
+  /** Runs `rabbitmqctl` against node `i`; resolves with its output. */
+  ctl(i: number, args: readonly string[]): Promise<string>;
+  /** The node that leads the quorum queue `queue` (asked of any running node), or undefined when none does (yet). */
+  queueLeader(queue: string): Promise<number | undefined>;
+}
+
+/**
+ * Starts a 3-node RabbitMQ cluster on 127.0.0.1: three `rabbitmq-server` nodes, each with its
+ * own home (data, logs), AMQP and distribution ports, sharing one Erlang cookie; nodes 1 and 2
+ * join node 0 (`rabbitmqctl join_cluster`). Quorum queues declared on it have a member on every
+ * node. A node SIGKILLed and started again rejoins by itself (its data names the cluster).
+ */
+export async function startLocalRabbitMqCluster(): Promise<LocalRabbitMqCluster> {
+  const size = 3;
+  const id = randomBytes(4).toString('hex');
+  const cookie = randomBytes(20).toString('hex').toUpperCase();
+  const homes = Array.from({ length: size }, () => mkdtempSync(join(tmpdir(), 'omnibus-rabbitmq-cluster-')));
+  const nodeNames = homes.map((_, i) => `omnibus-${id}-${i}@localhost`);
+  const removeHomes = () => {
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
+  };
+  let servers: LocalServer[];
+  try {
+    servers = await startAll(size, (i) =>
+      startRabbitMqNode(node(homes, i), () => node(nodeNames, i), cookie),
+    );
+  } catch (error) {
+    removeHomes();
+    throw error;
+  }
+  const ctl = (i: number, args: readonly string[]) => rabbitmqctl(node(nodeNames, i), node(homes, i), args);
+  const dispose = async () => {
+    await Promise.all(servers.map((s) => s.dispose().catch(() => undefined)));
+    removeHomes();
+  };
+  try {
+    for (const i of [1, 2]) {
+      await ctl(i, ['stop_app']);
+      await ctl(i, ['join_cluster', node(nodeNames, 0)]);
+      await ctl(i, ['start_app']);
+    }
+    await until('a 3-node RabbitMQ cluster formed', 60_000, async () => {
+      const status = JSON.parse(await ctl(0, ['cluster_status', '--formatter', 'json'])) as {
+        running_nodes?: string[];
+      };
+      return (status.running_nodes?.length ?? 0) === size ? true : undefined;
+    });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const running = (i: number) => controls.pids()[i] !== undefined;
+  const controls = nodeControls(servers, (i) =>
+    until(`node ${i} back in the RabbitMQ cluster`, 60_000, async () => {
+      const status = JSON.parse(await ctl(i, ['cluster_status', '--formatter', 'json'])) as {
+        running_nodes?: string[];
+      };
+      return (status.running_nodes?.length ?? 0) === size ? true : undefined;
+    }),
+  );
+  return {
+    size,
+    urls: servers.map((s) => `amqp://guest:guest@127.0.0.1:${s.port}`),
+    hosts: servers.map((s) => `127.0.0.1:${s.port}`),
+    nodeNames,
+    ctl,
+    ...controls,
+    async queueLeader(queue) {
+      for (let i = 0; i < size; i++) {
+        if (!running(i)) continue;
+        try {
+          const rows = JSON.parse(await ctl(i, ['list_queues', 'name', 'leader', '--formatter', 'json'])) as {
+            name: string;
+            leader?: string;
+          }[];
+          const leader = rows.find((r) => r.name === queue)?.leader;
+          const at = leader === undefined ? -1 : nodeNames.indexOf(leader);
+          return at >= 0 ? at : undefined;
+        } catch {
+          // that node does not answer: ask the next
+        }
+      }
+      return undefined;
     },
     dispose,
   };

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { Connection } from 'rabbitmq-client';
 import { describe, expect, it } from 'vitest';
 import { brokerImage, defaultBrokerImages, resolveBroker, uniqueName, withBroker } from '../src/index.js';
 
@@ -139,4 +140,23 @@ await withBroker('kafka', (broker) => {
       await admin.disconnect();
     }
   }, 90_000);
+});
+
+await withBroker('rabbitmq', (broker) => {
+  it('rabbitmq smoke: declare a queue, write and read one message with the raw client, clean up', async () => {
+    const connection = new Connection({ url: broker.url, retryLow: 100, retryHigh: 1_000 });
+    const queue = uniqueName('smoke');
+    try {
+      await connection.queueDeclare({ queue, exclusive: true });
+      const publisher = connection.createPublisher({ confirm: true });
+      await publisher.send({ routingKey: queue }, 'hi rabbitmq');
+      await publisher.close();
+      const got = await connection.basicGet({ queue, noAck: true });
+      expect(got?.body?.toString()).toBe('hi rabbitmq');
+      await connection.queueDelete({ queue });
+      await expect(connection.queueDeclare({ queue, passive: true })).rejects.toThrow(/NOT_FOUND/);
+    } finally {
+      await connection.close();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,11 @@
+import { Connection } from 'rabbitmq-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processRss, startLocalNatsCluster, startLocalRedisCluster } from '../src/index.js';
+import {
+  processRss,
+  startLocalNatsCluster,
+  startLocalRabbitMqCluster,
+  startLocalRedisCluster,
+} from '../src/index.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -44,4 +50,34 @@ describe('local clusters', () => {
     await cluster.startNode(owner);
     expect(await cluster.slotOwner('{omnibus}')).toBe(owner);
   });
+
+  it('RabbitMQ: three nodes in one cluster; a quorum queue has a leader; a killed node rejoins', async () => {
+    const cluster = await startLocalRabbitMqCluster();
+    cleanups.push(() => cluster.dispose());
+    expect(cluster.urls).toHaveLength(3);
+    const status = JSON.parse(await cluster.ctl(2, ['cluster_status', '--formatter', 'json'])) as {
+      running_nodes: string[];
+    };
+    expect([...status.running_nodes].sort()).toEqual([...cluster.nodeNames].sort());
+    const connection = new Connection({ url: cluster.urls[1] as string, retryLow: 100, retryHigh: 1_000 });
+    connection.on('error', () => undefined); // the node it is on may be the one killed
+    cleanups.push(() => connection.close());
+    await connection.queueDeclare({ queue: 'q', durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const leader = await cluster.queueLeader('q');
+    expect(leader).toBeGreaterThanOrEqual(0);
+    expect(await cluster.queueLeader('no-such-queue')).toBeUndefined();
+    const pids = cluster.pids();
+    await cluster.stopNode(leader as number);
+    expect(cluster.pids()[leader as number]).toBeUndefined();
+    expect(processRss(pids[leader as number])).toBe(0);
+    // the two left elect another leader
+    let next: number | undefined;
+    for (let i = 0; i < 100 && (next === undefined || next === leader); i++) {
+      next = await cluster.queueLeader('q');
+      if (next === undefined || next === leader) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(next).not.toBe(leader);
+    await cluster.startNode(leader as number);
+    expect(cluster.pids()[leader as number]).not.toBe(pids[leader as number]);
+  }, 180_000);
 });

@@ -6,12 +6,14 @@ import { freemem } from 'node:os';
 import { type BusStatus, type EventBus, silentLogger } from '@omnibus/core';
 import { createKafkaBus } from '@omnibus/kafka';
 import { createNatsBus } from '@omnibus/nats';
+import { createRabbitMqBus } from '@omnibus/rabbitmq';
 import { createRedisBus } from '@omnibus/redis';
 import {
   type LocalCluster,
   processRss,
   startLocalKafkaCluster,
   startLocalNatsCluster,
+  startLocalRabbitMqCluster,
   startLocalRedisCluster,
 } from '@omnibus/testing';
 import { Cluster } from 'ioredis';
@@ -360,12 +362,41 @@ async function kafkaCluster(): Promise<ClusterUnderTest> {
   };
 }
 
+/**
+ * RabbitMQ: three nodes in one cluster, the group's queue (and its delay queues, the dead-letter
+ * store) quorum queues with a member on each node; the bus knows every node (`hosts`), so it
+ * reconnects to another. The node that leads the group's queue is stopped.
+ */
+async function rabbitMqCluster(): Promise<ClusterUnderTest> {
+  const cluster = await startLocalRabbitMqCluster();
+  const queue = 'omnibus.group.faults';
+  return {
+    cluster,
+    createBus: (onStatus) =>
+      createRabbitMqBus({
+        url: cluster.urls[0],
+        connectionOptions: { hosts: cluster.hosts },
+        queueType: 'quorum',
+        onStatus,
+        logger: silentLogger,
+        publishTimeoutMs: 20_000,
+      }),
+    async victim() {
+      const leader = await cluster.queueLeader(queue);
+      return leader === undefined
+        ? { node: 0, why: `no leader of ${queue} reported: node 0` }
+        : { node: leader, why: `the leader of the quorum queue ${queue}` };
+    },
+  };
+}
+
 /** The cluster scenarios: per broker backend, a node killed, then a node paused. */
 export const clusterScenarios: readonly ClusterScenario[] = (
   [
     ['nats', natsCluster],
     ['redis', redisCluster],
     ['kafka', kafkaCluster],
+    ['rabbitmq', rabbitMqCluster],
   ] as const
 ).flatMap(([backend, start]) =>
   (['kill', 'pause'] as const).map((fault) => ({
@@ -380,10 +411,13 @@ export const clusterScenarioDoc = `- **cluster node lost under load** — a 3-no
   (three \`nats-server\`s with JetStream, the stream with 3 replicas), Redis Cluster (three masters,
   \`--cluster-replicas 0\`, append-only with fsync always) and Kafka (three KRaft brokers, each
   also a controller, replication factor 3, \`min.insync.replicas\` 2; not started with less than
-  2 GB of free memory). 5,000 messages from 10 concurrent publishers (each its own subject, awaited
+  2 GB of free memory) and RabbitMQ (three nodes joined with \`rabbitmqctl join_cluster\`, the
+  group's queue a quorum queue with a member on each node, the bus given every node's address).
+  5,000 messages from 10 concurrent publishers (each its own subject, awaited
   one by one) and a grouped consumer; at about one third one node is killed (SIGKILL): the NATS
   stream's leader, the Redis master that owns the bus's hash slot, a Kafka broker that leads one
-  of the topic's three partitions. NATS and Kafka carry on with two nodes (new leaders are
+  of the topic's three partitions, the node leading RabbitMQ's quorum queue. NATS, Kafka and
+  RabbitMQ carry on with two nodes (new leaders are
   elected; Kafka's controller first waits out the dead broker's session, 9 s by default) and the
   node is started again once publishing is over; a Redis master has no replica to take over, so
   it is started again after 5 s. A publisher whose publish was rejected pauses 100 ms before its
