@@ -1,3 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 20_000 } });
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // the files mostly wait on brokers and timers: three at a time even on two cores
+    maxWorkers: Math.max(3, availableParallelism() - 1),
+    testTimeout: 20_000,
+  },
+});
