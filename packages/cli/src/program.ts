@@ -16,7 +16,7 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 
 const EXIT_HELP = `
 Configuration:
-  OMNIBUS_URL      the bus, as for createEventBusFromEnv(): nats://…, redis://…, kafka://h:9092, memory://
+  OMNIBUS_URL      the bus, as for createEventBusFromEnv(): nats://…, redis://…, kafka://h:9092, amqp://…, memory://
                    (--url overrides it; one of the two is required)
   OMNIBUS_REQUIRE  capabilities to insist on, e.g. durable,replay
   NO_COLOR         no colours (piped output never has colours nor progress bars)
