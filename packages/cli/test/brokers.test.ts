@@ -174,12 +174,14 @@ for (const kind of KINDS) {
       });
 
       if (!management) {
-        const reason = `${kind}: the adapter's bus has no capabilities.management, so groups and dlq were not run against it`;
+        const reason = `${kind}: the adapter's bus has no capabilities.management, so groups, dlq and console were not run against it (each says so)`;
         it(`${SKIPPED_TITLE_PREFIX}${reason}`, async () => {
           process.stderr.write(`[omnibus:cli] ${SKIPPED_TITLE_PREFIX}${reason}\n`);
-          const run = await cli(['groups']);
-          expect(run.code).toBe(1);
-          expect(run.stderr).toMatch(/no management API/);
+          for (const args of [['groups'], ['dlq', 'list'], ['console', '--port', '0']]) {
+            const run = await cli(args);
+            expect(run.code, args.join(' ')).toBe(1);
+            expect(run.stderr).toMatch(/no management API/);
+          }
         });
         return;
       }

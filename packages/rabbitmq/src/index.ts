@@ -70,10 +70,19 @@ export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promi
     ]);
   } catch (error) {
     connection.unsafeDestroy();
-    const reason = (firstError as Error)?.message ?? (error as Error)?.message ?? String(error);
+    const failure = firstError ?? error;
+    // rabbitmq-client prefixes a connection.close reply with the method it could not name
+    const reason = String((failure as Error)?.message ?? failure).replace(/^undefined: /, '');
+    const code = String((failure as { code?: unknown })?.code);
     throw new ConnectionError(`cannot connect to ${redact(resolved.url)}: ${redact(reason)}`, {
       backend: 'rabbitmq',
-      cause: safeCause(firstError ?? error),
+      cause: safeCause(failure),
+      hint:
+        code === 'ACCESS_REFUSED'
+          ? 'check the user name and password in the URL (RabbitMQ lets guest in from localhost only)'
+          : code === 'NOT_ALLOWED'
+            ? "the user may not use this vhost: grant it with rabbitmqctl set_permissions -p <vhost> <user> '.*' '.*' '.*'"
+            : undefined,
     });
   } finally {
     connection.off('error', onError);

@@ -91,6 +91,9 @@ await withBroker('rabbitmq', async (broker) => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain('not-the-Password-42');
+    expect((error as Error).message).toMatch(/: ACCESS_REFUSED - Login was refused/);
+    expect((error as Error).message).not.toContain('undefined');
+    expect((error as ConnectionError).hint).toMatch(/user name and password/);
   });
 
   it('connectionOptions.hosts: a host that is down is passed over, one that is not AMQP is a ConnectionError', async () => {
