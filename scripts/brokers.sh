@@ -58,7 +58,7 @@ up() {
     fi
     sleep 1
   done
-  say "nats, redis and kafka are healthy"
+  say "nats, redis, kafka and rabbitmq are healthy"
 }
 
 case "${1:-}" in

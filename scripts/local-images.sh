@@ -288,9 +288,13 @@ build_rabbitmq() {
   local server; server="$(find_bin rabbitmq-server)"
   [[ -n "$server" && -d /usr/lib/erlang && -d /usr/lib/rabbitmq ]] \
     || die "rabbitmq-server (Debian's package: /usr/lib/rabbitmq, /usr/lib/erlang) is not installed"
-  local tools=(dirname basename readlink expr env date sed cat uname id mkdir rm sleep head od tr hostname chmod ls)
+  # what the start scripts call, and df (RabbitMQ's free-disk monitor)
+  local tools=(dirname basename readlink expr env date sed cat uname id mkdir rm sleep head od tr hostname chmod ls df)
   local paths=() t
-  for t in "${tools[@]}"; do paths+=("$(readlink -f "$(command -v "$t")")"); done
+  for t in "${tools[@]}"; do
+    command -v "$t" >/dev/null || die "$t is needed for the RabbitMQ image and is not installed"
+    paths+=("$(readlink -f "$(command -v "$t")")")
+  done
   local hash; hash="$(inputs_hash /usr/lib/erlang /usr/lib/rabbitmq "${paths[@]}" /bin/sh /bin/bash)"
   if image_current "$RABBITMQ_IMAGE" "$hash"; then say "$RABBITMQ_IMAGE is up to date"; return; fi
   local root="$WORK/rabbitmq"

@@ -54,11 +54,15 @@ export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promi
     url: resolved.url,
   });
   let firstError: unknown;
+  let refusal: unknown;
   let refused: (error: unknown) => void = () => undefined;
   const onError = (error: unknown) => {
     firstError ??= error;
     // wrong credentials or a vhost the user may not use: trying again cannot help
-    if (REFUSALS.has(String((error as { code?: unknown })?.code))) refused(error);
+    if (REFUSALS.has(String((error as { code?: unknown })?.code))) {
+      refusal ??= error;
+      refused(error);
+    }
   };
   connection.on('error', onError);
   try {
@@ -70,7 +74,8 @@ export async function createRabbitMqBus(options: RabbitMqBusOptions = {}): Promi
     ]);
   } catch (error) {
     connection.unsafeDestroy();
-    const failure = firstError ?? error;
+    // a refusal says more than a host of `hosts` that was down before it
+    const failure = refusal ?? firstError ?? error;
     // rabbitmq-client prefixes a connection.close reply with the method it could not name
     const reason = String((failure as Error)?.message ?? failure).replace(/^undefined: /, '');
     const code = String((failure as { code?: unknown })?.code);

@@ -173,6 +173,19 @@ function name(field: string, value: unknown, fallback: string): string {
   return value;
 }
 
+/** `hosts`, as rabbitmq-client parses them: `host` or `host:port`, no IPv6 literal (it splits at ":"). */
+function hosts(value: unknown): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0)
+    fail('connectionOptions.hosts', 'must be a non-empty array of "host:port" strings');
+  for (const host of value)
+    if (typeof host !== 'string' || !/^[^:\s[\]/]+(:\d{1,5})?$/.test(host))
+      fail(
+        'connectionOptions.hosts',
+        `${JSON.stringify(host)} is not "host" or "host:port" (IPv6 literals are not supported by rabbitmq-client: use a host name)`,
+      );
+}
+
 function queueType(value: unknown): 'classic' | 'quorum' {
   if (value === undefined) return 'classic';
   if (value !== 'classic' && value !== 'quorum') fail('queueType', 'must be "classic" or "quorum"');
@@ -187,6 +200,7 @@ function checked(options: RabbitMqBusOptions, url: string): ResolvedRabbitMqOpti
     fail('connectionOptions', 'must be an object');
   for (const field of ['url', 'hostname', 'port', 'username', 'password', 'vhost'])
     if (field in connectionOptions) fail(`connectionOptions.${field}`, 'goes in the url option');
+  hosts(connectionOptions.hosts);
   return {
     url,
     connectionOptions,

@@ -23,7 +23,8 @@ export async function preflight(
   timeoutMs: number,
 ): Promise<void> {
   const parsed = new URL(url);
-  const secure = parsed.protocol === 'amqps:';
+  // rabbitmq-client uses TLS for amqps:// and whenever `tls` is set
+  const secure = parsed.protocol === 'amqps:' || Boolean(tls);
   const defaultPort = secure ? 5671 : 5672;
   const targets =
     hosts && hosts.length > 0

@@ -34,6 +34,11 @@ function isNack(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 'NACK';
 }
 
+/** Why the publisher is renewed after a nack. */
+const NACK_RENEWAL = 'the broker rejected a publish (basic.nack): publishing on a new channel';
+/** A publish is not retried with less time left than this (it could only time out). */
+const MIN_RETRY_MS = 100;
+
 /** RabbitMQ has no dedupe: every confirmed publish is a new message. */
 const RECEIPT: DriverReceipt = Object.freeze({ duplicate: false });
 /** An ungrouped subscription's queue outlives a crashed process by this long (then RabbitMQ removes it). */
@@ -84,6 +89,8 @@ export class RabbitMqDriver implements BusDriver {
   readonly capabilities: Readonly<Capabilities>;
   readonly #connection: Connection;
   #publisher: Publisher;
+  /** Publishers replaced by `#renewPublisher`, closed `publishTimeoutMs` later or at close. */
+  readonly #stalePublishers = new Set<Publisher>();
   readonly #options: ResolvedRabbitMqOptions;
   readonly #relay = new StatusRelay();
   /** Delay queues declared by this bus, with when. */
@@ -201,11 +208,12 @@ export class RabbitMqDriver implements BusDriver {
       if (message.headers[DLQ_HEADERS.reason] === undefined)
         await this.#sendConfirmed(envelope, bodyOf(message));
       else {
-        const sent = this.#publisher.send(envelope, bodyOf(message));
-        // a dead letter: also kept in the store
+        // a dead letter: also kept in the store (declared first, so both sends are awaited together)
         const store = await this.#deadLetterStore();
-        const kept = this.#publisher.send(envelopeOf(message, '', store), bodyOf(message));
-        await this.#confirmed(Promise.all([sent, kept]));
+        await Promise.all([
+          this.#sendConfirmed(envelope, bodyOf(message)),
+          this.#sendConfirmed(envelopeOf(message, '', store), bodyOf(message)),
+        ]);
       }
     } catch (error) {
       throw new PublishError(
@@ -223,7 +231,7 @@ export class RabbitMqDriver implements BusDriver {
    * Sent together on the publisher's channel (pipelined; RabbitMQ confirms in order), under one
    * `publishTimeoutMs`. Every routing key is checked first, so a bad subject sends nothing. On a
    * failure, `accepted` is the prefix confirmed before the first failed entry; that entry and
-   * every later one may have been stored (a lost confirm, or the client's one resend).
+   * every later one may have been stored (a lost confirm). A nack renews the publisher's channel.
    */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const keys = messages.map((m) => routingKeyOf(m.subject));
@@ -255,6 +263,8 @@ export class RabbitMqDriver implements BusDriver {
     const results = await this.#confirmed(Promise.allSettled(sends)).catch((error: unknown) =>
       sends.map((): PromiseSettledResult<void> => ({ status: 'rejected', reason: error })),
     );
+    if (results.some((r) => r.status === 'rejected' && isNack(r.reason)) && this.#publisher === publisher)
+      this.#renewPublisher(NACK_RENEWAL);
     const first = results.findIndex((r) => r.status === 'rejected');
     if (first < 0) return messages.map(() => RECEIPT);
     const accepted = messages.slice(0, first).map(() => RECEIPT);
@@ -288,8 +298,7 @@ export class RabbitMqDriver implements BusDriver {
       // RabbitMQ 3.10 nacks every later publish on a channel that published to a quorum queue
       // while its leader failed over (until the old leader is back), where a new channel is
       // confirmed at once: the faults suite's cluster row found it
-      if (isNack(error) && this.#publisher === publisher)
-        this.#renewPublisher('the broker rejected a publish (basic.nack): publishing on a new channel');
+      if (isNack(error) && this.#publisher === publisher) this.#renewPublisher(NACK_RENEWAL);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -297,10 +306,12 @@ export class RabbitMqDriver implements BusDriver {
   }
 
   /**
-   * Sends one message and resolves on its confirm, within `publishTimeoutMs`. A nack renews the
-   * publisher (`#confirmed`) and the message is sent once more on the new channel with the time
-   * left: a nack means the broker did not take it, so the second send is its first copy stored
-   * (or, when the message was routed to several queues and only one failed, a duplicate).
+   * Sends one message and resolves on its confirm, within `publishTimeoutMs`. A nack (after which
+   * `#confirmed` renews the publisher) or a channel or connection lost before the confirm is
+   * retried once, on the current channel, with the time left (at least `MIN_RETRY_MS`). After a
+   * nack the broker did not take the message, so the second send is normally its only stored
+   * copy; after a lost channel the first may have been stored too (a duplicate, as at-least-once
+   * allows). A confirm that never came (`publishTimeoutMs`) is not retried.
    */
   async #sendConfirmed(envelope: Envelope, body: Buffer): Promise<void> {
     const deadline = Date.now() + this.#options.publishTimeoutMs;
@@ -308,7 +319,8 @@ export class RabbitMqDriver implements BusDriver {
       await this.#confirmed(this.#publisher.send(envelope, body));
     } catch (error) {
       const left = deadline - Date.now();
-      if (!isNack(error) || left <= 0) throw error;
+      if (!(isNack(error) || error instanceof AMQPChannelError) || left < MIN_RETRY_MS) throw error;
+      this.#status('publish_retried', (error as Error)?.message ?? String(error));
       await this.#confirmed(this.#publisher.send(envelope, body), left);
     }
   }
@@ -319,18 +331,21 @@ export class RabbitMqDriver implements BusDriver {
   }
 
   #newPublisher(): Publisher {
-    const publisher = this.#connection.createPublisher({ confirm: true, maxAttempts: 2 });
-    publisher.on('retry', (error) =>
-      this.#status('publish_retried', (error as Error)?.message ?? String(error)),
-    );
-    return publisher;
+    // one attempt: #sendConfirmed retries, after a nack on a new channel
+    return this.#connection.createPublisher({ confirm: true });
   }
 
   #renewPublisher(why: string): void {
     const stale = this.#publisher;
     this.#publisher = this.#newPublisher();
     this.#status('publisher_renewed', why);
-    void stale.close().catch(() => undefined);
+    // closed once the publishes still waiting on it have had their time (closing it now would
+    // fail them with CH_CLOSE although they may be stored)
+    this.#stalePublishers.add(stale);
+    setTimeout(() => {
+      this.#stalePublishers.delete(stale);
+      void stale.close().catch(() => undefined);
+    }, this.#options.publishTimeoutMs).unref();
   }
 
   async subscribe(request: DriverSubscribeRequest): Promise<DriverSubscription> {
@@ -450,6 +465,8 @@ export class RabbitMqDriver implements BusDriver {
     const closed = await settledWithin(
       (async () => {
         await this.#publisher.close().catch(() => undefined);
+        for (const stale of this.#stalePublishers) await stale.close().catch(() => undefined);
+        this.#stalePublishers.clear();
         await this.#connection.close().catch(() => undefined);
       })(),
       CLOSE_LIMIT_MS,

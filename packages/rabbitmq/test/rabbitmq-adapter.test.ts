@@ -50,6 +50,10 @@ describe('options', () => {
     await expect(createRabbitMqBus({ url: 'amqp://127.0.0.1:1/?exchnge=x' })).rejects.toThrow(/url\.exchnge/);
     await expect(createRabbitMqBus({ url: 'http://127.0.0.1' })).rejects.toThrow(/scheme must be amqp/);
     await expect(createRabbitMqBus({ exchange: 'amq.topic' })).rejects.toThrow(/reserved/);
+    for (const hosts of [[], ['[::1]:5672'], ['a:b'], [5672]])
+      await expect(createRabbitMqBus({ connectionOptions: { hosts } as never })).rejects.toThrow(
+        /connectionOptions\.hosts/,
+      );
   });
   it('a broker that is not there: ConnectionError without the password', async () => {
     const error = await createRabbitMqBus({
