@@ -174,9 +174,9 @@ for (const kind of KINDS) {
       });
 
       if (!management) {
-        const reason = `${kind}: the adapter's bus has no capabilities.management, so groups, dlq and console were not run against it (each says so)`;
-        it(`${SKIPPED_TITLE_PREFIX}${reason}`, async () => {
-          process.stderr.write(`[omnibus:cli] ${SKIPPED_TITLE_PREFIX}${reason}\n`);
+        // the bus declares no management API (capabilities.management, in the capability table):
+        // the commands that need it say so and fail, and nothing else of them can be tested here
+        it('groups, dlq list and console each exit 1 saying the bus has no management API', async () => {
           for (const args of [['groups'], ['dlq', 'list'], ['console', '--port', '0']]) {
             const run = await cli(args);
             expect(run.code, args.join(' ')).toBe(1);
