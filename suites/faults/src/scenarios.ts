@@ -94,8 +94,12 @@ export async function restartUnderLoad(
 ): Promise<FaultRow> {
   const scenario = 'broker restart under load';
   const history = new History();
+  const statuses: string[] = []; // the consumer's status events, for a failed run's diagnosis
   const publisher = await target.createBus();
-  const consumerBus = await target.createBus();
+  const consumerBus = await target.createBus({
+    onStatus: (s) =>
+      statuses.push(`${s.type}${s.connection ? ` (${s.connection})` : ''}${s.detail ? `: ${s.detail}` : ''}`),
+  });
   const consumer = await consumerBus.consume('load.*', (m) => history.deliver(m.id, 'group', m.attempt), {
     group: 'faults',
     maxInFlight: 200,
@@ -120,6 +124,7 @@ export async function restartUnderLoad(
   };
   const perPublisher = Math.ceil(total / publishers);
   const started = Date.now();
+  let diagnosis = '';
   const ticker = setInterval(
     () =>
       progress(
@@ -150,6 +155,9 @@ export async function restartUnderLoad(
     );
     await Promise.all(restarts);
     await waitDelivered(history, 90_000);
+    // while the consumer still runs: where the missing messages are, as the group sees it
+    if (history.missing() > 0 && target.hasBroker)
+      diagnosis = await missingDiagnosis(target, 'faults', statuses).catch(() => '');
   } finally {
     clearInterval(ticker);
     await consumer.close().catch(() => undefined);
@@ -157,7 +165,7 @@ export async function restartUnderLoad(
     await publisher.close({ timeoutMs: 2_000 }).catch(() => undefined);
   }
   const note = target.hasBroker
-    ? `broker killed twice (SIGKILL) and restarted; ran ${((Date.now() - started) / 1000).toFixed(1)} s`
+    ? `broker killed twice (SIGKILL) and restarted; ran ${((Date.now() - started) / 1000).toFixed(1)} s${diagnosis}`
     : `no broker to restart (in-process): the same load without the fault; ran ${((Date.now() - started) / 1000).toFixed(1)} s`;
   return row(target, scenario, history.check(), target.hasBroker ? recoveryMs : null, note);
 }
@@ -352,6 +360,6 @@ async function missingDiagnosis(target: Target, group: string, statuses: readonl
   } catch (error) {
     parts.push(`management unavailable: ${(error as Error)?.message ?? error}`);
   }
-  parts.push(`last member status events: ${statuses.slice(-12).join(' | ') || 'none'}`);
+  parts.push(`last status events: ${statuses.slice(-12).join(' | ') || 'none'}`);
   return `; diagnosis: ${parts.join('; ')}`;
 }
