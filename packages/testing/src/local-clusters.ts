@@ -413,6 +413,14 @@ export async function startLocalRabbitMqCluster(): Promise<LocalRabbitMqCluster>
     throw error;
   }
   const ctl = (i: number, args: readonly string[]) => rabbitmqctl(node(nodeNames, i), node(homes, i), args);
+  /** Waits until node `i` sees every node running (`rabbitmqctl cluster_status`). */
+  const allRunning = (i: number, what: string) =>
+    until(what, 60_000, async () => {
+      const status = JSON.parse(await ctl(i, ['cluster_status', '--formatter', 'json'])) as {
+        running_nodes?: string[];
+      };
+      return (status.running_nodes?.length ?? 0) === size ? true : undefined;
+    });
   const dispose = async () => {
     await Promise.all(servers.map((s) => s.dispose().catch(() => undefined)));
     removeHomes();
@@ -423,25 +431,13 @@ export async function startLocalRabbitMqCluster(): Promise<LocalRabbitMqCluster>
       await ctl(i, ['join_cluster', node(nodeNames, 0)]);
       await ctl(i, ['start_app']);
     }
-    await until('a 3-node RabbitMQ cluster formed', 60_000, async () => {
-      const status = JSON.parse(await ctl(0, ['cluster_status', '--formatter', 'json'])) as {
-        running_nodes?: string[];
-      };
-      return (status.running_nodes?.length ?? 0) === size ? true : undefined;
-    });
+    await allRunning(0, 'a 3-node RabbitMQ cluster formed');
   } catch (error) {
     await dispose();
     throw error;
   }
   const running = (i: number) => controls.pids()[i] !== undefined;
-  const controls = nodeControls(servers, (i) =>
-    until(`node ${i} back in the RabbitMQ cluster`, 60_000, async () => {
-      const status = JSON.parse(await ctl(i, ['cluster_status', '--formatter', 'json'])) as {
-        running_nodes?: string[];
-      };
-      return (status.running_nodes?.length ?? 0) === size ? true : undefined;
-    }),
-  );
+  const controls = nodeControls(servers, (i) => allRunning(i, `node ${i} back in the RabbitMQ cluster`));
   return {
     size,
     urls: servers.map((s) => `amqp://guest:guest@127.0.0.1:${s.port}`),

@@ -286,6 +286,17 @@ async function nodeFaultUnderLoad(
   };
 }
 
+/** The node leading `name` (a `what`), or node 0 when no leader was reported. */
+function leaderOrFirst(
+  leader: number | undefined,
+  name: string,
+  what: string,
+): { node: number; why: string } {
+  return leader === undefined
+    ? { node: 0, why: `no leader of ${name} reported: node 0` }
+    : { node: leader, why: `the leader of ${what} ${name}` };
+}
+
 /** NATS: three `nats-server`s with JetStream; the stream has 3 replicas; its leader is stopped. */
 async function natsCluster(): Promise<ClusterUnderTest> {
   const cluster = await startLocalNatsCluster();
@@ -300,12 +311,7 @@ async function natsCluster(): Promise<ClusterUnderTest> {
         logger: silentLogger,
         publishTimeoutMs: 20_000,
       }),
-    async victim() {
-      const leader = await cluster.streamLeader(stream);
-      return leader === undefined
-        ? { node: 0, why: `no leader of ${stream} reported: node 0` }
-        : { node: leader, why: `the leader of the R3 stream ${stream}` };
-    },
+    victim: async () => leaderOrFirst(await cluster.streamLeader(stream), stream, 'the R3 stream'),
   };
 }
 
@@ -381,12 +387,7 @@ async function rabbitMqCluster(): Promise<ClusterUnderTest> {
         logger: silentLogger,
         publishTimeoutMs: 20_000,
       }),
-    async victim() {
-      const leader = await cluster.queueLeader(queue);
-      return leader === undefined
-        ? { node: 0, why: `no leader of ${queue} reported: node 0` }
-        : { node: leader, why: `the leader of the quorum queue ${queue}` };
-    },
+    victim: async () => leaderOrFirst(await cluster.queueLeader(queue), queue, 'the quorum queue'),
   };
 }
 
