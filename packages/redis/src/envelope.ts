@@ -23,23 +23,38 @@ export function encodeHeaders(message: OutgoingMessage): string {
   return '';
 }
 
-/** Decodes the fields the publish script wrote (`i`, `t`, `h`, `p`). */
+/** Decodes the fields the publisher wrote (`i`, `t`, `h`, `p`); other fields are ignored. */
 export function decodeEntry(entry: RawEntry): DecodedEntry {
   let id = entry.entryId;
-  let publishedAt = Number(entry.entryId.split('-', 1)[0]);
+  let publishedAt = -1;
   let headers: Headers = {};
-  let payload: Uint8Array = new Uint8Array(0);
+  let payload: Uint8Array = EMPTY;
   const f = entry.fields;
   for (let i = 0; i + 1 < f.length; i += 2) {
-    const name = (f[i] as Buffer).toString();
+    const name = f[i] as Buffer;
+    if (name.length !== 1) continue;
     const value = f[i + 1] as Buffer;
-    if (name === 'p') payload = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    else if (name === 'i') id = value.toString();
-    else if (name === 't') publishedAt = Number(value.toString());
-    else if (name === 'h') headers = JSON.parse(value.toString()) as Headers;
+    switch (name[0]) {
+      case P:
+        payload = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        break;
+      case I:
+        id = value.toString();
+        break;
+      case T:
+        publishedAt = Number(value.toString());
+        break;
+      case H:
+        headers = JSON.parse(value.toString()) as Headers;
+        break;
+    }
   }
+  if (publishedAt < 0) publishedAt = Number(entry.entryId.slice(0, entry.entryId.indexOf('-')));
   return { id, payload, headers, publishedAt };
 }
+
+const EMPTY = new Uint8Array(0);
+const [P, I, T, H] = [0x70, 0x69, 0x74, 0x68] as const; // 'p', 'i', 't', 'h'
 
 type Reply = Buffer | null | number | Reply[];
 

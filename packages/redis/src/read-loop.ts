@@ -1,5 +1,6 @@
 import { type DeliverySink, type InboundDelivery, type SettleInfo, settledWithin } from '@omnibus/core';
 import type { Redis } from 'ioredis';
+import { AckBatcher } from './ack-batcher.js';
 import type { AnyRedis } from './connection.js';
 import { decodeEntry, parseClaimReply, parseReadReply, type RawEntry } from './envelope.js';
 import { dueMember, type Keys } from './keys.js';
@@ -79,12 +80,20 @@ export class ReadLoop {
   #nextDue = Number.POSITIVE_INFINITY;
   #lastRefresh = 0;
   #lastReclaim = 0;
+  /**
+   * When the group's due set must next be looked at: at once after a local nak
+   * or release (`wake`), after an error or a full claim, else every
+   * `#duePollMs` (another process's nak: seen within that).
+   */
+  #claimAt = 0;
   #whenIdle: (() => void) | undefined;
   #recoverOwn = false;
   #rotation = 0;
+  readonly #acks: AckBatcher;
 
   constructor(ctx: ReadLoopContext, streams: Iterable<string>) {
     this.#ctx = ctx;
+    this.#acks = new AckBatcher((stream, ids) => ctx.client.xack(stream, ctx.group, ...ids));
     for (const s of streams) this.#streams.add(s);
     ctx.sink.onCapacity(() => this.#resumeForCapacity());
     ctx.blocking.on('ready', () => void this.#learnClientId());
@@ -110,6 +119,11 @@ export class ReadLoop {
     return this.#ctx.ackTimeoutMs + Math.max(RECLAIM_MARGIN_MS, this.#refreshEveryMs + 500);
   }
 
+  /** How often the due set is looked at when nothing local made an entry due. */
+  get #duePollMs(): number {
+    return Math.min(this.#ctx.blockMs, this.#refreshEveryMs);
+  }
+
   async start(): Promise<void> {
     await this.#ctx.blocking.connect().catch(() => undefined);
     await this.#learnClientId();
@@ -132,6 +146,7 @@ export class ReadLoop {
   /** Something is due at `dueAt` (epoch ms): interrupt a blocking read so the loop looks. */
   wake(dueAt: number): void {
     this.#nextDue = Math.min(this.#nextDue, dueAt);
+    this.#claimAt = Math.min(this.#claimAt, dueAt);
     this.#resumeForCapacity();
     if (this.#blocked && this.#clientId) {
       this.#ctx.client.call('CLIENT', 'UNBLOCK', this.#clientId).catch(() => undefined);
@@ -186,7 +201,7 @@ export class ReadLoop {
           continue;
         }
         if (this.#recoverOwn) await this.#recoverOwnPending();
-        let got = await this.#claimDue(now);
+        let got = now >= this.#claimAt ? await this.#claimDue(now) : 0;
         if (now - this.#lastReclaim >= this.#refreshEveryMs) got += await this.#reclaim(now);
         if (got > 0 || this.#recoverOwn || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
         await this.#readNew();
@@ -196,6 +211,7 @@ export class ReadLoop {
         this.#blocked = false;
         if (this.#stopped) break;
         failures++;
+        this.#claimAt = 0;
         this.#ctx.sink.reportError(error);
         this.#recoverOwn = true; // a read's reply may have been lost with the connection
         if (isNoGroup(error)) {
@@ -216,6 +232,18 @@ export class ReadLoop {
         resolve();
       };
       if (this.#ctx.sink.capacity > 0 || this.#stopped) this.#wakeCapacity();
+    });
+  }
+
+  /** Waits `timeoutMs`, or less when `wake` is called (not for capacity alone). */
+  async #waitForWake(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#wakeCapacity = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (this.#stopped) this.#wakeCapacity();
     });
   }
 
@@ -262,10 +290,14 @@ export class ReadLoop {
 
   async #claimDue(now: number): Promise<number> {
     const { client, keys, group, consumer, sink } = this.#ctx;
+    const capacity = sink.capacity;
+    this.#claimAt = now + this.#duePollMs;
     const reply = await this.#sharedRead(() =>
-      client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, sink.capacity),
+      client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, capacity),
     );
-    return this.#accept(reply);
+    const got = this.#accept(reply);
+    if (got >= capacity) this.#claimAt = 0; // more may be due
+    return got;
   }
 
   async #reclaim(now: number): Promise<number> {
@@ -311,7 +343,9 @@ export class ReadLoop {
     const { blocking, client, group, consumer, sink, blockMs } = this.#ctx;
     const streams = [...this.#streams];
     if (streams.length === 0) {
-      await this.#waitForCapacity(blockMs); // a wildcard with no subject yet: wait for one
+      // a wildcard with no subject yet: wait for one (addStream wakes), or for something due
+      const until = this.#claimAt - Date.now();
+      await this.#waitForWake(Math.max(1, Math.min(blockMs, until)));
       return;
     }
     const capacity = sink.capacity;
@@ -333,7 +367,7 @@ export class ReadLoop {
     const now = Date.now();
     // held entries are refreshed on time, whatever blockMs is
     const refreshIn = this.#held.size > 0 ? this.#lastRefresh + this.#refreshEveryMs - now : blockMs;
-    const until = Math.min(this.#nextDue - now, refreshIn);
+    const until = Math.min(this.#nextDue - now, refreshIn, this.#claimAt - now);
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
     this.#nextDue = Number.POSITIVE_INFINITY;
     const args = ['GROUP', group, consumer, 'COUNT', capacity, 'BLOCK', block, 'STREAMS'];
@@ -443,7 +477,7 @@ export class ReadLoop {
       attempt: entry.deliveries,
       ack: async () => {
         this.#settle(key);
-        await client.xack(stream, group, entryId);
+        await this.#acks.ack(stream, entryId);
       },
       nak: async (delayMs: number, info: SettleInfo) => {
         this.#settle(key);

@@ -31,6 +31,15 @@ import { SubjectWatcher } from './subject-watcher.js';
 const BACKEND = 'redis';
 /** Longest `close()` waits for clean-up and `QUIT` before it drops the connection. */
 const CLOSE_WAIT_MS = 2_000;
+/**
+ * How long a subject this process registered (by the publish script) is taken as
+ * registered: within it, a publish without dedupe is a plain `XADD NOMKSTREAM`
+ * (no script); after it, the next publish runs the script again. Bounds how long a
+ * subject whose stream was deleted and pruned from the registry, then created
+ * again by a group (`MKSTREAM`), stays unannounced to wildcard groups (they read
+ * it from its start once it is: nothing is lost, it comes late).
+ */
+const REGISTERED_FOR_MS = 1_000;
 /** Main-client events after which a command in flight may have run without its reply reaching us. */
 const CONNECTION_CLOSED_EVENTS = ['close', 'node error', '-node'] as const;
 
@@ -50,6 +59,8 @@ export class RedisDriver implements BusDriver {
   readonly #loops = new Set<ReadLoop>();
   #watcher: SubjectWatcher | undefined;
   #trimmed = 0;
+  /** Subjects whose publish script ran, by when (see REGISTERED_FOR_MS). */
+  readonly #registered = new Map<string, number>();
   /** How many times the main connection closed (see ReadLoopContext.connectionEpoch). */
   #connectionEpoch = 0;
   /** The at-most-once path (Pub/Sub). */
@@ -132,6 +143,42 @@ export class RedisDriver implements BusDriver {
     ];
   }
 
+  /**
+   * Whether `m` can go out as a plain `XADD NOMKSTREAM`: no dedupe asked, no trim
+   * by age (its cut-off comes from the server's clock, in the script), and its
+   * subject registered by this process's script within REGISTERED_FOR_MS. The
+   * stream must exist for the `XADD` to store it (`NOMKSTREAM`): a stream deleted
+   * from outside makes it answer nil, and the publish runs the script.
+   */
+  #plainAdd(m: OutgoingMessage, now: number): boolean {
+    if ((m.dedupe && this.capabilities.dedupe) || this.#trimArgs[0] === 'MINID') return false;
+    const at = this.#registered.get(m.subject);
+    return at !== undefined && now - at < REGISTERED_FOR_MS;
+  }
+
+  #xaddArgs(m: OutgoingMessage): (string | Buffer)[] {
+    const args: (string | Buffer)[] = [this.keys.stream(m.subject), 'NOMKSTREAM'];
+    if (this.#trimArgs[0] !== '') args.push(...this.#trimArgs);
+    args.push('*', 'i', m.id, 't', String(m.publishedAt));
+    const headers = encodeHeaders(m);
+    if (headers !== '') args.push('h', headers);
+    args.push('p', Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
+    return args;
+  }
+
+  /** Records that the publish script registered `subject` (a reply that is not a duplicate). */
+  #noteRegistered(subject: string, now: number, reply: [number, string]): void {
+    if (Number(reply[0]) === 1) return; // a duplicate returns before registering
+    if (this.#registered.size >= 10_000 && !this.#registered.has(subject)) this.#registered.clear();
+    this.#registered.set(subject, now);
+  }
+
+  async #publishScripted(message: OutgoingMessage, now: number): Promise<[number, string]> {
+    const reply = await this.#bounded(this.#client.omnibusPublish(...this.#publishArgs(message)), 'publish');
+    this.#noteRegistered(message.subject, now, reply);
+    return reply;
+  }
+
   #publishError(subject: string, error: unknown): PublishError {
     return new PublishError(`publish to "${subject}" failed: ${(error as Error)?.message ?? error}`, {
       backend: BACKEND,
@@ -152,8 +199,17 @@ export class RedisDriver implements BusDriver {
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     if (message.atMostOnce) return this.#bounded(this.#pubSub.publish(message), 'publish');
     let reply: [number, string];
+    const now = Date.now();
     try {
-      reply = await this.#bounded(this.#client.omnibusPublish(...this.#publishArgs(message)), 'publish');
+      if (this.#plainAdd(message, now)) {
+        const id = await this.#bounded(
+          this.#client.xadd(...(this.#xaddArgs(message) as [string])),
+          'publish',
+        );
+        if (id !== null) return { duplicate: false, sequence: String(id) };
+        this.#registered.delete(message.subject); // the stream is gone: the script creates and registers it
+      }
+      reply = await this.#publishScripted(message, now);
     } catch (error) {
       throw this.#publishError(message.subject, error);
     }
@@ -161,23 +217,32 @@ export class RedisDriver implements BusDriver {
   }
 
   /**
-   * Pipelined in one round trip: Redis runs the publish scripts one after the
-   * other, in batch order, so the entries of one subject are stored in batch
-   * order. A script that fails does not stop the ones after it: on a failure
-   * `accepted` holds the replies before the first failed entry, and `maybeStored`
-   * every entry from it on that was stored (a reply) or may have been (the failed
-   * script itself: a script that fails after its `XADD` keeps the entry). Without
-   * an answer in time, every entry's outcome is unknown.
+   * Pipelined in one round trip: Redis runs the commands one after the other, in
+   * batch order, so the entries of one subject are stored in batch order. An
+   * entry goes out as the publish script or, when it may (see `#plainAdd`; a
+   * subject's first script in the batch registers it for the entries after it),
+   * as a plain `XADD NOMKSTREAM`; those a deleted stream turned away (nil) are
+   * sent again through the script, in order, in a second round trip. A command
+   * that fails does not stop the ones after it: on a failure `accepted` holds
+   * the replies before the first failed entry, and `maybeStored` every entry from
+   * it on that was stored (a reply) or may have been (a failed script keeps an
+   * entry it added). Without an answer in time, every entry's outcome from the
+   * first unsure one on is unknown.
    */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
+    const now = Date.now();
+    const plain = this.#plainInBatch(messages, now);
     const pipeline = this.#client.pipeline();
-    for (const m of messages) (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
-    const unknown = (cause: unknown) =>
+    messages.forEach((m, i) => {
+      if (plain[i]) pipeline.xadd(...(this.#xaddArgs(m) as [string]));
+      else (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
+    });
+    const unknown = (cause: unknown, from = 0, accepted: DriverReceipt[] = []) =>
       new PublishError('publishBatch failed; the outcome of every entry is unknown', {
         backend: BACKEND,
         cause: safeCause(cause),
-        accepted: [],
-        maybeStored: messages.map((_, i) => i),
+        accepted,
+        maybeStored: messages.map((_, i) => i).slice(from),
       });
     let results: [Error | null, unknown][] | null;
     try {
@@ -186,11 +251,37 @@ export class RedisDriver implements BusDriver {
       throw unknown(error);
     }
     if (results?.length !== messages.length) throw unknown(new Error('no reply to the pipeline'));
-    const receipts = results.map(([error, reply]) => {
+    const receipts: (DriverReceipt | undefined)[] = results.map(([error, reply], i) => {
       if (error) return undefined;
-      const [dup, id] = reply as [number, string];
-      return { duplicate: Number(dup) === 1, sequence: String(id) };
+      if (plain[i]) return reply === null ? undefined : { duplicate: false, sequence: String(reply) };
+      const scripted = reply as [number, string];
+      this.#noteRegistered((messages[i] as OutgoingMessage).subject, now, scripted);
+      return { duplicate: Number(scripted[0]) === 1, sequence: String(scripted[1]) };
     });
+    const turnedAway = results.flatMap(([error, reply], i) =>
+      plain[i] && !error && reply === null ? [i] : [],
+    );
+    if (turnedAway.length > 0) {
+      for (const i of turnedAway) this.#registered.delete((messages[i] as OutgoingMessage).subject);
+      const again = this.#client.pipeline();
+      for (const i of turnedAway) {
+        (again as unknown as Scripted).omnibusPublish(...this.#publishArgs(messages[i] as OutgoingMessage));
+      }
+      const from = turnedAway[0] as number;
+      let second: [Error | null, unknown][] | null;
+      try {
+        second = await this.#bounded(again.exec(), 'publishBatch');
+      } catch (error) {
+        throw unknown(error, from, receipts.slice(0, from) as DriverReceipt[]);
+      }
+      turnedAway.forEach((i, k) => {
+        const [error, reply] = second?.[k] ?? [new Error('no reply'), null];
+        if (results) results[i] = [error, reply];
+        if (error) return;
+        const scripted = reply as [number, string];
+        receipts[i] = { duplicate: Number(scripted[0]) === 1, sequence: String(scripted[1]) };
+      });
+    }
     const first = receipts.indexOf(undefined);
     if (first < 0) return receipts as DriverReceipt[];
     throw new PublishError(`publishBatch: entry ${first} failed`, {
@@ -198,6 +289,20 @@ export class RedisDriver implements BusDriver {
       cause: this.#publishError(messages[first]?.subject ?? '', results[first]?.[0]),
       accepted: receipts.slice(0, first) as DriverReceipt[],
       maybeStored: messages.map((_, i) => i).slice(first),
+    });
+  }
+
+  /** Which entries of a batch go out as a plain `XADD` (see `#plainAdd`). */
+  #plainInBatch(messages: readonly OutgoingMessage[], now: number): boolean[] {
+    const registeredHere = new Set<string>();
+    return messages.map((m) => {
+      if (this.#plainAdd(m, now)) return true;
+      const dedupe = m.dedupe && this.capabilities.dedupe;
+      if (!dedupe && this.#trimArgs[0] !== 'MINID') {
+        if (registeredHere.has(m.subject)) return true;
+        registeredHere.add(m.subject); // this entry's script registers it for the ones after it
+      }
+      return false;
     });
   }
 
