@@ -18,8 +18,7 @@ class IdGenerator {
   #counter = 0;
   readonly #random = new Uint32Array(3);
 
-  next(): string {
-    const now = Date.now();
+  next(now: number): string {
     if (now !== this.#millis) {
       this.#millis = now;
       const [a = 0, b = 0, c = 0] = globalThis.crypto.getRandomValues(this.#random);
@@ -45,7 +44,10 @@ class IdGenerator {
 
 const ids = new IdGenerator();
 
-/** A fresh unique message id (a UUIDv7: time-ordered, see `IdGenerator`). */
-export function generateId(): string {
-  return ids.next();
+/**
+ * A fresh unique message id (a UUIDv7: time-ordered, see `IdGenerator`).
+ * `now`: the clock (epoch ms) when the caller has just read it (a publish's time).
+ */
+export function generateId(now: number = Date.now()): string {
+  return ids.next(now);
 }

@@ -56,13 +56,14 @@ export function createPublisher(
     const atMostOnce =
       level !== 'at-least-once' && resolveDelivery(level, capabilities, backend) === 'at-most-once';
     if (options.id !== undefined) assertMessageId(options.id, backend);
+    const now = Date.now();
     // one shape for both levels (`atMostOnce` set or undefined): the send path stays monomorphic
     return {
-      id: options.id ?? generateId(),
+      id: options.id ?? generateId(now),
       subject,
       payload: encodePayload(payload, capabilities.maxPayloadBytes, backend),
       headers: normalizeHeaders(options.headers, backend),
-      publishedAt: Date.now(),
+      publishedAt: now,
       dedupe: options.id !== undefined && !atMostOnce,
       atMostOnce: atMostOnce ? true : undefined,
     };

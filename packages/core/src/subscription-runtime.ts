@@ -38,6 +38,8 @@ export interface RuntimeContext {
   onClosed(runtime: SubscriptionRuntime): void;
 }
 
+/** What a finished iterator yields. */
+const DONE: IteratorResult<Message> = Object.freeze({ done: true, value: undefined });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const RESOLVED = Promise.resolve();
 const ACK_SEEN: SettleInfo = Object.freeze({ reason: 'ack', handedOut: true });
@@ -240,6 +242,16 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
   // ---- consuming ------------------------------------------------------------
 
   /** Next message, or `undefined` once the subscription is closing. */
+  /**
+   * The next buffered message handed out now; `undefined` when the subscription is
+   * no longer open; `null` when nothing is buffered (then `take()` waits).
+   */
+  takeNow(): DeliveredMessage | undefined | null {
+    if (this.#state !== 'open') return undefined;
+    const next = this.#buffer.shift();
+    return next ? this.#handOut(next, Date.now()) : null;
+  }
+
   async take(): Promise<DeliveredMessage | undefined> {
     for (;;) {
       if (this.#state !== 'open') return undefined;
@@ -337,23 +349,33 @@ export class SubscriptionRuntime implements DeliverySink, Settler {
     this.#iterated = true;
     let current: DeliveredMessage | undefined;
     const auto = this.options.ack === 'auto';
-    const settleCurrent = async () => {
+    // the previous message's auto ack is issued before the next is taken (settles keep their
+    // order) but not awaited: it never rejects, and close() waits for settles under way
+    const settleCurrent = () => {
       const m = current;
       current = undefined;
-      if (auto && m && !m.settled) await m.ack();
+      if (auto && m && !m.settled) void m.ack();
+    };
+    const yielded = (m: DeliveredMessage | undefined): IteratorResult<Message> => {
+      if (!m) return DONE;
+      current = m;
+      return { done: false, value: m };
     };
     return {
-      next: async () => {
-        await settleCurrent();
-        const m = await this.take();
-        if (!m) return { done: true, value: undefined };
-        current = m;
-        return { done: false, value: m };
+      // a buffered message costs one resolved promise, not an async function's ticks
+      next: () => {
+        try {
+          settleCurrent();
+          const ready = this.takeNow();
+          return ready === null ? this.take().then(yielded) : Promise.resolve(yielded(ready));
+        } catch (error) {
+          return Promise.reject(error);
+        }
       },
       return: async () => {
-        await settleCurrent();
+        settleCurrent();
         await this.close();
-        return { done: true, value: undefined };
+        return DONE;
       },
     };
   }

@@ -71,7 +71,7 @@ export class ReadLoop {
   readonly #streams = new Set<string>();
   readonly #newStreams = new Set<string>();
   readonly #held = new Map<string, Held>();
-  readonly #overflow: RawEntry[] = [];
+  readonly #overflow: [RawEntry, string][] = [];
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
   #clientId: string | undefined;
@@ -418,7 +418,8 @@ export class ReadLoop {
 
   #drainOverflow(): void {
     while (this.#overflow.length > 0 && this.#ctx.sink.capacity > 0) {
-      this.#deliver(this.#overflow.shift() as RawEntry);
+      const [entry, key] = this.#overflow.shift() as [RawEntry, string];
+      this.#deliver(entry, key);
     }
   }
 
@@ -427,10 +428,10 @@ export class ReadLoop {
     this.#held.set(key, { stream: entry.stream, entryId: entry.entryId });
     // while stopping, core takes everything and releases it in order
     if (this.#overflow.length > 0 || (this.#ctx.sink.capacity === 0 && !this.#stopped)) {
-      this.#overflow.push(entry);
+      this.#overflow.push([entry, key]);
       return;
     }
-    this.#deliver(entry);
+    this.#deliver(entry, key);
   }
 
   /**
@@ -463,10 +464,10 @@ export class ReadLoop {
     }
   }
 
-  #deliver(entry: RawEntry): void {
+  /** `key`: the one string the entry is held under (one string: its hash is computed once). */
+  #deliver(entry: RawEntry, key: string): void {
     const { client, keys, group, consumer, grouped } = this.#ctx;
     const { stream, entryId } = entry;
-    const key = `${stream}\n${entryId}`;
     const decoded = decodeEntry(entry);
     const delivery: InboundDelivery = {
       id: decoded.id,
