@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   BenchPart,
+  cardinalityScenarios,
   latencyFigures,
   measureConsumeRate,
   measureFastPath,
@@ -29,6 +30,7 @@ const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
 const N_PUBSUB = part.count('BENCH_PUBSUB', 20_000, 3_000);
+const N_SUBJECTS = part.count('BENCH_SUBJECTS', 10_000, 1_000);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const keyPrefix = `bench-omni-${run}`;
@@ -301,6 +303,16 @@ try {
     },
   });
 
+  for (const scenario of cardinalityScenarios(bus, {
+    subjects: N_SUBJECTS,
+    payload,
+    note: (line) => part.notes.push(`${line} (One stream per subject: each is a key.)`),
+    footprint: async () => {
+      const memory = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? 0);
+      return { keys: await client.dbsize(), 'bytes of memory': memory };
+    },
+  }))
+    part.add(scenario);
   if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
   else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();

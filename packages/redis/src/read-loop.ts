@@ -49,6 +49,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const HUNG_READ_MARGIN_MS = 5_000;
 /** Longest `stop()` waits for the loop's command in flight. */
 const STOP_WAIT_MS = 2_000;
+/** Streams one bounded read looks at (its keys are sent with every call). */
+const READ_WINDOW = 500;
+/** Streams one reclaim script looks at (a script blocks the server while it runs: keep it short). */
+const RECLAIM_STREAMS = 200;
 /** Least margin of the reclaim's idle time over a live member's refresh period. */
 const RECLAIM_MARGIN_MS = 1_000;
 
@@ -252,8 +256,10 @@ export class ReadLoop {
     const streams = [...this.#newStreams];
     // first noticed after the subscription started: read from the group's start on it
     const positions = await this.#ctx.startPositions(streams);
-    for (const [i, stream] of streams.entries()) {
-      await createGroup(this.#ctx.client, stream, this.#ctx.group, positions[i] ?? '0');
+    await Promise.all(
+      streams.map((stream, i) => createGroup(this.#ctx.client, stream, this.#ctx.group, positions[i] ?? '0')),
+    );
+    for (const stream of streams) {
       this.#newStreams.delete(stream);
       this.#streams.add(stream);
     }
@@ -304,12 +310,23 @@ export class ReadLoop {
     this.#lastReclaim = now;
     const { client, keys, group, consumer } = this.#ctx;
     const minIdle = this.#reclaimIdleMs;
+    const streams = [...this.#streams];
     let got = 0;
-    for (const stream of this.#streams) {
+    // one script per RECLAIM_STREAMS streams, not one round trip per stream
+    for (let i = 0; i < streams.length; i += RECLAIM_STREAMS) {
       const capacity = this.#ctx.sink.capacity;
       if (capacity === 0) break;
+      const chunk = streams.slice(i, i + RECLAIM_STREAMS);
       const reply = await this.#sharedRead(() =>
-        client.omnibusReclaimBuffer(stream, keys.due(group), group, consumer, minIdle, capacity),
+        client.omnibusReclaimBuffer(
+          1 + chunk.length,
+          keys.due(group),
+          ...chunk,
+          group,
+          consumer,
+          minIdle,
+          capacity,
+        ),
       );
       got += this.#accept(reply);
     }
@@ -350,18 +367,30 @@ export class ReadLoop {
     }
     const capacity = sink.capacity;
     if (streams.length > 1) {
-      // COUNT bounds each stream of an XREADGROUP: read what is there with a script that stops at capacity,
-      // starting one stream further each time so that no stream waits behind busy ones
-      const start = this.#rotation++ % streams.length;
-      const order = [...streams.slice(start), ...streams.slice(0, start)];
-      const reply = await this.#sharedRead(() =>
-        client.omnibusReadBoundedBuffer(order.length, ...order, group, consumer, capacity),
-      );
-      const entries = parseReadReply(reply);
-      if (this.#recoverOwn) return; // the loop recovers first
-      if (entries.length > 0) {
-        await this.#pushBounded(entries, capacity);
-        return;
+      // COUNT bounds each stream of an XREADGROUP: read what is there with a script that stops at
+      // capacity, READ_WINDOW streams at a time (the keys sent stay few however many subjects
+      // match), starting after the streams the last read visited, so that no stream waits behind
+      // busy ones and a read never scans again what the last one emptied; only a whole round of
+      // the streams with nothing in them ends in the blocking read
+      for (let scanned = 0; scanned < streams.length; ) {
+        const start = this.#rotation % streams.length;
+        const window = streams.slice(start, start + READ_WINDOW);
+        if (window.length < READ_WINDOW && streams.length > window.length)
+          window.push(...streams.slice(0, Math.min(start, READ_WINDOW - window.length)));
+        const reply = await this.#sharedRead(() =>
+          client.omnibusReadBoundedBuffer(window.length, ...window, group, consumer, capacity),
+        );
+        const [visited, read] = Array.isArray(reply) ? (reply as [number, unknown]) : [window.length, []];
+        const moved = Math.max(1, Number(visited) || 0);
+        this.#rotation = (start + moved) % streams.length;
+        scanned += moved;
+        const entries = parseReadReply(read);
+        if (this.#recoverOwn) return; // the loop recovers first
+        if (entries.length > 0) {
+          await this.#pushBounded(entries, capacity);
+          return;
+        }
+        if (this.#stopped) return;
       }
     }
     const now = Date.now();

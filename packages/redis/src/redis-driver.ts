@@ -418,10 +418,11 @@ export class RedisDriver implements BusDriver {
       const starts = grouped
         ? await this.#groupStarts(group, request.pattern, request.from, streams)
         : streams.map(() => position);
-      for (const [i, stream] of streams.entries()) {
-        await createGroup(this.#client, stream, group, starts[i] ?? position);
-        loop.addStreamKnown(stream);
-      }
+      // all at once: one auto-pipelined round trip, not one per stream
+      await Promise.all(
+        streams.map((stream, i) => createGroup(this.#client, stream, group, starts[i] ?? position)),
+      );
+      for (const stream of streams) loop.addStreamKnown(stream);
       await loop.start();
     } catch (error) {
       unlisten?.();
@@ -455,10 +456,14 @@ export class RedisDriver implements BusDriver {
 
   /** Ungrouped: the subscription's own group and due set go. Grouped: the consumer goes if it holds nothing. */
   async #cleanUp(loop: ReadLoop, group: string, consumer: string, grouped: boolean): Promise<void> {
-    for (const stream of loop.streams) {
-      if (grouped) await this.#client.omnibusDropIdleConsumer(stream, group, consumer);
-      else await this.#client.xgroup('DESTROY', stream, group);
-    }
+    // all at once: one auto-pipelined round trip, not one per stream
+    await Promise.all(
+      [...loop.streams].map((stream) =>
+        grouped
+          ? this.#client.omnibusDropIdleConsumer(stream, group, consumer)
+          : this.#client.xgroup('DESTROY', stream, group),
+      ),
+    );
     if (!grouped) await this.#client.del(this.keys.due(group));
   }
 

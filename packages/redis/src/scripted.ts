@@ -18,6 +18,7 @@ type Arg = string | number | Buffer;
 export interface Scripted {
   omnibusPublish(...args: Arg[]): Promise<[number, string]>;
   omnibusClaimDueBuffer(...args: Arg[]): Promise<unknown>;
+  /** Variable key count: the first argument is 1 + the number of streams. */
   omnibusReclaimBuffer(...args: Arg[]): Promise<unknown>;
   omnibusRelease(...args: Arg[]): Promise<number>;
   omnibusRefreshHeld(...args: Arg[]): Promise<number>;
@@ -36,7 +37,7 @@ export function withScripts<T extends AnyRedis>(client: T): T & Scripted {
   if (typeof c.omnibusPublish === 'function') return c;
   client.defineCommand('omnibusPublish', { numberOfKeys: 5, lua: PUBLISH });
   client.defineCommand('omnibusClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
-  client.defineCommand('omnibusReclaim', { numberOfKeys: 2, lua: RECLAIM });
+  client.defineCommand('omnibusReclaim', { lua: RECLAIM });
   client.defineCommand('omnibusRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('omnibusRefreshHeld', { numberOfKeys: 1, lua: REFRESH_HELD });
   client.defineCommand('omnibusDropIdleConsumer', { numberOfKeys: 1, lua: DROP_IDLE_CONSUMER });

@@ -72,24 +72,31 @@ return out
 /**
  * Takes over entries idle for longer than ARGV[3] (their holder crashed or lost
  * its connection: a live member keeps what it holds fresh, see REFRESH_HELD),
- * skipping entries waiting in the due set.
- * KEYS: stream, due set. ARGV: group, consumer, min idle ms, count.
+ * skipping entries waiting in the due set, on several streams in one call,
+ * claiming at most ARGV[4] entries in all.
+ * KEYS: due set, streams…. ARGV: group, consumer, min idle ms, count.
  * Returns entries as CLAIM_DUE does.
  */
 export const RECLAIM = `
 local out = {}
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))
-for _, p in ipairs(pending) do
-  local id = p[1]
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  local member = KEYS[1] .. '\\n' .. string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq
-  if not redis.call('ZSCORE', KEYS[2], member) then
-    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), id)
-    if #claimed > 0 and claimed[1] then
-      table.insert(out, {KEYS[1], claimed[1][1], claimed[1][2], p[4] + 1})
-    elseif #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 then
-      redis.call('XACK', KEYS[1], ARGV[1], id)
-      table.insert(out, {KEYS[1], id, false, -1})
+local left = tonumber(ARGV[4])
+for k = 2, #KEYS do
+  if left <= 0 then break end
+  local stream = KEYS[k]
+  local pending = redis.call('XPENDING', stream, ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', left)
+  for _, p in ipairs(pending) do
+    local id = p[1]
+    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+    local member = stream .. '\\n' .. string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq
+    if not redis.call('ZSCORE', KEYS[1], member) then
+      local claimed = redis.call('XCLAIM', stream, ARGV[1], ARGV[2], tonumber(ARGV[3]), id)
+      if #claimed > 0 and claimed[1] then
+        table.insert(out, {stream, claimed[1][1], claimed[1][2], p[4] + 1})
+        left = left - 1
+      elseif #redis.call('XPENDING', stream, ARGV[1], id, id, 1) == 0 then
+        redis.call('XACK', stream, ARGV[1], id)
+        table.insert(out, {stream, id, false, -1})
+      end
     end
   end
 end
@@ -204,20 +211,24 @@ return redis.call('HGETALL', KEYS[1])
  * A non-blocking read over several streams that claims at most ARGV[3] entries
  * in total (\`XREADGROUP COUNT\` bounds each stream, not the read), taking the
  * streams in the order given. KEYS: streams. ARGV: group, consumer, limit.
- * Returns what XREADGROUP returns: { { stream, { { id, fields }, … } }, … }.
+ * Returns { visited, reply }: how many streams it read (the next read starts
+ * after them, so a read never scans again the streams the last one emptied),
+ * and what XREADGROUP returns: { { stream, { { id, fields }, … } }, … }.
  */
 export const READ_BOUNDED = `
 local left = tonumber(ARGV[3])
 local out = {}
+local visited = 0
 for _, key in ipairs(KEYS) do
   if left <= 0 then break end
+  visited = visited + 1
   local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
   if reply and reply[1] and #reply[1][2] > 0 then
     left = left - #reply[1][2]
     table.insert(out, reply[1])
   end
 end
-return out
+return {visited, out}
 `;
 
 /**

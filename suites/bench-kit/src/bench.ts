@@ -444,8 +444,13 @@ export class BenchPart {
     process.exit(0);
   }
 
-  /** Adds a scenario (run in the order added). */
+  /**
+   * Adds a scenario (run in the order added). With `BENCH_ONLY` set, only scenarios whose
+   * name contains it (case-insensitive) are kept: one row at a time, for profiling.
+   */
   add(scenario: BenchScenario): this {
+    const only = process.env.BENCH_ONLY?.toLowerCase();
+    if (only && !scenario.name.toLowerCase().includes(only)) return this;
     this.#scenarios.push(scenario);
     return this;
   }

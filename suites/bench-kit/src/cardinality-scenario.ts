@@ -1,0 +1,115 @@
+import type { BatchEntry, EventBus } from '@omnibus/core';
+import { type BenchScenario, measureConsumeRate, rate } from './bench.js';
+
+/** Entries are published in batches of this many. */
+const BATCH = 1_000;
+
+/** What the broker holds, read before and after the first round (counts of keys, streams, topics; bytes). */
+export type BrokerFootprint = () => Promise<Record<string, number>>;
+
+/** Options of {@link cardinalityScenarios}. */
+export interface CardinalityOptions {
+  /** How many distinct subjects (and messages: one each). */
+  readonly subjects: number;
+  readonly payload: Uint8Array;
+  /** Reads what the broker holds; its growth over the first round becomes a note of the part. */
+  readonly footprint?: BrokerFootprint;
+  /** Adds a line under the part's table. */
+  readonly note: (line: string) => void;
+}
+
+/**
+ * Subject cardinality: `subjects` distinct subjects under one wildcard group, against the same
+ * number of messages on one subject (the ratio is what the cardinality costs). Three rows: the
+ * publish of one message to each subject (in batches of 1,000), the `consume` of a wildcard group
+ * over the subjects that exist (until it resolves), and that group's consume of every message.
+ * Each round uses a first token of its own (`card<run><round>`), so each starts from nothing;
+ * the footprint's growth over the first Omnibus round is noted under the table.
+ */
+export function cardinalityScenarios(bus: EventBus, options: CardinalityOptions): BenchScenario[] {
+  const { subjects, payload } = options;
+  const run = Date.now().toString(36);
+  /** Each round's subjects, made by the publish row and read by the two after it. */
+  const rounds = new Map<string, { prefix: string; many: boolean }>();
+  const keyOf = (round: number, many: boolean) => `${round}${many ? 'm' : 'o'}`;
+  let footprintNoted = false;
+
+  const publish = async (prefix: string, many: boolean): Promise<number> => {
+    const t = performance.now();
+    for (let i = 0; i < subjects; i += BATCH) {
+      const entries: BatchEntry[] = [];
+      for (let j = i; j < Math.min(subjects, i + BATCH); j++)
+        entries.push({ subject: many ? `${prefix}.s${j}.created` : `${prefix}.one.created`, payload });
+      await bus.publishBatch(entries);
+    }
+    return rate(subjects, performance.now() - t);
+  };
+  const publishRound = (many: boolean) => async (round: number) => {
+    const prefix = `card${run}r${round}${many ? 'm' : 'o'}`;
+    rounds.set(keyOf(round, many), { prefix, many });
+    const measureFootprint = many && !footprintNoted && options.footprint;
+    const before = measureFootprint ? await options.footprint?.() : undefined;
+    const result = await publish(prefix, many);
+    if (measureFootprint && before) {
+      footprintNoted = true;
+      const after = (await options.footprint?.()) ?? {};
+      const grew = Object.entries(after).map(([k, v]) => `${k} +${formatCount(v - (before[k] ?? 0))}`);
+      options.note(
+        `Cardinality: publishing one message to each of ${formatCount(subjects)} subjects grew the broker by ${grew.join(', ')}.`,
+      );
+    }
+    return result;
+  };
+  const prefixOf = (round: number, many: boolean) => {
+    const r = rounds.get(keyOf(round, many));
+    if (!r) throw new Error(`round ${round}: its subjects were not published (the publish row runs first)`);
+    return r.prefix;
+  };
+  const subscribeRound = (many: boolean) => async (round: number) => {
+    const t = performance.now();
+    const c = await bus.consume(`${prefixOf(round, many)}.*.created`, () => undefined, {
+      group: `card-sub-${round}`,
+      from: 'new',
+    });
+    const ms = performance.now() - t;
+    await c.close();
+    return ms;
+  };
+  const consumeRound = (many: boolean) => (round: number) =>
+    measureConsumeRate(
+      subjects,
+      async (onMessage) => {
+        const c = await bus.consume(`${prefixOf(round, many)}.*.created`, onMessage, {
+          group: `card-read-${round}`,
+          from: 'earliest',
+          maxInFlight: 500,
+        });
+        return () => c.close();
+      },
+      'wildcard group consume',
+    );
+  const n = formatCount(subjects);
+  const peer = `${n} messages on one subject`;
+  return [
+    {
+      name: `${n} subjects: publish one message to each, batches of 1,000 (${subjects})`,
+      unit: 'msg/s',
+      omnibus: publishRound(true),
+      peers: { [peer]: publishRound(false) },
+    },
+    {
+      name: `${n} subjects: a wildcard group's consume resolves`,
+      unit: 'ms',
+      omnibus: subscribeRound(true),
+      peers: { [peer]: subscribeRound(false) },
+    },
+    {
+      name: `${n} subjects: a wildcard group consumes every message (${subjects})`,
+      unit: 'msg/s',
+      omnibus: consumeRound(true),
+      peers: { [peer]: consumeRound(false) },
+    },
+  ];
+}
+
+const formatCount = (n: number) => n.toLocaleString('en-US');
