@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   BenchPart,
+  cardinalityScenarios,
   latencyFigures,
   measureConsumeRate,
   measureFastPath,
@@ -30,6 +31,7 @@ const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 500, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
 const N_FAST = part.count('BENCH_AT_MOST_ONCE', 20_000, 3_000);
+const N_SUBJECTS = part.count('BENCH_SUBJECTS', 10_000, 1_000);
 const payload = Buffer.alloc(256, 7);
 const run = Date.now().toString(36);
 const prefix = `bench-${run}.`;
@@ -303,6 +305,14 @@ try {
   });
 
   // where the adapter has the management API (capabilities.management): a redrive of dead letters
+  for (const scenario of cardinalityScenarios(bus, {
+    subjects: N_SUBJECTS,
+    payload,
+    note: (line) =>
+      part.notes.push(`${line} (One topic per first token, with its retry topic: the subjects share them.)`),
+    footprint: async () => ({ topics: (await admin.listTopics()).length }),
+  }))
+    part.add(scenario);
   if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
   else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();

@@ -5,6 +5,7 @@ import { EventEmitter, on } from 'node:events';
 import {
   BenchPart,
   type BenchRound,
+  cardinalityScenarios,
   instrumentedScenario,
   latencyFigures,
   rate,
@@ -35,6 +36,7 @@ const N_ITERATE = part.count('BENCH_ITERATE', 100_000, 20_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 5_000, 1_000);
 const N_MATCH = part.count('BENCH_MATCH', 500_000, 100_000);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
+const N_SUBJECTS = part.count('BENCH_SUBJECTS', 10_000, 1_000);
 const N_LINEAR = Math.max(1, Math.round(N_MATCH / 50)); // the linear scan is ~1,000× slower: fewer lookups
 const payload = new Uint8Array(256).fill(7);
 const TOPIC = 'bench.x';
@@ -292,6 +294,19 @@ part.add({
     },
   },
 });
+
+// subject cardinality: a bus of its own (a group keeps what nobody read, as a broker would)
+const cardinalityBus = createMemoryBus({ maxBuffered: N_SUBJECTS + 1 });
+for (const scenario of cardinalityScenarios(cardinalityBus, {
+  subjects: N_SUBJECTS,
+  payload,
+  note: (line) => part.notes.push(`${line} (Heap after a full GC when run with --expose-gc, else as found.)`),
+  footprint: async () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return { 'bytes of heap': process.memoryUsage().heapUsed };
+  },
+}))
+  part.add(scenario);
 
 // a bus of its own, kept for the run: a redrive needs the dead letters its rounds store
 const redriveBus = createMemoryBus();

@@ -7,6 +7,7 @@ import { connect, headers } from '@nats-io/transport-node';
 import {
   BenchPart,
   type BenchRound,
+  cardinalityScenarios,
   instrumentedScenario,
   latencyFigures,
   measureConsumeRate,
@@ -31,6 +32,7 @@ const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 3_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
 const N_REDRIVE = part.count('BENCH_REDRIVE', 10_000, 300);
 const N_CORE = part.count('BENCH_CORE', 50_000, 5_000);
+const N_SUBJECTS = part.count('BENCH_SUBJECTS', 10_000, 1_000);
 const payload = new Uint8Array(256).fill(7);
 const run = Date.now().toString(36);
 const rawStream = `BENCH_RAW_${run}`;
@@ -241,6 +243,16 @@ try {
   });
 
   // where the adapter has the management API (capabilities.management): a redrive of dead letters
+  for (const scenario of cardinalityScenarios(bus, {
+    subjects: N_SUBJECTS,
+    payload,
+    note: (line) => part.notes.push(`${line} (One stream per first token: the subjects share one.)`),
+    footprint: async () => {
+      const info = await jsm.getAccountInfo();
+      return { streams: info.streams, consumers: info.consumers, 'bytes stored': info.storage + info.memory };
+    },
+  }))
+    part.add(scenario);
   if (bus.capabilities.management) part.add(redriveScenario(bus, N_REDRIVE, payload));
   else part.notes.push('No redrive row: this adapter has no management API yet.');
   // what tracing costs: the same round with @omnibus/otel on (#21); rounds of their own (names apart).

@@ -6,7 +6,15 @@
 // when the broker cannot be reached.
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 
-import { BenchPart, latencyFigures, measureConsumeRate, measureLatencies, rate } from '@omnibus/bench-kit';
+import {
+  BenchPart,
+  cardinalityGroups,
+  cardinalityScenarios,
+  latencyFigures,
+  measureConsumeRate,
+  measureLatencies,
+  rate,
+} from '@omnibus/bench-kit';
 import { createRabbitMqBus } from '@omnibus/rabbitmq';
 import { Connection } from 'rabbitmq-client';
 
@@ -20,6 +28,7 @@ const N_AWAITED = part.count('BENCH_AWAITED', 3_000, 300);
 const N_PIPELINED = part.count('BENCH_PIPELINED', 20_000, 2_000);
 const N_CONSUME = part.count('BENCH_CONSUME', 20_000, 2_000);
 const N_LATENCY = part.count('BENCH_LATENCY', 1_000, 200);
+const N_SUBJECTS = part.count('BENCH_SUBJECTS', 10_000, 1_000);
 const payload = Buffer.alloc(256, 7);
 const queueType = process.env.BENCH_QUEUE_TYPE === 'quorum' ? 'quorum' : 'classic';
 const run = `bench-${Date.now().toString(36)}`;
@@ -198,6 +207,16 @@ try {
     },
   });
   declared.push(`${run}.group.latency`);
+
+  // a wildcard group is one queue bound to the pattern: subjects are routing keys, no object each
+  for (const scenario of cardinalityScenarios(bus, {
+    subjects: N_SUBJECTS,
+    payload,
+    note: (line) => part.notes.push(line),
+  }))
+    part.add(scenario);
+  for (let round = 0; round <= part.settings.rounds + 1; round++)
+    for (const group of cardinalityGroups(round)) declared.push(`${run}.group.${group}`);
 
   part.notes.push(
     `Both sides publish persistent messages and wait for publisher confirms; consumers ack each message; both sides use durable ${queueType} queues. No redrive row: this adapter has no management API yet.`,

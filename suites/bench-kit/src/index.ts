@@ -32,6 +32,6 @@ export {
 export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-report.js';
 export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
 export type { BrokerFootprint, CardinalityOptions } from './cardinality-scenario.js';
-export { cardinalityScenarios } from './cardinality-scenario.js';
+export { cardinalityGroups, cardinalityScenarios } from './cardinality-scenario.js';
 export { instrumentedScenario, sampledInstrumentedScenario } from './instrumented-scenario.js';
 export { redriveScenario } from './redrive-scenario.js';
