@@ -18,11 +18,13 @@ import {
 // the built package, as users get it (tsx would add name-keeping wrappers to src)
 import { createKafkaBus } from '@omnibus/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaPeers } from './kafka-peers.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const part = new BenchPart({
   name: 'kafka',
-  title: 'Omnibus Kafka adapter vs raw kafkajs (256-byte payloads, same process)',
+  title:
+    'Omnibus Kafka adapter vs raw kafkajs, @confluentinc/kafka-javascript and @platformatic/kafka (256-byte payloads, same process)',
   peer: 'raw client',
 });
 const N_AWAITED = part.count('BENCH_AWAITED', 1_000, 150);
@@ -92,14 +94,21 @@ await fastProducer.connect();
 const rounds = Array.from({ length: ROUNDS + 1 }, (_, r) => r);
 await admin.createTopics({
   waitForLeaders: true,
-  topics: ['awaited', 'batched', ...rounds.flatMap((r) => [`backlog${r}`, `latency${r}`, `fast${r}`])].map(
-    (s) => ({
-      topic: rawTopic(s),
-      numPartitions: 3,
-    }),
-  ),
+  topics: [
+    'awaited',
+    'batched',
+    ...['ck', 'pk'].flatMap((c) => [`${c}-awaited`, `${c}-batched`]),
+    ...rounds.flatMap((r) => [`backlog${r}`, `latency${r}`, `fast${r}`, `ck-backlog${r}`, `pk-backlog${r}`]),
+  ].map((s) => ({
+    topic: rawTopic(s),
+    numPartitions: 3,
+  })),
 });
 const bus = await createKafkaBus({ brokers, topicPrefix: prefix, groupPrefix: prefix });
+// the other clients of the client decision, where installed (see kafka-peers.ts)
+const others = await kafkaPeers(brokers);
+for (const reason of others.missing) part.notes.push(`Left out as a raw peer: ${reason}.`);
+const short = (label: string) => (label.includes('confluent') ? 'ck' : 'pk');
 
 /**
  * A raw consumer group committing each batch's offsets after handling it (the adapter commits
@@ -171,6 +180,17 @@ try {
         }
         return rate(N_AWAITED, performance.now() - t);
       },
+      ...Object.fromEntries(
+        others.peers.map((peer) => [
+          peer.label,
+          async () => {
+            const t = performance.now();
+            for (let i = 0; i < N_AWAITED; i++)
+              await peer.send(rawTopic(`${short(peer.label)}-awaited`), 'awaited.x', [payload]);
+            return rate(N_AWAITED, performance.now() - t);
+          },
+        ]),
+      ),
     },
   });
 
@@ -197,6 +217,18 @@ try {
         }
         return rate(N_BATCHED, performance.now() - t);
       },
+      ...Object.fromEntries(
+        others.peers.map((peer) => [
+          peer.label,
+          async () => {
+            const values = Array.from({ length: 1000 }, () => payload);
+            const t = performance.now();
+            for (let i = 0; i < N_BATCHED; i += 1000)
+              await peer.send(rawTopic(`${short(peer.label)}-batched`), 'batched.x', values);
+            return rate(N_BATCHED, performance.now() - t);
+          },
+        ]),
+      ),
     },
   });
 
@@ -242,6 +274,22 @@ try {
           120_000,
         );
       },
+      ...Object.fromEntries(
+        others.peers.map((peer) => [
+          peer.label,
+          async (round: number) => {
+            // the same backlog, stored by the peer itself (not timed)
+            const topic = rawTopic(`${short(peer.label)}-backlog${round}`);
+            for (let i = 0; i < N_CONSUME; i += 1000)
+              await peer.send(
+                topic,
+                'backlog',
+                Array.from({ length: Math.min(1000, N_CONSUME - i) }, () => payload),
+              );
+            return peer.consumeRate(topic, `${prefix}${short(peer.label)}-bench${round}`, N_CONSUME);
+          },
+        ]),
+      ),
     },
   });
 
@@ -318,6 +366,7 @@ try {
   await part.run();
 } finally {
   await bus.close();
+  for (const peer of others.peers) await peer.close().catch(() => undefined);
   await producer.disconnect();
   await fastProducer.disconnect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));

@@ -33,5 +33,6 @@ export type { BenchPageEntry, BenchPageOptions, BenchTarget } from './bench-repo
 export { formatBenchFigure, renderBenchChart, renderBenchPage } from './bench-report.js';
 export type { BrokerFootprint, CardinalityOptions } from './cardinality-scenario.js';
 export { cardinalityGroups, cardinalityScenarios } from './cardinality-scenario.js';
+export { importPeer } from './import-peer.js';
 export { instrumentedScenario, sampledInstrumentedScenario } from './instrumented-scenario.js';
 export { redriveScenario } from './redrive-scenario.js';
