@@ -18,7 +18,10 @@ class IdGenerator {
   #counter = 0;
   readonly #random = new Uint32Array(3);
 
-  next(now: number): string {
+  next(clock: number): string {
+    // never before the last id's millisecond (a clock stepped back, or a caller's stale or
+    // fractional time): the RFC lets a generator reuse the last timestamp, and the counter runs on
+    const now = Math.max(Math.floor(Number.isFinite(clock) ? clock : Date.now()), this.#millis);
     if (now !== this.#millis) {
       this.#millis = now;
       const [a = 0, b = 0, c = 0] = globalThis.crypto.getRandomValues(this.#random);

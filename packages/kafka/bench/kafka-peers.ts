@@ -11,8 +11,8 @@ import { importPeer, measureConsumeRate } from '@omnibus/bench-kit';
 /** One raw client, as the bench drives it. */
 export interface KafkaPeer {
   readonly label: string;
-  /** Sends `messages` values in one request and waits for the broker's acknowledgement. */
-  send(topic: string, key: string, values: readonly Buffer[]): Promise<void>;
+  /** Sends the records in one request and waits for the broker's acknowledgement. */
+  send(topic: string, records: readonly { key: string; value: Buffer }[]): Promise<void>;
   /** A consumer group reading `topic` from its start until `n` messages came: messages per second. */
   consumeRate(topic: string, groupId: string, n: number): Promise<number>;
   close(): Promise<void>;
@@ -81,8 +81,8 @@ async function confluentPeer(brokers: string[], module: ConfluentModule): Promis
   await producer.connect();
   return {
     label: 'raw @confluentinc/kafka-javascript',
-    send: async (topic, key, values) => {
-      await producer.send({ topic, messages: values.map((value) => ({ key, value })) });
+    send: async (topic, records) => {
+      await producer.send({ topic, messages: records });
     },
     consumeRate: (topic, groupId, n) =>
       measureConsumeRate(
@@ -126,9 +126,10 @@ async function platformaticPeer(brokers: string[], module: PlatformaticModule): 
   });
   return {
     label: 'raw @platformatic/kafka',
-    send: async (topic, key, values) => {
-      const k = Buffer.from(key);
-      await producer.send({ messages: values.map((value) => ({ topic, key: k, value })) });
+    send: async (topic, records) => {
+      await producer.send({
+        messages: records.map(({ key, value }) => ({ topic, key: Buffer.from(key), value })),
+      });
     },
     consumeRate: (topic, groupId, n) =>
       measureConsumeRate(
@@ -166,15 +167,20 @@ async function platformaticPeer(brokers: string[], module: PlatformaticModule): 
   };
 }
 
-/** Loads the peers that are installed and connects their producers. */
+/** Loads the peers that are installed and connects their producers; one that fails is left out, with why. */
 export async function kafkaPeers(brokers: string[]): Promise<KafkaPeers> {
   const peers: KafkaPeer[] = [];
   const missing: string[] = [];
-  const confluent = await importPeer<ConfluentModule>('@confluentinc/kafka-javascript');
-  if ('module' in confluent) peers.push(await confluentPeer(brokers, confluent.module));
-  else missing.push(confluent.missing);
-  const platformatic = await importPeer<PlatformaticModule>('@platformatic/kafka');
-  if ('module' in platformatic) peers.push(await platformaticPeer(brokers, platformatic.module));
-  else missing.push(platformatic.missing);
+  const add = async <T>(specifier: string, make: (module: T) => Promise<KafkaPeer>) => {
+    const loaded = await importPeer<T>(specifier);
+    if (!('module' in loaded)) return void missing.push(loaded.missing);
+    try {
+      peers.push(await make(loaded.module));
+    } catch (error) {
+      missing.push(`${specifier} could not connect (${(error as Error)?.message ?? error})`);
+    }
+  };
+  await add<ConfluentModule>('@confluentinc/kafka-javascript', (m) => confluentPeer(brokers, m));
+  await add<PlatformaticModule>('@platformatic/kafka', (m) => platformaticPeer(brokers, m));
   return { peers, missing };
 }

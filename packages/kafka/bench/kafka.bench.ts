@@ -105,9 +105,7 @@ await admin.createTopics({
   })),
 });
 const bus = await createKafkaBus({ brokers, topicPrefix: prefix, groupPrefix: prefix });
-// the other clients of the client decision, where installed (see kafka-peers.ts)
-const others = await kafkaPeers(brokers);
-for (const reason of others.missing) part.notes.push(`Left out as a raw peer: ${reason}.`);
+let others: Awaited<ReturnType<typeof kafkaPeers>> = { peers: [], missing: [] };
 const short = (label: string) => (label.includes('confluent') ? 'ck' : 'pk');
 
 /**
@@ -159,6 +157,9 @@ async function setUp(send: () => Promise<unknown>): Promise<void> {
 }
 
 try {
+  // the other clients of the client decision, where installed (see kafka-peers.ts)
+  others = await kafkaPeers(brokers);
+  for (const reason of others.missing) part.notes.push(`Left out as a raw peer: ${reason}.`);
   await setUp(() => bus.publish('awaited.x', payload)); // topic creation outside the measurement
   part.add({
     name: `publish, awaited one by one (${N_AWAITED})`,
@@ -186,7 +187,9 @@ try {
           async () => {
             const t = performance.now();
             for (let i = 0; i < N_AWAITED; i++)
-              await peer.send(rawTopic(`${short(peer.label)}-awaited`), 'awaited.x', [payload]);
+              await peer.send(rawTopic(`${short(peer.label)}-awaited`), [
+                { key: 'awaited.x', value: payload },
+              ]);
             return rate(N_AWAITED, performance.now() - t);
           },
         ]),
@@ -221,10 +224,10 @@ try {
         others.peers.map((peer) => [
           peer.label,
           async () => {
-            const values = Array.from({ length: 1000 }, () => payload);
+            const records = Array.from({ length: 1000 }, () => ({ key: 'batched.x', value: payload }));
             const t = performance.now();
             for (let i = 0; i < N_BATCHED; i += 1000)
-              await peer.send(rawTopic(`${short(peer.label)}-batched`), 'batched.x', values);
+              await peer.send(rawTopic(`${short(peer.label)}-batched`), records);
             return rate(N_BATCHED, performance.now() - t);
           },
         ]),
@@ -280,12 +283,9 @@ try {
           async (round: number) => {
             // the same backlog, stored by the peer itself (not timed)
             const topic = rawTopic(`${short(peer.label)}-backlog${round}`);
-            for (let i = 0; i < N_CONSUME; i += 1000)
-              await peer.send(
-                topic,
-                'backlog',
-                Array.from({ length: Math.min(1000, N_CONSUME - i) }, () => payload),
-              );
+            // keyed like the adapter's and kafkajs's backlog: 30 subjects over every partition
+            const records = backlog(round).map((m) => ({ key: m.subject, value: payload }));
+            for (let i = 0; i < N_CONSUME; i += 1000) await peer.send(topic, records.slice(i, i + 1000));
             return peer.consumeRate(topic, `${prefix}${short(peer.label)}-bench${round}`, N_CONSUME);
           },
         ]),
@@ -365,8 +365,8 @@ try {
   else part.notes.push('No redrive row: this adapter has no management API yet.');
   await part.run();
 } finally {
-  await bus.close();
   for (const peer of others.peers) await peer.close().catch(() => undefined);
+  await bus.close();
   await producer.disconnect();
   await fastProducer.disconnect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));

@@ -7,6 +7,8 @@ export class AckBatcher {
   readonly #send: (stream: string, ids: string[]) => Promise<unknown>;
   #pending = new Map<string, Batch>();
   #scheduled = false;
+  /** Batches sent and not answered yet. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(send: (stream: string, ids: string[]) => Promise<unknown>) {
     this.#send = send;
@@ -27,11 +29,33 @@ export class AckBatcher {
     return batch.done;
   }
 
+  /**
+   * Sends what is gathered now, without waiting for the end of the turn; resolves once every
+   * batch sent so far has been answered (whatever the answer): before a closing member's
+   * clean-up, which must see its acks.
+   */
+  flushNow(): Promise<void> {
+    this.#flush();
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return Promise.allSettled([...this.#inFlight]).then(() => undefined);
+  }
+
   readonly #flush = (): void => {
     this.#scheduled = false;
     const pending = this.#pending;
+    if (pending.size === 0) return;
     this.#pending = new Map();
-    for (const [stream, batch] of pending) this.#send(stream, batch.ids).then(batch.resolve, batch.reject);
+    for (const [stream, batch] of pending) {
+      let sent: Promise<unknown>;
+      try {
+        sent = this.#send(stream, batch.ids);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      const done = sent.then(batch.resolve, batch.reject);
+      this.#inFlight.add(done);
+      void done.finally(() => this.#inFlight.delete(done));
+    }
   };
 }
 

@@ -49,6 +49,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const HUNG_READ_MARGIN_MS = 5_000;
 /** Longest `stop()` waits for the loop's command in flight. */
 const STOP_WAIT_MS = 2_000;
+/** How often a member reading without pause looks at its group's due set (another process's naks). */
+const DUE_POLL_MS = 100;
 /** Streams one bounded read looks at (its keys are sent with every call). */
 const READ_WINDOW = 500;
 /** Streams one reclaim script looks at (a script blocks the server while it runs: keep it short). */
@@ -81,15 +83,18 @@ export class ReadLoop {
   #clientId: string | undefined;
   #blocked = false;
   #wakeCapacity: (() => void) | undefined;
-  #nextDue = Number.POSITIVE_INFINITY;
   #lastRefresh = 0;
   #lastReclaim = 0;
   /**
-   * When the group's due set must next be looked at: at once after a local nak
-   * or release (`wake`), after an error or a full claim, else every
-   * `#duePollMs` (another process's nak: seen within that).
+   * The earliest time something in the group's due set is known to be due: the
+   * due set's first score after the last claim, or a local nak or release
+   * (`wake`); 0 after an error or a claim that filled the capacity. The due set
+   * is claimed when it is reached, and otherwise every DUE_POLL_MS while reads go
+   * on (another process's immediate nak or release is seen within that, or
+   * within `blockMs` of an idle blocking read).
    */
-  #claimAt = 0;
+  #dueAt = 0;
+  #lastClaim = 0;
   #whenIdle: (() => void) | undefined;
   #recoverOwn = false;
   #rotation = 0;
@@ -123,11 +128,6 @@ export class ReadLoop {
     return this.#ctx.ackTimeoutMs + Math.max(RECLAIM_MARGIN_MS, this.#refreshEveryMs + 500);
   }
 
-  /** How often the due set is looked at when nothing local made an entry due. */
-  get #duePollMs(): number {
-    return Math.min(this.#ctx.blockMs, this.#refreshEveryMs);
-  }
-
   async start(): Promise<void> {
     await this.#ctx.blocking.connect().catch(() => undefined);
     await this.#learnClientId();
@@ -149,8 +149,7 @@ export class ReadLoop {
 
   /** Something is due at `dueAt` (epoch ms): interrupt a blocking read so the loop looks. */
   wake(dueAt: number): void {
-    this.#nextDue = Math.min(this.#nextDue, dueAt);
-    this.#claimAt = Math.min(this.#claimAt, dueAt);
+    this.#dueAt = Math.min(this.#dueAt, dueAt);
     this.#resumeForCapacity();
     if (this.#blocked && this.#clientId) {
       this.#ctx.client.call('CLIENT', 'UNBLOCK', this.#clientId).catch(() => undefined);
@@ -168,7 +167,7 @@ export class ReadLoop {
 
   /** Resolves once every entry this loop pushed has been settled (core settles all on close). */
   settled(): Promise<void> {
-    if (this.#held.size === 0) return Promise.resolve();
+    if (this.#held.size === 0) return this.#acks.flushNow();
     return new Promise((resolve) => {
       this.#whenIdle = resolve;
     });
@@ -205,7 +204,8 @@ export class ReadLoop {
           continue;
         }
         if (this.#recoverOwn) await this.#recoverOwnPending();
-        let got = now >= this.#claimAt ? await this.#claimDue(now) : 0;
+        const claim = now >= this.#dueAt || now - this.#lastClaim >= DUE_POLL_MS;
+        let got = claim ? await this.#claimDue(now) : 0;
         if (now - this.#lastReclaim >= this.#refreshEveryMs) got += await this.#reclaim(now);
         if (got > 0 || this.#recoverOwn || this.#ctx.sink.capacity === 0 || this.#stopped) continue;
         await this.#readNew();
@@ -215,7 +215,7 @@ export class ReadLoop {
         this.#blocked = false;
         if (this.#stopped) break;
         failures++;
-        this.#claimAt = 0;
+        this.#dueAt = 0;
         this.#ctx.sink.reportError(error);
         this.#recoverOwn = true; // a read's reply may have been lost with the connection
         if (isNoGroup(error)) {
@@ -257,7 +257,9 @@ export class ReadLoop {
     // first noticed after the subscription started: read from the group's start on it
     const positions = await this.#ctx.startPositions(streams);
     await Promise.all(
-      streams.map((stream, i) => createGroup(this.#ctx.client, stream, this.#ctx.group, positions[i] ?? '0')),
+      streams.map((stream, i) =>
+        createGroup(this.#ctx.client, this.#ctx.keys, stream, this.#ctx.group, positions[i] ?? '0'),
+      ),
     );
     for (const stream of streams) {
       this.#newStreams.delete(stream);
@@ -272,7 +274,8 @@ export class ReadLoop {
    * lost, and what it had acknowledged comes again (at-least-once).
    */
   async #recreateGroups(): Promise<void> {
-    for (const stream of this.#streams) await createGroup(this.#ctx.client, stream, this.#ctx.group, '0');
+    for (const stream of this.#streams)
+      await createGroup(this.#ctx.client, this.#ctx.keys, stream, this.#ctx.group, '0');
     this.#ctx.status('group_recreated', this.#ctx.group);
   }
 
@@ -297,12 +300,16 @@ export class ReadLoop {
   async #claimDue(now: number): Promise<number> {
     const { client, keys, group, consumer, sink } = this.#ctx;
     const capacity = sink.capacity;
-    this.#claimAt = now + this.#duePollMs;
-    const reply = await this.#sharedRead(() =>
-      client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, capacity),
-    );
+    this.#lastClaim = now;
+    // the first score left after the claim, in the same round trip (auto-pipelined, in order)
+    const [reply, first] = await Promise.all([
+      this.#sharedRead(() => client.omnibusClaimDueBuffer(keys.due(group), group, consumer, now, capacity)),
+      client.zrange(keys.due(group), 0, 0, 'WITHSCORES'),
+    ]);
     const got = this.#accept(reply);
-    if (got >= capacity) this.#claimAt = 0; // more may be due
+    const next = first.length >= 2 ? Number(first[1]) : Number.POSITIVE_INFINITY;
+    // more may be due at once when the claim filled the capacity
+    this.#dueAt = got >= capacity ? 0 : Number.isFinite(next) ? next : Number.POSITIVE_INFINITY;
     return got;
   }
 
@@ -361,7 +368,7 @@ export class ReadLoop {
     const streams = [...this.#streams];
     if (streams.length === 0) {
       // a wildcard with no subject yet: wait for one (addStream wakes), or for something due
-      const until = this.#claimAt - Date.now();
+      const until = this.#dueAt - Date.now();
       await this.#waitForWake(Math.max(1, Math.min(blockMs, until)));
       return;
     }
@@ -396,9 +403,8 @@ export class ReadLoop {
     const now = Date.now();
     // held entries are refreshed on time, whatever blockMs is
     const refreshIn = this.#held.size > 0 ? this.#lastRefresh + this.#refreshEveryMs - now : blockMs;
-    const until = Math.min(this.#nextDue - now, refreshIn, this.#claimAt - now);
+    const until = Math.min(this.#dueAt - now, refreshIn);
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
-    this.#nextDue = Number.POSITIVE_INFINITY;
     const args = ['GROUP', group, consumer, 'COUNT', capacity, 'BLOCK', block, 'STREAMS'];
     const limit = block + HUNG_READ_MARGIN_MS;
     this.#blocked = true;
@@ -489,7 +495,8 @@ export class ReadLoop {
     if (this.#held.size === 0 && this.#whenIdle) {
       const idle = this.#whenIdle;
       this.#whenIdle = undefined;
-      idle();
+      // idle once the acks are answered: the clean-up after it must find them done
+      queueMicrotask(() => void this.#acks.flushNow().then(idle));
     }
   }
 
@@ -538,10 +545,28 @@ export class ReadLoop {
   }
 }
 
-/** `XGROUP CREATE … MKSTREAM` at `position`; an existing group is kept as it is. */
-export async function createGroup(client: AnyRedis, stream: string, group: string, position: string) {
+/**
+ * `XGROUP CREATE` at `position`; an existing group is kept as it is. A stream that does not
+ * exist is created and its subject registered (see CREATE_GROUP).
+ */
+export async function createGroup(
+  client: AnyRedis & Scripted,
+  keys: Keys,
+  stream: string,
+  group: string,
+  position: string,
+): Promise<void> {
   try {
-    await client.xgroup('CREATE', stream, group, position, 'MKSTREAM');
+    await client.omnibusCreateGroup(
+      stream,
+      keys.registry,
+      keys.births,
+      keys.birthCounter,
+      group,
+      position,
+      keys.subjectOf(stream),
+      keys.newSubjects,
+    );
   } catch (error) {
     if (!isBusyGroup(error)) throw error;
   }

@@ -34,10 +34,10 @@ const CLOSE_WAIT_MS = 2_000;
 /**
  * How long a subject this process registered (by the publish script) is taken as
  * registered: within it, a publish without dedupe is a plain `XADD NOMKSTREAM`
- * (no script); after it, the next publish runs the script again. Bounds how long a
- * subject whose stream was deleted and pruned from the registry, then created
- * again by a group (`MKSTREAM`), stays unannounced to wildcard groups (they read
- * it from its start once it is: nothing is lost, it comes late).
+ * (no script); after it, the next publish runs the script again. Every way a
+ * stream is created registers its subject (the publish script, CREATE_GROUP), so
+ * a stream that `NOMKSTREAM` finds is a registered subject's; one deleted from
+ * outside answers nil, and the publish runs the script.
  */
 const REGISTERED_FOR_MS = 1_000;
 /** Main-client events after which a command in flight may have run without its reply reaching us. */
@@ -238,7 +238,7 @@ export class RedisDriver implements BusDriver {
       else (pipeline as unknown as Scripted).omnibusPublish(...this.#publishArgs(m));
     });
     const unknown = (cause: unknown, from = 0, accepted: DriverReceipt[] = []) =>
-      new PublishError('publishBatch failed; the outcome of every entry is unknown', {
+      new PublishError(`publishBatch failed; the outcome of every entry from ${from} on is unknown`, {
         backend: BACKEND,
         cause: safeCause(cause),
         accepted,
@@ -267,7 +267,9 @@ export class RedisDriver implements BusDriver {
       for (const i of turnedAway) {
         (again as unknown as Scripted).omnibusPublish(...this.#publishArgs(messages[i] as OutgoingMessage));
       }
-      const from = turnedAway[0] as number;
+      // the entries before the first unsure one (failed, or turned away) are the accepted prefix
+      const failedFirst = receipts.findIndex((r, i) => r === undefined && !turnedAway.includes(i));
+      const from = Math.min(turnedAway[0] as number, failedFirst < 0 ? messages.length : failedFirst);
       let second: [Error | null, unknown][] | null;
       try {
         second = await this.#bounded(again.exec(), 'publishBatch');
@@ -292,18 +294,16 @@ export class RedisDriver implements BusDriver {
     });
   }
 
-  /** Which entries of a batch go out as a plain `XADD` (see `#plainAdd`). */
+  /**
+   * Which entries of a batch go out as a plain `XADD` (see `#plainAdd`). All the entries of
+   * one subject go the same way: when one of them needs the script (an id to dedupe, a subject
+   * not registered lately), they all take it, so that a plain entry turned away by a deleted
+   * stream can never be stored after a later scripted one of its subject.
+   */
   #plainInBatch(messages: readonly OutgoingMessage[], now: number): boolean[] {
-    const registeredHere = new Set<string>();
-    return messages.map((m) => {
-      if (this.#plainAdd(m, now)) return true;
-      const dedupe = m.dedupe && this.capabilities.dedupe;
-      if (!dedupe && this.#trimArgs[0] !== 'MINID') {
-        if (registeredHere.has(m.subject)) return true;
-        registeredHere.add(m.subject); // this entry's script registers it for the ones after it
-      }
-      return false;
-    });
+    const scripted = new Set<string>();
+    for (const m of messages) if (!this.#plainAdd(m, now)) scripted.add(m.subject);
+    return messages.map((m) => !scripted.has(m.subject));
   }
 
   async #watcherFor(): Promise<SubjectWatcher> {
@@ -420,7 +420,9 @@ export class RedisDriver implements BusDriver {
         : streams.map(() => position);
       // all at once: one auto-pipelined round trip, not one per stream
       await Promise.all(
-        streams.map((stream, i) => createGroup(this.#client, stream, group, starts[i] ?? position)),
+        streams.map((stream, i) =>
+          createGroup(this.#client, this.keys, stream, group, starts[i] ?? position),
+        ),
       );
       for (const stream of streams) loop.addStreamKnown(stream);
       await loop.start();

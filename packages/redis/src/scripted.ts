@@ -1,6 +1,7 @@
 import type { AnyRedis } from './connection.js';
 import {
   CLAIM_DUE,
+  CREATE_GROUP,
   DROP_IDLE_CONSUMER,
   OWN_PENDING,
   PRUNE_REGISTRY,
@@ -27,6 +28,7 @@ export interface Scripted {
   /** Variable key count: the first argument is 2 + the number of streams. */
   omnibusRegisterGroup(...args: Arg[]): Promise<string[]>;
   omnibusPruneRegistry(...args: Arg[]): Promise<number>;
+  omnibusCreateGroup(...args: Arg[]): Promise<number>;
   /** Variable key count: the first argument is the number of streams. */
   omnibusReadBoundedBuffer(...args: Arg[]): Promise<unknown>;
 }
@@ -45,5 +47,6 @@ export function withScripts<T extends AnyRedis>(client: T): T & Scripted {
   client.defineCommand('omnibusRegisterGroup', { lua: REGISTER_GROUP });
   client.defineCommand('omnibusReadBounded', { lua: READ_BOUNDED });
   client.defineCommand('omnibusPruneRegistry', { numberOfKeys: 2, lua: PRUNE_REGISTRY });
+  client.defineCommand('omnibusCreateGroup', { numberOfKeys: 4, lua: CREATE_GROUP });
   return c;
 }

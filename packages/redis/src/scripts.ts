@@ -197,9 +197,12 @@ end
 if redis.call('HSETNX', KEYS[1], ARGV[1], births .. '|' .. start) == 1 then
   local failed
   for i = 3, #KEYS do
-    local reply = redis.pcall('XGROUP', 'CREATE', KEYS[i], ARGV[3], ARGV[2], 'MKSTREAM')
-    if type(reply) == 'table' and reply.err and not string.find(reply.err, 'BUSYGROUP', 1, true) then
-      failed = failed or reply.err
+    -- a stream gone since the registry was read is left alone: the subscribe creates it, registered
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      local reply = redis.pcall('XGROUP', 'CREATE', KEYS[i], ARGV[3], ARGV[2])
+      if type(reply) == 'table' and reply.err and not string.find(reply.err, 'BUSYGROUP', 1, true) then
+        failed = failed or reply.err
+      end
     end
   end
   if failed then return redis.error_reply(failed) end
@@ -229,6 +232,31 @@ for _, key in ipairs(KEYS) do
   end
 end
 return {visited, out}
+`;
+
+/**
+ * Creates a consumer group on a stream. When the stream does not exist, it is
+ * created (empty) and its subject registered, numbered as born and announced, as
+ * a first publish would: every stream of the bus is a registered subject, so a
+ * publish that finds its stream (\`XADD NOMKSTREAM\`) never reaches a subject
+ * wildcard groups do not know. An existing group is kept as it is.
+ * KEYS: stream, registry, births, birth counter. ARGV: group, position, subject,
+ * new-subject channel. Returns 1 when it created the stream.
+ */
+export const CREATE_GROUP = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+  if redis.call('SADD', KEYS[2], ARGV[3]) == 1 then
+    redis.call('HSET', KEYS[3], ARGV[3], redis.call('INCR', KEYS[4]))
+    redis.call('PUBLISH', ARGV[4], ARGV[3])
+  end
+  return 1
+end
+local reply = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2])
+if type(reply) == 'table' and reply.err and not string.find(reply.err, 'BUSYGROUP', 1, true) then
+  return redis.error_reply(reply.err)
+end
+return 0
 `;
 
 /**

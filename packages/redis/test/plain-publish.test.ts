@@ -79,6 +79,30 @@ describe('redis: publishes after a subject is registered', () => {
     expect((await r.next()).text()).toBe('two');
   });
 
+  it('a batch after its stream was deleted keeps batch order, with and without ids', async () => {
+    const { bus, texts, forget } = await setUp();
+    await bus.publish('ord.x', 'zero');
+    await forget('ord.x');
+    await bus.publishBatch([
+      { subject: 'ord.x', payload: 'a' },
+      { subject: 'ord.x', payload: 'b', id: 'with-id' },
+      { subject: 'ord.x', payload: 'c' },
+    ]);
+    expect(await texts('ord.x')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a group created where no stream is creates it registered: a later plain publish is seen by wildcard groups', async () => {
+    const { bus, registry, forget } = await setUp();
+    await bus.publish('grp.x', 'zero'); // registered in this process: later publishes are plain
+    await forget('grp.x');
+    const exact = await bus.consume('grp.x', () => undefined, { group: 'exact' }); // recreates the stream
+    expect(await registry()).toEqual(['grp.x']);
+    await bus.publish('grp.x', 'one');
+    const r = reader(await bus.subscribe('grp.*', { group: 'wild', from: 'earliest' }), 10_000);
+    expect((await r.next()).text()).toBe('one');
+    await exact.close();
+  });
+
   it('a publish with an id still goes through the script: a repeat within the window is a duplicate', async () => {
     const { bus, texts } = await setUp();
     await bus.publish('dup.x', 'first');
