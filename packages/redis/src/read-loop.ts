@@ -228,26 +228,23 @@ export class ReadLoop {
     }
   }
 
-  async #waitForCapacity(timeoutMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.#wakeCapacity = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      if (this.#ctx.sink.capacity > 0 || this.#stopped) this.#wakeCapacity();
-    });
+  /** Waits `timeoutMs`, or less when capacity frees up (or the loop stops). */
+  #waitForCapacity(timeoutMs: number): Promise<void> {
+    return this.#waitForWake(timeoutMs, () => this.#ctx.sink.capacity > 0);
   }
 
-  /** Waits `timeoutMs`, or less when `wake` is called (not for capacity alone). */
-  async #waitForWake(timeoutMs: number): Promise<void> {
+  /**
+   * Waits `timeoutMs`, or less when `wake` or a capacity change calls (or the loop stops);
+   * ends at once when `ready()` already holds.
+   */
+  async #waitForWake(timeoutMs: number, ready: () => boolean = () => false): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.#wakeCapacity = () => {
         clearTimeout(timer);
         resolve();
       };
-      if (this.#stopped) this.#wakeCapacity();
+      if (ready() || this.#stopped) this.#wakeCapacity();
     });
   }
 

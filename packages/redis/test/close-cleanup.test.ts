@@ -1,12 +1,10 @@
 // A grouped member closed while its handler still runs: the handler's ack (sent with the acks
 // of its turn) is answered before the member's clean-up looks at what it holds, so the member
 // leaves the group's consumer list.
-import { uniquePrefix, waitFor } from '@omnibus/testing';
-import { Redis } from 'ioredis';
+import { waitFor } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisBus } from '../src/index.js';
+import { prefixedBus } from './redis-bus.js';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -14,17 +12,7 @@ afterEach(async () => {
 
 describe('redis: closing a grouped member while handlers run', () => {
   it('acks what the handlers finish, then removes the member from the group', async () => {
-    const keyPrefix = uniquePrefix();
-    const bus = await createRedisBus({ url, keyPrefix });
-    const client = new Redis(url);
-    cleanups.push(
-      async () => {
-        const keys = await client.keys(`{${keyPrefix}}*`);
-        if (keys.length > 0) await client.del(...keys);
-        client.disconnect();
-      },
-      () => bus.close({ timeoutMs: 2_000 }),
-    );
+    const { bus, client, keyPrefix } = await prefixedBus(cleanups);
     let started = 0;
     let finished = 0;
     const member = await bus.consume(

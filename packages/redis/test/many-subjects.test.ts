@@ -1,13 +1,10 @@
 // A wildcard group over more subjects (streams) than one bounded read or one reclaim script
 // looks at: every message is still read, and a crashed member's entries on any stream are
 // taken over.
-import type { EventBus } from '@omnibus/core';
-import { uniquePrefix, waitFor } from '@omnibus/testing';
-import { Redis } from 'ioredis';
+import { waitFor } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisBus } from '../src/index.js';
+import { prefixedBus } from './redis-bus.js';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SUBJECTS = 1_200; // over READ_WINDOW (500) and RECLAIM_STREAMS (200)
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -15,17 +12,7 @@ afterEach(async () => {
 });
 
 async function setUp() {
-  const keyPrefix = uniquePrefix();
-  const bus: EventBus = await createRedisBus({ url, keyPrefix });
-  const client = new Redis(url);
-  cleanups.push(
-    async () => {
-      const keys = await client.keys(`{${keyPrefix}}*`);
-      for (let i = 0; i < keys.length; i += 500) await client.del(...keys.slice(i, i + 500));
-      client.disconnect();
-    },
-    () => bus.close({ timeoutMs: 2_000 }),
-  );
+  const { bus, client, keyPrefix } = await prefixedBus(cleanups);
   const publishAll = async () => {
     for (let i = 0; i < SUBJECTS; i += 400) {
       const entries = [];

@@ -1,30 +1,17 @@
 // A subject this process registered is published with a plain XADD NOMKSTREAM (no script):
 // these tests hold that path to the script's guarantees — registered subjects, order,
 // a stream deleted from outside, dedupe.
-import type { EventBus } from '@omnibus/core';
-import { reader, uniquePrefix } from '@omnibus/testing';
-import { Redis } from 'ioredis';
+import { reader } from '@omnibus/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisBus } from '../src/index.js';
+import { prefixedBus } from './redis-bus.js';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
 async function setUp() {
-  const keyPrefix = uniquePrefix();
-  const bus: EventBus = await createRedisBus({ url, keyPrefix });
-  const client = new Redis(url);
-  cleanups.push(
-    async () => {
-      const keys = await client.keys(`{${keyPrefix}}*`);
-      if (keys.length > 0) await client.del(...keys);
-      client.disconnect();
-    },
-    () => bus.close({ timeoutMs: 1_000 }),
-  );
+  const { bus, client, keyPrefix } = await prefixedBus(cleanups);
   const stream = (subject: string) => `{${keyPrefix}}:s:${subject}`;
   const texts = async (subject: string) =>
     (await client.xrange(stream(subject), '-', '+')).map(([, f]) => f[f.indexOf('p') + 1]);
