@@ -19,11 +19,13 @@ await withBroker('redis', (broker) => {
     });
     expect(bus.backend).toBe('redis');
     const sub = await bus.subscribe('factory.*');
-    for (let i = 0; i < 7; i++) await bus.publish('factory.x', String(i));
+    await bus.publish('factory.x', '0');
+    // read before the rest is published: trimming to 5 drops what nobody read yet
     for await (const m of sub) {
       expect(m.text()).toBe('0');
       break;
     }
+    for (let i = 1; i < 7; i++) await bus.publish('factory.x', String(i));
     await bus.close();
     bus = undefined;
     const client = new Redis(broker.url);
