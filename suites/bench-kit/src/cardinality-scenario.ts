@@ -37,9 +37,11 @@ export function cardinalityGroups(round: number): string[] {
 export function cardinalityScenarios(bus: EventBus, options: CardinalityOptions): BenchScenario[] {
   const { subjects, payload } = options;
   const run = Date.now().toString(36);
-  /** Each round's subjects, made by the publish row and read by the two after it. */
-  const rounds = new Map<string, { prefix: string; many: boolean }>();
-  const keyOf = (round: number, many: boolean) => `${round}${many ? 'm' : 'o'}`;
+  const side = (many: boolean) => (many ? 'm' : 'o');
+  /** The first token of a round's subjects: made by the publish row, read by the two after it. */
+  const prefixOf = (round: number, many: boolean) => `card${run}r${round}${side(many)}`;
+  /** The prefixes the publish row has filled. */
+  const published = new Set<string>();
   let footprintNoted = false;
 
   const publish = async (prefix: string, many: boolean): Promise<number> => {
@@ -53,10 +55,10 @@ export function cardinalityScenarios(bus: EventBus, options: CardinalityOptions)
     return rate(subjects, performance.now() - t);
   };
   const replay = bus.capabilities.replay;
-  const readGroup = (round: number, many: boolean) => `card-read-${round}${many ? 'm' : 'o'}`;
+  const readGroup = (round: number, many: boolean) => `card-read-${round}${side(many)}`;
   const publishRound = (many: boolean) => async (round: number) => {
-    const prefix = `card${run}r${round}${many ? 'm' : 'o'}`;
-    rounds.set(keyOf(round, many), { prefix, many });
+    const prefix = prefixOf(round, many);
+    published.add(prefix);
     if (!replay) {
       // no replay: the reading group exists before the publish (untimed) and keeps what comes
       const c = await bus.consume(`${prefix}.*.created`, () => undefined, { group: readGroup(round, many) });
@@ -75,15 +77,16 @@ export function cardinalityScenarios(bus: EventBus, options: CardinalityOptions)
     }
     return result;
   };
-  const prefixOf = (round: number, many: boolean) => {
-    const r = rounds.get(keyOf(round, many));
-    if (!r) throw new Error(`round ${round}: its subjects were not published (the publish row runs first)`);
-    return r.prefix;
+  const publishedPrefix = (round: number, many: boolean) => {
+    const prefix = prefixOf(round, many);
+    if (!published.has(prefix))
+      throw new Error(`round ${round}: its subjects were not published (the publish row runs first)`);
+    return prefix;
   };
   const subscribeRound = (many: boolean) => async (round: number) => {
     const t = performance.now();
-    const c = await bus.consume(`${prefixOf(round, many)}.*.created`, () => undefined, {
-      group: `card-sub-${round}${many ? 'm' : 'o'}`,
+    const c = await bus.consume(`${publishedPrefix(round, many)}.*.created`, () => undefined, {
+      group: `card-sub-${round}${side(many)}`,
       from: 'new',
     });
     const ms = performance.now() - t;
@@ -94,7 +97,7 @@ export function cardinalityScenarios(bus: EventBus, options: CardinalityOptions)
     measureConsumeRate(
       subjects,
       async (onMessage) => {
-        const c = await bus.consume(`${prefixOf(round, many)}.*.created`, onMessage, {
+        const c = await bus.consume(`${publishedPrefix(round, many)}.*.created`, onMessage, {
           group: readGroup(round, many),
           from: replay ? 'earliest' : 'new',
           maxInFlight: 500,
