@@ -2,7 +2,7 @@ import { InvalidArgumentError } from './errors.js';
 import { addGlobal, globalList, OwnAndGlobal } from './global-registry.js';
 import type { ObservedSubscription } from './observer.js';
 import type { Headers, Message, PublishReceipt } from './types.js';
-import { normalizeHeaders } from './validate.js';
+import { assertHeader } from './validate.js';
 
 /** A message about to be sent, as an interceptor sees it: it may add headers (trace context). */
 export interface InterceptedMessage {
@@ -71,9 +71,23 @@ export function interceptAll(interceptor: BusInterceptor): () => void {
 export class Interceptors extends OwnAndGlobal<BusInterceptor> {
   readonly #backend: string;
 
+  /**
+   * The interceptors with a `publish` / `handle`, recomputed when the lists change (not per call).
+   * Declared only: the base class's constructor refreshes before this class's fields exist.
+   */
+  private declare publishChain: readonly Required<Pick<BusInterceptor, 'publish'>>[];
+  private declare handleChain: readonly Required<Pick<BusInterceptor, 'handle'>>[];
+
   constructor(backend: string) {
     super(globalInterceptors);
     this.#backend = backend;
+  }
+
+  override refresh(): void {
+    super.refresh();
+    const all = this.all();
+    this.publishChain = all.filter((i) => i.publish) as Required<Pick<BusInterceptor, 'publish'>>[];
+    this.handleChain = all.filter((i) => i.handle) as Required<Pick<BusInterceptor, 'handle'>>[];
   }
 
   override add(interceptor: BusInterceptor): () => void {
@@ -95,31 +109,19 @@ export class Interceptors extends OwnAndGlobal<BusInterceptor> {
     send: () => Promise<readonly PublishReceipt[]>,
     faults: { beforeSend(error: unknown): Error; afterSend(error: unknown): void },
   ): Promise<readonly PublishReceipt[]> {
-    const chain = this.all().filter((i) => i.publish);
+    const chain = this.publishChain;
     if (chain.length === 0) return send();
     const backend = this.#backend;
     let sent: Promise<readonly PublishReceipt[]> | undefined;
+    const state = { sent: false };
     const call: PublishCall = {
       backend,
       batch,
-      messages: messages.map((m) => ({
-        id: m.id,
-        subject: m.subject,
-        get headers() {
-          return Object.freeze({ ...m.headers });
-        },
-        setHeader(name: string, value: string) {
-          if (sent)
-            throw new InvalidArgumentError(`setHeader("${name}") after the message was sent`, {
-              backend,
-              hint: 'set headers before calling next()',
-            });
-          Object.assign(m.headers, normalizeHeaders({ [name]: value }, backend));
-        },
-      })),
+      messages: messages.map((m) => new InterceptedOutgoing(m, backend, state)),
     };
     const run = async (i: number): Promise<readonly PublishReceipt[]> => {
       if (i === chain.length) {
+        state.sent = true;
         sent ??= send();
         return sent;
       }
@@ -128,7 +130,7 @@ export class Interceptors extends OwnAndGlobal<BusInterceptor> {
         downstream ??= run(i + 1);
         return downstream;
       };
-      await (chain[i] as Required<BusInterceptor>).publish(call, next);
+      await (chain[i] as Required<Pick<BusInterceptor, 'publish'>>).publish(call, next);
       if (!downstream)
         throw new InvalidArgumentError(
           'a publish interceptor returned without calling next(): nothing was sent',
@@ -163,7 +165,7 @@ export class Interceptors extends OwnAndGlobal<BusInterceptor> {
     handler: () => unknown,
     onFault: (error: unknown) => void,
   ): unknown {
-    const chain = this.all().filter((i) => i.handle);
+    const chain = this.handleChain;
     if (chain.length === 0) return handler();
     const call: HandleCall = { backend: this.#backend, message, subscription };
     let ran = false;
@@ -192,7 +194,7 @@ export class Interceptors extends OwnAndGlobal<BusInterceptor> {
         }
         return downstream;
       };
-      return (chain[i] as Required<BusInterceptor>).handle(call, next);
+      return (chain[i] as Required<Pick<BusInterceptor, 'handle'>>).handle(call, next);
     };
     let returned: unknown;
     let thrown: { error: unknown } | undefined;
@@ -219,16 +221,92 @@ export class Interceptors extends OwnAndGlobal<BusInterceptor> {
       if (thrown) onFault(thrown.error);
       return result;
     }
-    return Promise.allSettled([result, returned]).then(([handled, intercepted]) => {
-      const interceptorFailed =
-        thrown !== undefined ||
-        (intercepted.status === 'rejected' &&
-          (handled.status !== 'rejected' || intercepted.reason !== handled.reason));
-      if (interceptorFailed && handled.status === 'fulfilled')
-        onFault(thrown ? thrown.error : (intercepted as PromiseRejectedResult).reason);
-      if (handled.status === 'rejected') throw handled.reason;
-      return handled.value;
+    // the handler's outcome decides; an interceptor's own failure after a handler that worked is a
+    // fault. Both are observed at once (an early rejection is never unhandled), with as few
+    // promises as can be: each costs a context manager's hooks when tracing is on.
+    return new Promise((resolve, reject) => {
+      let handled: Settled | undefined;
+      let intercepted: Settled | undefined;
+      const judge = () => {
+        if (!handled || !intercepted) return;
+        const interceptorFailed =
+          thrown !== undefined || (!intercepted.ok && (handled.ok || intercepted.value !== handled.value));
+        if (interceptorFailed && handled.ok) onFault(thrown ? thrown.error : intercepted.value);
+        if (handled.ok) resolve(handled.value);
+        else reject(handled.value);
+      };
+      Promise.resolve(result).then(
+        (value) => {
+          handled = { ok: true, value };
+          judge();
+        },
+        (error: unknown) => {
+          handled = { ok: false, value: error };
+          judge();
+        },
+      );
+      Promise.resolve(returned).then(
+        (value) => {
+          intercepted = { ok: true, value };
+          judge();
+        },
+        (error: unknown) => {
+          intercepted = { ok: false, value: error };
+          judge();
+        },
+      );
     });
+  }
+}
+
+/** A value or promise's outcome. */
+interface Settled {
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
+/**
+ * A message about to be sent, as a publish interceptor sees it. `headers` is a frozen copy, made
+ * once and made again only after a `setHeader`; `setHeader` validates one header as a publish does.
+ */
+class InterceptedOutgoing implements InterceptedMessage {
+  readonly #message: { id: string; subject: string; headers: Headers };
+  readonly #backend: string;
+  readonly #state: { sent: boolean };
+  #view: Readonly<Headers> | undefined;
+
+  constructor(
+    message: { id: string; subject: string; headers: Headers },
+    backend: string,
+    state: { sent: boolean },
+  ) {
+    this.#message = message;
+    this.#backend = backend;
+    this.#state = state;
+  }
+
+  get id(): string {
+    return this.#message.id;
+  }
+
+  get subject(): string {
+    return this.#message.subject;
+  }
+
+  get headers(): Readonly<Headers> {
+    this.#view ??= Object.freeze({ ...this.#message.headers });
+    return this.#view;
+  }
+
+  setHeader(name: string, value: string): void {
+    if (this.#state.sent)
+      throw new InvalidArgumentError(`setHeader("${name}") after the message was sent`, {
+        backend: this.#backend,
+        hint: 'set headers before calling next()',
+      });
+    assertHeader(name, value, this.#backend);
+    this.#message.headers[name] = value;
+    this.#view = undefined;
   }
 }
 

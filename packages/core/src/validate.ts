@@ -53,33 +53,38 @@ export function normalizeHeaders(headers: Headers | undefined, backend?: string)
     });
   }
   for (const [name, value] of Object.entries(headers)) {
-    if (name.length === 0 || name.length > 256)
-      throw new InvalidArgumentError(`header name must be 1–256 characters`, {
-        backend,
-        hint: HEADER_NAME_HINT,
-      });
-    for (let i = 0; i < name.length; i++) {
-      if (!isHeaderNameChar(name.charCodeAt(i))) {
-        throw new InvalidArgumentError(
-          `header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`,
-          { backend, hint: HEADER_NAME_HINT },
-        );
-      }
-    }
-    if (typeof value !== 'string')
-      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, {
-        backend,
-        hint: 'convert the value: String(value), or JSON.stringify(value) for an object',
-      });
-    if (value.includes('\r') || value.includes('\n')) {
-      throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, {
-        backend,
-        hint: 'encode the value on one line, e.g. encodeURIComponent(value)',
-      });
-    }
+    assertHeader(name, value, backend);
     out[name] = value;
   }
   return out;
+}
+
+/** Validates one header as `normalizeHeaders` does (an interceptor's `setHeader`). */
+export function assertHeader(name: unknown, value: unknown, backend?: string): asserts value is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256)
+    throw new InvalidArgumentError(`header name must be a string of 1–256 characters`, {
+      backend,
+      hint: HEADER_NAME_HINT,
+    });
+  for (let i = 0; i < name.length; i++) {
+    if (!isHeaderNameChar(name.charCodeAt(i))) {
+      throw new InvalidArgumentError(
+        `header name ${JSON.stringify(name)} has a character outside printable ASCII or ':'`,
+        { backend, hint: HEADER_NAME_HINT },
+      );
+    }
+  }
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, {
+      backend,
+      hint: 'convert the value: String(value), or JSON.stringify(value) for an object',
+    });
+  if (value.includes('\r') || value.includes('\n')) {
+    throw new InvalidArgumentError(`header ${JSON.stringify(name)} must not contain CR or LF`, {
+      backend,
+      hint: 'encode the value on one line, e.g. encodeURIComponent(value)',
+    });
+  }
 }
 
 /** Validates a publisher-chosen id. */
