@@ -1,0 +1,101 @@
+import type { DriverStartPosition } from '@omnibus/core';
+import { retrying } from './admin-retry.js';
+import type { Admin } from './client.js';
+import { keyOf } from './partition-drains.js';
+import { RETRY_SUFFIX } from './topics.js';
+
+/** What the start plan needs from a consumer loop's context. */
+interface PlanContext {
+  readonly admin: Admin;
+  readonly groupId: string;
+  readonly from: DriverStartPosition;
+  readonly atMostOnce: boolean;
+}
+
+/** Where a subscription's partitions without a committed offset start. */
+export interface StartPlan {
+  /** Topic → partition → offset. */
+  readonly offsets: Map<string, Map<number, string>>;
+  /**
+   * At most once, a group planned as empty: the partitions whose commit moved since the plan (a
+   * member that started alongside has handed out from there; its commit stands — a seek back
+   * would hand out again what it handed out, a seek forward would skip).
+   */
+  movedSince(ctx: PlanContext): Promise<Set<string>>;
+}
+
+/** True when the consumer group has no members (it is new, or every member left). */
+async function groupIsEmpty(ctx: PlanContext): Promise<boolean> {
+  const { groups } = await retrying(() => ctx.admin.describeGroups([ctx.groupId]));
+  return (groups[0]?.members.length ?? 0) === 0;
+}
+
+/** A group's committed offset on each partition of `topics` (negative: none). */
+async function committed(ctx: PlanContext, partitions: Map<string, number[]>) {
+  if (partitions.size === 0) return [];
+  return retrying(() =>
+    ctx.admin.fetchOffsets({
+      groupId: ctx.groupId,
+      topics: [...partitions].map(([topic, ps]) => ({ topic, partitions: ps })),
+    }),
+  );
+}
+
+/**
+ * Where a group starts on partitions it has no committed offset for: `from` on subject topics
+ * (the end, the beginning, or offsets-for-times), the end on retry topics. Read before the member
+ * joins, so that nothing published after `subscribe` resolves is missed. At most once, a group
+ * nobody is in starts at the end of every partition (what was published meanwhile is missed).
+ */
+export async function startPlan(ctx: PlanContext, topics: readonly string[]): Promise<StartPlan> {
+  const offsets = new Map<string, Map<number, string>>();
+  const before = new Map<string, string>();
+  const plan: StartPlan = {
+    offsets,
+    movedSince: async () => {
+      const moved = new Set<string>();
+      if (before.size === 0) return moved;
+      const partitions = new Map<string, number[]>();
+      for (const key of before.keys()) {
+        const [topic, partition] = [
+          key.slice(0, key.lastIndexOf('\u0000')),
+          Number(key.slice(key.lastIndexOf('\u0000') + 1)),
+        ];
+        partitions.set(topic, [...(partitions.get(topic) ?? []), partition]);
+      }
+      for (const { topic, partitions: ps } of await committed(ctx, partitions))
+        for (const p of ps) {
+          const key = keyOf(topic, p.partition);
+          if (before.has(key) && before.get(key) !== p.offset) moved.add(key);
+        }
+      before.clear();
+      return moved;
+    },
+  };
+  if (topics.length === 0) return plan;
+  const { admin, from } = ctx;
+  const marks = new Map<string, { partition: number; low: string; high: string }[]>();
+  for (const topic of topics) marks.set(topic, await retrying(() => admin.fetchTopicOffsets(topic)));
+  const partitions = new Map([...marks].map(([topic, ps]) => [topic, ps.map((p) => p.partition)]));
+  const fresh = ctx.atMostOnce && (await groupIsEmpty(ctx));
+  for (const { topic, partitions: ps } of await committed(ctx, partitions)) {
+    if (fresh) for (const p of ps) before.set(keyOf(topic, p.partition), p.offset);
+    const missing = new Set(ps.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition));
+    if (missing.size === 0) continue;
+    const retry = topic.endsWith(RETRY_SUFFIX);
+    const byTime = !retry && typeof from === 'object';
+    const positions: { partition: number; offset?: string; low?: string; high?: string }[] = byTime
+      ? await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, from.time))
+      : (marks.get(topic) ?? []);
+    const chosen = new Map<number, string>();
+    for (const p of positions) {
+      if (!missing.has(p.partition)) continue;
+      chosen.set(
+        p.partition,
+        String((byTime ? p.offset : !retry && from === 'earliest' ? p.low : p.high) ?? '0'),
+      );
+    }
+    offsets.set(topic, chosen);
+  }
+  return plan;
+}
