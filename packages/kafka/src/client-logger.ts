@@ -2,10 +2,12 @@ import { type BusStatus, redact } from '@omnibus/core';
 import type { ClientLogger } from './client.js';
 
 /**
- * librdkafka lines that say nothing an operator can act on in a healthy run. Empty today: a
- * line is added here only with the run that showed it to be routine.
+ * librdkafka lines that say nothing an operator can act on in a healthy run: the idempotent
+ * producer asking for its producer id while the broker's transaction coordinator is still
+ * loading (it retries on its own; a producer that never gets one fails its sends, which are
+ * reported).
  */
-const ROUTINE: readonly RegExp[] = [];
+const ROUTINE: readonly RegExp[] = [/Failed to acquire idempotence PID from broker .*: retrying/];
 
 /** A librdkafka error line that says the connection to a broker is gone or failing. */
 const LOST =
