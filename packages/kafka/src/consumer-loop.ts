@@ -8,6 +8,7 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
+import { retrying } from './admin-retry.js';
 import {
   type Admin,
   type Consumer,
@@ -61,6 +62,12 @@ const COMMIT_EVERY_MS = 50;
 const CAPACITY_WAIT_MS = 500;
 /** Slack over the ack timeout for what a revoked partition's deliveries need to settle (ms). */
 const DRAIN_SLACK_MS = 2_000;
+/**
+ * How often the consumer refreshes its topic metadata (ms). A topic created a moment ago may be
+ * missing from the metadata the member joined with: the member is then assigned none of its
+ * partitions until the next refresh (librdkafka's default: 5 minutes).
+ */
+const METADATA_REFRESH_MS = 2_000;
 /** Longest a revoke waits for the deliveries of its partitions to settle (ms). */
 const DRAIN_MAX_MS = 20_000;
 
@@ -129,6 +136,8 @@ export class ConsumerLoop {
         // partitions without a committed offset that the start plan does not cover: topics found
         // later, whose records are all newer than the subscription
         fromBeginning: true,
+        // a subscribed topic the client's metadata does not hold yet is looked for this often
+        metadataMaxAge: METADATA_REFRESH_MS,
       },
       rebalance_cb: (event: RebalanceEvent, assignment: TopicPartitionOffset[]) =>
         this.#rebalance(event, assignment),
@@ -192,14 +201,10 @@ export class ConsumerLoop {
    */
   async #rebalance(event: RebalanceEvent, assignment: TopicPartitionOffset[]) {
     if (event.code === ErrorCodes.ERR__ASSIGN_PARTITIONS) {
-      let chosen: TopicPartitionOffset[] | undefined;
-      const plan = this.#plan;
-      this.#plan = undefined;
-      if (plan)
-        chosen = await this.#applyPlan(plan, assignment).catch((error) => {
-          this.#ctx.sink.reportError(error);
-          return undefined;
-        });
+      const chosen = await this.#applyPlan(assignment).catch((error) => {
+        this.#ctx.sink.reportError(error);
+        return undefined;
+      });
       const again = assignment.filter((tp) => this.#pausedOnce.delete(keyOf(tp.topic, tp.partition)));
       if (again.length > 0 && !this.#stopped) this.#resume(again);
       this.#ctx.status('group_joined', this.#ctx.groupId);
@@ -226,19 +231,44 @@ export class ConsumerLoop {
   }
 
   /**
-   * The start plan for the partitions assigned: those it covers start at their planned offset,
-   * committed first (so a member that takes them over later starts there too).
+   * The start plan for the partitions assigned, whenever they are assigned (a first assignment
+   * may come before the topics' metadata reached the client, and hold none of them): those it
+   * covers that still have no committed offset start at their planned offset, committed first
+   * (so a member that takes them over later starts there too). Undefined: the assignment as it is.
    */
-  async #applyPlan(plan: StartPlan, assignment: TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
-    const seeks: { topic: string; partition: number; offset: string }[] = [];
-    for (const { topic, partition } of assignment) {
-      const offset = plan.offsets.get(topic)?.get(partition);
-      if (offset !== undefined) seeks.push({ topic, partition, offset });
-    }
+  async #applyPlan(assignment: TopicPartitionOffset[]): Promise<TopicPartitionOffset[] | undefined> {
+    const plan = this.#plan;
+    if (!plan) return undefined;
+    const planned = assignment.filter((tp) => plan.offsets.get(tp.topic)?.has(tp.partition));
+    if (planned.length === 0) return undefined;
     const moved = await plan.movedSince(this.#ctx);
-    const applied = seeks.filter((seek) => !moved.has(keyOf(seek.topic, seek.partition)));
-    if (applied.length > 0) await this.#consumer.commitOffsets(applied);
-    const at = new Map(applied.map((s) => [keyOf(s.topic, s.partition), Number(s.offset)]));
+    // the admin client's answer: the consumer's own is held up by the rebalance under way
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of planned)
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const now = (
+      await retrying(() =>
+        this.#ctx.admin.fetchOffsets({
+          groupId: this.#ctx.groupId,
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        }),
+      )
+    ).flatMap(({ topic, partitions }) =>
+      partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })),
+    );
+    const seeks: { topic: string; partition: number; offset: string }[] = [];
+    for (const c of now) {
+      const key = keyOf(c.topic, c.partition);
+      const offset = plan.offsets.get(c.topic)?.get(c.partition);
+      if (offset === undefined || moved.has(key)) continue;
+      // at most once, a group planned as empty starts at the end whatever was committed
+      if (Number(c.offset) >= 0 && !plan.fromScratch) continue;
+      seeks.push({ topic: c.topic, partition: c.partition, offset });
+    }
+    for (const { topic, partition } of planned) plan.offsets.get(topic)?.delete(partition);
+    if (seeks.length === 0) return undefined;
+    await this.#consumer.commitOffsets(seeks);
+    const at = new Map(seeks.map((s) => [keyOf(s.topic, s.partition), Number(s.offset)]));
     return assignment.map((tp) => {
       const offset = at.get(keyOf(tp.topic, tp.partition));
       return offset === undefined ? { topic: tp.topic, partition: tp.partition } : { ...tp, offset };

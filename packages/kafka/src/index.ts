@@ -4,6 +4,7 @@ import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
 import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
+import { trackedAdmin } from './tracked-admin.js';
 
 export type { KafkaBusOptions, KafkaBusStatus, KafkaTopicSettings } from './options.js';
 export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
@@ -38,11 +39,12 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
       released = true;
     },
   );
+  const tracked = trackedAdmin(admin);
   const driver = new KafkaDriver(
     kafka,
-    admin,
+    tracked,
     producer,
-    new TopicRegistry(admin, resolved),
+    new TopicRegistry(tracked.admin, resolved),
     resolved,
     reporter,
   );

@@ -23,6 +23,7 @@ import type { ResolvedKafkaOptions } from './options.js';
 import { publishHint } from './publish-hints.js';
 import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
+import type { TrackedAdmin } from './tracked-admin.js';
 
 const BACKEND = 'kafka';
 /** Appended to an at-most-once group's consumer group id: never the at-least-once group of that name. */
@@ -31,17 +32,19 @@ const AT_MOST_ONCE_GROUP = '.at-most-once';
 /**
  * How often the cluster is asked for its metadata, and how long without any answer before the
  * connection counts as lost. A paused or cut-off broker keeps its sockets open, and the client
- * notices only when a request times out — a bus that only consumes might never say so. Up to 32
- * probes may wait at once, so that one probe stuck on a paused broker does not hide the answers
- * of the others.
+ * notices only when a request times out — a bus that only consumes might never say so. librdkafka
+ * asks any broker it is connected to; each probe holds a thread of Node's pool (4 by default,
+ * shared with the consumers' fetches) until its answer or timeout, so at most 2 wait at once.
  */
 const PROBE_EVERY_MS = 1_000;
 const UNRESPONSIVE_AFTER_MS = 5_000;
-const PROBES_OUTSTANDING = 32;
+const PROBES_OUTSTANDING = 2;
 /** How long one metadata probe may wait for its answer (ms). */
 const PROBE_TIMEOUT_MS = 5_000;
 /** Slack over `publishTimeoutMs` (librdkafka's `message.timeout.ms`) before a send counts as stalled here. */
 const SEND_SLACK_MS = 2_000;
+/** Longest `close()` waits for the admin requests under way (ms; their own timeouts are 5 s). */
+const ADMIN_IDLE_WAIT_MS = 12_000;
 /** Longest `close()` waits for the admin client to disconnect (ms). */
 const ADMIN_DISCONNECT_WAIT_MS = 1_000;
 /** Sends of one retry-topic copy before the consumer loop falls back to redelivering it itself. */
@@ -62,6 +65,8 @@ export class KafkaDriver implements BusDriver {
   readonly management: KafkaManagement;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
+  /** Resolves once no admin request is under way (see tracked-admin.ts). */
+  readonly #adminIdle: () => Promise<void>;
   /** Publishes and retry-topic copies; replaced after a fatal error (see `#renewProducer`). */
   #producer: Producer;
   #renewing: Promise<void> | undefined;
@@ -77,7 +82,7 @@ export class KafkaDriver implements BusDriver {
 
   constructor(
     kafka: Kafka,
-    admin: Admin,
+    tracked: TrackedAdmin,
     producer: Producer,
     topics: TopicRegistry,
     options: ResolvedKafkaOptions,
@@ -85,7 +90,9 @@ export class KafkaDriver implements BusDriver {
   ) {
     this.#reporter = reporter;
     this.#kafka = kafka;
+    const { admin } = tracked;
     this.#admin = admin;
+    this.#adminIdle = tracked.idle;
     this.#producer = producer;
     this.#topics = topics;
     this.#options = options;
@@ -350,7 +357,9 @@ export class KafkaDriver implements BusDriver {
     await Promise.all([...this.#sending]); // retry copies of members that were leaving
     await this.#renewing;
     await this.#producer.disconnect().catch(() => undefined);
-    // a probe to a paused broker may still wait for its answer
+    // an admin request under way runs on a thread of Node's pool that a disconnect would pull
+    // the client from under: wait for it (each ends within its own timeout)
+    await settledWithin(this.#adminIdle(), ADMIN_IDLE_WAIT_MS);
     await settledWithin(this.#admin.disconnect(), ADMIN_DISCONNECT_WAIT_MS);
   }
 }

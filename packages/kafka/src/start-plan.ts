@@ -1,7 +1,7 @@
 import type { DriverStartPosition } from '@omnibus/core';
 import { retrying } from './admin-retry.js';
 import type { Admin } from './client.js';
-import { keyOf } from './partition-drains.js';
+import { keyOf, splitKey } from './partition-drains.js';
 import { RETRY_SUFFIX } from './topics.js';
 
 /** What the start plan needs from a consumer loop's context. */
@@ -14,8 +14,10 @@ interface PlanContext {
 
 /** Where a subscription's partitions without a committed offset start. */
 export interface StartPlan {
-  /** Topic → partition → offset. */
+  /** Topic → partition → offset (a partition leaves the plan once it was assigned). */
   readonly offsets: Map<string, Map<number, string>>;
+  /** At most once, a group planned as empty: its partitions start at the end, committed or not. */
+  readonly fromScratch: boolean;
   /**
    * At most once, a group planned as empty: the partitions whose commit moved since the plan (a
    * member that started alongside has handed out from there; its commit stands — a seek back
@@ -50,17 +52,17 @@ async function committed(ctx: PlanContext, partitions: Map<string, number[]>) {
 export async function startPlan(ctx: PlanContext, topics: readonly string[]): Promise<StartPlan> {
   const offsets = new Map<string, Map<number, string>>();
   const before = new Map<string, string>();
+  const { admin, from } = ctx;
+  const fresh = topics.length > 0 && ctx.atMostOnce && (await groupIsEmpty(ctx));
   const plan: StartPlan = {
     offsets,
+    fromScratch: fresh,
     movedSince: async () => {
       const moved = new Set<string>();
       if (before.size === 0) return moved;
       const partitions = new Map<string, number[]>();
       for (const key of before.keys()) {
-        const [topic, partition] = [
-          key.slice(0, key.lastIndexOf('\u0000')),
-          Number(key.slice(key.lastIndexOf('\u0000') + 1)),
-        ];
+        const [topic, partition] = splitKey(key);
         partitions.set(topic, [...(partitions.get(topic) ?? []), partition]);
       }
       for (const { topic, partitions: ps } of await committed(ctx, partitions))
@@ -68,16 +70,13 @@ export async function startPlan(ctx: PlanContext, topics: readonly string[]): Pr
           const key = keyOf(topic, p.partition);
           if (before.has(key) && before.get(key) !== p.offset) moved.add(key);
         }
-      before.clear();
       return moved;
     },
   };
   if (topics.length === 0) return plan;
-  const { admin, from } = ctx;
   const marks = new Map<string, { partition: number; low: string; high: string }[]>();
   for (const topic of topics) marks.set(topic, await retrying(() => admin.fetchTopicOffsets(topic)));
   const partitions = new Map([...marks].map(([topic, ps]) => [topic, ps.map((p) => p.partition)]));
-  const fresh = ctx.atMostOnce && (await groupIsEmpty(ctx));
   for (const { topic, partitions: ps } of await committed(ctx, partitions)) {
     if (fresh) for (const p of ps) before.set(keyOf(topic, p.partition), p.offset);
     const missing = new Set(ps.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition));

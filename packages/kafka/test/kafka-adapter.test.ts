@@ -137,7 +137,9 @@ await withBroker('kafka', (broker) => {
   }, 120_000);
 
   it('topics: auto-created with 3 partitions; a pre-created one is used; a different explicit setting is a ConfigError', async () => {
-    const admin = new Kafka({ kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING } }).admin();
+    const admin = new Kafka({
+      kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING },
+    }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const auto = await bus();
@@ -167,7 +169,9 @@ await withBroker('kafka', (broker) => {
     const b = await bus();
     const own = await b.subscribe('cleanup.x');
     const named = await b.subscribe('cleanup.x', { group: 'keeper' });
-    const admin = new Kafka({ kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING } }).admin();
+    const admin = new Kafka({
+      kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING },
+    }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const groups = async () =>
