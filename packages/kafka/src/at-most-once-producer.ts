@@ -159,7 +159,6 @@ export class AtMostOnceProducer {
       );
     } catch (error) {
       this.dropped += batch.length;
-      if (process.env.OMNIBUS_DEBUG_AMO) console.error('AMO send failed', error);
       this.#report(
         'at_most_once_send_failed',
         redact(`${batch.length} at-most-once publish(es) lost: ${(error as Error)?.message ?? error}`),

@@ -18,7 +18,9 @@ export function trackedAdmin(admin: Admin): TrackedAdmin {
   const proxy = new Proxy(admin, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || property === 'connect' || property === 'disconnect') return value;
+      if (typeof value !== 'function') return value;
+      // the client's methods read its private fields: they run on the client, never on the proxy
+      if (property === 'connect' || property === 'disconnect') return value.bind(target);
       return (...args: unknown[]) => {
         const result = (value as (...a: unknown[]) => unknown).apply(target, args);
         if (result instanceof Promise) {
