@@ -1,11 +1,12 @@
 // createEventBusFromEnv with options from code: a logger, a status hook, required capabilities and
 // per-backend adapter options (a connection included), merged with OMNIBUS_URL by one rule — each
 // option comes from one place — and errors that name where the culprit was written.
+
+import confluent from '@confluentinc/kafka-javascript';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ConfigError, type EventBus, type Logger } from '@omnibus/core';
 import { uniqueName, withBroker } from '@omnibus/testing';
-import confluent from '@confluentinc/kafka-javascript';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEventBusFromEnv, type EventBusFromEnvOptions } from '../src/index.js';
 
