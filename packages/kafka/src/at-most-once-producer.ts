@@ -16,6 +16,7 @@ import {
   withTimeout,
 } from '@omnibus/core';
 import type { Kafka, Producer } from './client.js';
+import { messageMaxBytes } from './connection.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -184,6 +185,7 @@ export class AtMostOnceProducer {
         partitioner: 'murmur2_random',
         'linger.ms': 0,
         'message.timeout.ms': this.#options.publishTimeoutMs,
+        'message.max.bytes': messageMaxBytes(this.#options),
       });
       try {
         await withTimeout(

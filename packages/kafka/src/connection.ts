@@ -51,8 +51,18 @@ export function createProducer(kafka: Kafka, options: ResolvedKafkaOptions): Pro
     partitioner: 'murmur2_random',
     'linger.ms': 0,
     'message.timeout.ms': options.publishTimeoutMs,
+    'message.max.bytes': messageMaxBytes(options),
     retries: 2_147_483_647,
   });
+}
+
+/**
+ * librdkafka's client-side limit on a record (its default, 1,000,000 bytes, counts the headers
+ * and framing too, so a payload of exactly `maxPayloadBytes` would be refused before it is
+ * sent): room for the largest payload and its headers. The broker's own limit still applies.
+ */
+export function messageMaxBytes(options: ResolvedKafkaOptions): number {
+  return Math.max(1_048_576, options.maxPayloadBytes + 65_536);
 }
 
 /**
