@@ -52,10 +52,9 @@ const LEADER_WAIT_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * A topic's partitions with their low and high watermarks now. kafkajs 2.2.4's
- * `fetchTopicOffsets` fails on a topic created a moment ago whose metadata this client has only
- * in part ("not the leader", or a `TypeError` from inside kafkajs when one of its two offset
- * requests comes back empty): its metadata is fetched again and the call retried (bounded).
+ * A topic's partitions with their low and high watermarks now. `fetchTopicOffsets` can fail on a
+ * topic created a moment ago whose leaders the broker asked does not know yet (a transient
+ * error): its metadata is fetched again and the call retried (bounded).
  */
 export async function watermarks(
   admin: Admin,
