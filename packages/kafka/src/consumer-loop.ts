@@ -8,7 +8,6 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
-import { retrying } from './admin-retry.js';
 import {
   type Admin,
   type Consumer,
@@ -20,6 +19,7 @@ import {
   type KafkaRecord,
   type TopicPartitionOffset,
 } from './client.js';
+import { committedOffsets } from './committed-offsets.js';
 import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { Drains, keyOf, splitKey } from './partition-drains.js';
@@ -68,6 +68,8 @@ const DRAIN_SLACK_MS = 2_000;
  * partitions until the next refresh (librdkafka's default: 5 minutes).
  */
 const METADATA_REFRESH_MS = 2_000;
+/** How long reading the group's commits for the start plan may take (ms). */
+const COMMITTED_TIMEOUT_MS = 10_000;
 /** Longest a revoke waits for the deliveries of its partitions to settle (ms). */
 const DRAIN_MAX_MS = 20_000;
 
@@ -162,12 +164,14 @@ export class ConsumerLoop {
       );
       this.#discoveryTimer.unref?.();
     }
+    await this.#consumer.connect();
+    // the group's commits as the consumer reads them (no admin coordinator request)
     this.#plan = await startPlan(
       this.#ctx,
       initial.flatMap((t) => this.#readsOf(t)),
+      (partitions) => committedOffsets(this.#consumer, partitions, COMMITTED_TIMEOUT_MS),
     );
     for (const t of initial) this.#topics.add(t);
-    await this.#consumer.connect();
     if (this.#topics.size === 0) return; // nothing to read until a topic appears
     const joined = new Promise<void>((resolve) => {
       this.#onJoin = resolve;
@@ -231,41 +235,21 @@ export class ConsumerLoop {
   }
 
   /**
-   * The start plan for the partitions assigned, whenever they are assigned (a first assignment
-   * may come before the topics' metadata reached the client, and hold none of them): those it
-   * covers that still have no committed offset start at their planned offset, committed first
-   * (so a member that takes them over later starts there too). Undefined: the assignment as it is.
+   * The start plan, on the first assignment: every partition it covers (assigned to this member
+   * or not) starts at its planned offset, committed now, in this generation — a member that is
+   * assigned one later (or this one, when the first assignment held none of a topic whose
+   * metadata had not reached the client yet) starts there. The assigned ones start there at once.
+   * Undefined: the assignment as it is.
    */
   async #applyPlan(assignment: TopicPartitionOffset[]): Promise<TopicPartitionOffset[] | undefined> {
     const plan = this.#plan;
+    this.#plan = undefined;
     if (!plan) return undefined;
-    const planned = assignment.filter((tp) => plan.offsets.get(tp.topic)?.has(tp.partition));
-    if (planned.length === 0) return undefined;
-    const moved = await plan.movedSince(this.#ctx);
-    // the admin client's answer: the consumer's own is held up by the rebalance under way
-    const byTopic = new Map<string, number[]>();
-    for (const { topic, partition } of planned)
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    const now = (
-      await retrying(() =>
-        this.#ctx.admin.fetchOffsets({
-          groupId: this.#ctx.groupId,
-          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-        }),
-      )
-    ).flatMap(({ topic, partitions }) =>
-      partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })),
-    );
+    const moved = plan.fromScratch ? await plan.movedSince(this.#ctx) : new Set<string>();
     const seeks: { topic: string; partition: number; offset: string }[] = [];
-    for (const c of now) {
-      const key = keyOf(c.topic, c.partition);
-      const offset = plan.offsets.get(c.topic)?.get(c.partition);
-      if (offset === undefined || moved.has(key)) continue;
-      // at most once, a group planned as empty starts at the end whatever was committed
-      if (Number(c.offset) >= 0 && !plan.fromScratch) continue;
-      seeks.push({ topic: c.topic, partition: c.partition, offset });
-    }
-    for (const { topic, partition } of planned) plan.offsets.get(topic)?.delete(partition);
+    for (const [topic, partitions] of plan.offsets)
+      for (const [partition, offset] of partitions)
+        if (!moved.has(keyOf(topic, partition))) seeks.push({ topic, partition, offset });
     if (seeks.length === 0) return undefined;
     await this.#consumer.commitOffsets(seeks);
     const at = new Map(seeks.map((s) => [keyOf(s.topic, s.partition), Number(s.offset)]));

@@ -12,6 +12,11 @@ interface PlanContext {
   readonly atMostOnce: boolean;
 }
 
+/** The group's committed offsets of these partitions (negative: none), as the member's consumer reads them. */
+export type ReadCommitted = (
+  partitions: { topic: string; partition: number }[],
+) => Promise<{ topic: string; partition: number; offset: string }[]>;
+
 /** Where a subscription's partitions without a committed offset start. */
 export interface StartPlan {
   /** Topic → partition → offset (a partition leaves the plan once it was assigned). */
@@ -32,7 +37,10 @@ async function groupIsEmpty(ctx: PlanContext): Promise<boolean> {
   return (groups[0]?.members.length ?? 0) === 0;
 }
 
-/** A group's committed offset on each partition of `topics` (negative: none). */
+/**
+ * A group's committed offset on each partition of `topics` (negative: none), from the admin
+ * client: a coordinator request (at most once only, see `movedSince`).
+ */
 async function committed(ctx: PlanContext, partitions: Map<string, number[]>) {
   if (partitions.size === 0) return [];
   return retrying(() =>
@@ -49,7 +57,11 @@ async function committed(ctx: PlanContext, partitions: Map<string, number[]>) {
  * joins, so that nothing published after `subscribe` resolves is missed. At most once, a group
  * nobody is in starts at the end of every partition (what was published meanwhile is missed).
  */
-export async function startPlan(ctx: PlanContext, topics: readonly string[]): Promise<StartPlan> {
+export async function startPlan(
+  ctx: PlanContext,
+  topics: readonly string[],
+  readCommitted: ReadCommitted,
+): Promise<StartPlan> {
   const offsets = new Map<string, Map<number, string>>();
   const before = new Map<string, string>();
   const { admin, from } = ctx;
@@ -77,7 +89,12 @@ export async function startPlan(ctx: PlanContext, topics: readonly string[]): Pr
   const marks = new Map<string, { partition: number; low: string; high: string }[]>();
   for (const topic of topics) marks.set(topic, await retrying(() => admin.fetchTopicOffsets(topic)));
   const partitions = new Map([...marks].map(([topic, ps]) => [topic, ps.map((p) => p.partition)]));
-  for (const { topic, partitions: ps } of await committed(ctx, partitions)) {
+  const now = await readCommitted(
+    [...partitions].flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))),
+  );
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const c of now) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), c]);
+  for (const [topic, ps] of byTopic) {
     if (fresh) for (const p of ps) before.set(keyOf(topic, p.partition), p.offset);
     const missing = new Set(ps.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition));
     if (missing.size === 0) continue;
