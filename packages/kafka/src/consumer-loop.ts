@@ -49,6 +49,8 @@ export interface ConsumerLoopContext {
   readonly ackTimeoutMs: number;
   readonly sink: DeliverySink;
   status(type: string, detail?: string): void;
+  /** At most once: messages a leaving member skips (counted in `stats().dropped`). */
+  dropped(count: number): void;
   /** Records arrived: the connection works (reports recovery after a loss). */
   alive(): void;
 }
@@ -119,6 +121,8 @@ export class ConsumerLoop {
   #discoveryTimer: ReturnType<typeof setInterval> | undefined;
   #unlisten: (() => void) | undefined;
   #subscribing: Promise<void> = Promise.resolve();
+  /** At most once: the next offset of each partition this member committed (see `#leaveAtMostOnce`). */
+  readonly #amoNext = new Map<string, number>();
   /** The start plan, applied on the first assignment. */
   #plan: StartPlan | undefined;
   #onJoin: (() => void) | undefined;
@@ -427,6 +431,7 @@ export class ConsumerLoop {
       this.#ctx.status('commit_failed', (error as Error)?.message);
       return;
     }
+    this.#amoNext.set(keyOf(topic, partition), Number(last) + 1);
     resolveOffset(last);
     for (const delivery of deliveries) this.#ctx.sink.push(delivery);
   }
@@ -594,11 +599,38 @@ export class ConsumerLoop {
     await this.#batch;
   }
 
+  /**
+   * At most once, a member leaving its group: what was stored on its partitions while it was a
+   * member and it never fetched is skipped now — counted as dropped, and committed past — as
+   * what it fetched and never handed out is. A group nobody is in starts at the end of each
+   * partition, so the next member would skip those records without anyone counting them.
+   */
+  async #leaveAtMostOnce(): Promise<void> {
+    const skips: { topic: string; partition: number; offset: string }[] = [];
+    let skipped = 0;
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of this.#consumer.assignment())
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    for (const [topic, partitions] of byTopic) {
+      for (const { partition, high } of await this.#ctx.admin.fetchTopicOffsets(topic)) {
+        const next = this.#amoNext.get(keyOf(topic, partition));
+        if (!partitions.includes(partition) || next === undefined || Number(high) <= next) continue;
+        skipped += Number(high) - next;
+        skips.push({ topic, partition, offset: String(high) });
+      }
+    }
+    if (skips.length === 0) return;
+    await this.#consumer.commitOffsets(skips);
+    this.#ctx.dropped(skipped);
+  }
+
   /** After core settled everything this member held: last commit, leave the group, delete an own group. */
   async finish(): Promise<void> {
     await this.#drains.settled(undefined, Number.POSITIVE_INFINITY);
     await this.#committing;
     await this.#commit();
+    if (this.#ctx.atMostOnce && this.#ctx.grouped)
+      await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
     await this.#consumer.disconnect();
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }

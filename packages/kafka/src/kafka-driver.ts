@@ -79,6 +79,8 @@ export class KafkaDriver implements BusDriver {
   readonly #stopWatching: () => void;
   /** At-most-once publishes (queued, sent with `acks: 1` on a producer of their own, never twice). */
   readonly #atMostOnce: AtMostOnceProducer;
+  /** Records leaving at-most-once members skipped (never fetched while they were members). */
+  #droppedOnLeave = 0;
 
   constructor(
     kafka: Kafka,
@@ -139,9 +141,9 @@ export class KafkaDriver implements BusDriver {
     });
   }
 
-  /** At-most-once publishes a failed send lost. */
+  /** At-most-once publishes a failed send lost, and records leaving at-most-once members skipped. */
   extraStats(): { dropped: number } {
-    return { dropped: this.#atMostOnce.dropped };
+    return { dropped: this.#atMostOnce.dropped + this.#droppedOnLeave };
   }
 
   setStatusListener(listener: (status: BusStatus) => void): void {
@@ -325,6 +327,9 @@ export class KafkaDriver implements BusDriver {
       ackTimeoutMs: request.ackTimeoutMs,
       sink: request.sink,
       status: (type, detail) => this.#status(type, detail),
+      dropped: (count) => {
+        this.#droppedOnLeave += count;
+      },
       alive: () => {
         if (this.#reporter.lost) this.#reporter.report({ type: 'consumer_resumed', connection: 'restored' });
       },
@@ -345,6 +350,9 @@ export class KafkaDriver implements BusDriver {
           .catch((error) => request.sink.reportError(error))
           .finally(() => this.#finishing.delete(finishing));
         this.#finishing.add(finishing);
+        // at most once nothing waits for core to settle: the member leaves (and counts what it
+        // skips) before the subscription's close resolves
+        if (request.atMostOnce) await finishing;
       },
     };
   }
