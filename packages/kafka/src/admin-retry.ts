@@ -25,7 +25,7 @@ export function transient(error: unknown): boolean {
 }
 
 /**
- * Retries an admin call that failed transiently — a topic created a moment ago whose leader the
+ * Retries a call to the cluster (admin, or the consumer's committed offsets) that failed transiently — a topic created a moment ago whose leader the
  * broker asked does not know yet, a group's coordinator still moving right after the group is
  * first named. Bounded: 10 tries, 100 ms more between each.
  */

@@ -8,6 +8,7 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
+import { retrying } from './admin-retry.js';
 import {
   type Admin,
   type Consumer,
@@ -173,7 +174,8 @@ export class ConsumerLoop {
     this.#plan = await startPlan(
       this.#ctx,
       initial.flatMap((t) => this.#readsOf(t)),
-      (partitions) => committedOffsets(this.#consumer, partitions, COMMITTED_TIMEOUT_MS),
+      // a coordinator still loading or moving (a broker just started) answers "not coordinator"
+      (partitions) => retrying(() => committedOffsets(this.#consumer, partitions, COMMITTED_TIMEOUT_MS)),
     );
     for (const t of initial) this.#topics.add(t);
     if (this.#topics.size === 0) return; // nothing to read until a topic appears
