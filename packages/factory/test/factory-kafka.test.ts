@@ -1,6 +1,9 @@
+import confluent from '@confluentinc/kafka-javascript';
 import { ConfigError, type EventBus } from '@omnibus/core';
 import { withBroker } from '@omnibus/testing';
-import { Kafka, logLevel } from 'kafkajs';
+
+const { Kafka, logLevel } = confluent.KafkaJS;
+
 import { afterEach, expect, it } from 'vitest';
 import { createEventBusFromEnv } from '../src/index.js';
 
@@ -30,11 +33,13 @@ await withBroker('kafka', (broker) => {
     }
     await bus.close();
     bus = undefined;
-    const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING },
+    }).admin();
     await admin.connect();
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
     expect(topics.sort()).toEqual([`${topicPrefix}factory`, `${topicPrefix}factory.omnibus-retry`]);
-    const [meta] = (await admin.fetchTopicMetadata({ topics: [`${topicPrefix}factory`] })).topics;
+    const [meta] = await admin.fetchTopicMetadata({ topics: [`${topicPrefix}factory`] });
     expect(meta?.partitions).toHaveLength(2);
     await admin.deleteTopics({ topics });
     await admin.disconnect();

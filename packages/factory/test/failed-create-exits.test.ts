@@ -4,7 +4,7 @@ import { testFailedCreateExits } from '@omnibus/testing';
 
 /**
  * How long after its ConnectionError the child may take to exit: at once for NATS, Redis and
- * RabbitMQ; Kafka may still run the connect retries kafkajs had scheduled (about 2 s at most).
+ * RabbitMQ; Kafka's are released before any client exists (the broker address is probed first).
  */
 const EXIT_WITHIN_MS = { nats: 2_000, redis: 2_000, kafka: 4_000, amqp: 2_000 } as const;
 

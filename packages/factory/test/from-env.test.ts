@@ -1,11 +1,12 @@
 // createEventBusFromEnv with options from code: a logger, a status hook, required capabilities and
 // per-backend adapter options (a connection included), merged with OMNIBUS_URL by one rule — each
 // option comes from one place — and errors that name where the culprit was written.
+
+import confluent from '@confluentinc/kafka-javascript';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ConfigError, type EventBus, type Logger } from '@omnibus/core';
 import { uniqueName, withBroker } from '@omnibus/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEventBusFromEnv, type EventBusFromEnvOptions } from '../src/index.js';
 
@@ -150,7 +151,8 @@ describe('URL parameter errors through the factory: OMNIBUS_URL.<parameter>, wit
   });
 
   it('a connection from code with the scheme alone is used (kafka:// names no broker, and needs none)', async () => {
-    const kafka = new Kafka({ brokers: ['127.0.0.1:1'], retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+    const { Kafka, logLevel } = confluent.KafkaJS;
+    const kafka = new Kafka({ kafkaJS: { brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING } });
     const error = await createEventBusFromEnv({
       env: { OMNIBUS_URL: 'kafka://' },
       kafka: { kafka, connectTimeoutMs: 300 },

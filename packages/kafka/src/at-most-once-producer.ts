@@ -15,7 +15,8 @@ import {
   settledWithin,
   withTimeout,
 } from '@omnibus/core';
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from './client.js';
+import { messageMaxBytes } from './connection.js';
 import { toRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -149,7 +150,6 @@ export class AtMostOnceProducer {
     try {
       const producer = await this.#connected();
       const sending = producer.sendBatch({
-        acks: 1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       sending.catch(() => undefined); // past the timeout its outcome is unknown
@@ -171,14 +171,21 @@ export class AtMostOnceProducer {
   #connected(): Promise<Producer> {
     this.#producer ??= (async () => {
       const producer = this.#kafka.producer({
+        kafkaJS: {
+          idempotent: false,
+          acks: 1,
+          // one request at a time: a send that timed out is never overtaken by the next
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          // a send is never retried (it could be stored twice)
+          retry: { retries: 0 },
+        },
+        'enable.idempotence': false,
         // the same partitioner as the at-least-once producer: a subject stays on one partition
-        createPartitioner: Partitioners.DefaultPartitioner,
-        idempotent: false,
-        // one request at a time: a send that timed out is never overtaken by the next
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // a send is never retried (it could be stored twice); these cover connecting only
-        retry: { retries: 0 },
+        partitioner: 'murmur2_random',
+        'linger.ms': 0,
+        'message.timeout.ms': this.#options.publishTimeoutMs,
+        'message.max.bytes': messageMaxBytes(this.#options),
       });
       try {
         await withTimeout(

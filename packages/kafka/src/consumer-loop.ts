@@ -8,18 +8,31 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message as KafkaRecord } from 'kafkajs';
 import { retrying } from './admin-retry.js';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  ErrorCodes,
+  errorCode,
+  type Kafka,
+  type KafkaMessage,
+  type KafkaRecord,
+  type TopicPartitionOffset,
+} from './client.js';
+import { committedOffsets } from './committed-offsets.js';
 import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { Drains, keyOf, splitKey } from './partition-drains.js';
 import { PartitionOffsets } from './partition-offsets.js';
+import { type StartPlan, startPlan } from './start-plan.js';
 import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
 
 /** What one subscription's consumer needs from the driver. */
 export interface ConsumerLoopContext {
   readonly kafka: Kafka;
   readonly admin: Admin;
-  /** Stores a retry-topic copy (renewing a failed producer, a few tries); rejects when it could not. */
+  /** Stores a retry-topic copy (a few tries); rejects when it could not. */
   sendRetryCopy(topic: string, record: KafkaRecord): Promise<void>;
   readonly topics: TopicRegistry;
   readonly options: ResolvedKafkaOptions;
@@ -33,89 +46,110 @@ export interface ConsumerLoopContext {
   readonly atMostOnce: boolean;
   readonly pattern: string;
   readonly from: DriverStartPosition;
+  /** The subscription's ack timeout: bounds how long a revoke waits for what this member holds. */
+  readonly ackTimeoutMs: number;
   readonly sink: DeliverySink;
   status(type: string, detail?: string): void;
+  /** At most once: messages a leaving member skips (counted in `stats().dropped`). */
+  dropped(count: number): void;
   /** Records arrived: the connection works (reports recovery after a loss). */
   alive(): void;
 }
 
 /** How long acks gather before their offsets are committed together. */
 const COMMIT_EVERY_MS = 50;
+/**
+ * How long a batch waits inside `eachBatch` for room in the subscription before its partition is
+ * paused until there is room (a fetch loop blocked for long would hold up rebalances).
+ */
+const CAPACITY_WAIT_MS = 500;
+/** Slack over the ack timeout for what a revoked partition's deliveries need to settle (ms). */
+const DRAIN_SLACK_MS = 2_000;
+/**
+ * How often the consumer refreshes its topic metadata (ms). A topic created a moment ago may be
+ * missing from the metadata the member joined with: the member is then assigned none of its
+ * partitions until the next refresh (librdkafka's default: 5 minutes).
+ */
+const METADATA_REFRESH_MS = 2_000;
+/** How long reading the group's commits for the start plan may take (ms). */
+const COMMITTED_TIMEOUT_MS = 10_000;
+/** Longest a revoke waits for the deliveries of its partitions to settle (ms). */
+const DRAIN_MAX_MS = 20_000;
 
 const retryTopicOf = (topic: string) => (topic.endsWith(RETRY_SUFFIX) ? topic : `${topic}${RETRY_SUFFIX}`);
 
+/** A rebalance as librdkafka reports it to the callback. */
+interface RebalanceEvent {
+  code: number;
+}
+
 /**
- * One subscription's Kafka consumer (its own consumer group, or the named
- * group's). Commits only after ack, up to the lowest offset not yet done in each
- * partition. A nak, a handler failure or an ack timeout sends a copy to the
- * subject topic's retry topic (attempt + 1, due time, group) and marks the
- * original done, so the partition never waits for a delay; the retry topic's
- * partition pauses only while its head is not yet due. A message released unseen
- * on close stays uncommitted: the next member starts there, at the same attempt.
- * When its retry copy cannot be stored, a message comes back from this member
- * itself (attempt + 1, after its delay), its offset still open: the partition's
- * commit point waits for it, never skips it.
+ * One subscription's Kafka consumer (its own consumer group, or the named group's). Commits only
+ * after ack, up to the lowest offset not yet done in each partition. A nak, a handler failure or
+ * an ack timeout sends a copy to the subject topic's retry topic (attempt + 1, due time, group)
+ * and marks the original done, so the partition never waits for a delay; the retry topic's
+ * partition pauses only while its head is not yet due.
+ *
+ * Rebalances go through librdkafka's `rebalance_cb`, which the client awaits before it gives
+ * partitions up: on revoke this member waits (bounded by the ack timeout) until every delivery of
+ * the revoked partitions is settled, commits, and forgets them — so the partition's next owner
+ * starts after everything acked here and hands out nothing this member handed out. On the first
+ * assignment the start plan (`from`) moves partitions without a committed offset to their start,
+ * and commits it, before anything is fetched.
  */
 export class ConsumerLoop {
   readonly #ctx: ConsumerLoopContext;
   readonly #consumer: Consumer;
   readonly #topics = new Set<string>();
   readonly #partitions = new Map<string, PartitionOffsets>();
-  readonly #resumeTimers = new Set<ReturnType<typeof setTimeout>>();
-  /** Spans topics that may be created later (pattern starts with a wildcard, or a custom mapping). */
+  /** Deliveries handed to the sink and not yet released, per partition. */
+  readonly #drains = new Drains();
+  /** Retry partitions paused until their head is due → the timer that resumes them. */
+  readonly #dueTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Partitions paused until the subscription has room → their resume. */
+  readonly #waitingForRoom = new Map<string, () => void>();
+  /** Partitions this member paused at some point (resumed when assigned again). */
+  readonly #pausedOnce = new Set<string>();
   readonly #discovers: boolean;
   #stopped = false;
-  /** Waiters for capacity (a partition's batch, a message coming back). */
+  #running = false;
   readonly #capacityWaiters = new Set<() => void>();
-  /** Messages whose retry copy could not be stored, waiting for their delay → release them now (on stop). */
-  readonly #comingBack = new Map<ReturnType<typeof setTimeout>, () => void>();
+  /** Messages whose retry copy could not be stored, waiting for their delay → partition and release. */
+  readonly #comingBack = new Map<ReturnType<typeof setTimeout>, { key: string; release: () => void }>();
   #batch: Promise<void> = Promise.resolve();
-  #held = 0;
-  #whenIdle: (() => void) | undefined;
   #commitQueued = false;
   #committing: Promise<void> = Promise.resolve();
   #discoveryTimer: ReturnType<typeof setInterval> | undefined;
   #unlisten: (() => void) | undefined;
-  #restarting: Promise<void> | undefined;
-  #onJoin: ((assignment: Record<string, number[]>) => void) | undefined;
-  /** At most once, a group planned as empty: each partition's commit when the plan was made. */
-  readonly #planCommitted = new Map<string, string>();
+  #subscribing: Promise<void> = Promise.resolve();
+  /** At most once: the next offset of each partition this member committed (see `#leaveAtMostOnce`). */
+  readonly #amoNext = new Map<string, number>();
+  /** The start plan, applied on the first assignment. */
+  #plan: StartPlan | undefined;
+  #onJoin: (() => void) | undefined;
 
   constructor(ctx: ConsumerLoopContext) {
     this.#ctx = ctx;
     const first = ctx.pattern.split('.', 1)[0] as string;
     this.#discovers = !ctx.topics.perFirstToken ? hasWildcard(ctx.pattern) : first === '*' || first === '>';
     this.#consumer = ctx.kafka.consumer({
-      groupId: ctx.groupId,
-      sessionTimeout: ctx.options.sessionTimeoutMs,
-      heartbeatInterval: Math.min(1_000, Math.floor(ctx.options.sessionTimeoutMs / 3)),
-      maxWaitTimeInMs: ctx.options.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2_000 },
+      kafkaJS: {
+        groupId: ctx.groupId,
+        sessionTimeout: ctx.options.sessionTimeoutMs,
+        heartbeatInterval: Math.min(1_000, Math.floor(ctx.options.sessionTimeoutMs / 3)),
+        maxWaitTimeInMs: ctx.options.maxWaitTimeMs,
+        allowAutoTopicCreation: false,
+        autoCommit: false,
+        // partitions without a committed offset that the start plan does not cover: topics found
+        // later, whose records are all newer than the subscription
+        fromBeginning: true,
+        // a subscribed topic the client's metadata does not hold yet is looked for this often
+        metadataMaxAge: METADATA_REFRESH_MS,
+      },
+      rebalance_cb: (event: RebalanceEvent, assignment: TopicPartitionOffset[]) =>
+        this.#rebalance(event, assignment),
     });
-    ctx.sink.onCapacity(() => this.#wakeAll());
-    const { GROUP_JOIN, CRASH, CONNECT } = this.#consumer.events;
-    this.#consumer.on(GROUP_JOIN, (e) => {
-      const assigned = e.payload.memberAssignment as Record<string, number[]>;
-      // partitions this member lost: their unacked messages belong to the new owner now
-      for (const key of [...this.#partitions.keys()]) {
-        const [topic, partition] = splitKey(key);
-        if (!assigned[topic]?.includes(partition)) this.#partitions.delete(key);
-      }
-      ctx.status('group_joined', ctx.groupId);
-      const onJoin = this.#onJoin;
-      this.#onJoin = undefined;
-      onJoin?.(assigned);
-    });
-    // a rebalance starts: commit what is done now, with this generation, before kafkajs rejoins (its
-    // JoinGroup goes out after this request on the coordinator's connection). Afterwards the commit
-    // would be refused (a new generation) and a partition handed to another member would be read
-    // again from the last commit: messages acked here handed out a second time
-    this.#consumer.on(this.#consumer.events.REBALANCING, () => {
-      this.#committing = this.#committing.then(() => this.#commit());
-    });
-    this.#consumer.on(CRASH, (e) => ctx.status('consumer_crashed', String(e.payload.error?.message ?? '')));
-    this.#consumer.on(CONNECT, () => ctx.status('consumer_connected', ctx.groupId));
+    ctx.sink.onCapacity(() => this.#onCapacity());
   }
 
   /** Subscribes; resolves once every message published after it will be delivered. */
@@ -135,28 +169,31 @@ export class ConsumerLoop {
       );
       this.#discoveryTimer.unref?.();
     }
-    const plan = await this.#startPlan(initial);
-    for (const t of initial) this.#topics.add(t);
     await this.#consumer.connect();
-    await this.#run(plan);
-  }
-
-  /**
-   * Subscribes and runs the consumer. With a start plan (the first run), every
-   * topic stays paused until this member has joined and moved the partitions it
-   * got that have no committed offset to their planned start, and committed that:
-   * nothing is fetched from a wrong position, and nothing published after
-   * `subscribe` resolved is missed.
-   */
-  async #run(plan?: StartPlan): Promise<void> {
-    const topics = [...this.#topics].flatMap((t) => this.#readsOf(t));
-    if (topics.length === 0) return; // nothing to read until a topic appears
-    await this.#consumer.subscribe({ topics, fromBeginning: true });
-    const joined = new Promise<Record<string, number[]>>((resolve) => {
+    // the group's commits as the consumer reads them (no admin coordinator request)
+    this.#plan = await startPlan(
+      this.#ctx,
+      initial.flatMap((t) => this.#readsOf(t)),
+      // a coordinator still loading or moving (a broker just started) answers "not coordinator"
+      (partitions) => retrying(() => committedOffsets(this.#consumer, partitions, COMMITTED_TIMEOUT_MS)),
+    );
+    for (const t of initial) this.#topics.add(t);
+    if (this.#topics.size === 0) return; // nothing to read until a topic appears
+    const joined = new Promise<void>((resolve) => {
       this.#onJoin = resolve;
     });
-    const running = this.#consumer.run({
-      autoCommit: false,
+    await this.#subscribe();
+    const limit = this.#ctx.options.connectTimeoutMs * 3;
+    await withTimeout(joined, limit, `joining the group took longer than ${limit} ms`);
+  }
+
+  /** Subscribes to every topic read (replacing the last subscription), and starts fetching once. */
+  async #subscribe(): Promise<void> {
+    const topics = [...this.#topics].flatMap((t) => this.#readsOf(t));
+    await this.#consumer.subscribe({ topics, replace: true });
+    if (this.#running) return;
+    this.#running = true;
+    await this.#consumer.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => {
@@ -165,62 +202,67 @@ export class ConsumerLoop {
         return batch;
       },
     });
-    if (!plan) return running;
-    const all = topics.map((topic) => ({ topic }));
-    this.#consumer.pause(all);
-    await running;
-    const limit = this.#ctx.options.connectTimeoutMs * 3;
-    const assignment = await withTimeout(joined, limit, `joining the group took longer than ${limit} ms`);
-    const seeks: { topic: string; partition: number; offset: string }[] = [];
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        const offset = plan.get(topic)?.get(partition);
-        if (offset !== undefined) seeks.push({ topic, partition, offset });
-      }
-    }
-    const moved = await this.#movedSincePlan();
-    const applied = seeks.filter((seek) => !moved.has(`${seek.topic}\u0000${seek.partition}`));
-    for (const seek of applied) this.#consumer.seek(seek);
-    if (applied.length > 0) await this.#consumer.commitOffsets(applied);
-    this.#consumer.resume(all);
   }
 
   /**
-   * Where a group starts on partitions it has no committed offset for: `from`
-   * on subject topics, the end on retry topics. Topics found later start at their
-   * beginning (everything in them is newer than the subscription).
+   * librdkafka's rebalance callback (awaited by the client before the assignment changes). On
+   * assign: the start plan, the first time; partitions this member paused before are resumed
+   * (a new assignment starts unpaused here). On revoke: drain, commit, forget.
    */
-  async #startPlan(topics: string[]): Promise<StartPlan> {
-    const plan: StartPlan = new Map();
-    if (topics.length === 0) return plan;
-    const { admin, groupId, from } = this.#ctx;
-    const all = topics.flatMap((t) => this.#readsOf(t));
-    const committed = await retrying(() => admin.fetchOffsets({ groupId, topics: all }));
-    // at most once, a group nobody is in starts at the end: what was published meanwhile is missed
-    const fresh = this.#ctx.atMostOnce && (await this.#groupIsEmpty());
-    for (const { topic, partitions } of committed) {
-      if (fresh)
-        for (const p of partitions) this.#planCommitted.set(`${topic}\u0000${p.partition}`, p.offset);
-      const missing = new Set(
-        partitions.filter((p) => fresh || Number(p.offset) < 0).map((p) => p.partition),
-      );
-      if (missing.size === 0) continue;
-      const retry = topic.endsWith(RETRY_SUFFIX);
-      const byTime = !retry && typeof from === 'object';
-      const positions: { partition: number; offset?: string; low?: string; high?: string }[] = byTime
-        ? await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, from.time))
-        : await retrying(() => admin.fetchTopicOffsets(topic));
-      const chosen = new Map<number, string>();
-      for (const p of positions) {
-        if (!missing.has(p.partition)) continue;
-        chosen.set(
-          p.partition,
-          String((byTime ? p.offset : !retry && from === 'earliest' ? p.low : p.high) ?? '0'),
-        );
-      }
-      plan.set(topic, chosen);
+  async #rebalance(event: RebalanceEvent, assignment: TopicPartitionOffset[]) {
+    if (event.code === ErrorCodes.ERR__ASSIGN_PARTITIONS) {
+      const chosen = await this.#applyPlan(assignment).catch((error) => {
+        this.#ctx.sink.reportError(error);
+        return undefined;
+      });
+      const again = assignment.filter((tp) => this.#pausedOnce.delete(keyOf(tp.topic, tp.partition)));
+      if (again.length > 0 && !this.#stopped) this.#resume(again);
+      this.#ctx.status('group_joined', this.#ctx.groupId);
+      const onJoin = this.#onJoin;
+      this.#onJoin = undefined;
+      onJoin?.();
+      return chosen;
     }
-    return plan;
+    if (event.code !== ErrorCodes.ERR__REVOKE_PARTITIONS) return undefined;
+    const keys = assignment.map((tp) => keyOf(tp.topic, tp.partition));
+    for (const key of keys) this.#forgetPauses(key);
+    for (const [timer, back] of this.#comingBack) {
+      if (!keys.includes(back.key)) continue;
+      clearTimeout(timer);
+      this.#comingBack.delete(timer);
+      back.release(); // left uncommitted: the partition's next reader starts there
+    }
+    const limit = Math.min(DRAIN_MAX_MS, this.#ctx.ackTimeoutMs + DRAIN_SLACK_MS);
+    await this.#drains.settled(keys, limit);
+    await this.#committing;
+    await this.#commit(keys);
+    for (const key of keys) this.#partitions.delete(key);
+    return undefined;
+  }
+
+  /**
+   * The start plan, on the first assignment: every partition it covers (assigned to this member
+   * or not) starts at its planned offset, committed now, in this generation — a member that is
+   * assigned one later (or this one, when the first assignment held none of a topic whose
+   * metadata had not reached the client yet) starts there. The assigned ones start there at once.
+   * Undefined: the assignment as it is.
+   */
+  async #applyPlan(assignment: TopicPartitionOffset[]): Promise<TopicPartitionOffset[] | undefined> {
+    const plan = this.#plan;
+    this.#plan = undefined;
+    if (!plan) return undefined;
+    const moved = plan.fromScratch ? await plan.movedSince(this.#ctx) : new Set<string>();
+    const seeks: { topic: string; partition: number; offset: string }[] = [];
+    for (const [topic, partitions] of plan.offsets)
+      for (const [partition, offset] of partitions)
+        if (!moved.has(keyOf(topic, partition))) seeks.push({ topic, partition, offset });
+    if (seeks.length === 0) return undefined;
+    await this.#consumer.commitOffsets(seeks);
+    const at = new Map(seeks.map((s) => [keyOf(s.topic, s.partition), Number(s.offset)]));
+    return assignment.map((tp) => {
+      const offset = at.get(keyOf(tp.topic, tp.partition));
+      return offset === undefined ? { topic: tp.topic, partition: tp.partition } : { ...tp, offset };
+    });
   }
 
   async #addTopics(candidates: string[]): Promise<void> {
@@ -230,19 +272,12 @@ export class ConsumerLoop {
     );
     if (fresh.length === 0) return;
     for (const t of fresh) this.#topics.add(t);
-    // kafkajs subscribes only while stopped: restart the consumer with the larger set
-    const previous = this.#restarting ?? Promise.resolve();
-    this.#restarting = previous.then(async () => {
+    this.#subscribing = this.#subscribing.then(async () => {
       if (this.#stopped) return;
       this.#ctx.status('topics_added', fresh.join(','));
-      // stopping leaves the group, and its partitions may move to another member: commit what
-      // was acked first, or that member would get it again from the last commit
-      await this.#committing;
-      await this.#commit();
-      await this.#consumer.stop();
-      await this.#run();
+      await this.#subscribe();
     });
-    await this.#restarting.catch((e) => this.#ctx.sink.reportError(e));
+    await this.#subscribing.catch((e) => this.#ctx.sink.reportError(e));
   }
 
   /** The topics read for a subject topic: it and its retry topic (at most once: it alone). */
@@ -255,10 +290,15 @@ export class ConsumerLoop {
     return this.#ctx.topics.mayHold(topic, this.#ctx.pattern.split('.', 1)[0] as string);
   }
 
-  #wakeAll(): void {
+  /** Room in the subscription: wake a batch waiting for it, resume partitions paused for it. */
+  #onCapacity(): void {
     const waiters = [...this.#capacityWaiters];
     this.#capacityWaiters.clear();
     for (const w of waiters) w();
+    if (this.#stopped || this.#ctx.sink.capacity === 0 || this.#waitingForRoom.size === 0) return;
+    const resumes = [...this.#waitingForRoom.values()];
+    this.#waitingForRoom.clear();
+    for (const resume of resumes) this.#safely(resume);
   }
 
   async #waitForCapacity(ms: number): Promise<void> {
@@ -274,10 +314,57 @@ export class ConsumerLoop {
     });
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+  #resume(partitions: TopicPartitionOffset[]): void {
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions)
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    this.#safely(() => this.#consumer.resume([...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }))));
+  }
+
+  /** Pause, resume: a consumer disconnecting meanwhile refuses them, and that is fine. */
+  #safely(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // the consumer is leaving: nothing left to pause or resume
+    }
+  }
+
+  /** Drops the pauses of a partition this member is losing (the next owner starts unpaused). */
+  #forgetPauses(key: string): void {
+    const timer = this.#dueTimers.get(key);
+    if (timer) clearTimeout(timer);
+    this.#dueTimers.delete(key);
+    this.#waitingForRoom.delete(key);
+  }
+
+  /**
+   * Pauses the batch's partition (the client seeks back to the first record not resolved, which
+   * is fetched again on resume), until `resumeAt` when given, else until there is room.
+   */
+  #pause(key: string, pause: EachBatchPayload['pause'], resumeAfterMs?: number): void {
+    const resume = pause() as unknown as (() => void) | undefined;
+    this.#pausedOnce.add(key);
+    const again = () => {
+      this.#pausedOnce.delete(key);
+      if (!this.#stopped) this.#safely(() => resume?.());
+    };
+    if (resumeAfterMs === undefined) {
+      this.#waitingForRoom.set(key, again);
+      if (this.#ctx.sink.capacity > 0) this.#onCapacity(); // room came meanwhile
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#dueTimers.delete(key);
+      again();
+    }, resumeAfterMs);
+    this.#dueTimers.set(key, timer);
+  }
+
+  async #eachBatch({ batch, resolveOffset, isStale, pause }: EachBatchPayload) {
     this.#ctx.alive();
     const { topic, partition } = batch;
-    const key = `${topic}\u0000${partition}`;
+    const key = keyOf(topic, partition);
     let offsets = this.#partitions.get(key);
     if (!offsets) {
       offsets = new PartitionOffsets();
@@ -285,10 +372,10 @@ export class ConsumerLoop {
     }
     const retry = topic.endsWith(RETRY_SUFFIX);
     for (const m of batch.messages) {
-      if (this.#stopped || !isRunning() || isStale()) break;
+      if (this.#stopped || isStale()) break;
       const offset = Number(m.offset);
       if (offsets.seen(offset)) {
-        resolveOffset(m.offset); // re-fetched after a rebalance or restart: already ours
+        resolveOffset(m.offset); // fetched again after a pause: already ours
         continue;
       }
       const record = decodeRecord(m, `${topic}:${partition}:${offset}`);
@@ -304,27 +391,21 @@ export class ConsumerLoop {
       }
       const wait = retry ? record.due - Date.now() : 0;
       if (wait > 0) {
-        // the head of this retry partition is not due: pause only this partition
-        const resume = pause();
-        this.#consumer.seek({ topic, partition, offset: m.offset });
-        const timer = setTimeout(() => {
-          this.#resumeTimers.delete(timer);
-          resume();
-        }, wait);
-        this.#resumeTimers.add(timer);
+        this.#pause(key, pause, wait); // the head of this retry partition is not due: only it waits
         break;
       }
-      while (this.#ctx.sink.capacity === 0 && !this.#stopped) {
-        await this.#waitForCapacity(1_000);
-        await heartbeat();
-        if (!isRunning() || isStale()) return;
+      if (this.#ctx.sink.capacity === 0) {
+        await this.#waitForCapacity(CAPACITY_WAIT_MS);
+        if (this.#stopped || isStale()) break;
+        if (this.#ctx.sink.capacity === 0) {
+          this.#pause(key, pause);
+          break;
+        }
       }
-      if (this.#stopped) break;
       offsets.take(offset);
       this.#deliver(key, topic, offset, m, record, offsets);
       resolveOffset(m.offset);
     }
-    await heartbeat();
   }
 
   /**
@@ -333,13 +414,13 @@ export class ConsumerLoop {
    * partition next; when the commit fails (a rebalance), nothing of the batch is handed out here
    * and the partition's next reader reads it again.
    */
-  async #eachBatchAtMostOnce({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+  async #eachBatchAtMostOnce({ batch, resolveOffset }: EachBatchPayload) {
     this.#ctx.alive();
     const { topic, partition } = batch;
     const deliveries: InboundDelivery[] = [];
     let last: string | undefined;
     for (const m of batch.messages) {
-      if (this.#stopped || !isRunning() || isStale()) break;
+      if (this.#stopped) break;
       last = m.offset;
       const record = decodeRecord(m, `${topic}:${partition}:${m.offset}`);
       if (subjectMatches(this.#ctx.pattern, record.subject)) deliveries.push(atMostOnceDelivery(record));
@@ -352,38 +433,9 @@ export class ConsumerLoop {
       this.#ctx.status('commit_failed', (error as Error)?.message);
       return;
     }
+    this.#amoNext.set(keyOf(topic, partition), Number(last) + 1);
     resolveOffset(last);
     for (const delivery of deliveries) this.#ctx.sink.push(delivery);
-    await heartbeat();
-  }
-
-  /**
-   * At most once, a group planned as empty: the partitions whose commit moved since the plan (a
-   * member that started alongside this one has handed out from there). Their commit stands: a
-   * seek back would hand out again what it handed out, a seek forward would skip.
-   */
-  async #movedSincePlan(): Promise<Set<string>> {
-    const moved = new Set<string>();
-    if (this.#planCommitted.size === 0) return moved;
-    const { admin, groupId } = this.#ctx;
-    const topics = [...new Set([...this.#planCommitted.keys()].map((key) => splitKey(key)[0]))];
-    const now = await retrying(() => admin.fetchOffsets({ groupId, topics }));
-    for (const { topic, partitions } of now) {
-      for (const p of partitions) {
-        const key = `${topic}\u0000${p.partition}`;
-        const before = this.#planCommitted.get(key);
-        if (before !== undefined && before !== p.offset) moved.add(key);
-      }
-    }
-    this.#planCommitted.clear();
-    return moved;
-  }
-
-  /** True when the consumer group has no members (it is new, or every member left). */
-  async #groupIsEmpty(): Promise<boolean> {
-    const { admin, groupId } = this.#ctx;
-    const { groups } = await retrying(() => admin.describeGroups([groupId]));
-    return (groups[0]?.members.length ?? 0) === 0;
   }
 
   #deliver(
@@ -395,22 +447,13 @@ export class ConsumerLoop {
     offsets: PartitionOffsets,
   ): void {
     const { groupId, grouped } = this.#ctx;
-    this.#held++;
+    const released = this.#drains.hold(key);
     let finished = false;
     /** Claims the one settlement of this delivery; false when it was already settled. */
     const finish = (): boolean => {
       if (finished) return false;
       finished = true;
       return true;
-    };
-    /** The settlement is complete (its retry copy stored, its offset marked): the member may leave now. */
-    const released = () => {
-      this.#held--;
-      if (this.#held === 0 && this.#whenIdle) {
-        const idle = this.#whenIdle;
-        this.#whenIdle = undefined;
-        idle();
-      }
     };
     const done = () => {
       offsets.done(offset);
@@ -485,7 +528,8 @@ export class ConsumerLoop {
     const timer = setTimeout(
       async () => {
         this.#comingBack.delete(timer);
-        while (this.#ctx.sink.capacity === 0 && !this.#stopped) await this.#waitForCapacity(1_000);
+        while (this.#ctx.sink.capacity === 0 && !this.#stopped && this.#partitions.get(key) === offsets)
+          await this.#waitForCapacity(1_000);
         if (!settled && !this.#stopped && this.#partitions.get(key) === offsets) {
           this.#deliver(key, topic, offset, m, { ...record, attempt: record.attempt + 1 }, offsets);
         }
@@ -493,7 +537,7 @@ export class ConsumerLoop {
       },
       Math.max(0, delayMs),
     );
-    this.#comingBack.set(timer, releaseOnce);
+    this.#comingBack.set(timer, { key, release: releaseOnce });
   }
 
   /** Commits at most every `COMMIT_EVERY_MS` (and once more when the member leaves): one request covers many acks. */
@@ -506,7 +550,8 @@ export class ConsumerLoop {
     }, COMMIT_EVERY_MS).unref?.();
   }
 
-  async #commit(): Promise<void> {
+  /** Commits each partition's commit point (of `only` these partitions, when given). */
+  async #commit(only?: readonly string[]): Promise<void> {
     const points: {
       topic: string;
       partition: number;
@@ -515,6 +560,7 @@ export class ConsumerLoop {
       at: number;
     }[] = [];
     for (const [key, state] of this.#partitions) {
+      if (only && !only.includes(key)) continue;
       const at = state.commitPoint();
       if (at === undefined) continue;
       const [topic, partition] = splitKey(key);
@@ -527,7 +573,8 @@ export class ConsumerLoop {
       );
       for (const p of points) p.state.committed(p.at);
     } catch (error) {
-      // a rebalance is under way or the partition moved: the next ack tries again
+      // the consumer is leaving, or the partition moved: the next ack tries again
+      if (errorCode(error) === ErrorCodes.ERR__STATE) return;
       this.#ctx.sink.reportError(error);
       this.#ctx.status('commit_failed', (error as Error)?.message);
     }
@@ -536,38 +583,57 @@ export class ConsumerLoop {
   /** Stops fetching; resolves when no further push will happen. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wakeAll();
-    for (const [timer, release] of this.#comingBack) {
+    this.#onCapacity();
+    for (const [timer, back] of this.#comingBack) {
       clearTimeout(timer);
-      release(); // left uncommitted: the partition's next reader starts there
+      back.release(); // left uncommitted: the partition's next reader starts there
     }
     this.#comingBack.clear();
     clearInterval(this.#discoveryTimer);
     this.#unlisten?.();
-    for (const t of this.#resumeTimers) clearTimeout(t);
-    this.#consumer.pause([...this.#topics].flatMap((t) => this.#readsOf(t).map((topic) => ({ topic }))));
-    await this.#restarting?.catch(() => undefined);
+    for (const key of [...this.#dueTimers.keys()]) this.#forgetPauses(key);
+    this.#waitingForRoom.clear();
+    if (this.#running)
+      this.#safely(() =>
+        this.#consumer.pause([...this.#topics].flatMap((t) => this.#readsOf(t).map((topic) => ({ topic })))),
+      );
+    await this.#subscribing.catch(() => undefined);
     await this.#batch;
+  }
+
+  /**
+   * At most once, a member leaving its group: what was stored on its partitions while it was a
+   * member and it never fetched is skipped now — counted as dropped, and committed past — as
+   * what it fetched and never handed out is. A group nobody is in starts at the end of each
+   * partition, so the next member would skip those records without anyone counting them.
+   */
+  async #leaveAtMostOnce(): Promise<void> {
+    const skips: { topic: string; partition: number; offset: string }[] = [];
+    let skipped = 0;
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of this.#consumer.assignment())
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    for (const [topic, partitions] of byTopic) {
+      for (const { partition, high } of await this.#ctx.admin.fetchTopicOffsets(topic)) {
+        const next = this.#amoNext.get(keyOf(topic, partition));
+        if (!partitions.includes(partition) || next === undefined || Number(high) <= next) continue;
+        skipped += Number(high) - next;
+        skips.push({ topic, partition, offset: String(high) });
+      }
+    }
+    if (skips.length === 0) return;
+    await this.#consumer.commitOffsets(skips);
+    this.#ctx.dropped(skipped);
   }
 
   /** After core settled everything this member held: last commit, leave the group, delete an own group. */
   async finish(): Promise<void> {
-    if (this.#held > 0) {
-      await new Promise<void>((resolve) => {
-        this.#whenIdle = resolve;
-      });
-    }
+    await this.#drains.settled(undefined, Number.POSITIVE_INFINITY);
     await this.#committing;
     await this.#commit();
+    if (this.#ctx.atMostOnce && this.#ctx.grouped)
+      await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
     await this.#consumer.disconnect();
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }
-}
-
-/** Partitions without a committed offset → where they start (per topic). */
-type StartPlan = Map<string, Map<number, string>>;
-
-function splitKey(key: string): [string, number] {
-  const i = key.lastIndexOf('\u0000');
-  return [key.slice(0, i), Number(key.slice(i + 1))];
 }

@@ -1,5 +1,5 @@
 import type { Headers, OutgoingMessage } from '@omnibus/core';
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from './client.js';
 
 /** Kafka headers Omnibus uses for its own metadata; stripped before delivery. */
 export const META = {

@@ -1,10 +1,10 @@
 import { createBus, type EventBus } from '@omnibus/core';
-import { connectClients, kafkaClient, SocketTracker } from './connection.js';
+import { connectClients, kafkaClient } from './connection.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
-import { stopIdleRequestQueueLoop } from './request-queue-loop.js';
 import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
+import { trackedAdmin } from './tracked-admin.js';
 
 export type { KafkaBusOptions, KafkaBusStatus, KafkaTopicSettings } from './options.js';
 export { DEFAULT_KAFKA_MAX_PAYLOAD } from './options.js';
@@ -28,16 +28,23 @@ declare module '@omnibus/core' {
  */
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
-  stopIdleRequestQueueLoop();
   const reporter = new StatusReporter();
-  const sockets = new SocketTracker();
-  const kafka = kafkaClient(resolved, reporter.report, sockets);
-  const { admin, producer } = await connectClients(kafka, resolved, () => reporter.lastError, sockets);
+  let released = false; // a failed create: what the client says afterwards is not reported
+  const kafka = kafkaClient(resolved, reporter.report, () => released);
+  const { admin, producer } = await connectClients(
+    kafka,
+    resolved,
+    () => reporter.lastError,
+    () => {
+      released = true;
+    },
+  );
+  const tracked = trackedAdmin(admin);
   const driver = new KafkaDriver(
     kafka,
-    admin,
+    tracked,
     producer,
-    new TopicRegistry(admin, resolved),
+    new TopicRegistry(tracked.admin, resolved),
     resolved,
     reporter,
   );

@@ -13,41 +13,39 @@ import {
   watchResponsiveness,
   withTimeout,
 } from '@omnibus/core';
-import type { Admin, Kafka, Message as KafkaRecord, Producer, RecordMetadata } from 'kafkajs';
 import { AtMostOnceProducer } from './at-most-once-producer.js';
+import { type Admin, ErrorCodes, errorCode, type Kafka, type KafkaRecord, type Producer } from './client.js';
 import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
 import { KafkaManagement } from './kafka-management.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { publishHint } from './publish-hints.js';
-import { resultOf, unsent } from './sent-partitions.js';
 import type { StatusReporter } from './status-reporter.js';
 import type { TopicRegistry } from './topics.js';
+import type { TrackedAdmin } from './tracked-admin.js';
 
 const BACKEND = 'kafka';
 /** Appended to an at-most-once group's consumer group id: never the at-least-once group of that name. */
 const AT_MOST_ONCE_GROUP = '.at-most-once';
 
 /**
- * How often the cluster is asked for its metadata, and how long without any
- * answer before the connection counts as lost. A paused or cut-off broker keeps
- * its sockets open, and kafkajs notices only when a request times out (30 s) —
- * a bus that only consumes never said so at all. kafkajs sends each request to a
- * broker of its choosing: up to 32 probes may wait at once (more than the 30 s a
- * request to a paused broker waits, at one a second), so that one probe stuck on
- * a paused broker does not hide the answers of the others. With one broker of a
- * cluster paused the bus may still report `unresponsive` after a few seconds:
- * its publishes, commits and metadata requests to that broker do wait (the
- * faults suite's *cluster node paused* scenario gives the reports).
+ * How often the cluster is asked for its metadata, and how long without any answer before the
+ * connection counts as lost. A paused or cut-off broker keeps its sockets open, and the client
+ * notices only when a request times out — a bus that only consumes might never say so. librdkafka
+ * asks any broker it is connected to; each probe holds a thread of Node's pool (4 by default,
+ * shared with the consumers' fetches) until its answer or timeout, so at most 2 wait at once.
  */
 const PROBE_EVERY_MS = 1_000;
 const UNRESPONSIVE_AFTER_MS = 5_000;
-const PROBES_OUTSTANDING = 32;
-/** How many times records a send left out are sent again, and the least time each of those sends gets (ms). */
-const RESENDS = 3;
-const RESEND_MIN_MS = 1_000;
-/** Longest `close()` waits for the admin client (its probes) to disconnect (ms). */
+const PROBES_OUTSTANDING = 2;
+/** How long one metadata probe may wait for its answer (ms). */
+const PROBE_TIMEOUT_MS = 5_000;
+/** Slack over `publishTimeoutMs` (librdkafka's `message.timeout.ms`) before a send counts as stalled here. */
+const SEND_SLACK_MS = 2_000;
+/** Longest `close()` waits for the admin requests under way (ms; their own timeouts are 5 s). */
+const ADMIN_IDLE_WAIT_MS = 12_000;
+/** Longest `close()` waits for the admin client to disconnect (ms). */
 const ADMIN_DISCONNECT_WAIT_MS = 1_000;
 /** Sends of one retry-topic copy before the consumer loop falls back to redelivering it itself. */
 const RETRY_COPY_SENDS = 3;
@@ -56,12 +54,8 @@ const RETRY_COPY_BACKOFF_MS = 200;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-interface Queued {
-  readonly topic: string;
-  readonly message: OutgoingMessage;
-  resolve(receipt: DriverReceipt): void;
-  reject(error: unknown): void;
-}
+/** A send that failed after librdkafka gave up retrying it within `message.timeout.ms`. */
+const timedOut = (error: unknown) => errorCode(error) === ErrorCodes.ERR__MSG_TIMED_OUT;
 
 /** The Kafka transport behind `createKafkaBus`. */
 export class KafkaDriver implements BusDriver {
@@ -71,29 +65,26 @@ export class KafkaDriver implements BusDriver {
   readonly management: KafkaManagement;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  /**
-   * Retry-topic sends of the consumer loops: the publish producer at first, a producer of its
-   * own once a send on it failed (see `sendRetryCopy`).
-   */
-  #loopProducer: Producer;
-  #loopProducerSuspect = false;
-  #renewingLoopProducer: Promise<void> | undefined;
-  /** Publishes; replaced after a failed send (see `#renewProducer`). */
+  /** Resolves once no admin request is under way (see tracked-admin.ts). */
+  readonly #adminIdle: () => Promise<void>;
+  /** Publishes and retry-topic copies; replaced after a fatal error (see `#renewProducer`). */
   #producer: Producer;
-  #producerSuspect = false;
+  #renewing: Promise<void> | undefined;
   readonly #topics: TopicRegistry;
   readonly #options: ResolvedKafkaOptions;
   readonly #reporter: StatusReporter;
   readonly #finishing = new Set<Promise<void>>();
-  #queue: Queued[] = [];
-  #sending: Promise<void> | undefined;
+  /** Sends under way (close waits for them). */
+  readonly #sending = new Set<Promise<unknown>>();
   readonly #stopWatching: () => void;
   /** At-most-once publishes (queued, sent with `acks: 1` on a producer of their own, never twice). */
   readonly #atMostOnce: AtMostOnceProducer;
+  /** Records leaving at-most-once members skipped (never fetched while they were members). */
+  #droppedOnLeave = 0;
 
   constructor(
     kafka: Kafka,
-    admin: Admin,
+    tracked: TrackedAdmin,
     producer: Producer,
     topics: TopicRegistry,
     options: ResolvedKafkaOptions,
@@ -101,9 +92,10 @@ export class KafkaDriver implements BusDriver {
   ) {
     this.#reporter = reporter;
     this.#kafka = kafka;
+    const { admin } = tracked;
     this.#admin = admin;
+    this.#adminIdle = tracked.idle;
     this.#producer = producer;
-    this.#loopProducer = producer;
     this.#topics = topics;
     this.#options = options;
     this.#atMostOnce = new AtMostOnceProducer(kafka, options, (type, detail) => this.#status(type, detail));
@@ -122,7 +114,7 @@ export class KafkaDriver implements BusDriver {
     } satisfies Capabilities);
     let probeReported = false;
     this.#stopWatching = watchResponsiveness({
-      probe: () => admin.describeCluster(),
+      probe: () => admin.listTopics({ timeout: PROBE_TIMEOUT_MS }),
       everyMs: PROBE_EVERY_MS,
       unresponsiveAfterMs: UNRESPONSIVE_AFTER_MS,
       maxOutstanding: PROBES_OUTSTANDING,
@@ -149,9 +141,9 @@ export class KafkaDriver implements BusDriver {
     });
   }
 
-  /** At-most-once publishes a failed send lost. */
+  /** At-most-once publishes a failed send lost, and records leaving at-most-once members skipped. */
   extraStats(): { dropped: number } {
-    return { dropped: this.#atMostOnce.dropped };
+    return { dropped: this.#atMostOnce.dropped + this.#droppedOnLeave };
   }
 
   setStatusListener(listener: (status: BusStatus) => void): void {
@@ -160,164 +152,124 @@ export class KafkaDriver implements BusDriver {
 
   /** Readiness: a metadata request to the cluster. */
   async probe(): Promise<void> {
-    await this.#admin.describeCluster();
+    await this.#admin.listTopics({ timeout: PROBE_TIMEOUT_MS });
   }
 
   /**
-   * Publishes issued while a send is in flight wait and leave together as one
-   * request (the idempotent producer allows one request in flight per broker),
-   * in the order they were issued.
+   * Sends the record on the idempotent producer and resolves with its place
+   * (`topic:partition:offset`). librdkafka batches what is queued while a request is in flight
+   * and keeps each partition's order; it retries until `publishTimeoutMs`, after which the
+   * publish rejects with its outcome unknown (it may still be stored, once).
    */
   async publish(message: OutgoingMessage): Promise<DriverReceipt> {
     const topic = this.#topics.topicFor(message.subject);
     await this.#topics.ensure(topic);
     if (message.atMostOnce) return this.#atMostOnce.publish(topic, message);
-    return new Promise<DriverReceipt>((resolve, reject) => {
-      this.#queue.push({ topic, message, resolve, reject });
-      this.#sending ??= this.#drain();
-    });
+    return this.#send(topic, message);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      await this.#send(batch);
-    }
-    this.#sending = undefined;
-  }
-
-  /**
-   * Sends the batch as one request per broker. Records the send left out (see
-   * `unsent`) go again on the same producer, within what is left of
-   * `publishTimeoutMs` (at least `RESEND_MIN_MS`, at most `RESENDS` times); a
-   * failed or stalled send rejects what is not acknowledged yet, with an outcome
-   * unknown.
-   */
-  async #send(batch: Queued[]): Promise<void> {
-    let deadline: number | undefined;
-    let pending = batch.map((q) => ({ q, topic: q.topic, record: toRecord(q.message) }));
-    for (let round = 0; pending.length > 0; round++) {
-      let metadata: RecordMetadata[];
-      try {
-        if (round > RESENDS) throw new Error(`records still left out after ${RESENDS} sends again`);
-        if (this.#producerSuspect) await this.#renewProducer();
-        deadline ??= Date.now() + this.#options.publishTimeoutMs;
-        const byTopic = new Map<string, ReturnType<typeof toRecord>[]>();
-        for (const { topic, record } of pending) {
-          const list = byTopic.get(topic) ?? [];
-          list.push(record);
-          byTopic.set(topic, list);
-        }
-        const sending = this.#producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-        sending.catch(() => undefined); // still retrying after a timeout: its outcome is reported as unknown
-        if (!(await settledWithin(sending, Math.max(RESEND_MIN_MS, deadline - Date.now())))) {
-          this.#reporter.report({
-            type: 'publish_stalled',
-            detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
-            connection: 'lost',
-          });
-          throw new Error(
-            `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
-          );
-        }
-        metadata = await sending;
-      } catch (error) {
-        // the outcome is unknown (the broker may have stored it) and kafkajs has rolled its
-        // sequence numbers back: the next batch under the same producer id could be taken for a
-        // duplicate of this one, acknowledged and dropped. Nothing more goes out on it.
-        this.#producerSuspect = true;
-        const hint = publishHint(error);
-        for (const { q } of pending) {
-          q.reject(
-            new PublishError(
-              `publish to "${q.message.subject}" failed: ${(error as Error)?.message ?? error}`,
-              {
-                backend: BACKEND,
-                cause: safeCause(error),
-                ...(hint ? { hint } : {}),
-              },
-            ),
-          );
-        }
-        return;
-      }
+  async #send(topic: string, message: OutgoingMessage): Promise<DriverReceipt> {
+    try {
+      if (this.#renewing) await this.#renewing;
+      const sending = this.#producer.send({ topic, messages: [toRecord(message)] });
+      this.#track(sending);
+      const within = this.#options.publishTimeoutMs + SEND_SLACK_MS;
+      if (!(await settledWithin(sending, within))) throw new Error(`no acknowledgement within ${within} ms`);
+      const [result] = await sending;
       if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
-      const left = new Set(unsent(pending, metadata));
-      for (const p of pending) {
-        if (left.has(p)) continue;
-        const result = batch.length === 1 ? resultOf(p.record, p.topic, metadata) : undefined;
-        p.q.resolve({
-          duplicate: false,
-          sequence: result
-            ? `${result.topicName}:${result.partition}:${result.baseOffset ?? result.offset}`
-            : undefined,
-        });
-      }
-      if (left.size > 0) this.#status('publish_resent', `${left.size} record(s) a send left out, sent again`);
-      pending = [...left];
+      return {
+        duplicate: false,
+        sequence: result
+          ? `${result.topicName}:${result.partition}:${result.baseOffset ?? result.offset}`
+          : undefined,
+      };
+    } catch (error) {
+      throw this.#publishError(message.subject, error);
     }
   }
 
-  /**
-   * A fresh producer (a new producer id, so fresh sequence numbers) in place of
-   * one whose last send failed; the old one stops retrying what it still held.
-   * Throws when the new one cannot connect (the batch is rejected, and the next
-   * send tries again).
-   */
-  async #renewProducer(): Promise<void> {
-    const old = this.#producer;
-    const fresh = createProducer(this.#kafka, this.#options);
-    await withTimeout(
-      fresh.connect(),
-      this.#options.publishTimeoutMs,
-      `a new producer could not connect within ${this.#options.publishTimeoutMs} ms`,
-    ).catch(async (error) => {
-      await settledWithin(fresh.disconnect(), 1_000);
-      throw error;
+  /** The `PublishError` of a failed send (a stalled one also reported as `publish_stalled`). */
+  #publishError(subject: string, error: unknown): PublishError {
+    let cause = error;
+    if (timedOut(error) || /no acknowledgement within/.test(String((error as Error)?.message))) {
+      this.#reporter.report({
+        type: 'publish_stalled',
+        detail: `no acknowledgement within ${this.#options.publishTimeoutMs} ms`,
+        connection: 'lost',
+      });
+      cause = new Error(
+        `no acknowledgement within ${this.#options.publishTimeoutMs} ms (broker away?); the outcome is unknown — it may still be stored, once`,
+        { cause: error },
+      );
+    }
+    this.#renewIfFatal(error);
+    const hint = publishHint(cause);
+    return new PublishError(`publish to "${subject}" failed: ${(cause as Error)?.message ?? cause}`, {
+      backend: BACKEND,
+      cause: safeCause(cause),
+      ...(hint ? { hint } : {}),
     });
-    this.#producer = fresh;
-    this.#producerSuspect = false;
-    this.#retire(old);
-    this.#status('producer_renewed');
   }
 
-  /** Lets a replaced producer go once neither publishes nor retry-topic copies use it. */
-  #retire(old: Producer): void {
-    if (old !== this.#producer && old !== this.#loopProducer) void settledWithin(old.disconnect(), 5_000);
+  #track(sending: Promise<unknown>): void {
+    const settled = sending.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#sending.add(settled);
+    void settled.then(() => this.#sending.delete(settled));
   }
 
   /**
-   * Stores one retry-topic copy for a consumer loop (`acks: -1`). The driver's rule holds here
-   * too: a producer whose send failed is not used again (its rolled-back sequence numbers could
-   * make the broker take the next copy for a duplicate and drop it), so a failed send marks it,
-   * and the next send goes out on a fresh producer. Up to `RETRY_COPY_SENDS` sends with a
-   * backoff, within `publishTimeoutMs` in all; rejects when none was acknowledged (the loop then
-   * redelivers the message itself).
+   * A producer whose error was fatal (librdkafka's idempotence state is beyond repair) fails every
+   * later send: a fresh one takes its place (new producer id), once.
+   */
+  #renewIfFatal(error: unknown): void {
+    if ((error as { fatal?: boolean })?.fatal !== true || this.#renewing) return;
+    const old = this.#producer;
+    this.#renewing = (async () => {
+      const fresh = createProducer(this.#kafka, this.#options);
+      try {
+        await withTimeout(
+          fresh.connect(),
+          this.#options.publishTimeoutMs,
+          'a new producer could not connect',
+        );
+      } catch (e) {
+        await settledWithin(fresh.disconnect(), 1_000);
+        throw e;
+      }
+      this.#producer = fresh;
+      void settledWithin(old.disconnect(), 5_000);
+      this.#status('producer_renewed');
+    })()
+      .catch((e) =>
+        this.#status('client_error', `renewing the producer failed: ${(e as Error)?.message ?? e}`),
+      )
+      .finally(() => {
+        this.#renewing = undefined;
+      });
+  }
+
+  /**
+   * Stores one retry-topic copy for a consumer loop on the idempotent producer: up to
+   * `RETRY_COPY_SENDS` sends with a backoff, within `publishTimeoutMs` in all; rejects when none
+   * was acknowledged (the loop then redelivers the message itself).
    */
   async sendRetryCopy(topic: string, record: KafkaRecord): Promise<void> {
     const deadline = Date.now() + this.#options.publishTimeoutMs;
     for (let send = 1; ; send++) {
-      let producer: Producer | undefined;
       try {
-        if (this.#loopProducerSuspect) await this.#renewLoopProducer(deadline);
-        producer = this.#loopProducer;
-        const sending = producer.send({ topic, acks: -1, messages: [record] });
-        sending.catch(() => undefined); // past the deadline its outcome is unknown: it may still be stored
-        if (!(await settledWithin(sending, Math.max(RESEND_MIN_MS, deadline - Date.now())))) {
-          throw new Error(`no acknowledgement within ${this.#options.publishTimeoutMs} ms`);
-        }
+        if (this.#renewing) await this.#renewing;
+        const sending = this.#producer.send({ topic, messages: [{ ...record }] });
+        this.#track(sending);
+        const within = Math.max(1_000, deadline - Date.now()) + SEND_SLACK_MS;
+        if (!(await settledWithin(sending, within)))
+          throw new Error(`no acknowledgement within ${within} ms`);
         await sending;
         return;
       } catch (error) {
-        if (producer && producer === this.#loopProducer) {
-          this.#loopProducerSuspect = true;
-          // the loops' producer is the publish producer until its first failure: that one is done too
-          if (producer === this.#producer) this.#producerSuspect = true;
-        }
+        this.#renewIfFatal(error);
         const pause = RETRY_COPY_BACKOFF_MS * 2 ** (send - 1);
         if (send >= RETRY_COPY_SENDS || Date.now() + pause >= deadline) throw error;
         await sleep(pause);
@@ -325,49 +277,17 @@ export class KafkaDriver implements BusDriver {
     }
   }
 
-  /** A fresh producer for retry-topic copies (one renewal at a time, shared by every loop). */
-  #renewLoopProducer(deadline: number): Promise<void> {
-    this.#renewingLoopProducer ??= (async () => {
-      const old = this.#loopProducer;
-      const fresh = createProducer(this.#kafka, this.#options);
-      const ms = Math.max(RESEND_MIN_MS, deadline - Date.now());
-      try {
-        await withTimeout(fresh.connect(), ms, `a new producer could not connect within ${ms} ms`);
-      } catch (error) {
-        await settledWithin(fresh.disconnect(), 1_000);
-        throw error;
-      }
-      this.#loopProducer = fresh;
-      this.#loopProducerSuspect = false;
-      this.#retire(old);
-      this.#status('retry_producer_renewed');
-    })().finally(() => {
-      this.#renewingLoopProducer = undefined;
-    });
-    return this.#renewingLoopProducer;
-  }
-
   /**
-   * One request for the whole batch (per broker). A subject's records share a
-   * key, hence a partition, and go in batch order; a resend takes all the
-   * records of a partition left out, in order. So the entries of one subject are
-   * stored in batch order. On a failure `accepted` holds the receipts of the
-   * entries acknowledged before the first one that was not, and `maybeStored`
-   * every entry from that one on: a failed produce request does not say which of
-   * its partitions stored their records (one refused partition fails the whole
-   * request), and Kafka does not deduplicate a retry (`capabilities.dedupe` is false).
+   * Every entry queued on the idempotent producer at once, in batch order: a subject's records
+   * share a key, hence a partition, and librdkafka keeps each partition's order (also across its
+   * retries). On a failure `accepted` holds the receipts of the entries acknowledged before the
+   * first one that was not, and `maybeStored` every entry from that one on (Kafka does not
+   * deduplicate a retry: `capabilities.dedupe` is false).
    */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const topics = messages.map((m) => this.#topics.topicFor(m.subject));
     for (const t of new Set(topics)) await this.#topics.ensure(t);
-    const receipts = messages.map(
-      (message, i) =>
-        new Promise<DriverReceipt>((resolve, reject) => {
-          this.#queue.push({ topic: topics[i] as string, message, resolve, reject });
-        }),
-    );
-    this.#sending ??= this.#drain();
-    const results = await Promise.allSettled(receipts);
+    const results = await Promise.allSettled(messages.map((m, i) => this.#send(topics[i] as string, m)));
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
     if (firstFailure < 0) return results.map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
     const accepted = results
@@ -404,8 +324,12 @@ export class KafkaDriver implements BusDriver {
       atMostOnce: request.atMostOnce === true,
       pattern: request.pattern,
       from: request.from,
+      ackTimeoutMs: request.ackTimeoutMs,
       sink: request.sink,
       status: (type, detail) => this.#status(type, detail),
+      dropped: (count) => {
+        this.#droppedOnLeave += count;
+      },
       alive: () => {
         if (this.#reporter.lost) this.#reporter.report({ type: 'consumer_resumed', connection: 'restored' });
       },
@@ -426,19 +350,24 @@ export class KafkaDriver implements BusDriver {
           .catch((error) => request.sink.reportError(error))
           .finally(() => this.#finishing.delete(finishing));
         this.#finishing.add(finishing);
+        // at most once nothing waits for core to settle: the member leaves (and counts what it
+        // skips) before the subscription's close resolves
+        if (request.atMostOnce) await finishing;
       },
     };
   }
 
   async close(): Promise<void> {
     this.#stopWatching();
-    await this.#sending;
+    await Promise.all([...this.#sending]);
     await this.#atMostOnce.close();
     await Promise.all([...this.#finishing]);
-    await this.#renewingLoopProducer?.catch(() => undefined);
+    await Promise.all([...this.#sending]); // retry copies of members that were leaving
+    await this.#renewing;
     await this.#producer.disconnect().catch(() => undefined);
-    if (this.#loopProducer !== this.#producer) await this.#loopProducer.disconnect().catch(() => undefined);
-    // kafkajs waits for every request in flight, and a probe to a paused broker waits 30 s
+    // an admin request under way runs on a thread of Node's pool that a disconnect would pull
+    // the client from under: wait for it (each ends within its own timeout)
+    await settledWithin(this.#adminIdle(), ADMIN_IDLE_WAIT_MS);
     await settledWithin(this.#admin.disconnect(), ADMIN_DISCONNECT_WAIT_MS);
   }
 }

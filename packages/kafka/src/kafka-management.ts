@@ -11,14 +11,16 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
-import type { Admin, Kafka } from 'kafkajs';
-import { retrying } from './admin-retry.js';
+import { retrying, transient } from './admin-retry.js';
+import { type Admin, ErrorCodes, errorCode, type Kafka } from './client.js';
 import { decodeRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { type PartitionRange, readSnapshot } from './snapshot-read.js';
 import { REMOVALS_TOPIC, RETRY_SUFFIX, type TopicRegistry } from './topics.js';
 
 const BACKEND = 'kafka';
+/** librdkafka's `ConsumerGroupStates.DEAD`: a group that no longer exists. */
+const DEAD = 4;
 
 /**
  * Whether a group on `pattern` reads `topic`: with a topic per first token and a concrete first
@@ -50,10 +52,9 @@ const LEADER_WAIT_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * A topic's partitions with their low and high watermarks now. kafkajs 2.2.4's
- * `fetchTopicOffsets` fails on a topic created a moment ago whose metadata this client has only
- * in part ("not the leader", or a `TypeError` from inside kafkajs when one of its two offset
- * requests comes back empty): its metadata is fetched again and the call retried (bounded).
+ * A topic's partitions with their low and high watermarks now. `fetchTopicOffsets` can fail on a
+ * topic created a moment ago whose leaders the broker asked does not know yet (a transient
+ * error): its metadata is fetched again and the call retried (bounded).
  */
 export async function watermarks(
   admin: Admin,
@@ -69,7 +70,7 @@ export async function watermarks(
       if (offsets.every((p) => Number.isSafeInteger(p.low) && Number.isSafeInteger(p.high))) return offsets;
       if (attempt >= 10) throw new Error(`topic ${topic}: no watermarks for every partition`);
     } catch (error) {
-      const retriable = (error as { retriable?: boolean })?.retriable === true || error instanceof TypeError;
+      const retriable = transient(error) || error instanceof TypeError;
       if (attempt >= 10 || !retriable) throw error;
     }
     await sleep(100 * attempt);
@@ -190,9 +191,12 @@ export class KafkaManagement implements DriverManagement {
     if (unique.length === 0) return;
     const { kafka, options } = this.#ctx;
     const timeoutMs = options.publishTimeoutMs;
-    // a producer of its own, not idempotent: a removal stored twice is the same removal, and
-    // kafkajs's idempotent producer must not be sent to concurrently (kafkajs issue #1005)
-    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    // a producer of its own, not idempotent: a removal stored twice is the same removal
+    const producer = kafka.producer({
+      kafkaJS: { allowAutoTopicCreation: false, idempotent: false, acks: -1 },
+      'linger.ms': 0,
+      'message.timeout.ms': timeoutMs,
+    });
     try {
       await this.#ensureRemovedTopic();
       await withTimeout(producer.connect(), timeoutMs, `no connection within ${timeoutMs} ms`);
@@ -200,7 +204,6 @@ export class KafkaManagement implements DriverManagement {
       for (let i = 0; i < unique.length; i += REMOVE_CHUNK) {
         const sending = producer.send({
           topic: this.#removedTopic,
-          acks: -1,
           messages: unique.slice(i, i + REMOVE_CHUNK).map((ref) => ({ key: ref, value: at })),
         });
         sending.catch(() => undefined);
@@ -244,7 +247,9 @@ export class KafkaManagement implements DriverManagement {
           (ps) => new Map(ps.map((p) => [p.partition, p])),
           (error) => {
             // a topic deleted meanwhile holds no lag; any other failure is no zero
-            if ((error as { type?: string })?.type === 'UNKNOWN_TOPIC_OR_PARTITION') return new Map();
+            const code = errorCode(error);
+            if (code === ErrorCodes.ERR_UNKNOWN_TOPIC_OR_PART || code === ErrorCodes.ERR__UNKNOWN_TOPIC)
+              return new Map();
             throw error;
           },
         );
@@ -256,7 +261,7 @@ export class KafkaManagement implements DriverManagement {
     const out: GroupInfo[] = [];
     for (const { id, name } of ours) {
       const description = described.get(id);
-      if (description?.state === 'Dead') continue;
+      if (description?.state === DEAD) continue;
       const committed = await retrying(() => admin.fetchOffsets({ groupId: id }));
       const recorded = this.#patterns.get(name);
       // the topics a recorded pattern spans that the group has not committed on yet
@@ -335,7 +340,6 @@ export class KafkaManagement implements DriverManagement {
     const { admin, options } = this.#ctx;
     const { replicationFactor } = options.topics;
     await admin.createTopics({
-      waitForLeaders: false,
       topics: [
         {
           topic: this.#removedTopic,
@@ -349,7 +353,7 @@ export class KafkaManagement implements DriverManagement {
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       try {
-        const { topics } = await admin.fetchTopicMetadata({ topics: [this.#removedTopic] });
+        const topics = await admin.fetchTopicMetadata({ topics: [this.#removedTopic] });
         if (topics[0]?.partitions.some((p) => p.leader >= 0)) return;
       } catch (error) {
         if (Date.now() > deadline) throw error;

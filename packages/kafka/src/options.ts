@@ -13,7 +13,7 @@ import {
   type UrlOptions,
   type UrlParameters,
 } from '@omnibus/core';
-import type { Kafka, SASLOptions } from 'kafkajs';
+import type { Kafka, SASLOptions } from './client.js';
 
 /** Settings of the topics Omnibus creates (or verifies, when set explicitly). */
 export interface KafkaTopicSettings {
@@ -37,11 +37,19 @@ export interface KafkaBusOptions {
   url?: string;
   /** Bootstrap brokers (`host:port`); instead of `url`. */
   brokers?: string[];
-  /** An existing kafkajs `Kafka` instance to use instead of creating one. */
+  /**
+   * An existing `Kafka` instance of `@confluentinc/kafka-javascript`'s KafkaJS API
+   * (`require('@confluentinc/kafka-javascript').KafkaJS.Kafka`) to use instead of creating one:
+   * its brokers, TLS, SASL and logging stay yours. A kafkajs instance is no longer accepted
+   * (changed in 1.0: the adapter runs on librdkafka).
+   */
   kafka?: Kafka;
   /** Client id (default `omnibus`). */
   clientId?: string;
-  /** TLS: `true` or Node TLS options. */
+  /**
+   * TLS: `true`, or Node TLS options of which `ca`, `cert`, `key` (PEM), `passphrase` and
+   * `rejectUnauthorized: false` are passed to librdkafka (others are not read).
+   */
   ssl?: boolean | TlsOptions;
   /** SASL: `{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }`. */
   sasl?: SASLOptions;

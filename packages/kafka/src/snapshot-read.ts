@@ -1,5 +1,14 @@
 import { settledWithin, TimeoutError } from '@omnibus/core';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  ErrorCodes,
+  errorCode,
+  type Kafka,
+  type KafkaMessage,
+  type TopicPartitionOffset,
+} from './client.js';
 
 /** One partition to read: from its low watermark up to `high` (exclusive), both taken when the read began. */
 export interface PartitionRange {
@@ -65,19 +74,40 @@ class Bell {
   }
 }
 
+/** The consumer's next fetch position of each partition (librdkafka's), where it knows one. */
+function positions(
+  consumer: Consumer,
+  partitions: { topic: string; partition: number }[],
+): Map<string, number> {
+  const internal = (consumer as unknown as { _getInternalClient?: () => unknown })._getInternalClient?.() as
+    | {
+        position(
+          toppars: { topic: string; partition: number }[],
+        ): { topic: string; partition: number; offset?: number }[];
+      }
+    | undefined;
+  const out = new Map<string, number>();
+  try {
+    for (const p of internal?.position(partitions) ?? [])
+      if (typeof p.offset === 'number' && p.offset >= 0) out.set(keyOf(p.topic, p.partition), p.offset);
+  } catch {
+    // not known yet: the next idle second asks again
+  }
+  return out;
+}
+
 /**
  * Reads every record of the given partitions from the low watermark up to the high watermark
  * taken when the read began, `first` before `then`, and ends — also while publishers go on.
  *
- * kafkajs reads only through a consumer group, so the read joins a group of its own (one member,
- * every partition), never commits, and deletes the group when it ends. Records pass one batch at
- * a time: `eachBatch` hands its records over and waits (heartbeating) until the caller took them,
- * so memory holds one batch however slowly the caller iterates. Nothing stops or disconnects the
- * consumer from inside `eachBatch` (kafkajs issues #1168, #767: that hangs); the caller's side does,
- * after waking the batch. A partition is done at its mark — by a record at or past `high - 1`, by
- * kafkajs's end-of-batch event for a batch it filtered (control records, compaction gaps), or by
- * its low watermark reaching the mark (records deleted meanwhile) — and is paused then. `then`'s
- * topics stay paused until `first` is done.
+ * The client reads only through a consumer group, so the read joins a group of its own (one
+ * member, every partition; its rebalance callback starts each partition at its low watermark),
+ * never commits, and deletes the group when it ends. Records pass one batch at a time:
+ * `eachBatch` hands its records over and waits until the caller took them, so memory holds one
+ * batch however slowly the caller iterates. A partition is done at its mark — by a record at or
+ * past `high - 1`, by the consumer's position reaching the mark (records it skipped: control
+ * records, compaction gaps), or by its low watermark reaching the mark (records deleted
+ * meanwhile) — and is paused then. A partition of `then` waits (paused) until `first` is done.
  */
 export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerator<SnapshotRecord> {
   const { kafka, admin, groupId, signal } = request;
@@ -91,7 +121,6 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
   for (const r of request.then) if (r.high > r.low) ranges.set(keyOf(r.topic, r.partition), r);
   const left = new Set(ranges.keys());
   if (left.size === 0 || signal?.aborted) return;
-  const thenTopics = [...new Set(request.then.filter((r) => r.high > r.low).map((r) => r.topic))];
   const topics = [...new Set([...ranges.values()].map((r) => r.topic))];
 
   /** The next offset to hand out per partition (a batch fetched again is not handed out twice). */
@@ -99,43 +128,72 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
   const buffer: SnapshotRecord[] = [];
   const toCaller = new Bell();
   const toBatch = new Bell();
-  let failure: unknown;
   let closed = false;
   let lastProgress = Date.now();
+  /** Partitions of `then` paused until `first` is done → their resume. */
+  const held = new Map<string, () => void>();
   const onAbort = () => toCaller.ring();
   signal?.addEventListener('abort', onAbort, { once: true });
 
   const consumer: Consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: request.sessionTimeoutMs,
-    heartbeatInterval: Math.min(1_000, Math.floor(request.sessionTimeoutMs / 3)),
-    maxWaitTimeInMs: request.maxWaitTimeMs,
-    allowAutoTopicCreation: false,
-    // a crash ends the read with its error: no restart behind the caller's back
-    retry: { retries: 5, restartOnFailure: async () => false },
+    kafkaJS: {
+      groupId,
+      sessionTimeout: request.sessionTimeoutMs,
+      heartbeatInterval: Math.min(1_000, Math.floor(request.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: request.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      autoCommit: false,
+      fromBeginning: false,
+    },
+    // every partition of the snapshot starts at its low watermark (a new group commits nothing)
+    rebalance_cb: (event: { code: number }, assignment: TopicPartitionOffset[]) => {
+      lastProgress = Date.now();
+      if (event.code !== ErrorCodes.ERR__ASSIGN_PARTITIONS) return undefined;
+      return assignment.map((tp) => {
+        const range = ranges.get(keyOf(tp.topic, tp.partition));
+        return range ? { topic: tp.topic, partition: tp.partition, offset: range.low } : tp;
+      });
+    },
   });
+
+  const pauseOne = (topic: string, partition: number) => {
+    try {
+      consumer.pause([{ topic, partitions: [partition] }]);
+    } catch {
+      // the consumer stopped meanwhile: the read is ending anyway
+    }
+  };
 
   const reached = (key: string) => {
     if (!left.delete(key)) return;
     const range = ranges.get(key) as PartitionRange;
     if (!closed) {
-      try {
-        consumer.pause([{ topic: range.topic, partitions: [range.partition] }]);
-        if (firstLeft.delete(key) && firstLeft.size === 0 && thenTopics.length > 0)
-          consumer.resume(thenTopics.map((topic) => ({ topic })));
-      } catch {
-        // the consumer stopped meanwhile: the read is ending anyway
+      pauseOne(range.topic, range.partition);
+      if (firstLeft.delete(key) && firstLeft.size === 0) {
+        for (const resume of held.values()) resume();
+        held.clear();
       }
     }
     toCaller.ring();
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload) => {
+  const eachBatch = async ({ batch, resolveOffset, pause }: EachBatchPayload) => {
     lastProgress = Date.now();
     const key = keyOf(batch.topic, batch.partition);
     const range = ranges.get(key);
     if (!range || !left.has(key)) {
       pause(); // not part of the snapshot, or done: records published since
+      return;
+    }
+    if (firstLeft.size > 0 && !firstLeft.has(key)) {
+      const resume = pause() as unknown as () => void; // `then` waits for `first`
+      held.set(key, () => {
+        try {
+          resume();
+        } catch {
+          // the consumer stopped meanwhile
+        }
+      });
       return;
     }
     let done = false;
@@ -145,7 +203,7 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
         done = true;
         break;
       }
-      resolveOffset(m.offset); // where kafkajs fetches next (nothing is committed)
+      resolveOffset(m.offset); // where the client fetches next (nothing is committed)
       if (offset < (next.get(key) ?? range.low)) continue;
       next.set(key, offset + 1);
       buffer.push({ topic: batch.topic, partition: batch.partition, offset, message: m });
@@ -157,32 +215,22 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
     // the records are in the buffer, in order, before any of a later batch: done may be said now
     if (done) reached(key);
     toCaller.ring();
-    while (buffer.length > 0 && !closed) {
-      await toBatch.wait(1_000);
-      await heartbeat().catch(() => undefined); // a rebalance (none expected: one member) refetches
-    }
+    while (buffer.length > 0 && !closed) await toBatch.wait(1_000);
   };
 
-  const { CRASH, GROUP_JOIN, END_BATCH_PROCESS } = consumer.events;
-  consumer.on(CRASH, (event) => {
-    failure = event.payload.error;
-    toCaller.ring();
-  });
-  consumer.on(GROUP_JOIN, () => {
-    lastProgress = Date.now();
-  });
-  // a batch kafkajs filtered whole (control records, compaction) never reaches eachBatch
-  consumer.on(END_BATCH_PROCESS, (event) => {
-    lastProgress = Date.now();
-    const key = keyOf(event.payload.topic, event.payload.partition);
-    const range = ranges.get(key);
-    if (range && left.has(key) && Number(event.payload.lastOffset) >= range.high - 1) reached(key);
-  });
-
-  /** Partitions whose records up to the mark were all deleted meanwhile (retention, deleteRecords) are done. */
-  const recheckLowWatermarks = async () => {
-    const pending = [...new Set([...left].map((k) => (ranges.get(k) as PartitionRange).topic))];
-    for (const topic of pending) {
+  /**
+   * Partitions read up to their mark although no record said so (the consumer skipped what was
+   * left: control records, compaction gaps), or whose records up to the mark were all deleted
+   * meanwhile (retention, deleteRecords), are done.
+   */
+  const recheck = async () => {
+    const pending = [...left].map((k) => ranges.get(k) as PartitionRange);
+    const at = positions(consumer, pending);
+    for (const r of pending) {
+      const key = keyOf(r.topic, r.partition);
+      if ((at.get(key) ?? -1) >= r.high && buffer.length === 0) reached(key);
+    }
+    for (const topic of [...new Set(pending.map((r) => r.topic))]) {
       // best effort: the next idle second asks again
       const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
       for (const p of offsets) {
@@ -195,17 +243,9 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
 
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true }); // a new group: the low watermark
-    const running = consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch,
-    });
-    if (firstLeft.size > 0 && thenTopics.length > 0) consumer.pause(thenTopics.map((topic) => ({ topic })));
-    await running;
+    await consumer.subscribe({ topics });
+    await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
     for (;;) {
-      if (failure !== undefined) throw failure;
       if (signal?.aborted) return;
       const record = buffer.shift();
       if (record) {
@@ -223,7 +263,7 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
           { backend: 'kafka' },
         );
       }
-      if (idle > RECHECK_AFTER_MS && buffer.length === 0) await recheckLowWatermarks();
+      if (idle > RECHECK_AFTER_MS && buffer.length === 0) await recheck();
     }
   } finally {
     closed = true;
@@ -245,8 +285,8 @@ async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
       await admin.deleteGroups([groupId]);
       return;
     } catch (error) {
-      const groups = (error as { groups?: { error?: { type?: string } }[] }).groups ?? [];
-      if (groups.some((g) => g.error?.type === 'GROUP_ID_NOT_FOUND')) return;
+      const groups = (error as { groups?: { error?: unknown }[] }).groups ?? [];
+      if (groups.some((g) => errorCode(g.error) === ErrorCodes.ERR_GROUP_ID_NOT_FOUND)) return;
       if (attempt < DELETE_TRIES) await sleep(DELETE_PAUSE_MS * attempt);
     }
   }

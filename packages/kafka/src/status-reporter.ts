@@ -3,9 +3,9 @@ import { type BusStatus, StatusRelay } from '@omnibus/core';
 /**
  * Sends status changes to core (which logs connection loss and recovery and forwards them
  * to `onStatus`), and remembers what the driver needs to word them: whether a loss it
- * reported is not over yet, and the client's last error (kafkajs has no connection events
- * of its own: loss is read from its error log, recovery from the next successful publish or
- * group join). What is reported while connecting is held until the bus listens.
+ * reported is not over yet, and the client's last error (the client's KafkaJS API has no
+ * connection events: loss is read from librdkafka's error lines, recovery from the next
+ * successful publish, delivered batch or group join). What is reported while connecting is held until the bus listens.
  */
 export class StatusReporter {
   lost = false;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, InvalidSubjectError, subjectMatches } from '@omnibus/core';
-import type { Admin } from 'kafkajs';
+import { transient } from './admin-retry.js';
+import type { Admin } from './client.js';
 import { type ResolvedKafkaOptions, TOPIC_NAME } from './options.js';
 
 /** Suffix of the retry topic that belongs to each subject topic. */
@@ -96,19 +97,7 @@ export function decodeTopicToken(name: string): string | typeof HASHED | undefin
 const DEFAULT_PARTITIONS = 3;
 /** Longest a created topic may take until the brokers report a leader for each of its partitions. */
 const LEADERS_WAIT_MS = 30_000;
-/** What a broker answers about a topic it has not caught up with yet. */
-const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Whether `error` (or its cause) says the topic is not known or led yet on the broker asked. */
-function notYet(error: unknown): boolean {
-  let e = error as { type?: string; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 4; depth++, e = e.cause as typeof e) {
-    if (e.type && NOT_YET.has(e.type)) return true;
-  }
-  return false;
-}
 
 /**
  * Which topic a subject lives on, and making sure topics exist: created with the
@@ -218,11 +207,9 @@ export class TopicRegistry {
   async #create(topic: string): Promise<void> {
     const { numPartitions, replicationFactor } = this.#options.topics;
     const wanted = [topic, `${topic}${RETRY_SUFFIX}`];
-    // kafkajs's own waitForLeaders asks the broker that took the request (under KRaft any broker)
-    // and retries only LEADER_NOT_AVAILABLE: on a cluster of several brokers that one may not
-    // know the new topic yet (UNKNOWN_TOPIC_OR_PARTITION) and the create fails. Wait here instead.
+    // the client does not wait for the new topics' leaders: on a cluster of several brokers the
+    // broker asked next may not know a new topic yet. Wait here until every partition has one.
     await this.#admin.createTopics({
-      waitForLeaders: false,
       topics: wanted.map((t) => ({
         topic: t,
         numPartitions: numPartitions ?? DEFAULT_PARTITIONS,
@@ -253,11 +240,11 @@ export class TopicRegistry {
     const deadline = Date.now() + LEADERS_WAIT_MS;
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       try {
-        const { topics } = await this.#admin.fetchTopicMetadata({ topics: wanted });
+        const topics = await this.#admin.fetchTopicMetadata({ topics: wanted });
         const led = topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
         if (topics.length === wanted.length && led) return topics;
       } catch (error) {
-        if (!notYet(error) || Date.now() > deadline) throw error;
+        if (!transient(error) || Date.now() > deadline) throw error;
       }
       if (Date.now() > deadline) {
         throw new Error(

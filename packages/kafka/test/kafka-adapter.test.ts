@@ -1,8 +1,8 @@
 import { createServer, type Socket } from 'node:net';
 import { ConfigError, ConnectionError, type EventBus, type Message } from '@omnibus/core';
 import { reader, startLocalKafka as startKafka, waitFor, withBroker } from '@omnibus/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, expect, it } from 'vitest';
+import { ErrorCodes, Kafka, logLevel } from '../src/client.js';
 import { createKafkaBus, type KafkaBusOptions } from '../src/index.js';
 import { resolveKafkaOptions } from '../src/options.js';
 import { TopicRegistry } from '../src/topics.js';
@@ -58,9 +58,8 @@ it('bad options are ConfigErrors naming the field', async () => {
 
 it('a new topic that the broker asked does not know yet (a cluster catching up) is waited for, not a failure', async () => {
   let asked = 0;
-  const notYet = Object.assign(new Error('This server does not host this topic-partition'), {
-    type: 'UNKNOWN_TOPIC_OR_PARTITION',
-    retriable: true,
+  const notYet = Object.assign(new Error('Broker: Unknown topic or partition'), {
+    code: ErrorCodes.ERR_UNKNOWN_TOPIC_OR_PART,
   });
   const admin = {
     createTopics: async () => true,
@@ -68,7 +67,7 @@ it('a new topic that the broker asked does not know yet (a cluster catching up) 
       asked++;
       if (asked <= 2) throw notYet; // as brokers of a cluster answer before they caught up
       const leader = asked === 3 ? -1 : 1; // then known, but not led yet
-      return { topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader }] })) };
+      return topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader }] }));
     },
   };
   const registry = new TopicRegistry(admin as never, resolveKafkaOptions({ brokers: ['127.0.0.1:1'] }));
@@ -138,14 +137,16 @@ await withBroker('kafka', (broker) => {
   }, 120_000);
 
   it('topics: auto-created with 3 partitions; a pre-created one is used; a different explicit setting is a ConfigError', async () => {
-    const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING },
+    }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const auto = await bus();
     const r = reader(await auto.subscribe('autotopic.x'), 20_000);
     await auto.publish('autotopic.x', 'auto');
     expect((await r.next()).text()).toBe('auto');
-    const [meta] = (await admin.fetchTopicMetadata({ topics: [`${prefix}autotopic`] })).topics;
+    const [meta] = await admin.fetchTopicMetadata({ topics: [`${prefix}autotopic`] });
     expect(meta?.partitions).toHaveLength(3);
 
     await admin.createTopics({
@@ -153,7 +154,6 @@ await withBroker('kafka', (broker) => {
         topic,
         numPartitions: 2,
       })),
-      waitForLeaders: true,
     });
     const matching = await bus({ topics: { numPartitions: 2 } });
     const r2 = reader(await matching.subscribe('precreated.x'), 20_000);
@@ -169,7 +169,9 @@ await withBroker('kafka', (broker) => {
     const b = await bus();
     const own = await b.subscribe('cleanup.x');
     const named = await b.subscribe('cleanup.x', { group: 'keeper' });
-    const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      kafkaJS: { brokers: [...broker.brokers], logLevel: logLevel.NOTHING },
+    }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const groups = async () =>

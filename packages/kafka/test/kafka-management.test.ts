@@ -1,7 +1,7 @@
 import { type EventBus, InvalidArgumentError, manage, silentLogger } from '@omnibus/core';
 import { waitFor, withBroker } from '@omnibus/testing';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { type Admin, Kafka, logLevel } from '../src/client.js';
 import { createKafkaBus } from '../src/index.js';
 import { BROWSE_GROUP_MARK, KafkaManagement } from '../src/kafka-management.js';
 import { resolveKafkaOptions } from '../src/options.js';
@@ -24,10 +24,10 @@ await withBroker('kafka', (broker) => {
   let admin: Admin;
   let management: KafkaManagement;
   beforeAll(async () => {
-    admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    const kafka = new Kafka({ kafkaJS: { brokers, logLevel: logLevel.NOTHING } });
+    admin = kafka.admin();
     await admin.connect();
     const options = resolveKafkaOptions({ brokers, topicPrefix: prefix, groupPrefix: prefix });
-    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
     management = new KafkaManagement({ kafka, admin, topics: new TopicRegistry(admin, options), options });
   });
   afterAll(async () => {

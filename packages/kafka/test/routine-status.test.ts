@@ -4,8 +4,8 @@ import { createKafkaBus } from '../src/index.js';
 import { deleteTopics } from './kafka-admin.js';
 
 // onStatus is what an operator watches: a healthy run, and a failed start, report no client
-// errors or warnings (kafkajs's routine lines — the idempotent producer's retry limit, a
-// CreateTopics answer for a topic that exists — and lines after the client was released)
+// errors or warnings (librdkafka's routine lines — the idempotent producer retrying for its
+// producer id while the coordinator loads — and lines after the client was released)
 await withBroker('kafka', (broker) => {
   const topicPrefix = `${uniqueName('routine')}.`;
   afterAll(() => deleteTopics([...broker.brokers], topicPrefix));

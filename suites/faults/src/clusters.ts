@@ -200,7 +200,7 @@ async function nodeFaultUnderLoad(
             history.outcome(id, 'rejected');
             const message = String((error as Error)?.message ?? error);
             const cause = (error as { cause?: { message?: string } })?.cause?.message;
-            // the cause only when it says more than the message (kafkajs and ioredis repeat it)
+            // the cause only when it says more than the message (some clients repeat it)
             const why = `${message}${cause && !message.includes(cause) ? ` (cause: ${cause})` : ''}`.replace(
               /p\d+-\d+|clusters\.p\d+/g,
               '…',

@@ -161,6 +161,6 @@ export const connectionFaultsDoc = `- **connection killed** — a light load (2 
 - **network pause** — the same load; the broker is frozen (SIGSTOP: sockets stay open, nothing
   answers) for longer than the client timeouts that could notice it, then thawed (SIGCONT):
   8 s for NATS (the suite's buses ping every second and give up after 2 unanswered pings),
-  10 s for Redis (a blocking read is abandoned after 6 s), 35 s for Kafka (kafkajs requests time
-  out after 30 s), 10 s for RabbitMQ (the bus probes the broker every second and counts it lost
+  10 s for Redis (a blocking read is abandoned after 6 s), 35 s for Kafka (librdkafka requests
+  time out after 30 s), 10 s for RabbitMQ (the bus probes the broker every second and counts it lost
   after 3 s without an answer). The same checks as above; recovery is counted from the SIGCONT.`;

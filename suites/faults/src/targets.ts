@@ -153,7 +153,7 @@ export async function kafkaTarget(): Promise<Target> {
     {
       publishTimeoutMs: 30_000, // the adapter's default
       pauseMs: 35_000,
-      clientTimeouts: 'kafkajs request timeout 30,000 ms, consumer session 10,000 ms',
+      clientTimeouts: 'librdkafka request timeout 30,000 ms, consumer session 10,000 ms',
     },
   );
 }
