@@ -36,7 +36,10 @@ addon_pkg="$(cd packages/kafka && node -p "require('node:path').dirname(require.
 installed_addon="$addon_pkg/build/Release/confluent-kafka-javascript.node"
 saved_addon="$(mktemp)"
 cp "$installed_addon" "$saved_addon"
-restore_addon() { cp "$saved_addon" "$installed_addon"; }
+# rm before cp: the installed file may be a hard link into pnpm's store (writing through it would
+# change every checkout's copy); a new file leaves the store alone
+place_addon() { rm -f "$installed_addon" && cp "$1" "$installed_addon"; }
+restore_addon() { place_addon "$saved_addon"; }
 trap 'restore_addon; rm -f "$saved_addon"' EXIT
 
 status=0
@@ -48,7 +51,7 @@ for line in "${LINES[@]}"; do
     status=1
     continue
   fi
-  cp "$line_addon" "$installed_addon"
+  place_addon "$line_addon"
   echo "::: Node.js $("$dir/bin/node" --version): unit, memory conformance + model, factory, NATS conformance, require() of each package"
   if ! (
     export PATH="$dir/bin:$PATH" OMNIBUS_REPORT_DIR="$reports"

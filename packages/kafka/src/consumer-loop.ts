@@ -614,7 +614,7 @@ export class ConsumerLoop {
     for (const { topic, partition } of this.#consumer.assignment())
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     for (const [topic, partitions] of byTopic) {
-      for (const { partition, high } of await this.#ctx.admin.fetchTopicOffsets(topic)) {
+      for (const { partition, high } of await retrying(() => this.#ctx.admin.fetchTopicOffsets(topic))) {
         const next = this.#amoNext.get(keyOf(topic, partition));
         if (!partitions.includes(partition) || next === undefined || Number(high) <= next) continue;
         skipped += Number(high) - next;
