@@ -7,6 +7,7 @@ import {
   watchResponsiveness,
   withTimeout,
 } from '@omnibus/core';
+import calculateSlot from 'cluster-key-slot';
 import { type Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -176,8 +177,28 @@ export async function openClient(
  * command holds its connection, and a reply lost with a dropped connection must
  * fail the read (`maxRetriesPerRequest: 0`) so that it is re-issued, never hang.
  */
-export function blockingClient(client: AnyRedis): Redis {
-  return duplicateOf(client, { lazyConnect: true, enableAutoPipelining: false, maxRetriesPerRequest: 0 });
+export function blockingClient(client: AnyRedis, name: string): Redis {
+  return duplicateOf(client, {
+    lazyConnect: true,
+    enableAutoPipelining: false,
+    maxRetriesPerRequest: 0,
+    connectionName: name,
+  });
+}
+
+/**
+ * The connection that serves `key`: a plain client itself, or a Cluster's
+ * connection to the master that owns the key's slot (undefined while its slot
+ * map is not known). For the commands that name no key but must reach that
+ * node (`CLIENT ID`, `CLIENT UNBLOCK`, `CLIENT KILL`): a Cluster sends those to
+ * a random node.
+ */
+export function connectionFor(client: AnyRedis, key: string): Redis | undefined {
+  if (client instanceof Redis) return client;
+  const cluster = client as Cluster;
+  const owner = cluster.slots[calculateSlot(key)]?.[0];
+  if (owner === undefined) return undefined;
+  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === owner);
 }
 
 /**

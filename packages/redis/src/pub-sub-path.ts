@@ -154,7 +154,7 @@ export class PubSubPath {
 
   async #connect(): Promise<ReturnType<typeof blockingClient>> {
     if (this.#subscriber) return this.#subscriber;
-    const subscriber = blockingClient(this.#client);
+    const subscriber = blockingClient(this.#client, 'omnibus-pubsub');
     this.#subscriber = subscriber;
     subscriber.on('pmessageBuffer', (glob: Buffer, channel: Buffer, frame: Buffer) => {
       const set = this.#byGlob.get(glob.toString());

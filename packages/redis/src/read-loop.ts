@@ -1,7 +1,7 @@
 import { type DeliverySink, type InboundDelivery, type SettleInfo, settledWithin } from '@omnibus/core';
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
-import type { AnyRedis } from './connection.js';
+import { type AnyRedis, connectionFor } from './connection.js';
 import { decodeEntry, parseClaimReply, parseReadReply, type RawEntry } from './envelope.js';
 import { dueMember, type Keys } from './keys.js';
 import { isBusyGroup, isNoGroup } from './redis-errors.js';
@@ -11,6 +11,8 @@ import type { Scripted } from './scripted.js';
 export interface ReadLoopContext {
   readonly client: AnyRedis & Scripted;
   readonly blocking: Redis;
+  /** The name the blocking connection gives the server (`CLIENT SETNAME`): this subscription's own. */
+  readonly readConnectionName: string;
   readonly keys: Keys;
   readonly group: string;
   readonly consumer: string;
@@ -77,10 +79,15 @@ export class ReadLoop {
   readonly #streams = new Set<string>();
   readonly #newStreams = new Set<string>();
   readonly #held = new Map<string, Held>();
+  /** Entries settled here whose ack, nak or release the server has not answered yet. */
+  readonly #settling = new Set<string>();
   readonly #overflow: [RawEntry, string][] = [];
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
+  /** The server's id of the blocking connection (learned before a read, forgotten when the read is given up). */
   #clientId: string | undefined;
+  /** Ids of blocking connections given up since the last recovery: a read one of them sent may yet be served. */
+  readonly #abandoned = new Set<string>();
   #blocked = false;
   #wakeCapacity: (() => void) | undefined;
   #lastRefresh = 0;
@@ -105,7 +112,11 @@ export class ReadLoop {
     this.#acks = new AckBatcher((stream, ids) => ctx.client.xack(stream, ctx.group, ...ids));
     for (const s of streams) this.#streams.add(s);
     ctx.sink.onCapacity(() => this.#resumeForCapacity());
-    ctx.blocking.on('ready', () => void this.#learnClientId());
+    // a read sent on a connection that closed may still reach the server and be served
+    ctx.blocking.on('close', () => {
+      this.#abandonRead();
+      this.#recoverOwn = true;
+    });
   }
 
   get streams(): ReadonlySet<string> {
@@ -130,7 +141,7 @@ export class ReadLoop {
 
   async start(): Promise<void> {
     await this.#ctx.blocking.connect().catch(() => undefined);
-    await this.#learnClientId();
+    await this.#learnClientId().catch(() => undefined);
     this.#done = this.#run();
   }
 
@@ -152,7 +163,9 @@ export class ReadLoop {
     this.#dueAt = Math.min(this.#dueAt, dueAt);
     this.#resumeForCapacity();
     if (this.#blocked && this.#clientId) {
-      this.#ctx.client.call('CLIENT', 'UNBLOCK', this.#clientId).catch(() => undefined);
+      this.#slotNode(this.#ctx.client)
+        ?.call('CLIENT', 'UNBLOCK', this.#clientId)
+        .catch(() => undefined);
     }
   }
 
@@ -177,11 +190,50 @@ export class ReadLoop {
     this.#ctx.blocking.disconnect();
   }
 
+  /** The connection of `client` to the node that holds this bus's keys (the client itself unless a Cluster). */
+  #slotNode(client: AnyRedis): Redis | undefined {
+    return connectionFor(client, this.#ctx.keys.due(this.#ctx.group));
+  }
+
+  /** Asks the server for the blocking connection's id, as long as a read may wait for an answer. */
   async #learnClientId(): Promise<void> {
-    try {
-      this.#clientId = String(await this.#ctx.blocking.call('CLIENT', 'ID'));
-    } catch {
-      this.#clientId = undefined;
+    this.#clientId = undefined;
+    const node = this.#slotNode(this.#ctx.blocking);
+    if (!node) return;
+    const asked = node.call('CLIENT', 'ID');
+    asked.catch(() => undefined);
+    if (!(await settledWithin(asked, HUNG_READ_MARGIN_MS))) {
+      this.#ctx.blocking.disconnect(true);
+      throw new Error(`blocking connection: CLIENT ID had no answer within ${HUNG_READ_MARGIN_MS} ms`);
+    }
+    this.#clientId = await asked.then(String, () => undefined);
+  }
+
+  /** The blocking read in flight is given up (no answer, or its connection dropped). */
+  #abandonRead(): void {
+    if (this.#clientId !== undefined) this.#abandoned.add(this.#clientId);
+    this.#clientId = undefined;
+  }
+
+  /**
+   * Closes the blocking connections this loop gave up on that the server still
+   * holds. A paused server reads their close only once it runs again, and may
+   * first serve the read one of them left blocked (a publish of another client
+   * comes first): its entries would be assigned to this member with the reply
+   * lost, after the recovery looked, and come back only after the ack timeout,
+   * behind newer ones. Once the close is answered, the recovery sees every entry
+   * such a read took, or no read is served any more.
+   */
+  async #closeAbandoned(): Promise<void> {
+    if (this.#abandoned.size === 0) return;
+    const node = this.#slotNode(this.#ctx.client);
+    if (!node) return;
+    for (const id of [...this.#abandoned]) {
+      const listed = String(await node.call('CLIENT', 'LIST', 'ID', id));
+      // ids start again with a restarted server: close only this subscription's own read connection
+      if (id !== this.#clientId && listed.includes(` name=${this.#ctx.readConnectionName} `))
+        await node.call('CLIENT', 'KILL', 'ID', id).catch(() => undefined);
+      this.#abandoned.delete(id);
     }
   }
 
@@ -283,11 +335,15 @@ export class ReadLoop {
    * set are left alone.
    */
   async #recoverOwnPending(): Promise<void> {
+    await this.#closeAbandoned();
     const { client, keys, group, consumer } = this.#ctx;
     for (const stream of this.#streams) {
       const reply = await client.omnibusOwnPendingBuffer(stream, keys.due(group), group, consumer, 1_000);
       const { claimed } = parseClaimReply(reply);
-      const lost = claimed.filter((e) => !this.#held.has(`${e.stream}\n${e.entryId}`));
+      const lost = claimed.filter((e) => {
+        const key = `${e.stream}\n${e.entryId}`;
+        return !this.#held.has(key) && !this.#settling.has(key);
+      });
       if (lost.length > 0) this.#ctx.status('read_recovered', `${lost.length} entries of ${stream}`);
       for (const entry of lost) this.#push(entry);
     }
@@ -404,16 +460,26 @@ export class ReadLoop {
     const block = Math.max(1, Math.min(blockMs, Number.isFinite(until) ? until : blockMs));
     const args = ['GROUP', group, consumer, 'COUNT', capacity, 'BLOCK', block, 'STREAMS'];
     const limit = block + HUNG_READ_MARGIN_MS;
+    if (this.#clientId === undefined) await this.#learnClientId();
     this.#blocked = true;
     try {
       const read = blocking.callBuffer('XREADGROUP', ...args, ...streams, ...streams.map(() => '>'));
       if (!(await settledWithin(read, limit))) {
         // a read on a silently dropped connection never answers: start over on a fresh one
+        this.#abandonRead();
         blocking.disconnect(true);
         throw new Error(`blocking read did not answer within ${limit} ms`);
       }
       this.#blocked = false;
-      await this.#pushBounded(parseReadReply(await read), capacity);
+      let reply: unknown;
+      try {
+        reply = await read;
+      } catch (error) {
+        // no answer from the server: the connection dropped, and the read may yet be served
+        if (!(error instanceof ReplyError)) this.#abandonRead();
+        throw error;
+      }
+      await this.#pushBounded(parseReadReply(reply), capacity);
     } finally {
       this.#blocked = false;
     }
@@ -487,6 +553,21 @@ export class ReadLoop {
     );
   }
 
+  /**
+   * Settles the entry held under `key` with `op` (its ack, nak or release on the server).
+   * Until `op` is answered the entry is still in this member's pending list: the recovery
+   * of lost reads must not take it for one.
+   */
+  async #settleWith(key: string, op: () => Promise<void>): Promise<void> {
+    this.#settle(key);
+    this.#settling.add(key);
+    try {
+      await op();
+    } finally {
+      this.#settling.delete(key);
+    }
+  }
+
   #settle(key: string): void {
     this.#held.delete(key);
     if (this.#held.size === 0 && this.#whenIdle) {
@@ -509,34 +590,31 @@ export class ReadLoop {
       headers: decoded.headers,
       publishedAt: decoded.publishedAt,
       attempt: entry.deliveries,
-      ack: async () => {
-        this.#settle(key);
-        await this.#acks.ack(stream, entryId);
-      },
-      nak: async (delayMs: number, info: SettleInfo) => {
-        this.#settle(key);
-        if (info.reason === 'release' && !grouped) return; // the subscription's own group goes with it
-        const member = dueMember(stream, entryId);
-        const now = Date.now();
-        if (info.reason === 'release' && !info.handedOut) {
-          // back unchanged: the next claim counts the same attempt again
-          await client.omnibusRelease(
-            stream,
-            keys.due(group),
-            group,
-            consumer,
-            entryId,
-            entry.deliveries - 1,
-            member,
-            now,
-          );
-          this.#ctx.wakeGroup(now);
-          return;
-        }
-        const dueAt = now + Math.max(0, Math.ceil(delayMs));
-        await client.zadd(keys.due(group), dueAt, member);
-        this.#ctx.wakeGroup(dueAt);
-      },
+      ack: () => this.#settleWith(key, () => this.#acks.ack(stream, entryId)),
+      nak: (delayMs: number, info: SettleInfo) => this.#settleWith(key, () => nakOrRelease(delayMs, info)),
+    };
+    const nakOrRelease = async (delayMs: number, info: SettleInfo): Promise<void> => {
+      if (info.reason === 'release' && !grouped) return; // the subscription's own group goes with it
+      const member = dueMember(stream, entryId);
+      const now = Date.now();
+      if (info.reason === 'release' && !info.handedOut) {
+        // back unchanged: the next claim counts the same attempt again
+        await client.omnibusRelease(
+          stream,
+          keys.due(group),
+          group,
+          consumer,
+          entryId,
+          entry.deliveries - 1,
+          member,
+          now,
+        );
+        this.#ctx.wakeGroup(now);
+        return;
+      }
+      const dueAt = now + Math.max(0, Math.ceil(delayMs));
+      await client.zadd(keys.due(group), dueAt, member);
+      this.#ctx.wakeGroup(dueAt);
     };
     this.#ctx.sink.push(delivery);
   }

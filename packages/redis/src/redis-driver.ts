@@ -308,7 +308,7 @@ export class RedisDriver implements BusDriver {
 
   async #watcherFor(): Promise<SubjectWatcher> {
     if (!this.#watcher) {
-      const subscriber = blockingClient(this.#client);
+      const subscriber = blockingClient(this.#client, 'omnibus-watch');
       watchClient(subscriber, 'subject watcher', this.report);
       this.#watcher = new SubjectWatcher(
         this.#client,
@@ -369,12 +369,14 @@ export class RedisDriver implements BusDriver {
     const group = request.group ?? `omnibus-${request.id}`;
     const consumer = `${hostname()}-${process.pid}-${request.id}`;
     const position = this.#position(request.from);
-    const blocking = blockingClient(this.#client);
+    const readConnectionName = `omnibus-read-${consumer}`;
+    const blocking = blockingClient(this.#client, readConnectionName);
     watchClient(blocking, `subscription ${request.pattern}`, this.report);
     const loop = new ReadLoop(
       {
         client: this.#client,
         blocking,
+        readConnectionName,
         keys: this.keys,
         group,
         consumer,
