@@ -108,6 +108,11 @@ export class ConsumerLoop {
   readonly #dueTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Partitions paused until the subscription has room → their resume. */
   readonly #waitingForRoom = new Map<string, () => void>();
+  /**
+   * Partitions being taken away (from the revoke's start until they are assigned again): nothing
+   * more of them is handed out here, whatever a fetch that was under way still holds.
+   */
+  readonly #revoking = new Set<string>();
   /** Partitions this member paused at some point (resumed when assigned again). */
   readonly #pausedOnce = new Set<string>();
   readonly #discovers: boolean;
@@ -211,6 +216,7 @@ export class ConsumerLoop {
    */
   async #rebalance(event: RebalanceEvent, assignment: TopicPartitionOffset[]) {
     if (event.code === ErrorCodes.ERR__ASSIGN_PARTITIONS) {
+      for (const tp of assignment) this.#revoking.delete(keyOf(tp.topic, tp.partition));
       const chosen = await this.#applyPlan(assignment).catch((error) => {
         this.#ctx.sink.reportError(error);
         return undefined;
@@ -225,7 +231,10 @@ export class ConsumerLoop {
     }
     if (event.code !== ErrorCodes.ERR__REVOKE_PARTITIONS) return undefined;
     const keys = assignment.map((tp) => keyOf(tp.topic, tp.partition));
-    for (const key of keys) this.#forgetPauses(key);
+    for (const key of keys) {
+      this.#revoking.add(key);
+      this.#forgetPauses(key);
+    }
     for (const [timer, back] of this.#comingBack) {
       if (!keys.includes(back.key)) continue;
       clearTimeout(timer);
@@ -257,7 +266,14 @@ export class ConsumerLoop {
       for (const [partition, offset] of partitions)
         if (!moved.has(keyOf(topic, partition))) seeks.push({ topic, partition, offset });
     if (seeks.length === 0) return undefined;
-    await this.#consumer.commitOffsets(seeks);
+    try {
+      await retrying(() => this.#consumer.commitOffsets(seeks));
+    } catch (error) {
+      // this member still starts its partitions there; a member assigned one later, without a
+      // commit to start from, starts at the topic's beginning (nothing skipped)
+      this.#ctx.sink.reportError(error);
+      this.#ctx.status('commit_failed', `start plan: ${(error as Error)?.message ?? error}`);
+    }
     const at = new Map(seeks.map((s) => [keyOf(s.topic, s.partition), Number(s.offset)]));
     return assignment.map((tp) => {
       const offset = at.get(keyOf(tp.topic, tp.partition));
@@ -272,11 +288,19 @@ export class ConsumerLoop {
     );
     if (fresh.length === 0) return;
     for (const t of fresh) this.#topics.add(t);
-    this.#subscribing = this.#subscribing.then(async () => {
-      if (this.#stopped) return;
-      this.#ctx.status('topics_added', fresh.join(','));
-      await this.#subscribe();
-    });
+    // after the last subscribe, failed or not: one failure never stops the topics found later
+    this.#subscribing = this.#subscribing
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.#stopped) return;
+        this.#ctx.status('topics_added', fresh.join(','));
+        try {
+          await this.#subscribe();
+        } catch (error) {
+          for (const t of fresh) this.#topics.delete(t); // found again by the next discovery
+          throw error;
+        }
+      });
     await this.#subscribing.catch((e) => this.#ctx.sink.reportError(e));
   }
 
@@ -371,8 +395,11 @@ export class ConsumerLoop {
       this.#partitions.set(key, offsets);
     }
     const retry = topic.endsWith(RETRY_SUFFIX);
+    // a batch fetched before a revoke may still run while (and after) the partition is taken away
+    const gone = () =>
+      this.#stopped || isStale() || this.#revoking.has(key) || this.#partitions.get(key) !== offsets;
     for (const m of batch.messages) {
-      if (this.#stopped || isStale()) break;
+      if (gone()) break;
       const offset = Number(m.offset);
       if (offsets.seen(offset)) {
         resolveOffset(m.offset); // fetched again after a pause: already ours
@@ -396,7 +423,7 @@ export class ConsumerLoop {
       }
       if (this.#ctx.sink.capacity === 0) {
         await this.#waitForCapacity(CAPACITY_WAIT_MS);
-        if (this.#stopped || isStale()) break;
+        if (gone()) break;
         if (this.#ctx.sink.capacity === 0) {
           this.#pause(key, pause);
           break;
@@ -530,7 +557,7 @@ export class ConsumerLoop {
         this.#comingBack.delete(timer);
         while (this.#ctx.sink.capacity === 0 && !this.#stopped && this.#partitions.get(key) === offsets)
           await this.#waitForCapacity(1_000);
-        if (!settled && !this.#stopped && this.#partitions.get(key) === offsets) {
+        if (!settled && !this.#stopped && !this.#revoking.has(key) && this.#partitions.get(key) === offsets) {
           this.#deliver(key, topic, offset, m, { ...record, attempt: record.attempt + 1 }, offsets);
         }
         releaseOnce();
@@ -628,7 +655,8 @@ export class ConsumerLoop {
 
   /** After core settled everything this member held: last commit, leave the group, delete an own group. */
   async finish(): Promise<void> {
-    await this.#drains.settled(undefined, Number.POSITIVE_INFINITY);
+    // core settled everything before: only a retry copy's send can still be under way (bounded)
+    await this.#drains.settled(undefined, DRAIN_MAX_MS);
     await this.#committing;
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
