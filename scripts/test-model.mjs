@@ -2,7 +2,7 @@
 // The model-based test of the contract (packages/*/test/model.test.ts) on its own, with a chosen
 // budget: `pnpm test:model --runs 10000 --backend memory` soaks; `--seed S --path P` replays a
 // failure (the failing run prints the exact command). CI runs the same files with their fixed
-// budgets inside `pnpm test`. Brokers come from NATS_URL / REDIS_URL / KAFKA_BROKERS (or Docker).
+// budgets inside `pnpm test`. Brokers come from NATS_URL / REDIS_URL / KAFKA_BROKERS / RABBITMQ_URL (or Docker).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +22,11 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: pnpm test:model [--runs N] [--concurrency K] [--time-limit MINUTES] [--backend memory|nats|redis|kafka ...] [--seed S --path P]',
+    'usage: pnpm test:model [--runs N] [--concurrency K] [--time-limit MINUTES] [--backend memory|nats|redis|kafka|rabbitmq ...] [--seed S --path P]',
   );
   process.exit(0);
 }
-const all = ['memory', 'nats', 'redis', 'kafka'];
+const all = ['memory', 'nats', 'redis', 'kafka', 'rabbitmq'];
 const backends = (values.backend ?? all).flatMap((b) => b.split(','));
 for (const b of backends) {
   if (!all.includes(b)) {
@@ -49,6 +49,9 @@ if (values['time-limit'])
 env.OMNIBUS_MODEL_SEED =
   values.seed ?? process.env.OMNIBUS_MODEL_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
 if (values.path) env.OMNIBUS_MODEL_PATH = values.path;
+// librdkafka's fetches each hold a thread of libuv's pool: several runners' Kafka consumers need
+// more than its 4 threads, as a service with several subscriptions does (packages/kafka/README.md)
+env.UV_THREADPOOL_SIZE ??= '64';
 
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { cwd, env, stdio: 'inherit' }).status ?? 1;
 if (

@@ -26,6 +26,7 @@ import type { ResolvedKafkaOptions } from './options.js';
 import { Drains, keyOf, splitKey } from './partition-drains.js';
 import { PartitionOffsets } from './partition-offsets.js';
 import { type StartPlan, startPlan } from './start-plan.js';
+import { holdPoolSeat } from './thread-pool.js';
 import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
 
 /** What one subscription's consumer needs from the driver. */
@@ -54,6 +55,8 @@ export interface ConsumerLoopContext {
   dropped(count: number): void;
   /** Records arrived: the connection works (reports recovery after a loss). */
   alive(): void;
+  /** A warning for the bus's logger. */
+  warn(message: string): void;
 }
 
 /** How long acks gather before their offsets are committed together. */
@@ -132,9 +135,12 @@ export class ConsumerLoop {
   /** The start plan, applied on the first assignment. */
   #plan: StartPlan | undefined;
   #onJoin: (() => void) | undefined;
+  /** Gives back this consumer's count in libuv's thread pool (see thread-pool.ts). */
+  readonly #leavePool: () => void;
 
   constructor(ctx: ConsumerLoopContext) {
     this.#ctx = ctx;
+    this.#leavePool = holdPoolSeat((message) => ctx.warn(`[omnibus:kafka] ${message}`));
     const first = ctx.pattern.split('.', 1)[0] as string;
     this.#discovers = !ctx.topics.perFirstToken ? hasWildcard(ctx.pattern) : first === '*' || first === '>';
     this.#consumer = ctx.kafka.consumer({
@@ -661,7 +667,7 @@ export class ConsumerLoop {
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
-    await this.#consumer.disconnect();
+    await this.#consumer.disconnect().finally(this.#leavePool);
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }
 }

@@ -5,6 +5,7 @@ import {
   type DriverReceipt,
   type DriverSubscribeRequest,
   type DriverSubscription,
+  log,
   type OutgoingMessage,
   PublishError,
   redact,
@@ -333,6 +334,7 @@ export class KafkaDriver implements BusDriver {
       alive: () => {
         if (this.#reporter.lost) this.#reporter.report({ type: 'consumer_resumed', connection: 'restored' });
       },
+      warn: (message) => log(this.#options.logger ?? console, 'warn', message),
     });
     try {
       await loop.start();
