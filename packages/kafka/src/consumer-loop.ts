@@ -561,7 +561,12 @@ export class ConsumerLoop {
     const timer = setTimeout(
       async () => {
         this.#comingBack.delete(timer);
-        while (this.#ctx.sink.capacity === 0 && !this.#stopped && this.#partitions.get(key) === offsets)
+        while (
+          this.#ctx.sink.capacity === 0 &&
+          !this.#stopped &&
+          !this.#revoking.has(key) &&
+          this.#partitions.get(key) === offsets
+        )
           await this.#waitForCapacity(1_000);
         if (!settled && !this.#stopped && !this.#revoking.has(key) && this.#partitions.get(key) === offsets) {
           this.#deliver(key, topic, offset, m, { ...record, attempt: record.attempt + 1 }, offsets);
@@ -661,8 +666,13 @@ export class ConsumerLoop {
 
   /** After core settled everything this member held: last commit, leave the group, delete an own group. */
   async finish(): Promise<void> {
-    // core settled everything before: only a retry copy's send can still be under way (bounded)
-    await this.#drains.settled(undefined, DRAIN_MAX_MS);
+    // core settled everything before: only a retry copy's send can still be under way, bounded by
+    // publishTimeoutMs (and a producer's renewal, bounded the same): commit only after it, or the
+    // partition's next reader would hand out again what was also copied to the retry topic
+    await this.#drains.settled(
+      undefined,
+      Math.max(DRAIN_MAX_MS, 2 * this.#ctx.options.publishTimeoutMs + 10_000),
+    );
     await this.#committing;
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)

@@ -101,10 +101,18 @@ function ensureReply(error: unknown): void {
  * A failed connect has nothing to flush.
  */
 export function disconnectNow(client: AnyRedis): void {
-  const connector = (client as unknown as { connector?: { disconnectTimeout?: number } }).connector;
-  if (connector && typeof connector.disconnectTimeout === 'number') connector.disconnectTimeout = 0;
+  closeAtOnce(client);
   client.disconnect();
 }
+
+/** Makes every later `disconnect()` of `client` destroy its socket at once (see `disconnectNow`). */
+function closeAtOnce(client: AnyRedis): void {
+  const connector = (client as unknown as { connector?: { disconnectTimeout?: number } }).connector;
+  if (connector && typeof connector.disconnectTimeout === 'number') connector.disconnectTimeout = 0;
+}
+
+/** The events that tell a client's connection closed: a Cluster's node connections close without a 'close' of the cluster. */
+export const CONNECTION_CLOSED_EVENTS = ['close', 'node error', '-node'] as const;
 
 /**
  * Waits until `client` is ready, at most `timeoutMs`; on failure disconnects it
@@ -178,12 +186,16 @@ export async function openClient(
  * fail the read (`maxRetriesPerRequest: 0`) so that it is re-issued, never hang.
  */
 export function blockingClient(client: AnyRedis, name: string): Redis {
-  return duplicateOf(client, {
+  const blocking = duplicateOf(client, {
     lazyConnect: true,
     enableAutoPipelining: false,
     maxRetriesPerRequest: 0,
     connectionName: name,
   });
+  // a read given up on must leave the server at once: a socket ended gracefully stays open
+  // (ioredis destroys it 2 s later) and a command queued meanwhile could still run on it
+  closeAtOnce(blocking);
+  return blocking;
 }
 
 /**

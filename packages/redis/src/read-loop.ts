@@ -1,7 +1,7 @@
 import { type DeliverySink, type InboundDelivery, type SettleInfo, settledWithin } from '@omnibus/core';
 import { type Redis, ReplyError } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
-import { type AnyRedis, connectionFor } from './connection.js';
+import { type AnyRedis, CONNECTION_CLOSED_EVENTS, connectionFor } from './connection.js';
 import { decodeEntry, parseClaimReply, parseReadReply, type RawEntry } from './envelope.js';
 import { dueMember, type Keys } from './keys.js';
 import { isBusyGroup, isNoGroup } from './redis-errors.js';
@@ -88,6 +88,8 @@ export class ReadLoop {
   #clientId: string | undefined;
   /** Ids of blocking connections given up since the last recovery: a read one of them sent may yet be served. */
   readonly #abandoned = new Set<string>();
+  /** The server refused `CLIENT LIST`/`CLIENT KILL` once (reported once). */
+  #killRefused = false;
   #blocked = false;
   #wakeCapacity: (() => void) | undefined;
   #lastRefresh = 0;
@@ -112,11 +114,14 @@ export class ReadLoop {
     this.#acks = new AckBatcher((stream, ids) => ctx.client.xack(stream, ctx.group, ...ids));
     for (const s of streams) this.#streams.add(s);
     ctx.sink.onCapacity(() => this.#resumeForCapacity());
-    // a read sent on a connection that closed may still reach the server and be served
-    ctx.blocking.on('close', () => {
-      this.#abandonRead();
-      this.#recoverOwn = true;
-    });
+    // a read sent on a connection that closed may still reach the server and be served (a
+    // Cluster's node connection closes without a 'close' of the cluster, and the cluster sends
+    // the read again on a new one: its id is learned again before the next read)
+    for (const event of CONNECTION_CLOSED_EVENTS)
+      ctx.blocking.on(event, () => {
+        this.#abandonRead();
+        this.#recoverOwn = true;
+      });
   }
 
   get streams(): ReadonlySet<string> {
@@ -206,7 +211,11 @@ export class ReadLoop {
       this.#ctx.blocking.disconnect(true);
       throw new Error(`blocking connection: CLIENT ID had no answer within ${HUNG_READ_MARGIN_MS} ms`);
     }
-    this.#clientId = await asked.then(String, () => undefined);
+    // refused (an ACL without +client|id): read on without an id; no answer: never read unknown
+    this.#clientId = await asked.then(String, (error: unknown) => {
+      if (error instanceof ReplyError) return undefined;
+      throw error;
+    });
   }
 
   /** The blocking read in flight is given up (no answer, or its connection dropped). */
@@ -229,10 +238,17 @@ export class ReadLoop {
     const node = this.#slotNode(this.#ctx.client);
     if (!node) return;
     for (const id of [...this.#abandoned]) {
-      const listed = String(await node.call('CLIENT', 'LIST', 'ID', id));
-      // ids start again with a restarted server: close only this subscription's own read connection
-      if (id !== this.#clientId && listed.includes(` name=${this.#ctx.readConnectionName} `))
-        await node.call('CLIENT', 'KILL', 'ID', id).catch(() => undefined);
+      try {
+        const listed = String(await node.call('CLIENT', 'LIST', 'ID', id));
+        // ids start again with a restarted server: close only this subscription's own read connection
+        if (listed.includes(` name=${this.#ctx.readConnectionName} `))
+          await node.call('CLIENT', 'KILL', 'ID', id);
+      } catch (error) {
+        // refused (an ACL without +client|list or +client|kill): the take-back runs without it
+        if (!(error instanceof ReplyError)) throw error;
+        if (!this.#killRefused) this.#ctx.status('read_close_refused', (error as Error).message);
+        this.#killRefused = true;
+      }
       this.#abandoned.delete(id);
     }
   }

@@ -17,7 +17,7 @@ import {
   subjectMatches,
   withTimeout,
 } from '@omnibus/core';
-import { type AnyRedis, blockingClient, watchClient } from './connection.js';
+import { type AnyRedis, blockingClient, CONNECTION_CLOSED_EVENTS, watchClient } from './connection.js';
 import { encodeHeaders } from './envelope.js';
 import { parseRegistrations, startFor } from './group-registry.js';
 import { Keys } from './keys.js';
@@ -41,7 +41,6 @@ const CLOSE_WAIT_MS = 2_000;
  */
 const REGISTERED_FOR_MS = 1_000;
 /** Main-client events after which a command in flight may have run without its reply reaching us. */
-const CONNECTION_CLOSED_EVENTS = ['close', 'node error', '-node'] as const;
 
 /** The Redis Streams transport behind `createRedisBus`. */
 export class RedisDriver implements BusDriver {

@@ -57,7 +57,28 @@ async function holdingProxy(
 }
 
 it('a read given up on but served afterwards is taken back before newer entries: in order, attempt 1', async () => {
-  const server = await startRedisServer();
+  const { got } = await readHeldThenServed({ ackTimeoutMs: 30_000 });
+  expect(got).toEqual(['warm@1', 'one@1', 'two@1']);
+}, 60_000);
+
+it('a server whose ACL refuses CLIENT LIST and KILL: reported once, and the subscription reads on (what the late read took comes back after the ack timeout)', async () => {
+  const { got, statuses } = await readHeldThenServed({
+    ackTimeoutMs: 2_000,
+    args: ['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', '-client|list', '-client|kill'],
+  });
+  expect(got.map((g) => g.split('@')[0]).sort()).toEqual(['one', 'two', 'warm']);
+  expect(statuses.filter((s) => s === 'read_close_refused')).toHaveLength(1);
+}, 60_000);
+
+/**
+ * A loop whose blocking read is held by a proxy: 'warm' is handled, the next read is held and
+ * given up, 'one' is published meanwhile, the proxy lets the held read through, then 'two'.
+ */
+async function readHeldThenServed(options: {
+  ackTimeoutMs: number;
+  args?: string[];
+}): Promise<{ got: string[]; statuses: string[] }> {
+  const server = await startRedisServer(options.args ? { args: options.args } : {});
   cleanups.push(() => server.dispose());
   const proxy = await holdingProxy(server.port);
   cleanups.push(() => proxy.close());
@@ -77,6 +98,7 @@ it('a read given up on but served afterwards is taken back before newer entries:
   blocking.on('error', () => undefined);
   await createGroup(shared, keys, stream, 'g', '0');
   const got: string[] = [];
+  const statuses: string[] = [];
   const loop = new ReadLoop(
     {
       client: shared,
@@ -96,11 +118,11 @@ it('a read given up on but served afterwards is taken back before newer entries:
         reportError: () => undefined,
       },
       blockMs: 500,
-      ackTimeoutMs: 30_000,
+      ackTimeoutMs: options.ackTimeoutMs,
       countTrimmed: () => undefined,
       wakeGroup: () => undefined,
       startPositions: async (streams) => streams.map(() => '0'),
-      status: () => undefined,
+      status: (type) => statuses.push(type),
       connectionEpoch: () => 0,
     },
     [stream],
@@ -122,7 +144,7 @@ it('a read given up on but served afterwards is taken back before newer entries:
   proxy.release(); // the given-up read reaches the server now, unless the loop closed it
   await sleep(300);
   await publisher.publish('late.a', 'two');
-  // without the take-back, 'one' comes only when the reclaim finds it idle past the 30 s ack timeout
+  // without the take-back, 'one' comes only when the reclaim finds it idle past the ack timeout
   await waitFor(() => got.length >= 3, 'three handled', 15_000).catch(() => undefined);
-  expect(got).toEqual(['warm@1', 'one@1', 'two@1']);
-}, 60_000);
+  return { got, statuses };
+}
