@@ -402,8 +402,7 @@ export class ConsumerLoop {
     }
     const retry = topic.endsWith(RETRY_SUFFIX);
     // a batch fetched before a revoke may still run while (and after) the partition is taken away
-    const gone = () =>
-      this.#stopped || isStale() || this.#revoking.has(key) || this.#partitions.get(key) !== offsets;
+    const gone = () => isStale() || !this.#stillReads(key, offsets);
     for (const m of batch.messages) {
       if (gone()) break;
       const offset = Number(m.offset);
@@ -561,14 +560,9 @@ export class ConsumerLoop {
     const timer = setTimeout(
       async () => {
         this.#comingBack.delete(timer);
-        while (
-          this.#ctx.sink.capacity === 0 &&
-          !this.#stopped &&
-          !this.#revoking.has(key) &&
-          this.#partitions.get(key) === offsets
-        )
+        while (this.#ctx.sink.capacity === 0 && this.#stillReads(key, offsets))
           await this.#waitForCapacity(1_000);
-        if (!settled && !this.#stopped && !this.#revoking.has(key) && this.#partitions.get(key) === offsets) {
+        if (!settled && this.#stillReads(key, offsets)) {
           this.#deliver(key, topic, offset, m, { ...record, attempt: record.attempt + 1 }, offsets);
         }
         releaseOnce();
@@ -576,6 +570,14 @@ export class ConsumerLoop {
       Math.max(0, delayMs),
     );
     this.#comingBack.set(timer, { key, release: releaseOnce });
+  }
+
+  /**
+   * Whether this member may still hand out messages of partition `key` tracked by `offsets`:
+   * not stopped, the partition not being revoked, and not revoked and assigned again since.
+   */
+  #stillReads(key: string, offsets: PartitionOffsets): boolean {
+    return !this.#stopped && !this.#revoking.has(key) && this.#partitions.get(key) === offsets;
   }
 
   /** Commits at most every `COMMIT_EVERY_MS` (and once more when the member leaves): one request covers many acks. */

@@ -3,7 +3,7 @@
  * pool task that blocks until records arrive or its wait ends). The pool has 4 threads unless
  * the process starts with `UV_THREADPOOL_SIZE`: with as many consumers as threads, publishes,
  * admin requests, closes and Node's own file and DNS work queue behind the fetches — in the
- * contract model's soak a close waited 6 s, its producer's disconnect 25 s. Counted over every
+ * contract model's soak a producer's disconnect waited 25 s. Counted over every
  * bus of the process; the first time the consumers fill the pool, one warning says what to do.
  */
 

@@ -84,8 +84,11 @@ export class ReadLoop {
   readonly #overflow: [RawEntry, string][] = [];
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
-  /** The server's id of the blocking connection (learned before a read, forgotten when the read is given up). */
-  #clientId: string | undefined;
+  /**
+   * The server's id of the blocking connection: learned before the first read on a connection
+   * (undefined until then), null when the server refused to tell (an ACL without +client|id).
+   */
+  #clientId: string | null | undefined;
   /** Ids of blocking connections given up since the last recovery: a read one of them sent may yet be served. */
   readonly #abandoned = new Set<string>();
   /** The server refused `CLIENT LIST`/`CLIENT KILL` once (reported once). */
@@ -204,23 +207,23 @@ export class ReadLoop {
   async #learnClientId(): Promise<void> {
     this.#clientId = undefined;
     const node = this.#slotNode(this.#ctx.blocking);
-    if (!node) return;
+    if (!node) return; // a Cluster's slot map not known yet: asked again before the next read
     const asked = node.call('CLIENT', 'ID');
     asked.catch(() => undefined);
     if (!(await settledWithin(asked, HUNG_READ_MARGIN_MS))) {
       this.#ctx.blocking.disconnect(true);
       throw new Error(`blocking connection: CLIENT ID had no answer within ${HUNG_READ_MARGIN_MS} ms`);
     }
-    // refused (an ACL without +client|id): read on without an id; no answer: never read unknown
+    // refused: read on without an id (not asked again on this connection); no answer: never read unknown
     this.#clientId = await asked.then(String, (error: unknown) => {
-      if (error instanceof ReplyError) return undefined;
+      if (error instanceof ReplyError) return null;
       throw error;
     });
   }
 
   /** The blocking read in flight is given up (no answer, or its connection dropped). */
   #abandonRead(): void {
-    if (this.#clientId !== undefined) this.#abandoned.add(this.#clientId);
+    if (typeof this.#clientId === 'string') this.#abandoned.add(this.#clientId);
     this.#clientId = undefined;
   }
 
