@@ -12,6 +12,13 @@ export interface ModelBackend {
    * then plays another process — group members on it share the group. False for in-process buses.
    */
   sharedState: boolean;
+  /**
+   * Called after each history with its prefix (the first token of every subject it used, and of
+   * its groups' names), once its buses are closed or it was given up: a broker-backed soak deletes
+   * what the history created (Kafka topics, groups), so that thousands of histories do not leave
+   * thousands of topics behind. Errors are ignored: a clean-up is not part of the contract.
+   */
+  afterHistory?: (prefix: string) => Promise<void>;
 }
 
 /** Settings of the histories (fixed: the oracle relies on them). */
@@ -373,6 +380,7 @@ export async function runHistoryWithin(
     return await Promise.race([runHistory(args[0], args[1], args[2], args[3], progress), stuck]);
   } finally {
     clearTimeout(timer);
+    await args[0].afterHistory?.(args[2]).catch(() => undefined);
   }
 }
 
