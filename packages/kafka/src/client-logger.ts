@@ -16,12 +16,12 @@ const LOST =
 /**
  * The client's logger: librdkafka's warnings and errors go to `onStatus` (redacted) as
  * `client_warning` / `client_error` (an error that says a broker is unreachable marks the
- * connection lost); its info and debug lines, routine lines, and anything after a failed create
- * released the client (`quiet`) stay quiet. The client's own console logging is off.
+ * connection lost); its info and debug lines and routine lines stay quiet. The client's own
+ * console logging is off. Made at module level: the client keeps this logger after its disconnect
+ * (severable.ts), and it holds nothing but `report`.
  */
-export function statusLogger(report: (status: BusStatus) => void, quiet: () => boolean): ClientLogger {
+export function statusLogger(report: (status: BusStatus) => void): ClientLogger {
   const emit = (type: 'client_error' | 'client_warning', message: string) => {
-    if (quiet()) return;
     const detail = redact(message);
     if (ROUTINE.some((routine) => routine.test(detail))) return;
     const lost = type === 'client_error' && LOST.test(detail);

@@ -13,13 +13,9 @@ const PROBE_MS = 3_000;
 
 /**
  * The client instance: the user's, or one built from the options. librdkafka's warnings and
- * errors go to `report` (see client-logger.ts), none after `released()`.
+ * errors go to `report` (see client-logger.ts; a severable link, cut after a failed create or the close).
  */
-export function kafkaClient(
-  options: ResolvedKafkaOptions,
-  report: (status: BusStatus) => void,
-  released: () => boolean = () => false,
-): Kafka {
+export function kafkaClient(options: ResolvedKafkaOptions, report: (status: BusStatus) => void): Kafka {
   if (options.kafka) return options.kafka;
   return new Kafka({
     kafkaJS: {
@@ -29,7 +25,7 @@ export function kafkaClient(
       ...(options.sasl ? { sasl: options.sasl } : {}),
       connectionTimeout: Math.min(options.connectTimeoutMs, 3_000),
       logLevel: logLevel.WARN,
-      logger: statusLogger(report, released),
+      logger: statusLogger(report),
       retry: { initialRetryTime: 100, maxRetryTime: 1_000 },
     },
     ...tlsConfig(options.ssl),

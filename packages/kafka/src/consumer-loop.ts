@@ -25,6 +25,7 @@ import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { Drains, keyOf, splitKey } from './partition-drains.js';
 import { PartitionOffsets } from './partition-offsets.js';
+import { forgetMetadata, severableAsync } from './severable.js';
 import { type StartPlan, startPlan } from './start-plan.js';
 import { holdPoolSeat } from './thread-pool.js';
 import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
@@ -137,6 +138,8 @@ export class ConsumerLoop {
   #onJoin: (() => void) | undefined;
   /** Gives back this consumer's count in libuv's thread pool (see thread-pool.ts). */
   readonly #leavePool: () => void;
+  /** The callbacks the client holds (rebalance, batches), cut off after its disconnect (severable.ts). */
+  readonly #links: { sever(): void }[] = [];
 
   constructor(ctx: ConsumerLoopContext) {
     this.#ctx = ctx;
@@ -157,8 +160,9 @@ export class ConsumerLoop {
         // a subscribed topic the client's metadata does not hold yet is looked for this often
         metadataMaxAge: METADATA_REFRESH_MS,
       },
-      rebalance_cb: (event: RebalanceEvent, assignment: TopicPartitionOffset[]) =>
+      rebalance_cb: this.#link((event: RebalanceEvent, assignment: TopicPartitionOffset[]) =>
         this.#rebalance(event, assignment),
+      ),
     });
     ctx.sink.onCapacity(() => this.#onCapacity());
   }
@@ -207,11 +211,11 @@ export class ConsumerLoop {
     await this.#consumer.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => {
+      eachBatch: this.#link(async (payload: EachBatchPayload) => {
         const batch = this.#ctx.atMostOnce ? this.#eachBatchAtMostOnce(payload) : this.#eachBatch(payload);
         this.#batch = batch.catch(() => undefined);
         return batch;
-      },
+      }),
     });
   }
 
@@ -620,6 +624,13 @@ export class ConsumerLoop {
     }
   }
 
+  /** `fn` as a callback for the client, cut off once the client is disconnected (see severable.ts). */
+  #link<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R | undefined> {
+    const link = severableAsync(fn);
+    this.#links.push(link);
+    return link.callback;
+  }
+
   /** Stops fetching; resolves when no further push will happen. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -679,7 +690,11 @@ export class ConsumerLoop {
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
-    await this.#consumer.disconnect().finally(this.#leavePool);
+    await this.#consumer.disconnect().finally(() => {
+      this.#leavePool();
+      for (const link of this.#links) link.sever();
+      forgetMetadata(this.#consumer);
+    });
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }
 }

@@ -2,6 +2,7 @@ import { createBus, type EventBus } from '@omnibus/core';
 import { connectClients, kafkaClient } from './connection.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
+import { severable } from './severable.js';
 import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
 import { trackedAdmin } from './tracked-admin.js';
@@ -29,15 +30,15 @@ declare module '@omnibus/core' {
 export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<EventBus> {
   const resolved = resolveKafkaOptions(options);
   const reporter = new StatusReporter();
-  let released = false; // a failed create: what the client says afterwards is not reported
-  const kafka = kafkaClient(resolved, reporter.report, () => released);
+  // what the client logs reaches the bus's status until the bus is closed or its create failed:
+  // the client's objects outlive their disconnect (severable.ts) and must not keep the bus alive
+  const statusLink = severable(reporter.report);
+  const kafka = kafkaClient(resolved, statusLink.callback);
   const { admin, producer } = await connectClients(
     kafka,
     resolved,
     () => reporter.lastError,
-    () => {
-      released = true;
-    },
+    statusLink.sever, // a failed create: what the client says afterwards is not reported
   );
   const tracked = trackedAdmin(admin);
   const driver = new KafkaDriver(
@@ -47,6 +48,7 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
     new TopicRegistry(tracked.admin, resolved),
     resolved,
     reporter,
+    statusLink.sever,
   );
   return createBus(driver, {
     logger: resolved.logger,

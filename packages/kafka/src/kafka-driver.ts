@@ -82,6 +82,7 @@ export class KafkaDriver implements BusDriver {
   readonly #atMostOnce: AtMostOnceProducer;
   /** Records leaving at-most-once members skipped (never fetched while they were members). */
   #droppedOnLeave = 0;
+  readonly #release: () => void;
 
   constructor(
     kafka: Kafka,
@@ -90,8 +91,11 @@ export class KafkaDriver implements BusDriver {
     topics: TopicRegistry,
     options: ResolvedKafkaOptions,
     reporter: StatusReporter,
+    /** Cuts the client's logger off from this bus, once closed (severable.ts). */
+    release: () => void = () => undefined,
   ) {
     this.#reporter = reporter;
+    this.#release = release;
     this.#kafka = kafka;
     const { admin } = tracked;
     this.#admin = admin;
@@ -371,5 +375,6 @@ export class KafkaDriver implements BusDriver {
     // the client from under: wait for it (each ends within its own timeout)
     await settledWithin(this.#adminIdle(), ADMIN_IDLE_WAIT_MS);
     await settledWithin(this.#admin.disconnect(), ADMIN_DISCONNECT_WAIT_MS);
+    this.#release();
   }
 }

@@ -9,6 +9,7 @@ import {
   type KafkaMessage,
   type TopicPartitionOffset,
 } from './client.js';
+import { forgetMetadata, severableAsync } from './severable.js';
 
 /** One partition to read: from its low watermark up to `high` (exclusive), both taken when the read began. */
 export interface PartitionRange {
@@ -241,10 +242,15 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
     }
   };
 
+  const batches = severableAsync(eachBatch);
   try {
     await consumer.connect();
     await consumer.subscribe({ topics });
-    await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: batches.callback,
+    });
     for (;;) {
       if (signal?.aborted) return;
       const record = buffer.shift();
@@ -270,6 +276,9 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
     signal?.removeEventListener('abort', onAbort);
     toBatch.ring();
     await settledWithin(consumer.disconnect(), DISCONNECT_WAIT_MS);
+    // the client keeps its consumer (and what it was given) after the disconnect: not the read's
+    batches.sever();
+    forgetMetadata(consumer);
     await deleteGroup(admin, groupId);
   }
 }
