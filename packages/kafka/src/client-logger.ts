@@ -18,7 +18,7 @@ const LOST =
  * `client_warning` / `client_error` (an error that says a broker is unreachable marks the
  * connection lost); its info and debug lines and routine lines stay quiet. The client's own
  * console logging is off. Made at module level: the client keeps this logger after its disconnect
- * (severable.ts), and it holds nothing but `report`.
+ * (disconnected-client.ts), and it holds nothing but `report`.
  */
 export function statusLogger(report: (status: BusStatus) => void): ClientLogger {
   const emit = (type: 'client_error' | 'client_warning', message: string) => {

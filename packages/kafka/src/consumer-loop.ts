@@ -21,11 +21,11 @@ import {
   type TopicPartitionOffset,
 } from './client.js';
 import { committedOffsets } from './committed-offsets.js';
+import { forgetMetadata, LockStorages, severableAsync } from './disconnected-client.js';
 import { decodeRecord, retryRecord } from './envelope.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { Drains, keyOf, splitKey } from './partition-drains.js';
 import { PartitionOffsets } from './partition-offsets.js';
-import { forgetMetadata, severableAsync } from './severable.js';
 import { type StartPlan, startPlan } from './start-plan.js';
 import { holdPoolSeat } from './thread-pool.js';
 import { RETRY_SUFFIX, type TopicRegistry } from './topics.js';
@@ -138,8 +138,10 @@ export class ConsumerLoop {
   #onJoin: (() => void) | undefined;
   /** Gives back this consumer's count in libuv's thread pool (see thread-pool.ts). */
   readonly #leavePool: () => void;
-  /** The callbacks the client holds (rebalance, batches), cut off after its disconnect (severable.ts). */
+  /** The callbacks the client holds (rebalance, batches), cut off after its disconnect (disconnected-client.ts). */
   readonly #links: { sever(): void }[] = [];
+  /** The client's lock storage, turned off after its disconnect (disconnected-client.ts). */
+  readonly #lockStorages = new LockStorages();
 
   constructor(ctx: ConsumerLoopContext) {
     this.#ctx = ctx;
@@ -208,15 +210,18 @@ export class ConsumerLoop {
     await this.#consumer.subscribe({ topics, replace: true });
     if (this.#running) return;
     this.#running = true;
-    await this.#consumer.run({
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: this.#link(async (payload: EachBatchPayload) => {
-        const batch = this.#ctx.atMostOnce ? this.#eachBatchAtMostOnce(payload) : this.#eachBatch(payload);
-        this.#batch = batch.catch(() => undefined);
-        return batch;
+    const run = this.#consumer;
+    await this.#lockStorages.capture(() =>
+      run.run({
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: this.#link(async (payload: EachBatchPayload) => {
+          const batch = this.#ctx.atMostOnce ? this.#eachBatchAtMostOnce(payload) : this.#eachBatch(payload);
+          this.#batch = batch.catch(() => undefined);
+          return batch;
+        }),
       }),
-    });
+    );
   }
 
   /**
@@ -624,7 +629,7 @@ export class ConsumerLoop {
     }
   }
 
-  /** `fn` as a callback for the client, cut off once the client is disconnected (see severable.ts). */
+  /** `fn` as a callback for the client, cut off once the client is disconnected (see disconnected-client.ts). */
   #link<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R | undefined> {
     const link = severableAsync(fn);
     this.#links.push(link);
@@ -690,11 +695,15 @@ export class ConsumerLoop {
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
-    await this.#consumer.disconnect().finally(() => {
-      this.#leavePool();
-      for (const link of this.#links) link.sever();
-      forgetMetadata(this.#consumer);
-    });
+    const consumer = this.#consumer;
+    await this.#lockStorages
+      .capture(() => consumer.disconnect())
+      .then(() => this.#lockStorages.release())
+      .finally(() => {
+        this.#leavePool();
+        for (const link of this.#links) link.sever();
+        forgetMetadata(consumer);
+      });
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }
 }

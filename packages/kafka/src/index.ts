@@ -1,8 +1,8 @@
 import { createBus, type EventBus } from '@omnibus/core';
 import { connectClients, kafkaClient } from './connection.js';
+import { severable } from './disconnected-client.js';
 import { KafkaDriver } from './kafka-driver.js';
 import { type KafkaBusOptions, resolveKafkaOptions } from './options.js';
-import { severable } from './severable.js';
 import { StatusReporter } from './status-reporter.js';
 import { TopicRegistry } from './topics.js';
 import { trackedAdmin } from './tracked-admin.js';
@@ -31,7 +31,7 @@ export async function createKafkaBus(options: KafkaBusOptions = {}): Promise<Eve
   const resolved = resolveKafkaOptions(options);
   const reporter = new StatusReporter();
   // what the client logs reaches the bus's status until the bus is closed or its create failed:
-  // the client's objects outlive their disconnect (severable.ts) and must not keep the bus alive
+  // the client's objects outlive their disconnect (disconnected-client.ts) and must not keep the bus alive
   const statusLink = severable(reporter.report);
   const kafka = kafkaClient(resolved, statusLink.callback);
   const { admin, producer } = await connectClients(

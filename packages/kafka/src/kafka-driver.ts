@@ -91,7 +91,7 @@ export class KafkaDriver implements BusDriver {
     topics: TopicRegistry,
     options: ResolvedKafkaOptions,
     reporter: StatusReporter,
-    /** Cuts the client's logger off from this bus, once closed (severable.ts). */
+    /** Cuts the client's logger off from this bus, once closed (disconnected-client.ts). */
     release: () => void = () => undefined,
   ) {
     this.#reporter = reporter;

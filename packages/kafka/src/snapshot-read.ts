@@ -9,7 +9,7 @@ import {
   type KafkaMessage,
   type TopicPartitionOffset,
 } from './client.js';
-import { forgetMetadata, severableAsync } from './severable.js';
+import { forgetMetadata, LockStorages, severableAsync } from './disconnected-client.js';
 
 /** One partition to read: from its low watermark up to `high` (exclusive), both taken when the read began. */
 export interface PartitionRange {
@@ -243,14 +243,17 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
   };
 
   const batches = severableAsync(eachBatch);
+  const lockStorages = new LockStorages();
   try {
     await consumer.connect();
     await consumer.subscribe({ topics });
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: batches.callback,
-    });
+    await lockStorages.capture(() =>
+      consumer.run({
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: batches.callback,
+      }),
+    );
     for (;;) {
       if (signal?.aborted) return;
       const record = buffer.shift();
@@ -275,8 +278,13 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
     closed = true;
     signal?.removeEventListener('abort', onAbort);
     toBatch.ring();
-    await settledWithin(consumer.disconnect(), DISCONNECT_WAIT_MS);
     // the client keeps its consumer (and what it was given) after the disconnect: not the read's
+    const disconnected = lockStorages.capture(() => consumer.disconnect());
+    void disconnected.then(
+      () => lockStorages.release(),
+      () => undefined,
+    );
+    await settledWithin(disconnected, DISCONNECT_WAIT_MS);
     batches.sever();
     forgetMetadata(consumer);
     await deleteGroup(admin, groupId);

@@ -1,13 +1,14 @@
 // A librdkafka consumer stays reachable after its disconnect (confluent-kafka-javascript #369),
-// with what it was given: before severable.ts, every closed subscription kept its bus — producers,
+// with what it was given: before disconnected-client.ts, every closed subscription kept its bus — producers,
 // admin, subscriptions — and the cluster's metadata alive (the model soak: 3 GB after 1,000
-// histories). A closed bus, and what it handed out, must be collectable.
+// histories). A closed bus, and what it handed out, must be collectable; and the client's lock
+// storages must be off (before Node 24 each one left in use slows every later promise).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { uniquePrefix, withBroker } from '@omnibus/testing';
 import { afterAll, expect, it } from 'vitest';
+import { forgetMetadata } from '../src/disconnected-client.js';
 import { createKafkaBus } from '../src/index.js';
-import { forgetMetadata } from '../src/severable.js';
 import { deleteTopics } from './kafka-admin.js';
 
 setFlagsFromString('--expose-gc');
@@ -19,6 +20,9 @@ const collected = async (ref: WeakRef<object>) => {
   }
   return ref.deref() === undefined;
 };
+
+/** How many AsyncLocalStorage stores async_hooks stamps on a new promise (one per storage in use, before Node 24). */
+const storesOnANewPromise = () => Object.getOwnPropertySymbols(Promise.resolve()).length;
 
 it('forgetMetadata drops what a client keeps, and leaves anything else alone', () => {
   const internal = { _metadata: { topics: [{ name: 'a' }] } };
@@ -40,7 +44,11 @@ await withBroker('kafka', async (broker) => {
 
   it('a closed bus whose subscriptions read is collected', async () => {
     const refs = await (async () => {
-      const bus = await createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix });
+      const bus = await createKafkaBus({
+        brokers: [...broker.brokers],
+        topicPrefix,
+        groupPrefix: topicPrefix,
+      });
       // a grouped consumer and an ungrouped subscription: each its own librdkafka consumer
       const handled: string[] = [];
       const consumer = await bus.consume(
@@ -65,5 +73,19 @@ await withBroker('kafka', async (broker) => {
     expect(await collected(refs.sub)).toBe(true);
     expect(await collected(refs.consumer)).toBe(true);
     expect(await collected(refs.bus)).toBe(true);
+  });
+
+  it('closed subscriptions leave no AsyncLocalStorage of the client in use (every later promise paid for each)', async () => {
+    const before = storesOnANewPromise();
+    const bus = await createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix });
+    for (let i = 0; i < 3; i++) {
+      const sub = await bus.subscribe(`stores${i}.>`);
+      await bus.publish(`stores${i}.x`, 'x');
+      for await (const _ of sub) break;
+      await sub.close();
+    }
+    await bus.close({ timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(storesOnANewPromise()).toBe(before);
   });
 });
