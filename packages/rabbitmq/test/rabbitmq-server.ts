@@ -19,11 +19,16 @@ export async function deleteBusObjects(url: string, prefix: string): Promise<voi
   } catch {
     names = [];
   }
+  await deleteQueues(url, names, prefix);
+}
+
+/** Deletes the named queues (a missing one is fine), and the exchange when one is named. */
+export async function deleteQueues(url: string, queues: readonly string[], exchange?: string): Promise<void> {
   const connection = new Connection(url);
   try {
     await connection.onConnect(5_000);
-    for (const queue of names) await connection.queueDelete({ queue }).catch(() => undefined);
-    await connection.exchangeDelete({ exchange: prefix }).catch(() => undefined);
+    for (const queue of queues) await connection.queueDelete({ queue }).catch(() => undefined);
+    if (exchange !== undefined) await connection.exchangeDelete({ exchange }).catch(() => undefined);
   } finally {
     await connection.close();
   }
