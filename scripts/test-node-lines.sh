@@ -56,11 +56,27 @@ for line in "${LINES[@]}"; do
   if ! (
     export PATH="$dir/bin:$PATH" OMNIBUS_REPORT_DIR="$reports"
     set -e
-    (cd packages/core && npx vitest run)
+    # the four suites at once (each to its own log, printed after): the memory model is CPU work, the
+    # factory's and NATS's wait on brokers and timers, so together they take about as long as the longest
+    logs="$(mktemp -d)"
+    suite() { # name dir command...: runs in the background, its exit code in $logs/name.rc
+      local name="$1" dir="$2"; shift 2
+      ( cd "$dir" && "$@" >"$logs/$name.log" 2>&1; echo $? >"$logs/$name.rc" ) &
+    }
+    suite core packages/core npx vitest run
     # the model test with a smaller fixed budget than pnpm test's (same seed; 300 there)
-    (cd packages/memory && OMNIBUS_MODEL_RUNS=100 npx vitest run)
-    (cd packages/factory && npx vitest run)
-    (cd packages/nats && npx vitest run test/conformance.test.ts)
+    suite memory packages/memory env OMNIBUS_MODEL_RUNS=100 npx vitest run
+    suite factory packages/factory npx vitest run
+    suite nats packages/nats npx vitest run test/conformance.test.ts
+    wait
+    failed_suites=0
+    for name in core memory factory nats; do
+      rc="$(cat "$logs/$name.rc" 2>/dev/null || echo 1)"
+      if [[ "$rc" != 0 ]]; then cat "$logs/$name.log"; echo "::: Node.js $line: $name FAILED (exit $rc)" >&2; failed_suites=1
+      else grep -E "Test Files|Tests " "$logs/$name.log" | sed "s/^/::: $name: /"; fi
+    done
+    rm -rf "$logs"
+    ((failed_suites == 0))
     # what differs between Node lines in the package checks: require() of each package (require(esm)
     # changed in 22 and 24); publint and attw read the files, the same on every line (run on Node 20)
     for pkg in packages/*/; do (cd "$pkg" && node ../../scripts/check-require.mjs .); done
