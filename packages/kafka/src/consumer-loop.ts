@@ -696,14 +696,11 @@ export class ConsumerLoop {
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
     const consumer = this.#consumer;
-    await this.#lockStorages
-      .capture(() => consumer.disconnect())
-      .then(() => this.#lockStorages.release())
-      .finally(() => {
-        this.#leavePool();
-        for (const link of this.#links) link.sever();
-        forgetMetadata(consumer);
-      });
+    await this.#lockStorages.disconnect(consumer).finally(() => {
+      this.#leavePool();
+      for (const link of this.#links) link.sever();
+      forgetMetadata(consumer);
+    });
     if (!this.#ctx.grouped) await this.#ctx.admin.deleteGroups([this.#ctx.groupId]).catch(() => undefined);
   }
 }

@@ -82,6 +82,8 @@ function isLockStore(store: unknown): boolean {
  */
 export class LockStorages {
   readonly #storages = new Set<AsyncLocalStorage<unknown>>();
+  /** Lock-shaped `run`s seen by `capture` (a disconnect that took the lock adds one). */
+  #runs = 0;
 
   /** Calls `call`, a client method that takes its lock before its first `await`, keeping the lock's storage. */
   capture<T>(call: () => T): T {
@@ -89,9 +91,12 @@ export class LockStorages {
       run: (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) => unknown;
     };
     const run = prototype.run;
-    const storages = this.#storages;
+    const seen = (storage: AsyncLocalStorage<unknown>) => {
+      this.#storages.add(storage);
+      this.#runs++;
+    };
     prototype.run = function (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) {
-      if (isLockStore(store)) storages.add(this);
+      if (isLockStore(store)) seen(this);
       return run.call(this, store, ...rest);
     };
     try {
@@ -101,8 +106,31 @@ export class LockStorages {
     }
   }
 
-  /** Turns the storages off: only once the client's disconnect resolved (its lock is free then). */
-  release(): void {
+  /**
+   * Disconnects `consumer`, then turns its lock's storage off. The disconnect runs outside that
+   * storage: called from a handler (whose context descends from the client's run loop, inside the
+   * lock), the lock would take it for a re-entrant call and not wait for the run loop to let go —
+   * and a storage turned off under the run loop makes its last `getStore()` undefined, a crash
+   * inside the client. Turned off only when this disconnect took the lock itself (one under way
+   * elsewhere makes it return at once) and has ended, resolved or not: the lock is free then.
+   */
+  async disconnect(consumer: { disconnect(): Promise<void> }): Promise<void> {
+    const before = this.#runs;
+    let call = () => consumer.disconnect();
+    for (const storage of this.#storages) {
+      const inner = call;
+      call = () => storage.exit(inner);
+    }
+    const disconnected = this.capture(call);
+    const tookLock = this.#runs > before;
+    try {
+      await disconnected;
+    } finally {
+      if (tookLock) this.#release();
+    }
+  }
+
+  #release(): void {
     for (const storage of this.#storages) storage.disable();
     this.#storages.clear();
   }

@@ -9,7 +9,7 @@ import {
   type KafkaMessage,
   type TopicPartitionOffset,
 } from './client.js';
-import { forgetMetadata, LockStorages, severableAsync } from './disconnected-client.js';
+import { forgetMetadata, LockStorages, severable, severableAsync } from './disconnected-client.js';
 
 /** One partition to read: from its low watermark up to `high` (exclusive), both taken when the read began. */
 export interface PartitionRange {
@@ -136,6 +136,15 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
   const onAbort = () => toCaller.ring();
   signal?.addEventListener('abort', onAbort, { once: true });
 
+  // the client keeps its config after the disconnect: the callback holds only a link, cut then
+  const rebalance = severable((event: { code: number }, assignment: TopicPartitionOffset[]) => {
+    lastProgress = Date.now();
+    if (event.code !== ErrorCodes.ERR__ASSIGN_PARTITIONS) return undefined;
+    return assignment.map((tp) => {
+      const range = ranges.get(keyOf(tp.topic, tp.partition));
+      return range ? { topic: tp.topic, partition: tp.partition, offset: range.low } : tp;
+    });
+  });
   const consumer: Consumer = kafka.consumer({
     kafkaJS: {
       groupId,
@@ -147,14 +156,7 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
       fromBeginning: false,
     },
     // every partition of the snapshot starts at its low watermark (a new group commits nothing)
-    rebalance_cb: (event: { code: number }, assignment: TopicPartitionOffset[]) => {
-      lastProgress = Date.now();
-      if (event.code !== ErrorCodes.ERR__ASSIGN_PARTITIONS) return undefined;
-      return assignment.map((tp) => {
-        const range = ranges.get(keyOf(tp.topic, tp.partition));
-        return range ? { topic: tp.topic, partition: tp.partition, offset: range.low } : tp;
-      });
-    },
+    rebalance_cb: rebalance.callback,
   });
 
   const pauseOne = (topic: string, partition: number) => {
@@ -279,13 +281,9 @@ export async function* readSnapshot(request: SnapshotReadRequest): AsyncGenerato
     signal?.removeEventListener('abort', onAbort);
     toBatch.ring();
     // the client keeps its consumer (and what it was given) after the disconnect: not the read's
-    const disconnected = lockStorages.capture(() => consumer.disconnect());
-    void disconnected.then(
-      () => lockStorages.release(),
-      () => undefined,
-    );
-    await settledWithin(disconnected, DISCONNECT_WAIT_MS);
+    await settledWithin(lockStorages.disconnect(consumer), DISCONNECT_WAIT_MS);
     batches.sever();
+    rebalance.sever();
     forgetMetadata(consumer);
     await deleteGroup(admin, groupId);
   }

@@ -88,4 +88,23 @@ await withBroker('kafka', async (broker) => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(storesOnANewPromise()).toBe(before);
   });
+
+  it('a bus closed from inside a handler (inside the client lock) closes cleanly and leaves no storage in use', async () => {
+    const before = storesOnANewPromise();
+    const bus = await createKafkaBus({ brokers: [...broker.brokers], topicPrefix, groupPrefix: topicPrefix });
+    let closing: Promise<void> | undefined;
+    const handled: string[] = [];
+    await bus.consume('inside.*', (m) => {
+      handled.push(m.text());
+      // the handler's context descends from the client's run loop: the disconnect must still wait for it
+      closing ??= bus.close({ timeoutMs: 5_000 });
+    });
+    await bus.publish('inside.x', 'one');
+    for (let i = 0; i < 100 && closing === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    await closing;
+    expect(handled).toEqual(['one']);
+    // a crash inside the client would surface as an unhandled rejection, which fails this run
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(storesOnANewPromise()).toBe(before);
+  });
 });
