@@ -678,7 +678,9 @@ export class ConsumerLoop {
       }
     }
     if (skips.length === 0) return;
-    await this.#consumer.commitOffsets(skips);
+    // a coordinator still loading or moving (a fresh broker) refuses it for a moment: asked again,
+    // or the skipped records would be neither counted nor read by the next member
+    await retrying(() => this.#consumer.commitOffsets(skips));
     this.#ctx.dropped(skipped);
   }
 
