@@ -689,10 +689,13 @@ export class ConsumerLoop {
     // core settled everything before: only a retry copy's send can still be under way, bounded by
     // publishTimeoutMs (and a producer's renewal, bounded the same): commit only after it, or the
     // partition's next reader would hand out again what was also copied to the retry topic
-    await this.#drains.settled(
-      undefined,
-      Math.max(DRAIN_MAX_MS, 2 * this.#ctx.options.publishTimeoutMs + 10_000),
-    );
+    // at most once there are no retry copies, and the deliveries still held are dropped by core
+    // only after this member has left: waiting for them would only hold back the leave's count
+    if (!this.#ctx.atMostOnce)
+      await this.#drains.settled(
+        undefined,
+        Math.max(DRAIN_MAX_MS, 2 * this.#ctx.options.publishTimeoutMs + 10_000),
+      );
     await this.#committing;
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
