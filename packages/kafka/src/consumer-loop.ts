@@ -210,9 +210,8 @@ export class ConsumerLoop {
     await this.#consumer.subscribe({ topics, replace: true });
     if (this.#running) return;
     this.#running = true;
-    const run = this.#consumer;
     await this.#lockStorages.capture(() =>
-      run.run({
+      this.#consumer.run({
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: this.#link(async (payload: EachBatchPayload) => {
