@@ -15,7 +15,15 @@ import {
   withTimeout,
 } from '@omnibus/core';
 import { AtMostOnceProducer } from './at-most-once-producer.js';
-import { type Admin, ErrorCodes, errorCode, type Kafka, type KafkaRecord, type Producer } from './client.js';
+import {
+  type Admin,
+  ErrorCodes,
+  errorCode,
+  type Kafka,
+  type KafkaRecord,
+  type Producer,
+  type RecordMetadata,
+} from './client.js';
 import { createProducer } from './connection.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { toRecord } from './envelope.js';
@@ -174,23 +182,58 @@ export class KafkaDriver implements BusDriver {
   }
 
   async #send(topic: string, message: OutgoingMessage): Promise<DriverReceipt> {
-    try {
-      if (this.#renewing) await this.#renewing;
-      const sending = this.#producer.send({ topic, messages: [toRecord(message)] });
-      this.#track(sending);
-      const within = this.#options.publishTimeoutMs + SEND_SLACK_MS;
-      if (!(await settledWithin(sending, within))) throw new Error(`no acknowledgement within ${within} ms`);
-      const [result] = await sending;
-      if (this.#reporter.lost) this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
-      return {
-        duplicate: false,
-        sequence: result
-          ? `${result.topicName}:${result.partition}:${result.baseOffset ?? result.offset}`
-          : undefined,
-      };
-    } catch (error) {
-      throw this.#publishError(message.subject, error);
+    const [outcome] = await this.#sendAll([topic], [message]);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+    return (outcome as PromiseFulfilledResult<DriverReceipt>).value;
+  }
+
+  /**
+   * Queues every message on the idempotent producer at once (one record per send, so each has
+   * its own delivery report and receipt), and waits for them under one bound: what was not
+   * acknowledged within `publishTimeoutMs` is a `PublishError` with its outcome unknown. One
+   * timer and one tracked promise per call, not per message.
+   */
+  async #sendAll(
+    topics: readonly string[],
+    messages: readonly OutgoingMessage[],
+  ): Promise<PromiseSettledResult<DriverReceipt>[]> {
+    const outcomes: PromiseSettledResult<DriverReceipt>[] = new Array(messages.length);
+    if (this.#renewing) await this.#renewing; // settles either way (a failure is reported)
+    const producer = this.#producer;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as OutgoingMessage;
+      let sending: Promise<RecordMetadata[]>;
+      try {
+        sending = producer.send({ topic: topics[i] as string, messages: [toRecord(message)] });
+      } catch (error) {
+        sending = Promise.reject(error);
+      }
+      sends.push(
+        sending.then(
+          ([result]) => {
+            outcomes[i] = { status: 'fulfilled', value: receiptOf(result) };
+          },
+          (error: unknown) => {
+            outcomes[i] = { status: 'rejected', reason: this.#publishError(message.subject, error) };
+          },
+        ),
+      );
     }
+    const all = Promise.all(sends);
+    this.#track(all);
+    const within = this.#options.publishTimeoutMs + SEND_SLACK_MS;
+    if (!(await settledWithin(all, within))) {
+      const late = new Error(`no acknowledgement within ${within} ms`);
+      for (let i = 0; i < messages.length; i++)
+        outcomes[i] ??= {
+          status: 'rejected',
+          reason: this.#publishError((messages[i] as OutgoingMessage).subject, late),
+        };
+    }
+    if (this.#reporter.lost && outcomes.some((o) => o.status === 'fulfilled'))
+      this.#reporter.report({ type: 'publish_resumed', connection: 'restored' });
+    return outcomes;
   }
 
   /** The `PublishError` of a failed send (a stalled one also reported as `publish_stalled`). */
@@ -292,7 +335,7 @@ export class KafkaDriver implements BusDriver {
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<DriverReceipt[]> {
     const topics = messages.map((m) => this.#topics.topicFor(m.subject));
     for (const t of new Set(topics)) await this.#topics.ensure(t);
-    const results = await Promise.allSettled(messages.map((m, i) => this.#send(topics[i] as string, m)));
+    const results = await this.#sendAll(topics, messages);
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
     if (firstFailure < 0) return results.map((r) => (r as PromiseFulfilledResult<DriverReceipt>).value);
     const accepted = results
@@ -377,4 +420,14 @@ export class KafkaDriver implements BusDriver {
     await settledWithin(this.#admin.disconnect(), ADMIN_DISCONNECT_WAIT_MS);
     this.#release();
   }
+}
+
+/** The receipt of an acknowledged record: its place, `topic:partition:offset`. */
+function receiptOf(result: RecordMetadata | undefined): DriverReceipt {
+  return {
+    duplicate: false,
+    sequence: result
+      ? `${result.topicName}:${result.partition}:${result.baseOffset ?? result.offset}`
+      : undefined,
+  };
 }

@@ -91,8 +91,7 @@ export interface KafkaManagementContext {
  *
  * - `browse` reads the topics that may hold the pattern's subjects from their low watermarks up
  *   to the high watermarks taken when it began, through a throw-away consumer group that never
- *   commits and is deleted afterwards, and filters by the real subject (the `omnibus-subject`
- *   header). References are `<topic>:<partition>:<offset>`.
+ *   commits and is deleted afterwards, and filters by the real subject (the record's key). References are `<topic>:<partition>:<offset>`.
  * - `remove`: Kafka cannot delete one record. A removal is a record keyed by the reference on
  *   the compacted removals topic (`REMOVED_TOPIC_NAME` under the topic prefix), stored with
  *   `acks: -1` before `remove` resolves; `browse` reads that topic first and leaves removed

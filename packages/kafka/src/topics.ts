@@ -6,6 +6,8 @@ import { type ResolvedKafkaOptions, TOPIC_NAME } from './options.js';
 
 /** Suffix of the retry topic that belongs to each subject topic. */
 export const RETRY_SUFFIX = '.omnibus-retry';
+/** First tokens whose default topic name `topicFor` keeps at hand. */
+const DEFAULT_TOPICS_CACHED = 10_000;
 /**
  * The management API's record of removed messages, after the topic prefix. No first token maps
  * to it (`_` always starts a byte escape there, and subjects starting with `_` are reserved), and
@@ -128,10 +130,8 @@ export class TopicRegistry {
    */
   topicFor(subject: string): string {
     const custom = this.#options.topicFor;
-    const prefix = this.#options.topicPrefix;
-    const topic = custom
-      ? custom(subject)
-      : `${prefix}${encodeTopicToken(subject.split('.', 1)[0] as string, MAX_TOPIC_LENGTH - RETRY_SUFFIX.length - prefix.length)}`;
+    if (!custom) return this.#defaultTopicOf(subject.split('.', 1)[0] as string);
+    const topic = custom(subject);
     if (
       typeof topic !== 'string' ||
       !TOPIC_NAME.test(topic) ||
@@ -146,6 +146,21 @@ export class TopicRegistry {
           hint: `make topicFor return such a name for every subject (replace other characters, e.g. with "_"; never end in "${RETRY_SUFFIX}"), or leave topicFor out for a topic per first token`,
         },
       );
+    }
+    return topic;
+  }
+
+  /** Default topic names by first token, made once each (bounded: cleared when full). */
+  readonly #defaultTopics = new Map<string, string>();
+
+  /** `<topicPrefix>` + `encodeTopicToken(first)`: valid for every valid first token, by construction. */
+  #defaultTopicOf(first: string): string {
+    let topic = this.#defaultTopics.get(first);
+    if (topic === undefined) {
+      const prefix = this.#options.topicPrefix;
+      topic = `${prefix}${encodeTopicToken(first, MAX_TOPIC_LENGTH - RETRY_SUFFIX.length - prefix.length)}`;
+      if (this.#defaultTopics.size >= DEFAULT_TOPICS_CACHED) this.#defaultTopics.clear();
+      this.#defaultTopics.set(first, topic);
     }
     return topic;
   }
