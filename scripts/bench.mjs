@@ -208,6 +208,19 @@ const targets = [
     ['kafka', 'grouped consume', 'fastest'],
     0.9,
   ),
+  // the same two against the adapter's own client (what the adapter itself costs)
+  ratioTarget(
+    'Kafka: batched publish',
+    'raw @confluentinc/kafka-javascript (its client)',
+    ['kafka', 'publish, batched', 'raw @confluentinc/kafka-javascript'],
+    0.9,
+  ),
+  ratioTarget(
+    'Kafka: grouped consume with commits',
+    'raw @confluentinc/kafka-javascript (its client)',
+    ['kafka', 'grouped consume', 'raw @confluentinc/kafka-javascript'],
+    0.9,
+  ),
   ratioTarget('NATS: grouped consume with acks', 'the raw client', ['nats', 'grouped consume'], 0.9),
   ratioTarget(
     'NATS: publish → deliver p99 latency',
@@ -249,7 +262,7 @@ const page = renderBenchPage(entries, {
   command: quick ? 'pnpm bench --quick' : 'pnpm bench',
   targets,
   intro: [
-    'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`), Kafka (`kafkajs`, the adapter’s client, beside the two others its client decision weighs: `@confluentinc/kafka-javascript` and `@platformatic/kafka`) and RabbitMQ (`rabbitmq-client`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
+    'What the abstraction costs: every scenario runs through Omnibus and through its baseline doing the same work in the same process and run — the raw client for NATS (`@nats-io/jetstream`), Redis (`ioredis`), Kafka (`@confluentinc/kafka-javascript`, the adapter’s client, beside the two others its client decision weighed: `kafkajs` — the rows named “raw client” — and `@platformatic/kafka`) and RabbitMQ (`rabbitmq-client`), in-process emitters for the memory bus (`node:events`, `eventemitter3`, `mitt`, `emittery`, an RxJS `Subject` per topic). Payloads are 256 bytes.',
     `Rounds alternate — Omnibus, peer, Omnibus, peer… — ${rounds} measured rounds per side in this run (\`pnpm bench\`: 5; \`pnpm bench --quick\`: 3, with smaller counts). Each figure is the **median** of the rounds, with the spread (min–max) beside it; **omnibus / peer** is the ratio of the medians. Throughput (msg/s: published, or consumed from a backlog; lookups/s) is better higher, so a ratio above 1 means Omnibus is faster; latency (publish → delivery, one message at a time; p50 and p99 of each round, ms) is better lower, so a ratio below 1 means Omnibus is faster. In the charts a bar is the median and the thin line spans min–max; each group has its own scale.`,
     '`pnpm bench` builds the packages and runs every part whose backend is available: memory always; NATS, Redis, Kafka and RabbitMQ at `NATS_URL`, `REDIS_URL`, `KAFKA_BROKERS`, `RABBITMQ_URL` or the local defaults (127.0.0.1:4222, :6379, :9092, :5672) — a part whose broker cannot be reached is skipped with its reason; the outbox part needs PostgreSQL at `OMNIBUS_PG_URL` or the local `test` database, and measures outbox + relay against a direct `bus.publish` on the memory bus and on NATS. One part alone: `pnpm --filter @omnibus/nats bench` (and so on; it writes its report, not this page). Counts can be set with `BENCH_ROUNDS`, `BENCH_MESSAGES`, `BENCH_AWAITED`, `BENCH_PIPELINED`, `BENCH_CONSUME`, `BENCH_LATENCY`. Every round is bounded in time. Reports with every round: `reports/bench-<name>.json`.',
   ],

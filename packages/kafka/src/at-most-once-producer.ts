@@ -28,7 +28,7 @@ const MAX_QUEUED = 10_000;
  * generously (`weigh`), so this leaves room.
  */
 const MAX_SEND_BYTES = 512 * 1024;
-/** Per record: Kafka's record framing and the names of Omnibus's three headers, rounded up. */
+/** Per record: Kafka's record framing and the name of Omnibus's header, rounded up. */
 const RECORD_OVERHEAD = 128;
 
 interface Waiting {
@@ -48,7 +48,7 @@ interface Queued {
   readonly bytes: number;
 }
 
-/** A record's size on the wire, at most: its subject goes twice (key and header), as UTF-8. */
+/** A record's size on the wire, at most (the subject counted twice, as UTF-8: a generous bound). */
 function weigh(message: OutgoingMessage): number {
   let bytes =
     RECORD_OVERHEAD +

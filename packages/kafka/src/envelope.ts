@@ -31,6 +31,9 @@ export function toRecord(m: OutgoingMessage): {
   timestamp: string;
 } {
   const headers: IHeaders = { ...m.headers };
+  // names Omnibus reads back are its own: an application header by such a name would be taken
+  // for them (another subject, time or attempt) and is not sent
+  for (const name of RESERVED) delete headers[name];
   headers[META.id] = m.id;
   return {
     key: m.subject,

@@ -198,6 +198,8 @@ export class KafkaDriver implements BusDriver {
     messages: readonly OutgoingMessage[],
   ): Promise<PromiseSettledResult<DriverReceipt>[]> {
     const outcomes: PromiseSettledResult<DriverReceipt>[] = new Array(messages.length);
+    /** Set when the wait gave up: a send settling after that changes nothing (its caller has its answer). */
+    let answered = false;
     if (this.#renewing) await this.#renewing; // settles either way (a failure is reported)
     const producer = this.#producer;
     const sends: Promise<void>[] = [];
@@ -212,10 +214,11 @@ export class KafkaDriver implements BusDriver {
       sends.push(
         sending.then(
           ([result]) => {
-            outcomes[i] = { status: 'fulfilled', value: receiptOf(result) };
+            if (!answered) outcomes[i] = { status: 'fulfilled', value: receiptOf(result) };
           },
           (error: unknown) => {
-            outcomes[i] = { status: 'rejected', reason: this.#publishError(message.subject, error) };
+            if (!answered)
+              outcomes[i] = { status: 'rejected', reason: this.#publishError(message.subject, error) };
           },
         ),
       );
@@ -224,6 +227,7 @@ export class KafkaDriver implements BusDriver {
     this.#track(all);
     const within = this.#options.publishTimeoutMs + SEND_SLACK_MS;
     if (!(await settledWithin(all, within))) {
+      answered = true;
       const late = new Error(`no acknowledgement within ${within} ms`);
       for (let i = 0; i < messages.length; i++)
         outcomes[i] ??= {

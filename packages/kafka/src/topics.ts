@@ -130,8 +130,12 @@ export class TopicRegistry {
    */
   topicFor(subject: string): string {
     const custom = this.#options.topicFor;
-    if (!custom) return this.#defaultTopicOf(subject.split('.', 1)[0] as string);
-    const topic = custom(subject);
+    if (!custom) return this.#defaultTopicOf(subject);
+    return this.#checked(subject, custom(subject));
+  }
+
+  /** `topic` when it is a valid name for a subject topic, else the `InvalidSubjectError` for `subject`. */
+  #checked(subject: string, topic: unknown): string {
     if (
       typeof topic !== 'string' ||
       !TOPIC_NAME.test(topic) ||
@@ -153,12 +157,19 @@ export class TopicRegistry {
   /** Default topic names by first token, made once each (bounded: cleared when full). */
   readonly #defaultTopics = new Map<string, string>();
 
-  /** `<topicPrefix>` + `encodeTopicToken(first)`: valid for every valid first token, by construction. */
-  #defaultTopicOf(first: string): string {
+  /**
+   * `<topicPrefix>` + `encodeTopicToken(first token)`, checked when first made (a first token
+   * `omnibus-retry` would name a retry topic) and then taken from the cache.
+   */
+  #defaultTopicOf(subject: string): string {
+    const first = subject.split('.', 1)[0] as string;
     let topic = this.#defaultTopics.get(first);
     if (topic === undefined) {
       const prefix = this.#options.topicPrefix;
-      topic = `${prefix}${encodeTopicToken(first, MAX_TOPIC_LENGTH - RETRY_SUFFIX.length - prefix.length)}`;
+      topic = this.#checked(
+        subject,
+        `${prefix}${encodeTopicToken(first, MAX_TOPIC_LENGTH - RETRY_SUFFIX.length - prefix.length)}`,
+      );
       if (this.#defaultTopics.size >= DEFAULT_TOPICS_CACHED) this.#defaultTopics.clear();
       this.#defaultTopics.set(first, topic);
     }

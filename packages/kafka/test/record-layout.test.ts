@@ -1,7 +1,7 @@
 // What a published record looks like on the wire (key = subject, CreateTime = publish time, one
 // `omnibus-id` header), that a retry copy keeps the original's publish time, and that records in
 // the layout of earlier versions (subject and time headers) are still read as before.
-import { type EventBus, silentLogger } from '@omnibus/core';
+import { type EventBus, InvalidSubjectError, silentLogger } from '@omnibus/core';
 import { reader, withBroker } from '@omnibus/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,19 @@ describe('record layout', () => {
     expect(record.timestamp).toBe('1700000000123');
     expect(record.headers).toEqual({ 'x-user': 'ü', [META.id]: 'id-1' });
     expect(Buffer.from(record.value).toString()).toBe('{"n":1}');
+  });
+
+  it('an application header by a name Omnibus reads back is not sent (it would change the subject, time or attempt)', () => {
+    const headers = {
+      [META.subject]: 'audit.x',
+      [META.publishedAt]: 'x',
+      [META.attempt]: '5',
+      [META.due]: '9999999999999',
+      [META.group]: 'other',
+      'x-kept': '1',
+    };
+    const record = toRecord({ ...outgoing, headers } as never);
+    expect(record.headers).toEqual({ 'x-kept': '1', [META.id]: 'id-1' });
   });
 
   it('reads it back whole', () => {
@@ -108,6 +121,26 @@ await withBroker('kafka', (broker) => {
     expect([again.text(), again.attempt, again.id]).toEqual(['once', 2, first.id]);
     expect(again.publishedAt.getTime()).toBe(first.publishedAt.getTime());
     await again.ack();
+  }, 40_000);
+
+  it('an application header named like Omnibus metadata changes nothing: subject, time and attempt are the real ones', async () => {
+    const b = await bus();
+    const r = reader(await b.subscribe('spoof.>', { group: 'g' }), 20_000);
+    const before = Date.now();
+    await b.publish('spoof.a', 'x', {
+      headers: { [META.subject]: 'audit.x', [META.publishedAt]: 'nope', [META.attempt]: '5', 'x-kept': '1' },
+    });
+    const m = await r.next();
+    expect([m.subject, m.attempt, m.text(), m.headers]).toEqual(['spoof.a', 1, 'x', { 'x-kept': '1' }]);
+    expect(m.publishedAt.getTime()).toBeGreaterThanOrEqual(before);
+  }, 40_000);
+
+  it('a first token that would name a retry topic is an InvalidSubjectError, nothing sent', async () => {
+    const b = await bus();
+    await expect(b.publish('omnibus-retry.x', 'x')).rejects.toBeInstanceOf(InvalidSubjectError);
+    await expect(b.publishBatch([{ subject: 'omnibus-retry.y', payload: 'y' }])).rejects.toBeInstanceOf(
+      InvalidSubjectError,
+    );
   }, 40_000);
 
   it('a record another producer wrote in the earlier layout is delivered with its header subject, id and time', async () => {
