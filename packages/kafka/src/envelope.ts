@@ -16,6 +16,12 @@ export const META = {
   group: 'omnibus-group',
 } as const;
 const RESERVED = new Set<string>(Object.values(META));
+/**
+ * Prefix of an application header whose name is one of `META`'s (or starts with this prefix):
+ * sent as `omnibus-h-<name>` and delivered under its own name again, so that it round-trips and
+ * can never be read as Omnibus's metadata (another subject, time or attempt).
+ */
+const ESCAPED = 'omnibus-h-';
 
 /**
  * A Kafka record for one outgoing message, with one header of Omnibus metadata: the key is the
@@ -30,10 +36,12 @@ export function toRecord(m: OutgoingMessage): {
   headers: IHeaders;
   timestamp: string;
 } {
-  const headers: IHeaders = { ...m.headers };
-  // names Omnibus reads back are its own: an application header by such a name would be taken
-  // for them (another subject, time or attempt) and is not sent
-  for (const name of RESERVED) delete headers[name];
+  const headers: IHeaders = {};
+  for (const name in m.headers) {
+    const value = m.headers[name] as string;
+    if (RESERVED.has(name) || name.startsWith(ESCAPED)) headers[`${ESCAPED}${name}`] = value;
+    else headers[name] = value;
+  }
   headers[META.id] = m.id;
   return {
     key: m.subject,
@@ -69,7 +77,7 @@ export function decodeRecord(m: KafkaMessage, fallbackId: string): DecodedRecord
   for (const [name, value] of Object.entries(raw)) {
     if (RESERVED.has(name)) continue;
     const t = text(value);
-    if (t !== undefined) headers[name] = t;
+    if (t !== undefined) headers[name.startsWith(ESCAPED) ? name.slice(ESCAPED.length) : name] = t;
   }
   const value = m.value ?? Buffer.alloc(0);
   return {

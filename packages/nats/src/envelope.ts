@@ -9,6 +9,20 @@ export const META = {
 } as const;
 
 const ENCODED = 'omnibus-b64:';
+/**
+ * Prefix of an application header whose name the server or Omnibus would read as its own
+ * (`Nats-*`: `Nats-Expected-Stream` fails the publish, `Nats-Msg-Id` deduplicates it, and the
+ * server's headers are dropped on delivery; `Omnibus-Id`, `Omnibus-Published-At`): sent as
+ * `Omnibus-H-<name>` and delivered under its own name again, so that every header round-trips.
+ */
+const ESCAPED = 'Omnibus-H-';
+
+/** Does an application header need `ESCAPED` in front on the wire? */
+function escaped(name: string): boolean {
+  return (
+    name.startsWith('Nats-') || name.startsWith(ESCAPED) || name === META.id || name === META.publishedAt
+  );
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -33,7 +47,10 @@ function fromBase64(value: string): string {
 export function encodeHeaders(user: Readonly<Headers>, id: string, publishedAt: number): MsgHdrs {
   const h = natsHeaders();
   for (const [name, value] of Object.entries(user))
-    h.set(name, needsEncoding(value) ? `${ENCODED}${toBase64(value)}` : value);
+    h.set(
+      escaped(name) ? `${ESCAPED}${name}` : name,
+      needsEncoding(value) ? `${ENCODED}${toBase64(value)}` : value,
+    );
   h.set(META.id, id);
   h.set(META.publishedAt, String(publishedAt));
   return h;
@@ -54,7 +71,10 @@ export function decodeHeaders(h: MsgHdrs | undefined): {
     if (name === META.id) id = value;
     else if (name === META.publishedAt) publishedAt = Number(value);
     else if (name === META.msgId || name.startsWith('Nats-')) continue;
-    else headers[name] = value.startsWith(ENCODED) ? fromBase64(value.slice(ENCODED.length)) : value;
+    else
+      headers[name.startsWith(ESCAPED) ? name.slice(ESCAPED.length) : name] = value.startsWith(ENCODED)
+        ? fromBase64(value.slice(ENCODED.length))
+        : value;
   }
   return { headers, id, publishedAt };
 }

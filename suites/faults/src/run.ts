@@ -195,13 +195,13 @@ const table = [
   ),
 ];
 const soakTable = [
-  '| backend | messages | seconds | messages/s | RSS after warm-up | first-half peak | peak | at the end | growth | event loop p99 / max | timer lag p99 / max | result |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| backend | messages | seconds | messages/s | RSS after warm-up | first-half peak | peak | at the end | growth | retained mid → end | event loop p99 / max | timer lag p99 / max | result |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows
     .filter((r) => r.soak)
     .map((r) => {
       const s = r.soak as SoakFigures;
-      return `| ${r.backend} | ${s.messages.toLocaleString('en')} | ${s.seconds} | ${s.perSecond.toLocaleString('en')} | ${s.rssStartMb} MiB | ${s.rssFirstHalfPeakMb} MiB | ${s.rssPeakMb} MiB | ${s.rssEndMb} MiB | ${(s.rssEndMb - s.rssStartMb).toFixed(1)} MiB | ${s.eventLoopP99Ms} / ${s.eventLoopMaxMs} ms | ${s.timerLagP99Ms} / ${s.timerLagMaxMs} ms | ${verdict(r.passed)} |`;
+      return `| ${r.backend} | ${s.messages.toLocaleString('en')} | ${s.seconds} | ${s.perSecond.toLocaleString('en')} | ${s.rssStartMb} MiB | ${s.rssFirstHalfPeakMb} MiB | ${s.rssPeakMb} MiB | ${s.rssEndMb} MiB | ${(s.rssEndMb - s.rssStartMb).toFixed(1)} MiB | ${s.retainedMidMb ?? '–'} → ${s.retainedEndMb ?? '–'} MiB | ${s.eventLoopP99Ms} / ${s.eventLoopMaxMs} ms | ${s.timerLagP99Ms} / ${s.timerLagMaxMs} ms | ${verdict(r.passed)} |`;
     }),
 ];
 const caseTable = (cases: CaseRow[]) => [

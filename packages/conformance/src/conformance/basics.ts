@@ -88,6 +88,43 @@ export function payloadTests(test: Register, expect: Expect): void {
     expect(r1.subject).toBe(s);
   });
 
+  test("headers named like a broker's or Omnibus's own metadata arrive unchanged and change nothing", async (ctx) => {
+    const s = ctx.subject('namesakes');
+    const r = await ctx.read(s);
+    // the names brokers and adapters read themselves: each would change the subject, the publish
+    // time, the attempt or the id, deduplicate the message or fail the publish if it went through
+    const headers = {
+      'Nats-Expected-Stream': 'no-such-stream',
+      'Nats-Msg-Id': 'same-for-both',
+      'Omnibus-Id': 'not-the-id',
+      'Omnibus-Published-At': 'not-a-time',
+      'omnibus-id': 'not-the-id',
+      'omnibus-subject': 'elsewhere.x',
+      'omnibus-published-at': 'not-a-time',
+      'omnibus-attempt': '5',
+      'omnibus-due': '99999999999999',
+      'omnibus-group': 'someone-else',
+      'omnibus-h-x': 'looks escaped',
+      'Omnibus-H-y': 'looks escaped',
+    };
+    const before = Date.now();
+    const r1 = await ctx.bus.publish(s, 'one', { headers });
+    const r2 = await ctx.bus.publish(s, 'two', { headers });
+    const got = await r.take(2);
+    for (const [m, receipt] of [
+      [got[0], r1],
+      [got[1], r2],
+    ] as const) {
+      expect(m?.subject).toBe(s);
+      expect(m?.id).toBe(receipt.id);
+      expect(m?.attempt).toBe(1);
+      expect(m?.headers).toEqual(headers);
+      expect(m?.publishedAt.getTime()).toBeGreaterThanOrEqual(before - 5_000);
+    }
+    expect(got.map((m) => m.text())).toEqual(['one', 'two']);
+    expect(r2.duplicate).toBe(false);
+  });
+
   test('ids, timestamps, attempt and decoding helpers', async (ctx) => {
     const s = ctx.subject('meta');
     const r = await ctx.read(s);
