@@ -324,9 +324,23 @@ export async function startLocalRedisCluster(
 export async function startLocalKafkaCluster(
   options: { heap?: string; replicationFactor?: number; minInsyncReplicas?: number } = {},
 ): Promise<LocalKafkaCluster> {
-  const size = 3;
   // resolve the jars once, before three scripts would race to do it
   await run('bash', [kafkaScript(), 'resolve'], { timeout: 600_000 });
+  // a start that fails (a spare port taken before the JVM bound it, a node slow to join the
+  // quorum on a loaded machine) is tried once more, on new ports, before it is an error
+  try {
+    return await startKafkaClusterOnce(options);
+  } catch {
+    return startKafkaClusterOnce(options);
+  }
+}
+
+async function startKafkaClusterOnce(options: {
+  heap?: string;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
+}): Promise<LocalKafkaCluster> {
+  const size = 3;
   const ports = await Promise.all(Array.from({ length: size }, () => sparePort()));
   const controllerPorts = await Promise.all(Array.from({ length: size }, () => sparePort()));
   const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
