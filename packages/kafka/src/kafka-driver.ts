@@ -205,12 +205,8 @@ export class KafkaDriver implements BusDriver {
     const sends: Promise<void>[] = [];
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as OutgoingMessage;
-      let sending: Promise<RecordMetadata[]>;
-      try {
-        sending = producer.send({ topic: topics[i] as string, messages: [toRecord(message)] });
-      } catch (error) {
-        sending = Promise.reject(error);
-      }
+      // an async method: a failure is a rejection, never a throw
+      const sending = producer.send({ topic: topics[i] as string, messages: [toRecord(message)] });
       sends.push(
         sending.then(
           ([result]) => {
