@@ -74,6 +74,12 @@ export function assertHeader(name: unknown, value: unknown, backend?: string): a
       );
     }
   }
+  if (name === '__proto__')
+    // a plain object cannot hold it as a header: assigning it sets the object's prototype instead
+    throw new InvalidArgumentError('header name "__proto__" cannot be used: JavaScript objects reserve it', {
+      backend,
+      hint: 'choose another name, e.g. "x-proto"',
+    });
   if (typeof value !== 'string')
     throw new InvalidArgumentError(`header ${JSON.stringify(name)} must be a string`, {
       backend,

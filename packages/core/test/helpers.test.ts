@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultBackoff, resolveBackoff } from '../src/backoff.js';
 import { DLQ_HEADERS, deadLetterHeaders, describeError } from '../src/dead-letter.js';
-import { ConfigError, errors, isOmnibusError, OmnibusError, PayloadTooLargeError } from '../src/errors.js';
+import {
+  ConfigError,
+  errors,
+  InvalidArgumentError,
+  isOmnibusError,
+  OmnibusError,
+  PayloadTooLargeError,
+} from '../src/errors.js';
 import { redact } from '../src/redact.js';
 import type { Capabilities } from '../src/types.js';
 import { encodePayload, normalizeHeaders, resolveSubscribeOptions } from '../src/validate.js';
@@ -61,6 +68,14 @@ describe('payloads and headers', () => {
     expect(normalizeHeaders({ 'x-a': 'ü v' })).toEqual({ 'x-a': 'ü v' });
     expect(() => normalizeHeaders({ 'a b': 'x' })).toThrow(/header name/);
     expect(() => normalizeHeaders({ 'a:b': 'x' })).toThrow(/header name/);
+    // an own "__proto__" (computed key, JSON.parse) was dropped without a word: refused instead
+    const proto = JSON.parse('{"__proto__":"x","y":"z"}');
+    expect(() => normalizeHeaders(proto)).toThrow(/"__proto__" cannot be used/);
+    expect(() => normalizeHeaders({ ['__proto__']: 'x' })).toThrow(InvalidArgumentError);
+    expect(normalizeHeaders({ constructor: 'c', toString: 't' })).toEqual({
+      constructor: 'c',
+      toString: 't',
+    });
     expect(() => normalizeHeaders({ a: 'x\ny' })).toThrow(/CR or LF/);
     expect(() => normalizeHeaders({ a: 1 as never })).toThrow(/string/);
   });

@@ -12,9 +12,9 @@ import {
   type DriverReceipt,
   type OutgoingMessage,
   redact,
-  settledWithin,
   withTimeout,
 } from '@omnibus/core';
+import { connectWithin } from './bounded-connect.js';
 import type { Kafka, Producer } from './client.js';
 import { messageMaxBytes } from './connection.js';
 import { toRecord } from './envelope.js';
@@ -187,17 +187,15 @@ export class AtMostOnceProducer {
         'message.timeout.ms': this.#options.publishTimeoutMs,
         'message.max.bytes': messageMaxBytes(this.#options),
       });
-      try {
-        await withTimeout(
-          producer.connect(),
-          this.#options.publishTimeoutMs,
-          `the at-most-once producer could not connect within ${this.#options.publishTimeoutMs} ms`,
-        );
-      } catch (error) {
-        this.#producer = undefined;
-        await settledWithin(producer.disconnect(), 1_000);
-        throw error;
-      }
+      await connectWithin(
+        [producer],
+        this.#options.publishTimeoutMs,
+        `the at-most-once producer could not connect within ${this.#options.publishTimeoutMs} ms`,
+        1_000,
+        () => {
+          this.#producer = undefined;
+        },
+      );
       return producer;
     })();
     return this.#producer;

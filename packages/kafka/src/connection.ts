@@ -1,4 +1,5 @@
-import { type BusStatus, settledWithin, withTimeout } from '@omnibus/core';
+import type { BusStatus } from '@omnibus/core';
+import { connectWithin } from './bounded-connect.js';
 import { type Admin, Kafka, logLevel, type Producer } from './client.js';
 import { statusLogger } from './client-logger.js';
 import { connectError } from './connect-error.js';
@@ -103,16 +104,19 @@ export async function connectClients(
   }
   const admin = kafka.admin();
   const producer = createProducer(kafka, options);
+  let seen: string | undefined;
   try {
-    await withTimeout(
-      Promise.all([admin.connect(), producer.connect()]),
+    await connectWithin(
+      [admin, producer],
       Math.max(1, deadline - Date.now()),
       `no answer within ${options.connectTimeoutMs} ms`,
+      DISCONNECT_WAIT_MS,
+      () => {
+        seen = lastError(); // before the release, whose errors say nothing about the broker
+        release();
+      },
     );
   } catch (error) {
-    const seen = lastError(); // before the release, whose errors say nothing about the broker
-    release();
-    await settledWithin(Promise.allSettled([admin.disconnect(), producer.disconnect()]), DISCONNECT_WAIT_MS);
     throw connectError(error, options, seen, probes ? await probes.findings : []);
   }
   return { admin, producer };

@@ -12,9 +12,9 @@ import {
   safeCause,
   settledWithin,
   watchResponsiveness,
-  withTimeout,
 } from '@omnibus/core';
 import { AtMostOnceProducer } from './at-most-once-producer.js';
+import { connectWithin } from './bounded-connect.js';
 import {
   type Admin,
   ErrorCodes,
@@ -277,16 +277,7 @@ export class KafkaDriver implements BusDriver {
     const old = this.#producer;
     this.#renewing = (async () => {
       const fresh = createProducer(this.#kafka, this.#options);
-      try {
-        await withTimeout(
-          fresh.connect(),
-          this.#options.publishTimeoutMs,
-          'a new producer could not connect',
-        );
-      } catch (e) {
-        await settledWithin(fresh.disconnect(), 1_000);
-        throw e;
-      }
+      await connectWithin([fresh], this.#options.publishTimeoutMs, 'a new producer could not connect', 1_000);
       this.#producer = fresh;
       void settledWithin(old.disconnect(), 5_000);
       this.#status('producer_renewed');
