@@ -49,6 +49,14 @@ function errorBox(error) {
   return h('p', { className: 'error', 'data-testid': 'error' }, String(error?.message ?? error));
 }
 
+/** A total over the groups that report it, saying how many do not (`12 + 1 unknown`); `–` when none does. */
+const partial = (total, unknown) =>
+  total === null || total === undefined
+    ? '–'
+    : unknown > 0
+      ? `${figure(total)} + ${unknown} unknown`
+      : figure(total);
+
 /** A lag-over-time line: `[ms, lag]` points scaled into a small SVG. */
 function sparkline(points, width = 180, height = 34) {
   const svg = document.createElementNS(SVG, 'svg');
@@ -149,8 +157,8 @@ function overviewPage(root) {
             ),
             card('Bus', o.url ?? 'this process', 'url', true),
             card('Groups', figure(o.groups.count), 'group-count'),
-            card('Total lag', figure(o.groups.lag), 'total-lag'),
-            card('Pending', figure(o.groups.pending), 'total-pending'),
+            card('Total lag', partial(o.groups.lag, o.groups.lagUnknown), 'total-lag'),
+            card('Pending', partial(o.groups.pending, o.groups.pendingUnknown), 'total-pending'),
           ),
           h('h2', {}, 'Rates (per second)'),
           h(
@@ -328,7 +336,12 @@ function deadLettersPage(root, params) {
 
   const jobBody = (extra) =>
     allMatching.checked
-      ? { selection: { ...filters }, ...(Object.keys(filters).length === 0 ? { all: true } : {}), ...extra }
+      ? {
+          selection: { ...filters },
+          // "stored in" narrows where to look, it selects nothing by itself: the server needs `all` then
+          ...(Object.keys(filters).every((k) => k === 'in') ? { all: true } : {}),
+          ...extra,
+        }
       : { selection: { refs: [...selected], ...(filters.in ? { in: filters.in } : {}) }, ...extra };
   let busy = false;
   const refresh = () => {

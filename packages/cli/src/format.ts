@@ -3,6 +3,32 @@ import type { Colors } from './io.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+const hex4 = (ch: string) => `\\u${(ch.codePointAt(0) as number).toString(16).padStart(4, '0')}`;
+
+/**
+ * Text from the bus made safe to print on a terminal: control characters (C0 but tab, DEL) are
+ * written as `\xHH`, so a subject, header, error or payload cannot move the cursor, clear the
+ * screen, retitle the window or hide what follows. C1 controls and bidi overrides are handled
+ * for every line by {@link terminalSafe}.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+    /[\u0000-\u0008\u000a-\u001f\u007f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/**
+ * A whole output line made safe: C1 controls (U+0080–U+009F: a terminal may read U+009B as CSI)
+ * and bidi overrides and isolates (which reorder what is shown) written as `\uXXXX` — also
+ * valid inside a JSON string, so JSON lines keep their value. The CLI's own colours are C0
+ * escapes, untouched here.
+ */
+export function terminalSafe(line: string): string {
+  return line.replace(/[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/g, hex4);
+}
+
 /** The payload as text when it is valid UTF-8 without control characters (tabs and newlines allowed). */
 export function payloadText(payload: Uint8Array): string | undefined {
   let text: string;
@@ -22,7 +48,7 @@ export function payloadPreview(payload: Uint8Array, max: number): string {
     const hex = Buffer.from(payload.subarray(0, Math.max(4, Math.floor(max / 3)))).toString('hex');
     return `<${payload.length} bytes binary: ${hex}${payload.length * 2 > hex.length ? '…' : ''}>`;
   }
-  const flat = text.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t');
+  const flat = printable(text.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t'));
   return flat.length > max ? `${flat.slice(0, Math.max(1, max - 1))}…` : flat;
 }
 
@@ -35,7 +61,7 @@ export function payloadJson(payload: Uint8Array): { payload: string } | { payloa
 /** `k=v k2=v2`, values quoted when they hold spaces. */
 export function headersInline(headers: Readonly<Headers>): string {
   return Object.entries(headers)
-    .map(([k, v]) => `${k}=${/[\s"]/.test(v) || v === '' ? JSON.stringify(v) : v}`)
+    .map(([k, v]) => `${printable(k)}=${/[\s"]/.test(v) || v === '' ? JSON.stringify(v) : printable(v)}`)
     .join(' ');
 }
 
@@ -60,7 +86,9 @@ function cut(text: string, max: number | undefined): string {
 
 /** A plain-text table: columns padded to their widest cell, two spaces apart; colour never changes the widths. */
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[], c: Colors): string[] {
-  const cells = rows.map((row) => columns.map((col) => cut(col.cell(row).replace(/\s+/g, ' '), col.max)));
+  const cells = rows.map((row) =>
+    columns.map((col) => cut(printable(col.cell(row).replace(/\s+/g, ' ')), col.max)),
+  );
   const widths = columns.map((col, i) =>
     Math.max(col.header.length, ...cells.map((r) => (r[i] as string).length)),
   );

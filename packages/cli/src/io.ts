@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
+import { terminalSafe } from './format.js';
 
 /** The streams and environment a run of the CLI works with (the process's, or a test's). */
 export interface CliIo {
@@ -53,11 +54,11 @@ export class Output {
 
   /** A line of data (stdout). */
   line(text = ''): void {
-    this.io.stdout.write(`${text}\n`);
+    this.io.stdout.write(`${terminalSafe(text)}\n`);
   }
 
   /** A line for the person (stderr): notes, summaries of side effects, warnings. */
   note(text: string): void {
-    this.io.stderr.write(`${text}\n`);
+    this.io.stderr.write(`${terminalSafe(text)}\n`);
   }
 }

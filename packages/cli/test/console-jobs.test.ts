@@ -20,14 +20,16 @@ function heldDeadLetters() {
       const report = {
         selected: 7,
         done: dryRun ? 0 : 1,
+        skipped: 0,
         pendingRemoval: 0,
         dryRun,
         listed: [],
+        skippedListed: [],
         elapsedMs: 5,
       };
       if (dryRun && api.countWithoutHolding) return { ...report, stopped: false };
       api.running++;
-      options.onProgress?.({ selected: 1, done: dryRun ? 0 : 1, pendingRemoval: 0 });
+      options.onProgress?.({ selected: 1, done: dryRun ? 0 : 1, skipped: 0, pendingRemoval: 0 });
       await new Promise<void>((resolve) =>
         options.signal?.addEventListener('abort', () => resolve(), { once: true }),
       );

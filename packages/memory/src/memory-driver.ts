@@ -47,7 +47,7 @@ export class MemoryDriver implements BusDriver {
   readonly #dedupe: DedupeWindow;
   readonly #history: History | undefined;
   /** Dead letters kept for the management API when there is no history (which holds them then). */
-  readonly #deadLetters: History | undefined;
+  readonly #deadLetters: History;
   readonly management: MemoryManagement;
   readonly #trackers = new Map<string, DeliveryTracker>();
   readonly #spaceWaiters = new Set<() => void>();
@@ -64,8 +64,9 @@ export class MemoryDriver implements BusDriver {
     this.#history = options.history
       ? new History(options.history.maxMessages, options.history.maxAgeMs)
       : undefined;
-    this.#deadLetters = this.#history ? undefined : new History(DEAD_LETTERS_KEPT, Number.POSITIVE_INFINITY);
-    this.management = new MemoryManagement(this.#history ?? (this.#deadLetters as History), this.#groups);
+    // dead letters in a store of their own, history or not: ordinary traffic must not push them out
+    this.#deadLetters = new History(DEAD_LETTERS_KEPT, Number.POSITIVE_INFINITY);
+    this.management = new MemoryManagement(this.#deadLetters, this.#history, this.#groups);
     this.capabilities = Object.freeze({
       durable: false,
       replay: this.#history !== undefined,
@@ -153,8 +154,7 @@ export class MemoryDriver implements BusDriver {
     };
     if (message.dedupe) this.#dedupe.record(dedupeKey, Date.now());
     this.#history?.append(envelope);
-    if (this.#deadLetters && message.headers[DLQ_HEADERS.subject] !== undefined)
-      this.#deadLetters.append(envelope);
+    if (message.headers[DLQ_HEADERS.subject] !== undefined) this.#deadLetters.append(envelope);
     tracker?.expect(targets.length);
     for (const target of targets) this.#enqueue(target, envelope, now);
     if (this.#fast.active) this.#fast.deliver(message, envelope.payload);

@@ -3,15 +3,18 @@ import type { History } from './history.js';
 import type { Target } from './target.js';
 
 /**
- * The memory bus's management half: browses and removes what it retains (its `history`
- * when enabled, else the dead letters it always keeps), and reports each group's queue.
+ * The memory bus's management half: browses and removes its dead letters (kept in a store of
+ * their own, the newest 10,000, whatever the `history` holds; a removal takes them out of the
+ * history too), and reports each group's queue.
  */
 export class MemoryManagement implements DriverManagement {
   readonly #retained: History;
+  readonly #history: History | undefined;
   readonly #groups: ReadonlyMap<string, Target>;
 
-  constructor(retained: History, groups: ReadonlyMap<string, Target>) {
-    this.#retained = retained;
+  constructor(deadLetters: History, history: History | undefined, groups: ReadonlyMap<string, Target>) {
+    this.#retained = deadLetters;
+    this.#history = history;
     this.#groups = groups;
   }
 
@@ -29,7 +32,9 @@ export class MemoryManagement implements DriverManagement {
   }
 
   async remove(refs: readonly string[]): Promise<void> {
-    this.#retained.remove(new Set(refs.map(Number)));
+    const sequences = new Set(refs.map(Number));
+    this.#retained.remove(sequences);
+    this.#history?.remove(sequences);
   }
 
   async groups(): Promise<GroupInfo[]> {

@@ -40,9 +40,16 @@ export class Target implements DeliveryOwner {
     return this.#queue.length + this.#retries.length;
   }
 
-  /** The management figures: not delivered yet, delivered and unsettled, waiting for a redelivery. */
+  /**
+   * The management figures, as a broker counts them: `lag`, not delivered yet; `pending`, delivered
+   * and not settled (in flight, or nakked and waiting for its redelivery); `redelivered`, those of
+   * the pending ones delivered more than once (a waiting retry's `attempt` is already its next one).
+   */
   figures(): { lag: number; pending: number; redelivered: number } {
-    return { lag: this.#queue.length, pending: this.#inFlight.size, redelivered: this.#retries.length };
+    let redelivered = 0;
+    for (const delivery of this.#inFlight) if (delivery.attempt > 1) redelivered++;
+    for (const item of this.#retries) if (item.attempt > 2) redelivered++;
+    return { lag: this.#queue.length, pending: this.#inFlight.size + this.#retries.length, redelivered };
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   headersInline,
   payloadText,
   plural,
+  printable,
   table,
 } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -100,23 +101,24 @@ export async function dlqShow(
   }
   const { c } = ctx.out;
   const field = (name: string, value: string) => ctx.out.line(`${c.bold(name.padEnd(14))} ${value}`);
-  field('ref', dl.ref);
-  field('id', dl.id);
-  field('subject', c.cyan(dl.subject));
-  field('stored in', dl.deadLetterSubject);
-  field('group', dl.group ?? '–');
+  field('ref', printable(dl.ref));
+  field('id', printable(dl.id));
+  field('subject', c.cyan(printable(dl.subject)));
+  field('stored in', printable(dl.deadLetterSubject));
+  field('group', printable(dl.group ?? '–'));
   field('at', new Date(dl.at).toISOString());
   field('attempts', String(dl.attempts));
   field('redrives', String(dl.redriveCount));
-  field('reason', dl.reason);
-  field('error', c.red(dl.error ?? '–'));
+  field('reason', printable(dl.reason));
+  field('error', c.red(printable(dl.error ?? '–')));
   field('headers', headersInline(dl.headers) || '–');
   const text = payloadText(dl.payload);
   field(
     'payload',
     text === undefined ? `${dl.payload.length} bytes, base64:` : `${dl.payload.length} bytes:`,
   );
-  ctx.out.line(text ?? Buffer.from(dl.payload).toString('base64'));
+  // a carriage return alone would let the rest of a line overwrite what came before it
+  ctx.out.line(text?.replace(/\r(?!\n)/g, '\\r') ?? Buffer.from(dl.payload).toString('base64'));
   return EXIT.ok;
 }
 
@@ -133,12 +135,27 @@ function reportJson(kind: string, report: DeadLetterReport): string {
     command: kind,
     selected: report.selected,
     done: report.done,
+    skipped: report.skipped,
     pendingRemoval: report.pendingRemoval,
     dryRun: report.dryRun,
     stopped: report.stopped,
     elapsedMs: report.elapsedMs,
     listed: report.listed.map(deadLetterJson),
+    skippedListed: report.skippedListed,
   });
+}
+
+/** The redrive's skipped dead letters, a line each: where they point and why no publish would take them. */
+function skippedLines(report: DeadLetterReport): string[] {
+  if (report.skipped === 0) return [];
+  const more = report.skipped - report.skippedListed.length;
+  return [
+    `${plural(report.skipped, 'dead letter')} skipped, left where they are (their copy would be refused; redrive them with --to, or purge them):`,
+    ...report.skippedListed.map(
+      (s) => `  ${printable(s.ref)}  ${printable(s.subject)}: ${printable(s.reason)}`,
+    ),
+    ...(more > 0 ? [`  … and ${more} more`] : []),
+  ];
 }
 
 /** What a stopped run left behind, in words. */
@@ -192,8 +209,9 @@ export async function dlqRedrive(ctx: CommandContext, options: RedriveCommandOpt
     if (report.listed.length > 0)
       for (const line of table(report.listed, deadLetterColumns(c), c)) ctx.out.line(line);
     ctx.out.line(
-      `dry run: would redrive ${plural(report.selected, 'dead letter')} ${describe(options)} ${target}; nothing changed`,
+      `dry run: would redrive ${plural(report.selected - report.skipped, 'dead letter')} ${describe(options)} ${target}; nothing changed`,
     );
+    for (const line of skippedLines(report)) ctx.out.line(line);
   } else if (report.stopped) {
     ctx.out.line(
       `${c.yellow('interrupted')}: redrove ${report.done} of ${report.selected} selected so far ${target} in ${duration(report.elapsedMs)}${stoppedTail(report, 'dead-lettered, republished, or both')}`,
@@ -209,8 +227,10 @@ export async function dlqRedrive(ctx: CommandContext, options: RedriveCommandOpt
           ? `; ${report.pendingRemoval} republished but could not be removed from the dead letters`
           : ''),
     );
+    for (const line of skippedLines(report)) ctx.out.line(line);
   }
-  return report.stopped ? EXIT.interrupted : report.pendingRemoval > 0 ? EXIT.error : EXIT.ok;
+  if (report.stopped) return EXIT.interrupted;
+  return report.pendingRemoval > 0 || (!dryRun && report.skipped > 0) ? EXIT.error : EXIT.ok;
 }
 
 /** Asks on the terminal; true for y/yes. */
@@ -286,11 +306,15 @@ export async function dlqPurge(ctx: CommandContext, options: PurgeCommandOptions
   const bar = progressBar(ctx.out, 'purge', counted.selected, { minItems: 500 });
   let report: DeadLetterReport;
   try {
-    report = await admin.deadLetters.purge(selection, {
-      signal,
-      maxListed: 0,
-      onProgress: (p) => bar.update(p.done, p.selected),
-    });
+    // exactly what was counted (and confirmed): not what was dead-lettered while the question was open
+    report = await admin.deadLetters.purge(
+      { ...selection, refs: counted.refs ?? [] },
+      {
+        signal,
+        maxListed: 0,
+        onProgress: (p) => bar.update(p.done, p.selected),
+      },
+    );
   } finally {
     bar.stop();
   }

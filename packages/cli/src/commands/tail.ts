@@ -1,7 +1,7 @@
 import type { Message, StartPosition } from '@omnibus/core';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { headersInline, payloadJson, payloadPreview } from '../format.js';
+import { headersInline, payloadJson, payloadPreview, printable } from '../format.js';
 
 /** Options of `omnibus tail`. */
 export interface TailOptions {
@@ -18,8 +18,8 @@ function textLine(ctx: CommandContext, m: Message, preview: number): string {
   const headers = headersInline(m.headers);
   return [
     c.dim(m.publishedAt.toISOString()),
-    c.cyan(m.subject),
-    c.gray(m.id),
+    c.cyan(printable(m.subject)),
+    c.gray(printable(m.id)),
     m.attempt > 1 ? c.yellow(`attempt=${m.attempt}`) : `attempt=${m.attempt}`,
     ...(headers ? [c.magenta(`[${headers}]`)] : []),
     payloadPreview(m.payload, preview),

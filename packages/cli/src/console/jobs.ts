@@ -75,7 +75,7 @@ export class Jobs {
         dryRun: request.dryRun,
         state: 'running',
         phase: request.dryRun ? 'moving' : 'counting',
-        progress: { selected: 0, done: 0, pendingRemoval: 0 },
+        progress: { selected: 0, done: 0, skipped: 0, pendingRemoval: 0 },
         startedAt,
         elapsedMs: 0,
       },
@@ -87,10 +87,10 @@ export class Jobs {
     };
     const options = { signal: abort.signal, maxListed: 100 };
     const dl = this.#deadLetters();
-    const move = (dryRun: boolean, more: object) =>
+    const move = (dryRun: boolean, more: object, selection = request.selection) =>
       request.kind === 'redrive'
-        ? dl.redrive(request.selection, { ...options, ...more, dryRun, rate: request.rate })
-        : dl.purge(request.selection, { ...options, ...more, dryRun });
+        ? dl.redrive(selection, { ...options, ...more, dryRun, rate: request.rate })
+        : dl.purge(selection, { ...options, ...more, dryRun });
     const work = (async (): Promise<DeadLetterReport> => {
       if (request.dryRun) return move(true, { onProgress });
       // counted first (what the CLI's progress bar does too), so the bar knows its end
@@ -100,16 +100,22 @@ export class Jobs {
         ...job.view,
         phase: 'moving',
         total: counted.selected,
-        progress: { selected: 0, done: 0, pendingRemoval: 0 },
+        progress: { selected: 0, done: 0, skipped: 0, pendingRemoval: 0 },
       };
-      return move(false, { onProgress });
+      // exactly what was counted: the bar's end is the real one, and nothing dead-lettered since moves
+      return move(false, { onProgress }, { ...request.selection, refs: counted.refs ?? [] });
     })();
     job.ended = work.then(
       (report) => {
         job.view = {
           ...job.view,
           state: report.stopped ? 'stopped' : 'done',
-          progress: { selected: report.selected, done: report.done, pendingRemoval: report.pendingRemoval },
+          progress: {
+            selected: report.selected,
+            done: report.done,
+            skipped: report.skipped,
+            pendingRemoval: report.pendingRemoval,
+          },
           elapsedMs: report.elapsedMs,
           listed: report.listed.map(deadLetterRow),
         };

@@ -81,8 +81,11 @@ export function apiRoutes(ctx: RoutesContext): Hono {
 
   api.get('/overview', async (c) => {
     const s = await sampler.latest();
+    // the total of the groups that report the figure, and how many do not: a group whose broker
+    // cannot tell its lag is never counted as 0
     const sum = (k: 'lag' | 'pending') =>
       s.groups.some((g) => g[k] !== undefined) ? s.groups.reduce((n, g) => n + (g[k] ?? 0), 0) : undefined;
+    const unknown = (k: 'lag' | 'pending') => s.groups.filter((g) => g[k] === undefined).length;
     return c.json({
       backend: bus.backend,
       url: ctx.url ?? null,
@@ -90,7 +93,13 @@ export function apiRoutes(ctx: RoutesContext): Hono {
       health: s.health ?? null,
       stats: s.stats,
       rates: s.rates,
-      groups: { count: s.groups.length, lag: sum('lag') ?? null, pending: sum('pending') ?? null },
+      groups: {
+        count: s.groups.length,
+        lag: sum('lag') ?? null,
+        pending: sum('pending') ?? null,
+        lagUnknown: unknown('lag'),
+        pendingUnknown: unknown('pending'),
+      },
       groupsError: s.groupsError ?? null,
       at: s.at,
       intervalMs: ctx.intervalMs,

@@ -186,6 +186,81 @@ export function managementTests(test: Register, expect: Expect): void {
     expect(still.length + handled.length).toBe(texts.length); // removed exactly when republished
   });
 
+  test('paging keeps its place when the dead letters it follows are redriven or purged meanwhile', async (ctx) => {
+    const subject = ctx.subject('orders', 'paged');
+    const texts = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await deadLetter(ctx, subject, texts);
+    const admin = manage(ctx.bus);
+    const first = await admin.deadLetters.list({ in: inTest(ctx), limit: 3 });
+    expect(first.items).toHaveLength(3);
+    // the whole first page is purged before the next one is asked for
+    const gone = await admin.deadLetters.purge({ in: inTest(ctx), refs: first.items.map((d) => d.ref) });
+    expect(gone.done).toBe(3);
+    const second = await admin.deadLetters.list({ in: inTest(ctx), limit: 3, after: first.next as string });
+    const text = (d: DeadLetter) => new TextDecoder().decode(d.payload);
+    expect(second.items.map(text).sort()).toEqual(
+      texts.filter((t) => !first.items.map(text).includes(t)).sort(),
+    );
+    expect(second.next).toBeUndefined();
+  });
+
+  test('a RegExp with the g flag selects every match, not every other one', async (ctx) => {
+    const subject = ctx.subject('orders', 'regexp');
+    await deadLetter(ctx, subject, ['r1', 'r2', 'r3', 'r4']);
+    const admin = manage(ctx.bus);
+    const page = await admin.deadLetters.list({ in: inTest(ctx), error: /BOOM: r/gi });
+    expect(page.items).toHaveLength(4);
+    const dry = await admin.deadLetters.purge({ in: inTest(ctx), error: /boom/g }, { dryRun: true });
+    expect(dry.selected).toBe(4);
+  });
+
+  test('a dry run lists every reference it selected; moving exactly those leaves what came after', async (ctx) => {
+    const subject = ctx.subject('orders', 'planned');
+    await deadLetter(ctx, subject, ['p1', 'p2']);
+    const admin = manage(ctx.bus);
+    const dry = await admin.deadLetters.purge({ in: inTest(ctx) }, { dryRun: true, maxListed: 0 });
+    expect(dry.listed).toEqual([]);
+    expect(dry.refs).toHaveLength(2);
+    // dead-lettered after the dry run (while an operator confirms)
+    await deadLetter(ctx, ctx.subject('orders', 'planned-later'), ['p3']);
+    const purged = await admin.deadLetters.purge({ in: inTest(ctx), refs: dry.refs ?? [] });
+    expect(purged.done).toBe(2);
+    const left = (await admin.deadLetters.list({ in: inTest(ctx) })).items;
+    expect(left.map((d) => new TextDecoder().decode(d.payload))).toEqual(['p3']);
+  });
+
+  test('a dead letter whose stored subject no publish accepts is skipped with its reason, not republished', async (ctx) => {
+    const subject = ctx.subject('orders', 'forged');
+    await deadLetter(ctx, subject, ['ok']);
+    // a copy written by hand (or by a foreign tool) naming a pattern as its subject
+    await ctx.bus.publish(`dlq.${subject}`, 'forged', {
+      headers: {
+        'omnibus-dlq-subject': ctx.subject('orders', '>'),
+        'omnibus-dlq-reason': 'hand-made',
+        'omnibus-dlq-at': new Date().toISOString(),
+      },
+    });
+    const admin = manage(ctx.bus);
+    await waitFor(
+      async () => (await admin.deadLetters.list({ in: inTest(ctx) })).items.length >= 2,
+      'both dead letters listed',
+      ctx.timeoutMs,
+    );
+    const seen: Message[] = [];
+    await collect(ctx, ctx.subject('orders', '>'), seen);
+    const dry = await admin.deadLetters.redrive({ in: inTest(ctx) }, { dryRun: true });
+    expect([dry.selected, dry.skipped]).toEqual([2, 1]);
+    const report = await admin.deadLetters.redrive({ in: inTest(ctx) });
+    expect([report.selected, report.done, report.skipped]).toEqual([2, 1, 1]);
+    expect(report.skippedListed).toHaveLength(1);
+    expect(report.skippedListed[0]?.subject).toBe(ctx.subject('orders', '>'));
+    expect(/wildcard|pattern|subject/i.test(report.skippedListed[0]?.reason ?? '')).toBe(true);
+    await waitFor(() => seen.length >= 1, 'the valid one redriven', ctx.timeoutMs);
+    expect(seen.map((m) => m.text())).toEqual(['ok']);
+    const left = (await admin.deadLetters.list({ in: inTest(ctx) })).items;
+    expect(left.map((d) => new TextDecoder().decode(d.payload))).toEqual(['forged']);
+  });
+
   test('bad input is refused with a typed error and nothing moves', async (ctx) => {
     const subject = ctx.subject('orders', 'bad');
     await deadLetter(ctx, subject, ['a']);

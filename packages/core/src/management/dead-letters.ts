@@ -3,6 +3,7 @@ import type { OutgoingMessage } from '../driver.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertPattern, assertSubject, subjectMatches } from '../subject.js';
 import type { Headers } from '../types.js';
+import { normalizeHeaders } from '../validate.js';
 import type {
   DeadLetter,
   DeadLetterProgress,
@@ -96,6 +97,19 @@ export function redriveHeaders(dl: DeadLetter, now: number): Headers {
   return out;
 }
 
+/**
+ * The redrive copy's headers when `dl` can be republished to `subject` as `publish` would accept
+ * it (a subject, not a pattern; valid headers), or the error saying why not.
+ */
+function republishable(dl: DeadLetter, subject: string): Headers | Error {
+  try {
+    assertSubject(subject);
+    return normalizeHeaders(redriveHeaders(dl, 0));
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
 /** A validated selection as a predicate, and the dead-letter pattern to browse. */
 function compile(selection: DeadLetterSelection, backend: string) {
   const where = selection.in ?? DEFAULT_DEAD_LETTERS;
@@ -110,6 +124,11 @@ function compile(selection: DeadLetterSelection, backend: string) {
   const until = toMs(selection.until, 'until', backend);
   const refs = selection.refs === undefined ? undefined : new Set(selection.refs);
   const needle = typeof error === 'string' ? error.toLowerCase() : undefined;
+  // without `g` and `y`: a stateful RegExp would start each test where the last match ended
+  const pattern =
+    error instanceof RegExp && /[gy]/.test(error.flags)
+      ? new RegExp(error.source, error.flags.replace(/[gy]/g, ''))
+      : (error as RegExp | undefined);
   const matches = (dl: DeadLetter): boolean => {
     if (refs && !refs.has(dl.ref)) return false;
     if (selection.subject !== undefined && !subjectMatches(selection.subject, dl.subject)) return false;
@@ -118,12 +137,46 @@ function compile(selection: DeadLetterSelection, backend: string) {
     if (until !== undefined && dl.at >= until) return false;
     if (error !== undefined) {
       const text = `${dl.error ?? ''}\n${dl.reason}`;
-      if (needle !== undefined ? !text.toLowerCase().includes(needle) : !(error as RegExp).test(text))
+      if (needle !== undefined ? !text.toLowerCase().includes(needle) : !(pattern as RegExp).test(text))
         return false;
     }
     return true;
   };
   return { where, matches };
+}
+
+/** The order `list` pages in: oldest dead-lettering first, then by reference. */
+function byTimeThenRef(a: { at: number; ref: string }, b: { at: number; ref: string }): number {
+  return a.at - b.at || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
+}
+
+const CURSOR = /^dl1:(-?\d+):(.*)$/s;
+
+/** A page's `next`: the last item's place in the order (its time and reference), not just its reference. */
+function cursorOf(dl: DeadLetter): string {
+  return `dl1:${Math.trunc(dl.at)}:${dl.ref}`;
+}
+
+/**
+ * Where the page after `after` starts in `all` (sorted by {@link byTimeThenRef}). A cursor keeps
+ * its place when its dead letter is gone meanwhile (redriven, purged): the page starts at the
+ * first one after that place, never past the end. A plain reference (a ref from `list`) is
+ * looked up; one that is gone is an error rather than an empty page.
+ */
+function startAfter(all: readonly DeadLetter[], after: string, backend: string): number {
+  if (typeof after !== 'string' || after === '')
+    throw new InvalidArgumentError('after must be the `next` of the previous page', { backend });
+  const exact = all.findIndex((dl) => dl.ref === after);
+  if (exact !== -1) return exact + 1;
+  const cursor = CURSOR.exec(after);
+  if (!cursor)
+    throw new InvalidArgumentError(`no dead letter ${JSON.stringify(after)} here (redriven or purged?)`, {
+      backend,
+      hint: 'page with the `next` a page returned: it keeps its place when that dead letter is gone',
+    });
+  const place = { at: Number(cursor[1]), ref: cursor[2] as string };
+  const i = all.findIndex((dl) => byTimeThenRef(dl, place) > 0);
+  return i === -1 ? all.length : i;
 }
 
 /** Dead letters built on a driver's `browse` and `remove`, the same on every backend. */
@@ -156,10 +209,13 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
     const maxListed = options.maxListed ?? DEFAULT_LISTED;
     const { signal } = options;
     const listed: DeadLetter[] = [];
+    const skippedListed: { ref: string; subject: string; reason: string }[] = [];
+    const refs: string[] = [];
     let selected = 0;
     let done = 0;
+    let skipped = 0;
     let toRemove: string[] = [];
-    const progress = (): DeadLetterProgress => ({ selected, done, pendingRemoval: toRemove.length });
+    const progress = (): DeadLetterProgress => ({ selected, done, skipped, pendingRemoval: toRemove.length });
     const flush = async () => {
       if (toRemove.length === 0) return;
       const refs = toRemove;
@@ -171,7 +227,15 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
       for await (const dl of select(selection, signal)) {
         selected++;
         if (listed.length < maxListed) listed.push(dl);
-        if (!dryRun) {
+        if (dryRun) refs.push(dl.ref);
+        const copy = kind === 'redrive' ? republishable(dl, options.to ?? dl.subject) : undefined;
+        if (copy instanceof Error) {
+          // a copy that would be refused (a stored subject or header no publish accepts): left
+          // where it is, and said so, rather than published where no subscriber can ever be
+          skipped++;
+          if (skippedListed.length < maxListed)
+            skippedListed.push({ ref: dl.ref, subject: dl.subject, reason: copy.message });
+        } else if (!dryRun) {
           if (kind === 'redrive') {
             if (rate > 0) {
               // behind schedule (a slow republish): no wait — never a negative timer (Node warns)
@@ -188,7 +252,7 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
               id: dl.id,
               subject: options.to ?? dl.subject,
               payload: dl.payload,
-              headers: redriveHeaders(dl, now),
+              headers: redriveHeaders(dl, now), // checked by republishable() (only the time differs)
               publishedAt: now,
               dedupe: false,
             });
@@ -209,10 +273,13 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
     return {
       selected,
       done,
+      skipped,
       pendingRemoval: toRemove.length,
       dryRun,
       stopped: signal?.aborted === true,
       listed,
+      skippedListed,
+      ...(dryRun ? { refs } : {}),
       elapsedMs: Date.now() - started,
     };
   }
@@ -227,15 +294,11 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
       // oldest dead-lettering first, then by reference, so that `after` pages through exactly once
       const all: DeadLetter[] = [];
       for await (const dl of select(selection)) all.push(dl);
-      all.sort((a, b) => a.at - b.at || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
-      let start = 0;
-      if (selection.after !== undefined) {
-        const at = all.findIndex((dl) => dl.ref === selection.after);
-        start = at === -1 ? all.length : at + 1;
-      }
+      all.sort(byTimeThenRef);
+      const start = selection.after === undefined ? 0 : startAfter(all, selection.after, backend);
       const items = all.slice(start, start + limit);
       const more = start + limit < all.length;
-      return more ? { items, next: (items[items.length - 1] as DeadLetter).ref } : { items };
+      return more ? { items, next: cursorOf(items[items.length - 1] as DeadLetter) } : { items };
     },
 
     async show(ref, options = {}) {

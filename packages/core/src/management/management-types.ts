@@ -93,7 +93,10 @@ export interface DeadLetterSelection {
 /** A page of dead letters, oldest first. */
 export interface DeadLetterPage {
   readonly items: DeadLetter[];
-  /** Pass as `after` for the next page; absent on the last page. */
+  /**
+   * Pass as `after` for the next page; absent on the last page. It keeps its place when the
+   * dead letters it follows are redriven or purged meanwhile.
+   */
   readonly next?: string;
 }
 
@@ -103,6 +106,11 @@ export interface DeadLetterProgress {
   readonly selected: number;
   /** Republished and acknowledged (redrive) or removed (purge); 0 on a dry run. */
   readonly done: number;
+  /**
+   * Selected but left where they are: a redrive whose copy `publish` would refuse (the stored
+   * subject is a pattern or no valid subject, a stored header is invalid) — see `skippedListed`.
+   */
+  readonly skipped: number;
   /** Republished but their dead letter not removed yet (a redrive stopped there leaves both). */
   readonly pendingRemoval: number;
 }
@@ -114,6 +122,17 @@ export interface DeadLetterReport extends DeadLetterProgress {
   readonly stopped: boolean;
   /** The dead letters selected (on a dry run: what would move), at most `maxListed`. */
   readonly listed: DeadLetter[];
+  /** The skipped ones (see `skipped`) with the reason, at most `maxListed`. */
+  readonly skippedListed: readonly {
+    readonly ref: string;
+    readonly subject: string;
+    readonly reason: string;
+  }[];
+  /**
+   * A dry run's whole selection by reference, every one of them: pass it as the selection's
+   * `refs` to move exactly what the dry run showed, and nothing dead-lettered since.
+   */
+  readonly refs?: readonly string[];
   readonly elapsedMs: number;
 }
 
