@@ -4,10 +4,13 @@ import type { SchemaNames } from './schema.js';
 /** PostgreSQL error codes the outbox explains. */
 const UNDEFINED_TABLE = '42P01';
 const UNDEFINED_FUNCTION = '42883';
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 /**
- * Turns a database error that means "the schema is not there" into a `ConfigError` that says
- * to run `migrate()`; anything else is returned as it is (the caller rethrows it).
+ * Turns a database error the outbox can explain into a typed one: a lost or unreachable database
+ * into a `ConnectionError`; a refused login, a missing privilege, or a schema that is not there
+ * (run `migrate()`) into a `ConfigError`. Anything else — a statement PostgreSQL refused for its
+ * own reasons — is returned as it is (the caller rethrows it), with PostgreSQL's `code`.
  */
 export function explainDatabaseError(error: unknown, names: SchemaNames): unknown {
   const code = (error as { code?: unknown } | null)?.code;
@@ -17,6 +20,20 @@ export function explainDatabaseError(error: unknown, names: SchemaNames): unknow
       backend: 'outbox',
       cause: error,
       hint: 'check that the database is up and the connection string is right; the relay retries by itself',
+    });
+  }
+  if (typeof code === 'string' && code.startsWith('28')) {
+    return new ConfigError('database', `PostgreSQL refused the login: ${describe(error)}`, {
+      backend: 'outbox',
+      cause: error,
+      hint: 'check the user and password of the connection (and pg_hba.conf on the server)',
+    });
+  }
+  if (code === INSUFFICIENT_PRIVILEGE) {
+    return new ConfigError('database', `the database role lacks a privilege: ${describe(error)}`, {
+      backend: 'outbox',
+      cause: error,
+      hint: 'grant the role what the outbox needs on its schema (migrate() creates it: CREATE on the database; the relay: SELECT, UPDATE, DELETE on its tables)',
     });
   }
   if (code === UNDEFINED_TABLE || code === UNDEFINED_FUNCTION) {
@@ -34,12 +51,13 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') {
     const message = String((error as Error | null)?.message ?? '');
-    return /Connection terminated|connection (?:is )?(?:closed|ended)|Client has encountered a connection error/i.test(
+    // pg-pool's "timeout exceeded when trying to connect" has no code either
+    return /Connection terminated|connection (?:is )?(?:closed|ended)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
       message,
     );
   }
   return (
-    /^(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECTION_(?:CLOSED|ENDED|DESTROYED))$/.test(
+    /^(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_(?:CLOSED|ENDED|DESTROYED))$/.test(
       code,
     ) ||
     code.startsWith('08') ||

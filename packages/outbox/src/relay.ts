@@ -3,12 +3,15 @@ import {
   type BatchEntry,
   BusClosedError,
   type BusHealth,
+  ConfigError,
+  ConnectionError,
   type EventBus,
   type Headers,
   InvalidArgumentError,
   type Logger,
   log,
   OmnibusError,
+  settledWithin,
   TimeoutError,
   withTimeout,
 } from '@omnibus/core';
@@ -119,11 +122,31 @@ const REFUSED_FOR_GOOD = new Set(['INVALID_SUBJECT', 'INVALID_ARGUMENT', 'PAYLOA
  */
 const detached = new AsyncResource('omnibus.outbox.relay');
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+/** The longest delay a Node timer keeps (a longer one fires after 1 ms) and PostgreSQL's largest timeout. */
+const MAX_MS = 2_147_483_647;
+const MAX_BATCH = 10_000;
+/** Longest `close()` waits, past `passTimeoutMs`, for a pass that cannot end (one stuck waiting for a connection). */
+const CLOSE_GRACE_MS = 1_000;
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, max = MAX_MS): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer`, { backend: 'outbox' });
+  if (!Number.isInteger(value) || value <= 0 || value > max) {
+    throw new InvalidArgumentError(
+      `${name} must be a positive integer of at most ${max.toLocaleString('en')}`,
+      {
+        backend: 'outbox',
+      },
+    );
   }
+  return value;
+}
+
+/** A wait given to `drain()` or `health()`: a finite number of ms, at least 0. */
+function waitMs(value: number, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds, at least 0`, {
+      backend: 'outbox',
+    });
   return value;
 }
 
@@ -134,7 +157,10 @@ function toHeaders(value: unknown): Headers {
 
 function toBytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  throw new TypeError('outbox payload column did not come back as bytes');
+  throw new ConfigError('database', 'the outbox payload column (bytea) did not come back as bytes', {
+    backend: 'outbox',
+    hint: 'a custom type parser for bytea on this client changes what the relay reads: keep the default one',
+  });
 }
 
 function refusedForGood(error: unknown): boolean {
@@ -167,7 +193,7 @@ interface Pass {
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const names = schemaNames(options.schema ?? DEFAULT_SCHEMA);
-  const batchSize = positiveInteger(options.batchSize, 100, 'batchSize');
+  const batchSize = positiveInteger(options.batchSize, 100, 'batchSize', MAX_BATCH);
   const pollIntervalMs = positiveInteger(options.pollIntervalMs, 1_000, 'pollIntervalMs');
   const cleanupIntervalMs = positiveInteger(options.cleanupIntervalMs, 60_000, 'cleanupIntervalMs');
   const maxRetryDelayMs = positiveInteger(options.maxRetryDelayMs, 5_000, 'maxRetryDelayMs');
@@ -286,44 +312,67 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   }
 
   async function pass(): Promise<Pass> {
-    return database.transaction(async (tx: Transaction): Promise<Pass> => {
-      await begin(tx);
-      const [lock] = await runQuery(tx, 'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
-        lockKey,
-      ]);
-      if (!lock?.locked) return { forwarded: 0, refused: 0, standby: true, held: false };
-      const rows = await runQuery(
-        tx,
-        `SELECT position, id, subject, payload, headers FROM ${names.outbox}
-          WHERE published_at IS NULL AND failed_at IS NULL
-            AND xid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-          ORDER BY xid, position LIMIT $1`,
-        [batchSize],
+    let connected = false;
+    // a pass that gets no connection from the pool (too small: LISTEN holds one of them) would wait
+    // without a word: say so once, and count it, while it waits
+    const waiting = setTimeout(() => {
+      if (connected) return;
+      failed(
+        new ConnectionError(`a relay pass has waited ${passTimeoutMs} ms for a database connection`, {
+          backend: 'outbox',
+          hint: 'the pool has no free connection: the relay holds one for LISTEN and needs one more for its passes (give it at least 2), or the pool is exhausted by other work',
+        }),
       );
-      if (rows.length === 0) {
-        const [waiting] = await runQuery(
-          tx,
-          `SELECT EXISTS (SELECT 1 FROM ${names.outbox} WHERE published_at IS NULL AND failed_at IS NULL) AS held`,
-        );
-        return { forwarded: 0, refused: 0, standby: false, held: waiting?.held === true };
-      }
-      // The marks need not wait for their WAL flush: lost in a database crash, they only mean these
-      // rows are forwarded again (same ids), which at-least-once allows. One fsync less per batch.
-      await runQuery(tx, 'SET LOCAL synchronous_commit = off');
-      try {
-        await bus.publishBatch(rows.map(entryOf));
-      } catch (error) {
-        if (refusedForGood(error)) return oneByOne(tx, rows);
-        // a batch that failed part-way: its acknowledged prefix is marked, the rest tried again
-        const accepted =
-          error instanceof OmnibusError && 'accepted' in error ? (error.accepted as unknown[]).length : 0;
-        if (accepted === 0) throw error;
-        await mark(tx, rows.slice(0, accepted));
-        return { forwarded: accepted, refused: 0, standby: false, held: false, error };
-      }
-      await mark(tx, rows);
-      return { forwarded: rows.length, refused: 0, standby: false, held: false };
-    });
+    }, passTimeoutMs);
+    waiting.unref?.();
+    try {
+      return await database.transaction(async (tx: Transaction): Promise<Pass> => {
+        connected = true;
+        // closed while this pass waited for its connection: it forwards nothing any more
+        if (state !== 'open') return { forwarded: 0, refused: 0, standby: false, held: false };
+        return forward(tx);
+      });
+    } finally {
+      clearTimeout(waiting);
+    }
+  }
+
+  /** One batch in `tx`: take the lock, read the rows ready, forward them, mark them. */
+  async function forward(tx: Transaction): Promise<Pass> {
+    await begin(tx);
+    const [lock] = await runQuery(tx, 'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [lockKey]);
+    if (!lock?.locked) return { forwarded: 0, refused: 0, standby: true, held: false };
+    const rows = await runQuery(
+      tx,
+      `SELECT position, id, subject, payload, headers FROM ${names.outbox}
+        WHERE published_at IS NULL AND failed_at IS NULL
+          AND xid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+        ORDER BY xid, position LIMIT $1`,
+      [batchSize],
+    );
+    if (rows.length === 0) {
+      const [waiting] = await runQuery(
+        tx,
+        `SELECT EXISTS (SELECT 1 FROM ${names.outbox} WHERE published_at IS NULL AND failed_at IS NULL) AS held`,
+      );
+      return { forwarded: 0, refused: 0, standby: false, held: waiting?.held === true };
+    }
+    // The marks need not wait for their WAL flush: lost in a database crash, they only mean these
+    // rows are forwarded again (same ids), which at-least-once allows. One fsync less per batch.
+    await runQuery(tx, 'SET LOCAL synchronous_commit = off');
+    try {
+      await bus.publishBatch(rows.map(entryOf));
+    } catch (error) {
+      if (refusedForGood(error)) return oneByOne(tx, rows);
+      // a batch that failed part-way: its acknowledged prefix is marked, the rest tried again
+      const accepted =
+        error instanceof OmnibusError && 'accepted' in error ? (error.accepted as unknown[]).length : 0;
+      if (accepted === 0) throw error;
+      await mark(tx, rows.slice(0, accepted));
+      return { forwarded: accepted, refused: 0, standby: false, held: false, error };
+    }
+    await mark(tx, rows);
+    return { forwarded: rows.length, refused: 0, standby: false, held: false };
   }
 
   async function cleanup(): Promise<void> {
@@ -469,12 +518,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (state === 'open') {
       state = 'closing';
       wakeup.interrupt();
-      await running;
+      // LISTEN first: its connection may be the one a stuck pass waits for
       await stopListening?.().catch(() => undefined);
       stopListening = undefined;
+      // bounded: a pass that still has no connection then forwards nothing when it gets one
+      // (a LISTEN set up meanwhile by the loop is stopped there: it checks the state after)
+      await settledWithin(running, passTimeoutMs + CLOSE_GRACE_MS);
       state = 'closed';
     } else {
-      await running;
+      await settledWithin(running, passTimeoutMs + CLOSE_GRACE_MS);
     }
   }
 
@@ -489,6 +541,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     }),
     lag,
     async health(timeoutMs = 2_000): Promise<BusHealth> {
+      waitMs(timeoutMs, 'health(timeoutMs)');
       const base = { backend: 'outbox', state, connectionLost: failing?.connection === true };
       if (state !== 'open') return { ...base, ok: false, detail: `the relay is ${state}` };
       const started = performance.now();
@@ -506,17 +559,25 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       return { ...base, ok: true, latencyMs };
     },
     async drain(timeoutMs = 30_000) {
+      waitMs(timeoutMs, 'drain(timeoutMs)');
       const deadline = Date.now() + timeoutMs;
       let waiting: string | undefined;
       for (;;) {
         if (state !== 'open') throw new BusClosedError({ backend: 'outbox', hint: 'drain() before close()' });
         wakeup.wake();
         try {
-          const { rows } = await lag();
+          // bounded by what is left: a locked table or a hung database must not hold drain() past its timeout
+          const { rows } = await withTimeout(
+            lag(),
+            Math.max(1, deadline - Date.now()),
+            'no answer before the timeout',
+          );
           if (rows === 0) return;
           waiting = `${rows} ${rows === 1 ? 'row' : 'rows'} still waiting`;
         } catch (error) {
-          waiting = `the database did not answer (${describe(error)})`;
+          // cut short by the deadline: what the last answer said still holds
+          if (waiting === undefined || Date.now() < deadline)
+            waiting = `the database did not answer (${describe(error)})`;
         }
         if (Date.now() >= deadline) {
           throw new TimeoutError(`drain(): ${waiting} after ${timeoutMs} ms`, {

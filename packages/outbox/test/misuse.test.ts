@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   BusClosedError,
+  ConfigError,
   ConnectionError,
   InvalidArgumentError,
   intercept,
@@ -179,9 +180,9 @@ describe('misuse and hard cases', () => {
       await open.query('BEGIN');
       await open.query('SELECT pg_current_xact_id()'); // an unrelated transaction with an id
       await inTransaction(p, (tx) => outbox.publish(tx, 'orders.created', 'held back'));
-      const error = await relay.drain(300).catch((e) => e);
+      const error = await relay.drain(1_000).catch((e) => e);
       expect(error).toBeInstanceOf(TimeoutError);
-      expect(error.message).toContain('1 row still waiting');
+      expect(error.message).toContain('1 row still waiting after 1000 ms');
       expect(error.hint).toContain('open transaction');
       await open.query('COMMIT');
       await relay.drain();
@@ -220,6 +221,96 @@ describe('misuse and hard cases', () => {
       await bus.close();
       await drop();
     }
+  });
+
+  it('timings past what a timer or PostgreSQL can hold, and waits that are no number, are refused', async () => {
+    const bus = createMemoryBus();
+    const database = pgDatabase(p);
+    for (const bad of [
+      { pollIntervalMs: 3e9 },
+      { maxRetryDelayMs: 2 ** 31 },
+      { passTimeoutMs: 3e9 },
+      { batchSize: 1e6 },
+    ])
+      await expect(startRelay({ database, bus, ...bad })).rejects.toBeInstanceOf(InvalidArgumentError);
+    const { schema, drop } = await migratedSchema(p);
+    const relay = await startRelay({ database, bus, schema, logger: quiet });
+    try {
+      await expect(relay.drain(Number.NaN)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(relay.health(-1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    } finally {
+      await relay.close();
+      await bus.close();
+      await drop();
+    }
+  });
+
+  it('drain() keeps its timeout while a lock holds the outbox table', async () => {
+    const { schema, drop } = await migratedSchema(p);
+    const bus = createMemoryBus();
+    const relay = await startRelay({
+      database: pgDatabase(p),
+      bus,
+      schema,
+      pollIntervalMs: 20,
+      logger: quiet,
+    });
+    const locker = await p.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${schema}".outbox IN ACCESS EXCLUSIVE MODE`);
+      const started = Date.now();
+      const error = await relay.drain(500).catch((e) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await relay.close();
+      await bus.close();
+      await drop();
+    }
+  });
+
+  it('a pool with no connection to spare: the relay says so, and close() still ends', async () => {
+    const { schema, drop } = await migratedSchema(p);
+    const bus = createMemoryBus();
+    const small = pool(PG_URL, 1); // LISTEN takes the only connection
+    const warnings: string[] = [];
+    const relay = await startRelay({
+      database: pgDatabase(small),
+      bus,
+      schema,
+      pollIntervalMs: 20,
+      passTimeoutMs: 300,
+      logger: { warn: (m: string) => void warnings.push(m) },
+    });
+    try {
+      await until(() => relay.stats().errors > 0, 'the wait reported', 5_000);
+      expect(warnings.join('\n')).toContain('waited 300 ms for a database connection');
+      const health = await relay.health(200);
+      expect(health.ok).toBe(false);
+      const started = Date.now();
+      await relay.close();
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await relay.close();
+      await bus.close();
+      await small.end();
+      await drop();
+    }
+  });
+
+  it('a refused login is a ConfigError without the password', async () => {
+    const url = new URL(PG_URL);
+    url.username = 'omnibus_no_such_role';
+    url.password = 'pw-s3cret';
+    const wrong = pool(url.href, 1);
+    const error = await migrate(pgDatabase(wrong), { schema: 'anything' }).catch((e) => e);
+    await wrong.end();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('refused the login');
+    expect(String(error.message)).not.toContain('pw-s3cret');
   });
 
   it('typed errors for bad options, a reserved schema and an unreachable database', async () => {
