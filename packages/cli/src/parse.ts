@@ -11,16 +11,27 @@ const UNITS: Record<string, number> = {
 };
 
 /**
- * A point in time: an ISO 8601 date or date-time (`2026-12-06`, `2026-12-06T10:00:00Z`), epoch
- * milliseconds, or a duration ago (`90s`, `15m`, `2h`, `7d`, `1w`). Epoch ms.
+ * A point in time: an ISO 8601 date or date-time (`2026-12-06`, `2026-12-06T10:00:00Z`; one
+ * without a zone is UTC), epoch milliseconds (13 digits; 10 digits, epoch seconds, are refused
+ * with a hint), or a duration ago (`90s`, `15m`, `2h`, `7d`, `1w`). Epoch ms.
  */
 export function parseTime(text: string, now = Date.now()): number {
   const value = text.trim();
   const ago = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(value);
   if (ago) return now - Number(ago[1]) * (UNITS[ago[2] as string] as number);
-  if (/^\d{10,}$/.test(value)) return Number(value);
+  if (/^\d{10,}$/.test(value)) {
+    // 10 digits is epoch seconds (until 2286): read as ms it would be a day in January 1970
+    if (value.length <= 11)
+      throw new InvalidArgumentError(
+        `${value} looks like epoch seconds: give epoch milliseconds (${value}000) or an ISO time`,
+      );
+    return Number(value);
+  }
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const ms = Date.parse(value);
+    // a date-time without a zone is UTC, as everything the CLI and the console show (JavaScript
+    // would read it in the machine's own zone)
+    const zoned = /T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/.test(value) ? `${value}Z` : value;
+    const ms = Date.parse(zoned);
     if (Number.isFinite(ms)) return ms;
   }
   throw new InvalidArgumentError(

@@ -31,6 +31,8 @@ export const DEFAULT_DEAD_LETTERS = 'dlq.>';
 const REMOVE_BATCH = 100;
 const DEFAULT_LIMIT = 100;
 const DEFAULT_LISTED = 100;
+/** The longest delay a Node timer keeps. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** What the dead letters need from the bus: its driver's management half and a raw publish. */
 export interface DeadLetterContext {
@@ -238,9 +240,11 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
         } else if (!dryRun) {
           if (kind === 'redrive') {
             if (rate > 0) {
-              // behind schedule (a slow republish): no wait — never a negative timer (Node warns)
-              const wait = started + (done * 1000) / rate - Date.now();
-              if (wait > 0) await sleep(wait, signal);
+              // behind schedule (a slow republish): no wait — never a negative timer (Node warns);
+              // a very low rate waits in steps a timer can hold (a longer one would fire at once)
+              const due = started + (done * 1000) / rate;
+              for (let wait = due - Date.now(); wait > 0 && !signal?.aborted; wait = due - Date.now())
+                await sleep(Math.min(wait, MAX_TIMER_MS), signal);
             }
             if (signal?.aborted) {
               selected--;
