@@ -28,7 +28,12 @@ describe('terminal safety', () => {
     expect(safe).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
     expect(JSON.parse(safe)).toEqual(JSON.parse(line));
     let written = '';
-    const sink = { write: (s: string) => void (written += s), isTTY: false } as never;
+    const sink = {
+      write: (s: string) => {
+        written += s;
+      },
+      isTTY: false,
+    } as never;
     new Output({ stdout: sink, stderr: sink, stdin: undefined as never, env: {} }).line(`x\u2066y\u0085`);
     expect(written).toBe('x\\u2066y\\u0085\n');
   });
