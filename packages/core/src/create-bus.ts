@@ -9,11 +9,27 @@ import { Interceptors } from './interceptors.js';
 import { attachManagement } from './management/manage.js';
 import { attachObservability, Observers } from './observer.js';
 import type { BusOptions, Logger } from './operability.js';
+import { rejectUnknownOptions } from './options.js';
 import { createPublisher } from './publisher.js';
 import { createStats } from './stats.js';
 import { closable, Subscriptions } from './subscriptions.js';
 import type { DeliveryLevel, EventBus, Message } from './types.js';
 import { resolveDelivery } from './validate.js';
+
+/** The option names of `subscribe` (`SubscribeOptions`) and `consume` (`ConsumeOptions`). */
+const SUBSCRIBE_OPTIONS = [
+  'group',
+  'from',
+  'ack',
+  'maxInFlight',
+  'maxAttempts',
+  'backoff',
+  'deadLetter',
+  'ackTimeoutMs',
+  'signal',
+  'delivery',
+] as const;
+const CONSUME_OPTIONS = [...SUBSCRIBE_OPTIONS, 'onError'] as const;
 
 /**
  * Builds a complete `EventBus` from a transport driver. Everything the contract
@@ -62,6 +78,8 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     publishBatch: publisher.publishBatch,
 
     async subscribe(pattern, subscribeOptions = {}) {
+      // a misspelt `group` would quietly turn a work queue into fan-out: refused, with a suggestion
+      rejectUnknownOptions(subscribeOptions, SUBSCRIBE_OPTIONS, { backend, what: 'subscribe option' });
       const runtime = await subscriptions.open(pattern, subscribeOptions);
       return {
         ...closable(pattern, runtime),
@@ -72,6 +90,7 @@ export function createBus(driver: BusDriver, options: BusOptions = {}): EventBus
     async consume(pattern, handler, consumeOptions = {}) {
       if (typeof handler !== 'function')
         throw new InvalidArgumentError('consume needs a handler function', { backend });
+      rejectUnknownOptions(consumeOptions, CONSUME_OPTIONS, { backend, what: 'consume option' });
       const runtime = await subscriptions.open(pattern, consumeOptions);
       startConsumeLoop(runtime, handler, stats, consumeOptions.onError);
       return closable(pattern, runtime);

@@ -3,10 +3,15 @@ import { OmnibusError, PublishError } from './errors.js';
 import type { Interceptors } from './interceptors.js';
 import { generateId } from './message-id.js';
 import type { Observers } from './observer.js';
+import { rejectUnknownOptions } from './options.js';
 import type { StatsCounter } from './stats.js';
 import { assertSubject } from './subject.js';
 import type { BatchEntry, DeliveryLevel, Payload, PublishOptions, PublishReceipt } from './types.js';
 import { assertMessageId, encodePayload, normalizeHeaders, resolveDelivery } from './validate.js';
+
+/** The option names of `publish` (`PublishOptions`) and the fields of a `publishBatch` entry. */
+const PUBLISH_OPTIONS: readonly string[] = ['id', 'headers', 'delivery'];
+const BATCH_ENTRY_FIELDS: readonly string[] = ['subject', 'payload', ...PUBLISH_OPTIONS];
 
 /** What the publisher reports: publishes under way (for `activity()`), and events to observers. */
 export interface PublishTracking {
@@ -49,8 +54,20 @@ export function createPublisher(
   const { backend, capabilities } = driver;
   const { observers, interceptors } = tracking;
 
-  const prepare = (subject: string, payload: Payload, options: PublishOptions = {}): OutgoingMessage => {
+  const prepare = (
+    subject: string,
+    payload: Payload,
+    options: PublishOptions = {},
+    known: readonly string[] = PUBLISH_OPTIONS,
+  ): OutgoingMessage => {
     assertSubject(subject, backend);
+    // a misspelt `id` would quietly lose deduplication: refused, with a suggestion (a cheap loop first)
+    for (const key in options)
+      if (!known.includes(key))
+        rejectUnknownOptions(options, known, {
+          backend,
+          what: known === PUBLISH_OPTIONS ? 'publish option' : 'batch entry field',
+        });
     // only a missing level takes the default: null or any other value is refused below
     const level = options.delivery === undefined ? defaultDelivery : options.delivery;
     const atMostOnce =
@@ -176,7 +193,7 @@ export function createPublisher(
           backend,
           hint: "pass an array of entries, e.g. [{ subject: 'orders.eu.created', payload: '…' }]",
         });
-      const messages = entries.map((e) => prepare(e.subject, e.payload, e));
+      const messages = entries.map((e) => prepare(e.subject, e.payload, e, BATCH_ENTRY_FIELDS));
       tracking.publishing++;
       try {
         if (interceptors.active)

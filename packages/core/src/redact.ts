@@ -1,14 +1,17 @@
 /**
- * The userinfo of a URL: everything between `scheme://` and the last `@` before the host
- * (a password may hold an unencoded `@`).
+ * The userinfo of a URL: everything between `scheme://` and the last `@` before the host (a
+ * password may hold an unencoded `@`, or a `/` — base64 passwords do — though never `//`, which
+ * starts the next URL of a list; a token without `:` stops at `/`, so a path's `@` stays).
  */
-const URL_CREDENTIALS = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^/\s"'`]*)@(?=[^\s@/"'`])/gi;
+const URL_CREDENTIALS =
+  /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^\s"'`/:]*:(?!\/)(?:(?!\/\/)[^\s"'`])*|[^\s"'`/]*)@(?=[^\s@/"'`])/gi;
 /**
  * `user:password@host` with no scheme or a mistyped one (`nats//`, `nats:/`, `//`, `nats:`):
  * anything containing a `:` from the start of a word (or a `/`, `\\`) up to the last `@`
- * before a host. `scheme:user:password@` loses the scheme too: better too much than a password.
+ * before a host (the password part may hold a `/`). `scheme:user:password@` loses the scheme
+ * too: better too much than a password.
  */
-const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\:]*:[^\s"'`/\\]*)@(?=[^\s@/"'`])/g;
+const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\:]*:(?!\/)(?:(?!\/\/)[^\s"'`\\])*)@(?=[^\s@/"'`])/g;
 /** `token@host:port` written without a scheme, or after a mistyped one (an e-mail address has no port). */
 const BARE_TOKEN = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\@:]+)@(?=[A-Za-z0-9.[\]-]+:\d)/g;
 const SECRET_PARAMS =

@@ -17,6 +17,12 @@ describe('redact: userinfo of anything shaped like user:pass@host', () => {
     ['nats//:hunter2@h', 'nats//***@h'],
     ['nats//hunter2@127.0.0.1:4222', 'nats//***@127.0.0.1:4222'],
     ['kafka+ssl//alice:hunter2@b1:9092,b2:9092', 'kafka+ssl//***@b1:9092,b2:9092'],
+    // a `/` in the password (base64 passwords have them)
+    ['amqp://u:hunter2/x@h', 'amqp://***@h'],
+    ['redis://u:hun/ter2@h:6379/0', 'redis://***@h:6379/0'],
+    ['nats://u:hunter2/@host:4222', 'nats://***@host:4222'],
+    ['bob:hun/ter2@host:4222', '***@host:4222'],
+    ['kafka://u:p/hunter2@b1:9092,b2:9092', 'kafka://***@b1:9092,b2:9092'],
   ];
 
   it.each(cases)('%s', (input, expected) => {
@@ -32,6 +38,10 @@ describe('redact: userinfo of anything shaped like user:pass@host', () => {
     expect(redact('nats://a:p1secret@h1:4222,nats//b:p2secret@h2:4222')).toBe(
       'nats://***@h1:4222,nats//***@h2:4222',
     );
+  });
+
+  it('a path holding an @ is not taken for credentials', () => {
+    expect(redact('see https://registry.example/@scope/pkg')).toBe('see https://registry.example/@scope/pkg');
   });
 
   it('leaves ordinary text alone', () => {

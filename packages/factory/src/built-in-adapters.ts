@@ -1,4 +1,4 @@
-import { ConfigError, readUrlParameters } from '@omnibus/core';
+import { ConfigError, readUrlParameters, splitAuthority } from '@omnibus/core';
 import { importFactory } from './load-adapter.js';
 import type { AdapterRegistration, UrlReading } from './registry.js';
 import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from './url-parameters.js';
@@ -49,15 +49,19 @@ function natsUrl(url: string): UrlReading {
 /** Checks the broker list; the adapter reads the rest itself: SASL credentials, TLS, its query parameters. */
 function kafkaUrl(url: string): UrlReading {
   const rest = url.slice(url.indexOf('://') + 3);
-  const hostPart = rest.split(/[/?]/, 1)[0] ?? '';
-  const at = hostPart.lastIndexOf('@');
-  const hosts = (at >= 0 ? hostPart.slice(at + 1) : hostPart).split(',').filter(Boolean);
+  const isBroker = (h: string) => /^[A-Za-z0-9.[\]:-]+:\d+$/.test(h);
+  const authority = splitAuthority(rest, isBroker);
+  // with credentials in it, a URL that cannot be split is not repeated (the password could show)
+  if (!authority)
+    throw new ConfigError(
+      'OMNIBUS_URL',
+      `cannot read the credentials and brokers of the kafka:// URL (after its last "@": "${rest.slice(rest.lastIndexOf('@') + 1)}"): percent-encode "@", "/", "?" and "%" in the password (%40, %2F, %3F, %25)`,
+    );
+  const hosts = authority.hosts.split(',').filter(Boolean);
   if (hosts.length === 0)
     throw new ConfigError('OMNIBUS_URL', `no broker in ${url}; expected kafka://host:9092[,host2:9092]`);
   for (const h of hosts) {
-    if (!/^[A-Za-z0-9.[\]:-]+:\d+$/.test(h)) {
-      throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port in ${url}`);
-    }
+    if (!isBroker(h)) throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port in ${url}`);
   }
   return { options: { url } };
 }

@@ -136,7 +136,9 @@ function sameAdapter(a: AdapterRegistration, b: AdapterRegistration, schemes: re
  * its URL schemes (`OMNIBUS_URL=mybus://…`); returns a function that unregisters
  * it. Throws `ConfigError` for a malformed registration, or a name or scheme that
  * another adapter has (with a hint). Registering the same adapter again — same
- * name, schemes and package — is a no-op. For typed options, the adapter also
+ * name, schemes and package, as a second copy of its package does — keeps the first
+ * registration (the repeat's `load` is not used) and counts it: the adapter stays until
+ * every registration of it was undone (a built-in one never is). For typed options, the adapter also
  * adds them to `BackendOptionsRegistry` of `@omnibus/core` (see the README).
  */
 export function registerAdapter(registration: AdapterRegistration): () => void {
@@ -164,7 +166,11 @@ export function registerAdapter(registration: AdapterRegistration): () => void {
   const schemes = schemesOf(registration);
   const existing = registrations.get(name);
   if (existing !== undefined) {
-    if (sameAdapter(existing, registration, schemes)) return () => unregister(existing);
+    if (sameAdapter(existing, registration, schemes)) {
+      // a second copy of the same package: counted, so that its unregister leaves the first one's
+      holders.set(existing, (holders.get(existing) ?? 1) + 1);
+      return once(() => unregister(existing));
+    }
     throw new ConfigError('name', `the backend "${name}" is already registered${from(existing)}`, {
       backend: name,
       hint: 'choose another name for this adapter',
@@ -180,10 +186,29 @@ export function registerAdapter(registration: AdapterRegistration): () => void {
   }
   const stored: AdapterRegistration = Object.freeze({ ...registration, schemes: Object.freeze(schemes) });
   registrations.set(name, stored);
-  return () => unregister(stored);
+  return once(() => unregister(stored));
+}
+
+/** How many registrations hold each stored one (absent: one). */
+const holders = new WeakMap<AdapterRegistration, number>();
+
+/** `fn` the first time, nothing after: an unregister called twice counts once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }
 
 function unregister(registration: AdapterRegistration): void {
+  const held = holders.get(registration) ?? 1;
+  if (held > 1) {
+    holders.set(registration, held - 1);
+    return;
+  }
+  holders.delete(registration);
   if (registrations.get(registration.name) === registration) registrations.delete(registration.name);
 }
 

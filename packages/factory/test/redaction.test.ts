@@ -31,6 +31,15 @@ describe('a password in a mistyped OMNIBUS_URL is never echoed', () => {
     'redis//bob:hunter2@127.0.0.1:6379',
     'kafka//bob:hunter2@127.0.0.1:9092',
     'nats//bob:hun@ter2@127.0.0.1:4222',
+    // a raw "/", "?" or "%" in the password (generated passwords have them)
+    'amqp://bob:hunter2/x@127.0.0.1:1',
+    'redis://bob:hunter2/x@127.0.0.1:1',
+    'nats://bob:hunter2/x@127.0.0.1:1',
+    'kafka://bob:hunter2/x@127.0.0.1:1',
+    'kafka://bob:hunter2?x@127.0.0.1',
+    'nats://bob:hunter2%@127.0.0.1:1',
+    'kafka://bob:hunter2%@127.0.0.1:1',
+    'bob:hunter2/x@127.0.0.1:4222',
   ])('OMNIBUS_URL=%s', async (url) => {
     const error = await createEventBusFromEnv({ OMNIBUS_URL: url }).then(
       async (bus) => {

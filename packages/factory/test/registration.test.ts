@@ -192,6 +192,19 @@ describe('registrations are checked', () => {
     expect(error.field).toBe('name');
     expect(String(error)).toContain('already registered (by omnibus-adapter-echo)');
   });
+
+  it("a repeat's unregister leaves the first registration, however often it is called", async () => {
+    const memory = registeredAdapters().find((r) => r.name === 'memory') as AdapterRegistration;
+    const again = registerAdapter({ ...memory, load: async () => createMemoryBus });
+    again();
+    again();
+    expect(registeredAdapters().map((r) => r.name)).toContain('memory');
+    const bus = await createEventBusFromEnv({ env: {} });
+    expect(bus.backend).toBe('memory');
+    await bus.close();
+    // and nobody else can take the default backend's name
+    await configError(() => registerAdapter({ ...memory, packageName: 'not-the-memory-bus' }));
+  });
 });
 
 describe('createEventBus({ adapter }): an adapter passed as its factory function', () => {

@@ -4,12 +4,14 @@ import {
   blameUrlParameters,
   ConfigError,
   type DeliveryLevel,
+  decodeUrlPart,
   deliveryOption,
   type Logger,
   mergeUrlOptions,
   type OptionNames,
   readUrlParameters,
   rejectUnknownOptions,
+  splitAuthority,
   type UrlOptions,
   type UrlParameters,
 } from '@omnibus/core';
@@ -186,6 +188,9 @@ export const KAFKA_URL_PARAMETERS: UrlParameters = {
 
 const URL_CONTEXT = { field: 'url', scheme: 'kafka://', backend: 'kafka' } as const;
 
+/** What follows the last `@` of a URL: never part of its credentials, so safe to show. */
+const afterLastAt = (text: string) => text.slice(text.lastIndexOf('@') + 1);
+
 /** Splits a `kafka://` URL into brokers, TLS, SASL/PLAIN credentials and query options. */
 function fromUrl(url: string): {
   brokers: string[];
@@ -195,22 +200,23 @@ function fromUrl(url: string): {
 } {
   const match = /^(kafka|kafka\+ssl):\/\/(.*)$/i.exec(url.trim());
   if (!match) fail('url', 'expected kafka://host:9092[,host2:9092] or kafka+ssl://…');
-  const rest = (match[2] ?? '').split(/[/?]/, 1)[0] ?? '';
-  const query = (match[2] ?? '').includes('?')
-    ? (match[2] ?? '').slice((match[2] ?? '').indexOf('?') + 1)
-    : '';
-  const at = rest.lastIndexOf('@');
-  const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split(',').filter(Boolean);
+  const authority = splitAuthority(match[2] ?? '', (h) => BROKER.test(h));
+  if (!authority)
+    fail(
+      'url',
+      `cannot read the credentials and brokers (kafka://user:password@host:9092; after the last "@": "${afterLastAt(match[2] ?? '')}"): percent-encode "@", "/", "?" and "%" in the password (%40, %2F, %3F, %25)`,
+    );
+  const query = authority.tail.includes('?') ? authority.tail.slice(authority.tail.indexOf('?') + 1) : '';
+  const hosts = authority.hosts.split(',').filter(Boolean);
   let sasl: SASLOptions | undefined;
-  if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(':');
+  if (authority.userinfo !== undefined) {
+    const colon = authority.userinfo.indexOf(':');
     if (colon < 0) fail('url', 'credentials in the URL must be user:password');
-    sasl = {
-      mechanism: 'plain',
-      username: decodeURIComponent(userinfo.slice(0, colon)),
-      password: decodeURIComponent(userinfo.slice(colon + 1)),
-    };
+    const username = decodeUrlPart(authority.userinfo.slice(0, colon));
+    const password = decodeUrlPart(authority.userinfo.slice(colon + 1));
+    if (username === undefined || password === undefined)
+      fail('url', `a "%" in the user or password (of ${hosts.join(',')}) must be percent-encoded as %25`);
+    sasl = { mechanism: 'plain', username, password };
   }
   if (hosts.length === 0) fail('url', 'needs at least one broker host:port');
   for (const h of hosts) if (!BROKER.test(h)) fail('url', `broker "${h}" must be host:port`);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@omnibus/core';
 import { readmeSchemeRow, readmeUrlParameters } from '@omnibus/testing';
 import { describe, expect, it } from 'vitest';
 import { KAFKA_URL_PARAMETERS, resolveKafkaOptions } from '../src/options.js';
@@ -72,5 +73,32 @@ describe('kafka:// URL parameters', () => {
     expect(
       resolveKafkaOptions({ url: 'kafka://h:9092?numPartitions=2', topics: { replicationFactor: 1 } }).topics,
     ).toEqual({ numPartitions: 2, replicationFactor: 1 });
+  });
+});
+
+describe('credentials in the URL', () => {
+  it('a password holding a raw "/", "?" or "@" is read whole, the brokers after it too', () => {
+    for (const password of ['pa/ss', 'pa?ss', 'p@ss', 'a/b?c@d']) {
+      const options = resolveKafkaOptions({ url: `kafka://user:${password}@h1:9092,h2:9092?clientId=app` });
+      expect(options.sasl).toMatchObject({ mechanism: 'plain', username: 'user', password });
+      expect(options.brokers).toEqual(['h1:9092', 'h2:9092']);
+      expect(options.clientId).toBe('app');
+    }
+    expect(resolveKafkaOptions({ url: 'kafka://u:p%2Fw%25@h:9092' }).sasl).toMatchObject({
+      password: 'p/w%',
+    });
+  });
+
+  it('a URL that cannot be read is a ConfigError that never repeats the password', () => {
+    for (const url of ['kafka://u:hunter%2@h:9092', 'kafka://u:hunter2/x@not a host', 'kafka://u:hunter2@']) {
+      let error: unknown;
+      try {
+        resolveKafkaOptions({ url });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(String((error as Error).message)).not.toContain('hunter');
+    }
   });
 });

@@ -4,6 +4,7 @@ import {
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
   type DeliveryLevel,
+  decodeUrlPart,
   deliveryOption,
   type Logger,
   type OptionNames,
@@ -212,8 +213,13 @@ function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<Co
       fail('url', `cannot parse server ${i + 1} (${raw})`);
     }
     if (!url.username && !url.password) return raw;
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
+    const user = decodeUrlPart(url.username);
+    const pass = decodeUrlPart(url.password);
+    if (user === undefined || pass === undefined)
+      fail(
+        'url',
+        `a "%" in the user or password of server ${i + 1} (${url.host}) must be percent-encoded as %25`,
+      );
     const key = `${user}\u0000${pass}`;
     if (seen !== undefined && seen !== key) fail('url', 'all servers must use the same credentials');
     seen = key;

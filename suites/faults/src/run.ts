@@ -100,19 +100,23 @@ const failedCase = (backend: string, what: string, error: unknown): CaseRow => (
   passed: false,
 });
 
-const sayCases = (name: string, table: string, cases: CaseRow[]) => {
+const sayCases = (name: string, table: string, cases: CaseRow[], duration: string) => {
   const bad = cases.filter((c) => !c.passed);
   say(
-    `${name} · ${table}: ${cases.length - bad.length}/${cases.length} cases passed${bad.length > 0 ? ` — FAILED: ${bad.map((c) => c.case).join('; ')}` : ''}`,
+    `${name} · ${table}: ${cases.length - bad.length}/${cases.length} cases passed${bad.length > 0 ? ` — FAILED: ${bad.map((c) => c.case).join('; ')}` : ''} [${duration}]`,
   );
 };
 
+/** How long since `started`, for the log (CI time is budgeted: the slow rows should show). */
+const took = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
 /** Runs one table's cases of a backend, bounded (`limits` × the scenario limit), and says how they went. */
 async function runCases(name: string, table: string, cases: () => Promise<CaseRow[]>, limits = 1) {
+  const started = Date.now();
   const result = await withTimeout(cases(), limits * SCENARIO_LIMIT_MS, `${table} took too long`).catch(
     (error: unknown) => [failedCase(name, table, error)],
   );
-  sayCases(name, table, result);
+  sayCases(name, table, result, took(started));
   return result;
 }
 
@@ -135,6 +139,7 @@ for (const [name, make] of targets) {
       badInputRows.push(...cases);
     }
     for (const scenario of scenarios) {
+      const started = Date.now();
       const result = await withTimeout(
         scenario(target, progress),
         SCENARIO_LIMIT_MS,
@@ -142,7 +147,7 @@ for (const [name, make] of targets) {
       ).catch((error: unknown) => failed(name, scenario.name, `failed to run: ${reason(error)}`));
       rows.push(result);
       say(
-        `${name} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}${result.passed ? '' : ` (${result.note})`}`,
+        `${name} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}${result.passed ? '' : ` (${result.note})`} [${took(started)}]`,
       );
     }
   } catch (error) {
@@ -170,6 +175,7 @@ if (wanted('clusters')) {
   }
   for (const c of clusterScenarios.filter((c) => !only || only.includes(c.backend))) {
     say(`${c.backend}: starting a 3-node cluster`);
+    const started = Date.now();
     const result = await withTimeout(
       c.run(progress),
       SCENARIO_LIMIT_MS,
@@ -177,7 +183,7 @@ if (wanted('clusters')) {
     ).catch((error: unknown) => failed(c.backend, c.scenario, `failed to run: ${reason(error)}`));
     rows.push(result);
     say(
-      `${c.backend} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}${result.passed ? '' : ` (${result.note})`}`,
+      `${c.backend} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}${result.passed ? '' : ` (${result.note})`} [${took(started)}]`,
     );
   }
 }
