@@ -2,6 +2,7 @@ import {
   activity,
   type BusActivity,
   type BusEvent,
+  describeError,
   type EventBus,
   InvalidArgumentError,
   isValidPattern,
@@ -109,13 +110,8 @@ export class Harness implements Disposable {
 
   constructor(bus: EventBus, options: HarnessOptions = {}) {
     const { timeoutMs = 2_000, quietMs = 100, advanceTimers } = options;
-    for (const [name, value] of [
-      ['timeoutMs', timeoutMs],
-      ['quietMs', quietMs],
-    ] as const) {
-      if (!Number.isFinite(value) || value < 0)
-        throw new InvalidArgumentError(`${name} must be a number of milliseconds ≥ 0, got ${String(value)}`);
-    }
+    checkMs('timeoutMs', timeoutMs);
+    checkMs('quietMs', quietMs);
     if (advanceTimers !== undefined && typeof advanceTimers !== 'function')
       throw new InvalidArgumentError('advanceTimers must be a function', {
         hint: 'e.g. createHarness(bus, { advanceTimers: (ms) => vi.advanceTimersByTimeAsync(ms) })',
@@ -203,7 +199,7 @@ export class Harness implements Disposable {
    * Rejects with a `TimeoutError` that says what is still under way.
    */
   async idle(options: IdleOptions = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? this.#timeoutMs);
     const deadline = realNow() + timeoutMs;
     for (;;) {
       if (realNow() > deadline) throw this.#idleTimeout(timeoutMs, activity(this.bus), options);
@@ -297,7 +293,7 @@ export class Harness implements Disposable {
   ): Promise<Entry> {
     const pattern = checkQuery(query, this.bus.backend);
     const where = options?.where as Where<unknown, Entry> | undefined;
-    const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
+    const timeoutMs = checkMs('timeoutMs', options?.timeoutMs ?? this.#timeoutMs);
     const test = (e: Entry) =>
       e.kind === kind && subjectMatches(pattern, e.subject) && passes(e, where) && (extra?.(e) ?? true);
     const found = this.#entries(kind).find(test);
@@ -369,7 +365,20 @@ function harnessTimeout(message: string, backend: string, hint: string): Timeout
   return new TimeoutError(`${message}\nhint: ${hint}`, { backend, hint });
 }
 
-function checkQuery(query: Query, backend: string): string {
+/** The longest wait a Node timer keeps (a longer one fires after 1 ms). */
+const MAX_WAIT_MS = 2_147_483_647;
+
+/** A wait in ms: a number from 0 to what a timer can hold; returns it. */
+function checkMs(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WAIT_MS)
+    throw new InvalidArgumentError(
+      `${name} must be a number of milliseconds from 0 to ${MAX_WAIT_MS.toLocaleString('en')}, got ${String(value)}`,
+    );
+  return value;
+}
+
+/** The pattern of a query (a subject, a pattern or a typed event); an `InvalidArgumentError` when it is none. */
+export function checkQuery(query: Query, backend: string): string {
   const pattern =
     typeof query === 'string'
       ? query
@@ -449,7 +458,7 @@ function toDeadLetter(event: Extract<BusEvent, { type: 'settled' }>): DeadLetter
     kind: 'dead-lettered',
     ...base(event.message),
     attempt: event.message.attempt,
-    reason: event.reason ?? '',
+    reason: event.reason === undefined ? '' : describeError(event.reason), // as the copy's header has it
     ...(event.error === undefined ? {} : { error: event.error }),
     deadLetterSubject: event.deadLetterSubject ?? '',
     pattern: event.subscription.pattern,

@@ -1,6 +1,6 @@
-import { activity, type BusActivity, subjectMatches } from '@omnibus/core';
+import { activity, type BusActivity, InvalidArgumentError, subjectMatches } from '@omnibus/core';
 import { closest, describeEntry, describeQuery, passes } from './candidates.js';
-import { Harness } from './harness.js';
+import { checkQuery, Harness } from './harness.js';
 import type {
   ConsumedEntry,
   ConsumedOutcome,
@@ -11,7 +11,6 @@ import type {
   Query,
   Where,
 } from './journal.js';
-import { patternOf } from './journal.js';
 
 /** What jest and vitest give a matcher as `this` (the part used here). */
 interface MatcherContext {
@@ -47,13 +46,37 @@ function check(
   const journal = (received as Harness).journal;
   const entries: readonly Entry[] =
     kind === 'published' ? journal.published : kind === 'consumed' ? journal.consumed : journal.deadLettered;
-  const pattern = patternOf(query);
+  // an invalid pattern matches nothing: `.not` would pass whatever happened (the waits refuse it too)
+  const pattern = checkQuery(query, (received as { bus?: { backend?: string } }).bus?.backend ?? 'harness');
+  let asked = 0;
+  let failures = 0;
+  let firstFailure: unknown;
+  const fits = (e: Entry): boolean => {
+    if (typeof where !== 'function') return passes(e, where);
+    asked++;
+    try {
+      return (where as (payload: unknown, entry: Entry) => unknown)(e.payload, e) === true;
+    } catch (error) {
+      failures++;
+      firstFailure ??= error;
+      return false;
+    }
+  };
   const hits = entries.filter(
     (e) =>
       subjectMatches(pattern, e.subject) &&
-      passes(e, where) &&
+      fits(e) &&
       (outcome === undefined || (e as ConsumedEntry).outcome === outcome),
   );
+  // a predicate that threw for every message it was asked about is a bug in the test (a typo in
+  // a property path), not "no match": `.not` would pass whatever happened
+  if (hits.length === 0 && asked > 0 && failures === asked)
+    throw new InvalidArgumentError(
+      `${name}: the where predicate threw for every message on ${pattern} (${asked}): ${String((firstFailure as Error)?.message ?? firstFailure)}`,
+      {
+        hint: 'fix the predicate (a property path that does not exist?), or guard it: (p) => p.order?.id === 1',
+      },
+    );
   const what = `${describeQuery(pattern, where)}${outcome === undefined ? '' : ` with outcome ${outcome}`}`;
   const verb = kind === 'dead-lettered' ? 'dead-lettered' : kind;
   if (hits.length > 0)

@@ -270,9 +270,19 @@ describe('observe()', () => {
     await small.close({ timeoutMs: 100 });
   });
 
+  it('refuses a per-call wait that is no number or longer than a timer holds', async () => {
+    const harness = createHarness(bus);
+    for (const timeoutMs of [Number.POSITIVE_INFINITY, 2 ** 31, Number.NaN, -5]) {
+      expect(() => harness.published('orders.x', { timeoutMs })).toThrow(InvalidArgumentError);
+      await expect(harness.idle({ timeoutMs })).rejects.toThrow(InvalidArgumentError);
+    }
+  });
+
   it('refuses what is not a bus built by createBus, and options that make no sense', () => {
     expect(() => createHarness({} as MemoryBus)).toThrow(InvalidArgumentError);
     expect(() => createHarness(bus, { timeoutMs: -1 })).toThrow(/timeoutMs must be a number/);
+    // longer than a timer holds: it would fire after 1 ms
+    expect(() => createHarness(bus, { timeoutMs: 2 ** 31 })).toThrow(/timeoutMs must be a number/);
     expect(() => createHarness(bus, { advanceTimers: 5 as unknown as () => void })).toThrow(/advanceTimers/);
   });
 });

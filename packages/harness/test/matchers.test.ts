@@ -72,6 +72,20 @@ describe('matchers (vitest)', () => {
     expect(message).not.toContain('await harness.idle');
   });
 
+  it('an invalid pattern, or a predicate that throws for every message, fails the matcher — with .not too', async () => {
+    const harness = createHarness(bus);
+    await bus.publish('orders.eu.created', '{"order":{"id":1}}');
+    for (const bad of ['orders.', 'orders..created', '', 'orders eu'])
+      expect(() => expect(harness).not.toHavePublished(bad)).toThrow(/not a subject, pattern or typed event/);
+    const typo = (p: unknown) => (p as { orders: { id: number } }).orders.id === 2;
+    expect(() => expect(harness).not.toHavePublished('orders.>', typo)).toThrow(
+      /the where predicate threw for every message on orders.> \(1\)/,
+    );
+    // a predicate that throws for some messages only is still a filter
+    await bus.publish('orders.eu.created', '{"other":true}');
+    expect(harness).toHavePublished('orders.>', (p) => (p as { order: { id: number } }).order.id === 1);
+  });
+
   it('fails clearly on something that is not a harness', () => {
     expect(() => expect({}).toHavePublished('a.b')).toThrow(/toHavePublished expects a harness/);
   });

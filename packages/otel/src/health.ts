@@ -16,6 +16,10 @@ export interface HealthRequest {
 export interface HealthResponse {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body?: string): unknown;
+  /** Set by `node:http` once the status line went out. */
+  readonly headersSent?: boolean;
+  /** Set by `node:http` once the response was ended. */
+  readonly writableEnded?: boolean;
 }
 
 /** An answer for a health endpoint: the HTTP status and a JSON body. */
@@ -47,12 +51,14 @@ function answer(health: BusHealth, ok: boolean): HealthAnswer {
 
 /**
  * Readiness: can the bus work now? `bus.health()` asks the backend (bounded by `timeoutMs`,
- * default 2,000): 200 when it answered, 503 with the (redacted) reason otherwise. Take the
+ * default 2,000): 200 when it answered and the bus has not reported its connection lost, 503
+ * with the (redacted) reason otherwise. Take the
  * instance out of the load balancer on 503; do not restart it — the bus reconnects by itself.
  */
 export async function readiness(bus: HealthSource, timeoutMs = 2_000): Promise<HealthAnswer> {
   const health = await bus.health(timeoutMs);
-  return answer(health, health.ok);
+  // a probe that answers does not outweigh a connection the bus itself reported lost
+  return answer(health, health.ok && !health.connectionLost);
 }
 
 /**
@@ -85,8 +91,15 @@ export function healthHandler(
     head: boolean,
     extra: Record<string, string> = {},
   ) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
-    res.end(head ? undefined : body);
+    // answered already (a framework's timeout did), or the client went away: nothing to send,
+    // and nothing may throw out of here (it would be an unhandled rejection, which ends the process)
+    if (res.headersSent || res.writableEnded) return;
+    try {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
+      res.end(head ? undefined : body);
+    } catch {
+      // the response is unusable: the request is over either way
+    }
   };
   return (req, res, next) => {
     const path = (req.url ?? '').split('?')[0];
@@ -101,9 +114,11 @@ export function healthHandler(
       return;
     }
     const head = req.method === 'HEAD';
-    (probe === 'live' ? liveness(bus) : readiness(bus, options.timeoutMs)).then(
-      ({ status, body }) => send(res, status, JSON.stringify(body), head),
-      () => send(res, 503, '{"status":"unavailable"}', head),
-    );
+    (probe === 'live' ? liveness(bus) : readiness(bus, options.timeoutMs))
+      .then(
+        ({ status, body }) => send(res, status, JSON.stringify(body), head),
+        () => send(res, 503, '{"status":"unavailable"}', head),
+      )
+      .catch(() => undefined);
   };
 }

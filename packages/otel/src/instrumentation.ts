@@ -64,8 +64,13 @@ export interface OmnibusInstrumentation {
 /** Metric attribute sets, shared by every instrumentation (the same values are the same object). */
 const attributeSets = new MetricAttributes();
 
-/** The instrumentation enabled now, if any: enabling another one disables it. */
-let enabled: OmnibusInstrumentation | undefined;
+/**
+ * The instrumentation enabled now, if any: enabling another one disables it. Kept on `globalThis`
+ * (core's interceptor and listener lists are process-wide too): two copies of this package
+ * installed side by side must not both trace every message.
+ */
+const ENABLED = Symbol.for('omnibus.otel.enabled');
+const slot = globalThis as { [ENABLED]?: OmnibusInstrumentation };
 
 /** Headers as a propagation carrier. */
 const getter = {
@@ -95,7 +100,7 @@ function failSpan(span: Span, error: unknown, type: string): void {
  * OpenTelemetry: a `send` span per publish (and a `create` span per message of a batch) whose
  * context travels in the message headers (W3C `traceparent`, through the propagator your SDK
  * registered), a `process` span around each `consume` handler in the producer's trace, a `settle`
- * span for each ack, nak or dead-letter, and the messaging metrics. Works with your own SDK set-up;
+ * span for each nak, dead-letter or release (each ack too with `settleSpans: 'all'`), and the messaging metrics. Works with your own SDK set-up;
  * starts nothing by itself. Call it once, after the SDK is registered.
  *
  * ```ts
@@ -130,6 +135,8 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     throw new InvalidArgumentError('destinationTemplate must be a function of the subject');
   /** The process span of a delivery still being handled or settled: settle spans are its children. */
   const processSpans = new WeakMap<Message, Span>();
+  /** Ends the process span of a handler still running (see `traceHandler`). */
+  const running = new WeakMap<Message, (error: unknown) => void>();
 
   const safeTemplate = (subject: string): string => {
     try {
@@ -276,10 +283,20 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
       failSpan(span, error, type);
       metricAttributes = attributeSets.withError(metricAttributes, type);
     };
+    let ended = false;
     const done = () => {
+      if (ended) return;
+      ended = true;
+      running.delete(message);
       instrumentsNow().processDuration.record((performance.now() - started) / 1_000, metricAttributes);
       span.end();
     };
+    // a handler that never returns: its span ends when core takes the message back (ack timeout,
+    // or a close that stopped waiting), so that it is exported and its settle spans have a parent
+    running.set(message, (error: unknown) => {
+      failed(error);
+      done();
+    });
     let result: unknown;
     try {
       result = recording || creationSpan ? context.with(trace.setSpan(parent, span), next) : next();
@@ -326,6 +343,11 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
       );
     const processSpan = processSpans.get(message);
     processSpans.delete(message);
+    const stillRunning = running.get(message);
+    if (stillRunning && (outcome === 'released' || (event.error as { code?: unknown })?.code === 'TIMEOUT'))
+      stillRunning(
+        event.error ?? new Error(`the handler was still running when the message was ${outcome} (closing)`),
+      );
     if (settleSpans === 'none' || (settleSpans === 'failures' && outcome === 'acked')) return;
     // under a process span (a handler ran it); else in the creation context (an iterator's message)
     const parent = processSpan
@@ -349,7 +371,11 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
         ...(event.error !== undefined ? { [ATTR.errorType]: errorType(event.error) } : {}),
       });
       if (outcome === 'dead-lettered' || outcome === 'refused')
-        span.setStatus({ code: SpanStatusCode.ERROR, message: event.reason ?? outcome });
+        // as the dead-letter header has it: no credential, at most 1,024 characters
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: redact(event.reason ?? outcome).slice(0, 1_024),
+        });
     }
     span.end();
   };
@@ -359,8 +385,9 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     enable() {
       if (removals.length > 0) return;
       // one instrumentation at a time: enabling this one disables another (no doubled spans)
-      if (enabled && enabled !== instrumentation) enabled.disable();
-      enabled = instrumentation;
+      const other = slot[ENABLED];
+      if (other && other !== instrumentation) other.disable();
+      slot[ENABLED] = instrumentation;
       removals = [
         interceptAll({ publish, handle }),
         observeAll(listener, { events: ['handed-out', 'settled'] }),
@@ -368,7 +395,7 @@ export function instrumentOmnibus(options: OmnibusInstrumentationOptions = {}): 
     },
     disable() {
       for (const remove of removals.splice(0)) remove();
-      if (enabled === instrumentation) enabled = undefined;
+      if (slot[ENABLED] === instrumentation) slot[ENABLED] = undefined;
     },
   };
   instrumentation.enable();

@@ -66,6 +66,43 @@ describe('health', () => {
   }, 30_000);
 });
 
+describe('health, the edges', () => {
+  it('readyz is 503 while the bus reports its connection lost, even when a probe answers', async () => {
+    const { readiness } = await import('@omnibus/otel');
+    const lost = { health: async () => ({ ok: true, backend: 'x', state: 'open', connectionLost: true }) };
+    expect((await readiness(lost as never)).status).toBe(503);
+  });
+
+  it('a response answered already (a framework timeout did) is left alone: nothing thrown', async () => {
+    const slow = {
+      health: () =>
+        new Promise((r) =>
+          setTimeout(() => r({ ok: true, backend: 'x', state: 'open', connectionLost: false }), 100),
+        ),
+    };
+    const handler = healthHandler(slow as never);
+    const unhandled: unknown[] = [];
+    const record = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', record);
+    const server = http
+      .createServer((req, res) => {
+        setTimeout(() => res.writeHead(504).end(), 20); // the framework's own timeout answers first
+        handler(req, res);
+      })
+      .listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(504);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      server.close();
+    }
+  });
+});
+
 describe('consumer lag', () => {
   it('reports each group with a known lag as omnibus.consumer.lag', async () => {
     const bus = createMemoryBus();

@@ -95,6 +95,64 @@ describe('instrumentOmnibus', () => {
     }
   });
 
+  it('a handler that never returns: its process span ends when the ack timeout takes the message back', async () => {
+    const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+    try {
+      const bus = createMemoryBus({ logger: silentLogger });
+      await bus.consume('hung.x', () => new Promise(() => undefined), { ackTimeoutMs: 150, maxAttempts: 2 });
+      await bus.publish('hung.x', 'x');
+      await new Promise((r) => setTimeout(r, 600));
+      const spans = spansOf('hung.x');
+      const processes = spans.filter((s) => s.name.startsWith('process'));
+      expect(processes).toHaveLength(2); // both attempts exported, each ended
+      for (const p of processes) expect(p.status.code).toBe(2); // ERROR
+      const deadLetter = spans.find((s) => s.name.startsWith('dead_letter'));
+      expect(processes.map((p) => p.spanContext().spanId)).toContain(deadLetter?.parentSpanContext?.spanId);
+      await bus.close({ timeoutMs: 100 });
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
+  it('a dead-letter reason carrying a credential is redacted and bounded in the settle span', async () => {
+    const instrumentation = instrumentOmnibus({ tracerProvider, meterProvider });
+    try {
+      const bus = createMemoryBus({ logger: silentLogger });
+      await bus.consume(
+        'reason.x',
+        (m) => m.term(`cannot reach postgres://app:s3cret@db/${'x'.repeat(3_000)}`),
+        {
+          ack: 'manual',
+        },
+      );
+      await bus.publish('reason.x', 'x');
+      await new Promise((r) => setTimeout(r, 100));
+      const settle = spansOf('reason.x').find((s) => s.name.startsWith('dead_letter'));
+      expect(settle?.status.message).toContain('postgres://***@db');
+      expect(settle?.status.message?.length ?? 0).toBeLessThanOrEqual(1_024);
+      await bus.close();
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
+  it('two copies of the package trace each message once', async () => {
+    // a second copy of the built package (another module instance, as a second install would be)
+    const url = new URL('../../../packages/otel/dist/index.js', import.meta.url);
+    const copy = (await import(`${url.href}?copy`)) as typeof import('@omnibus/otel');
+    const first = instrumentOmnibus({ tracerProvider, meterProvider });
+    const second = copy.instrumentOmnibus({ tracerProvider, meterProvider });
+    try {
+      const bus = createMemoryBus({ logger: silentLogger });
+      await bus.publish('copies.x', 'x');
+      expect(spansOf('copies.x').filter((s) => s.name.startsWith('send'))).toHaveLength(1);
+      await bus.close();
+    } finally {
+      first.disable();
+      second.disable();
+    }
+  });
+
   it('refuses options that make no sense', () => {
     expect(() => instrumentOmnibus({ destinationTemplate: 'x' as unknown as () => string })).toThrow(
       /destinationTemplate must be a function/,
