@@ -5,9 +5,12 @@
 // acknowledged message, delivered out of order, missed a check of its own, or a
 // bad-input or security case failed. Bounded: fixed message counts and durations,
 // each scenario capped. OMNIBUS_FAULTS_BACKENDS=nats,redis limits the backends;
-// OMNIBUS_FAULTS_SCENARIOS=soak,badInput (function names) limits the scenarios —
-// for working on one: the report is then partial.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// OMNIBUS_FAULTS_SCENARIOS=soak,badInput (function names) limits the scenarios,
+// -soak,-clusters leaves them out — for working on one: the report is then partial.
+// OMNIBUS_FAULTS_PART_OUT=<file> writes the rows run to that file instead of the report;
+// OMNIBUS_FAULTS_PARTS_IN=<file>,<file> runs nothing and writes the report of those parts
+// (src/lanes.ts, what `pnpm test:faults` runs, uses both).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@omnibus/core';
@@ -42,9 +45,17 @@ import {
 } from './targets.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const only = process.env.OMNIBUS_FAULTS_BACKENDS?.split(',').filter(Boolean);
+const partOut = process.env.OMNIBUS_FAULTS_PART_OUT;
+const partsIn = process.env.OMNIBUS_FAULTS_PARTS_IN?.split(',').filter(Boolean);
+const only = partsIn ? [] : process.env.OMNIBUS_FAULTS_BACKENDS?.split(',').filter(Boolean);
 const onlyScenarios = process.env.OMNIBUS_FAULTS_SCENARIOS?.split(',').filter(Boolean);
-const wanted = (name: string) => !onlyScenarios || onlyScenarios.includes(name);
+const excluded = onlyScenarios?.filter((s) => s.startsWith('-')).map((s) => s.slice(1));
+const wanted = (name: string) =>
+  !partsIn &&
+  (!onlyScenarios ||
+    (excluded && excluded.length === onlyScenarios.length
+      ? !excluded.includes(name)
+      : onlyScenarios.includes(name)));
 const targets: [string, () => Promise<Target>][] = (
   [
     ['memory', memoryTarget],
@@ -123,7 +134,10 @@ async function runCases(name: string, table: string, cases: () => Promise<CaseRo
 const rows: (FaultRow & { soak?: SoakFigures })[] = [];
 const badInputRows: CaseRow[] = [];
 const securityRows: CaseRow[] = [];
-for (const [name, make] of targets) {
+// a run of the clusters alone starts no single broker
+const perTarget =
+  wanted('badInput') || wanted('subscribeOutage') || scenarios.length > 0 || wanted('security');
+for (const [name, make] of perTarget ? targets : []) {
   say(`${name}: starting its broker`);
   let target: Target | undefined;
   try {
@@ -186,6 +200,43 @@ if (wanted('clusters')) {
       `${c.backend} · ${result.scenario}: ${result.passed ? 'passed' : 'FAILED'} — ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.duplicates} duplicates, ${result.outOfOrder} out of order${result.recoveryMs === null ? '' : `, recovery ${result.recoveryMs} ms`}${result.passed ? '' : ` (${result.note})`} [${took(started)}]`,
     );
   }
+}
+
+/** The rows of the parts this report is made of, in the order of one sequential run. */
+if (partsIn) {
+  const order = ['memory', 'nats', 'redis', 'kafka', 'rabbitmq'];
+  const rank = (backend: string) => (order.includes(backend) ? order.indexOf(backend) : order.length);
+  const cluster = (r: FaultRow) => r.scenario.startsWith('cluster node');
+  const parts = partsIn.map(
+    (file) =>
+      JSON.parse(readFileSync(file, 'utf8')) as {
+        rows: typeof rows;
+        badInputRows: CaseRow[];
+        securityRows: CaseRow[];
+      },
+  );
+  // stable sorts: each backend's rows in scenario order, the soak last, the clusters after all
+  rows.push(
+    ...parts
+      .flatMap((p) => p.rows)
+      .sort(
+        (a, b) =>
+          Number(cluster(a)) - Number(cluster(b)) || (cluster(a) ? 0 : rank(a.backend) - rank(b.backend)),
+      ),
+  );
+  badInputRows.push(
+    ...parts.flatMap((p) => p.badInputRows).sort((a, b) => rank(a.backend) - rank(b.backend)),
+  );
+  securityRows.push(
+    ...parts.flatMap((p) => p.securityRows).sort((a, b) => rank(a.backend) - rank(b.backend)),
+  );
+}
+if (partOut) {
+  writeFileSync(partOut, JSON.stringify({ rows, badInputRows, securityRows }));
+  const bad =
+    rows.some((r) => !r.passed && !knownFailure(r.backend, r.scenario)) ||
+    [...badInputRows, ...securityRows].some((c) => !c.passed);
+  process.exit(bad ? 1 : 0);
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -259,7 +310,10 @@ writeFileSync(
 
 The conformance suite proves the contract on a healthy broker; this suite proves it when things
 go wrong. Each broker is a process the suite starts on spare ports and kills (SIGKILL), freezes
-(SIGSTOP) or restarts by its PID. A history checker (suites/faults/src/history.ts; for the soak,
+(SIGSTOP) or restarts by its PID. The run has lanes (suites/faults/src/lanes.ts): Kafka's
+scenarios in one process and the other backends' in another, at the same time (their time is
+mostly waiting: outages, restarts, rebalances); then the soaks alone, one after the other, so that
+nothing else disturbs what they measure; then the clusters. A history checker (suites/faults/src/history.ts; for the soak,
 its constant-memory twin suites/faults/src/seq-tracker.ts) records every publish with its
 outcome and every delivery, and counts acknowledged publishes never delivered (**lost**),
 deliveries beyond the first (**duplicates**, reported, never hidden) and first deliveries that
