@@ -44,7 +44,10 @@ function read(text: string, parameter: UrlParameter, previous: unknown): unknown
   if (type === 'text') return text;
   if (type === 'integer') {
     if (!/^-?\d+$/.test(text.trim())) throw new Error('must be an integer');
-    return Number(text);
+    const n = Number(text);
+    // past 2^53 a number is no longer the integer written (and no option here wants one that big)
+    if (!Number.isSafeInteger(n)) throw new Error('must be an integer of at most 9007199254740991');
+    return n;
   }
   if (type === 'boolean') {
     if (text !== 'true' && text !== 'false') throw new Error('must be true or false');
@@ -96,8 +99,15 @@ export function readUrlParameters(
   });
   const options: Record<string, unknown> = {};
   const sources = new Map<string, string>();
+  const given = new Set<string>();
   for (const [name, text] of query) {
     const parameter = parameters[name] as UrlParameter;
+    // only a parameter with a reader of its own may repeat (`stream=`): `a=5&a=10` is no choice to make silently
+    if (typeof parameter.type !== 'function' && given.has(name))
+      throw new ConfigError(`${context.field}.${name}`, 'given twice: give it once', {
+        backend: context.backend,
+      });
+    given.add(name);
     const path = parameter.option ?? name;
     let value: unknown;
     try {

@@ -79,6 +79,20 @@ describe('readUrlParameters', () => {
   });
 });
 
+describe('readUrlParameters: repeats and sizes', () => {
+  it('a parameter given twice is refused unless its reader collects repeats (stream=)', () => {
+    const twice = thrown(() => read('blockMs=100&blockMs=5000'));
+    expect(twice.field).toBe('url.blockMs');
+    expect(twice.message).toContain('given twice');
+    expect(read('stream=A:a.>&stream=B:b.>').options).toEqual({ streams: ['A:a.>', 'B:b.>'] });
+  });
+
+  it('an integer past 2^53 is refused: it would not be the number written', () => {
+    expect(thrown(() => read('blockMs=99999999999999999999999')).field).toBe('url.blockMs');
+    expect(read('blockMs=9007199254740991').options).toEqual({ blockMs: 9007199254740991 });
+  });
+});
+
 describe('mergeUrlOptions', () => {
   it('adds the URL options to the explicit ones, merging nested objects without touching the caller’s', () => {
     const explicit = { trim: { approximate: true }, blockMs: undefined, logger: console };
