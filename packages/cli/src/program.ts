@@ -9,6 +9,7 @@ import { publish } from './commands/publish.js';
 import { tail } from './commands/tail.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorLine, exitCodeOf } from './errors.js';
+import { printable, terminalSafe } from './format.js';
 import { type CliIo, Output } from './io.js';
 import { collect, fromArg, headerArg, intIn, parseTime, patternArg, rateArg, subjectArg } from './parse.js';
 
@@ -234,7 +235,12 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     await program.parseAsync(argv as string[], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    io.stderr.write(`omnibus: ${errorLine(error)}\n`);
+    // an error's text may quote what came from the bus: no control sequence reaches the terminal
+    const safe = errorLine(error)
+      .split('\n')
+      .map((line) => terminalSafe(printable(line)))
+      .join('\n');
+    io.stderr.write(`omnibus: ${safe}\n`);
     return exitCodeOf(error);
   }
   return exitCode;

@@ -1,17 +1,20 @@
 /**
- * The userinfo of a URL: everything between `scheme://` and the last `@` before the host (a
- * password may hold an unencoded `@`, or a `/` — base64 passwords do — though never `//`, which
- * starts the next URL of a list; a token without `:` stops at `/`, so a path's `@` stays).
+ * The userinfo of a URL: everything between `scheme://` and the last `@` before the host — a
+ * password may hold a raw `@`, `/` or `//` (base64 passwords do), so it runs to the last `@`;
+ * only `,scheme://`, the start of the next URL of a list, stops it. A userinfo without `:` (a
+ * token) stops at `/`, and none starts with `/` (`file:///…/pkg@1.0/`), so a path's `@` stays.
+ * Lengths are bounded (user 256, the rest 1,024): no quadratic scan of long text.
  */
 const URL_CREDENTIALS =
-  /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^\s"'`/:]*:(?!\/)(?:(?!\/\/)[^\s"'`])*|[^\s"'`/]*)@(?=[^\s@/"'`])/gi;
+  /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)((?!\/)[^\s"'`/:]{0,256}:(?:(?!,[a-z][a-z0-9+.-]*:?\/\/)[^\s"'`]){0,1024}|[^\s"'`/]{0,1024})@(?=[^\s@/"'`])/gi;
 /**
  * `user:password@host` with no scheme or a mistyped one (`nats//`, `nats:/`, `//`, `nats:`):
  * anything containing a `:` from the start of a word (or a `/`, `\\`) up to the last `@`
- * before a host (the password part may hold a `/`). `scheme:user:password@` loses the scheme
- * too: better too much than a password.
+ * before a host (the password part may hold a `/`, not start with the `//` of a scheme).
+ * `scheme:user:password@` loses the scheme too: better too much than a password.
  */
-const BARE_CREDENTIALS = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\:]*:(?!\/)(?:(?!\/\/)[^\s"'`\\])*)@(?=[^\s@/"'`])/g;
+const BARE_CREDENTIALS =
+  /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\:]{0,256}:(?!\/\/)(?:(?!,[a-z][a-z0-9+.-]*:?\/\/)[^\s"'`\\]){0,1024})@(?=[^\s@/"'`])/g;
 /** `token@host:port` written without a scheme, or after a mistyped one (an e-mail address has no port). */
 const BARE_TOKEN = /(^|[\s"'`(<[{=,;/\\])([^\s"'`/\\@:]+)@(?=[A-Za-z0-9.[\]-]+:\d)/g;
 const SECRET_PARAMS =

@@ -51,6 +51,11 @@ function kafkaUrl(url: string): UrlReading {
   const rest = url.slice(url.indexOf('://') + 3);
   const isBroker = (h: string) => /^[A-Za-z0-9.[\]:-]+:\d+$/.test(h);
   const authority = splitAuthority(rest, isBroker);
+  // after the last `@` there are no credentials: a broker there without its port is said so
+  const tail = rest.slice(rest.lastIndexOf('@') + 1);
+  if (!authority && !/[/?#]/.test(tail))
+    for (const h of tail.split(',').filter(Boolean))
+      if (!isBroker(h)) throw new ConfigError('OMNIBUS_URL', `broker "${h}" must be host:port`);
   // with credentials in it, a URL that cannot be split is not repeated (the password could show)
   if (!authority)
     throw new ConfigError(

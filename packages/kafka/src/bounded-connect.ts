@@ -8,7 +8,14 @@ interface ConnectingClient {
 
 /** The client's node-rdkafka client under its KafkaJS layer, where the client has that accessor. */
 interface WithInternalClient {
-  _getInternalClient?(): { removeAllListeners(event: string): unknown } | null | undefined;
+  _getInternalClient?():
+    | {
+        removeAllListeners(event: string): unknown;
+        once(event: string, listener: () => void): unknown;
+        disconnect(): unknown;
+      }
+    | null
+    | undefined;
 }
 
 /**
@@ -53,7 +60,17 @@ async function disconnectUnsettled(
 ): Promise<void> {
   if (!settled()) {
     try {
-      (client as WithInternalClient)._getInternalClient?.()?.removeAllListeners('ready');
+      const internal = (client as WithInternalClient)._getInternalClient?.();
+      internal?.removeAllListeners('ready');
+      // the client may not take a disconnect yet ("not connected"): should it connect after all,
+      // it is disconnected then, rather than left running
+      internal?.once('ready', () => {
+        try {
+          internal.disconnect();
+        } catch {
+          // already on its way down
+        }
+      });
     } catch {
       // an accessor that changed: the disconnect below still runs
     }

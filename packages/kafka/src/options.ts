@@ -201,6 +201,11 @@ function fromUrl(url: string): {
   const match = /^(kafka|kafka\+ssl):\/\/(.*)$/i.exec(url.trim());
   if (!match) fail('url', 'expected kafka://host:9092[,host2:9092] or kafka+ssl://…');
   const authority = splitAuthority(match[2] ?? '', (h) => BROKER.test(h));
+  // after the last `@` there are no credentials: a broker there without its port is said so
+  const tail = afterLastAt(match[2] ?? '');
+  if (!authority && !/[/?#]/.test(tail))
+    for (const h of tail.split(',').filter(Boolean))
+      if (!BROKER.test(h)) fail('url', `broker "${h}" must be host:port`);
   if (!authority)
     fail(
       'url',

@@ -89,6 +89,17 @@ describe('credentials in the URL', () => {
     });
   });
 
+  it('a broker without its port after the credentials is named, the credentials not', () => {
+    expect(() => resolveKafkaOptions({ url: 'kafka://u:hunter2@b1:9092,b2' })).toThrow(
+      'broker "b2" must be host:port',
+    );
+    try {
+      resolveKafkaOptions({ url: 'kafka://u:hunter2@b1' });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('hunter2');
+    }
+  });
+
   it('a URL that cannot be read is a ConfigError that never repeats the password', () => {
     for (const url of ['kafka://u:hunter%2@h:9092', 'kafka://u:hunter2/x@not a host', 'kafka://u:hunter2@']) {
       let error: unknown;

@@ -296,6 +296,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     let done = 0;
     let aside = 0;
     for (const row of rows) {
+      if (state !== 'open') break; // closing: the rest stay for the next pass (or relay)
       try {
         await bus.publishBatch([entryOf(row)]);
       } catch (error) {
@@ -311,8 +312,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return { forwarded: done, refused: aside, standby: false, held: false };
   }
 
+  /** A pass is waiting for a connection from the pool (what a bounded close gives up on). */
+  let awaitingConnection = false;
   async function pass(): Promise<Pass> {
     let connected = false;
+    awaitingConnection = true;
     // a pass that gets no connection from the pool (too small: LISTEN holds one of them) would wait
     // without a word: say so once, and count it, while it waits
     const waiting = setTimeout(() => {
@@ -328,11 +332,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     try {
       return await database.transaction(async (tx: Transaction): Promise<Pass> => {
         connected = true;
+        awaitingConnection = false;
         // closed while this pass waited for its connection: it forwards nothing any more
         if (state !== 'open') return { forwarded: 0, refused: 0, standby: false, held: false };
         return forward(tx);
       });
     } finally {
+      awaitingConnection = false;
       clearTimeout(waiting);
     }
   }
@@ -514,6 +520,18 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     }
   }
 
+  /**
+   * Waits for the loop to end: fully while a pass forwards (it may not outlive the close), but
+   * at most `passTimeoutMs` + 1 s while a pass waits for a connection — it then forwards nothing
+   * when it gets one.
+   */
+  async function endOfRun(): Promise<void> {
+    const deadline = Date.now() + passTimeoutMs + CLOSE_GRACE_MS;
+    while (!(await settledWithin(running, 100))) {
+      if (awaitingConnection && Date.now() >= deadline) return;
+    }
+  }
+
   async function close(): Promise<void> {
     if (state === 'open') {
       state = 'closing';
@@ -521,12 +539,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       // LISTEN first: its connection may be the one a stuck pass waits for
       await stopListening?.().catch(() => undefined);
       stopListening = undefined;
-      // bounded: a pass that still has no connection then forwards nothing when it gets one
       // (a LISTEN set up meanwhile by the loop is stopped there: it checks the state after)
-      await settledWithin(running, passTimeoutMs + CLOSE_GRACE_MS);
+      await endOfRun();
       state = 'closed';
     } else {
-      await settledWithin(running, passTimeoutMs + CLOSE_GRACE_MS);
+      await endOfRun();
     }
   }
 
