@@ -75,7 +75,7 @@ export type {
 } from './observer.js';
 export { activity, intercept, observe, observeAll } from './observer.js';
 export type { BusHealth, BusOptions, BusStatus, Logger } from './operability.js';
-export { log, settledWithin, silentLogger, withTimeout } from './operability.js';
+export { log, MAX_TIMER_MS, settledWithin, silentLogger, timerMs, withTimeout } from './operability.js';
 export type { OptionNames } from './options.js';
 export { rejectUnknownOptions } from './options.js';
 export { type ListNode, listNext, listOwner, listPrev, OrderedList } from './ordered-list.js';

@@ -73,7 +73,8 @@ export interface BusOptions {
 }
 
 /** Longest delay `setTimeout` honours (about 24.8 days); a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** The longest delay a Node timer keeps (a longer one fires after 1 ms); PostgreSQL's largest timeout too. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * A caller's timeout made safe for timers: `Infinity` and anything above the timer limit

@@ -6,6 +6,7 @@ import {
   type EventBus,
   InvalidArgumentError,
   isValidPattern,
+  MAX_TIMER_MS,
   observe,
   subjectMatches,
   TimeoutError,
@@ -365,14 +366,11 @@ function harnessTimeout(message: string, backend: string, hint: string): Timeout
   return new TimeoutError(`${message}\nhint: ${hint}`, { backend, hint });
 }
 
-/** The longest wait a Node timer keeps (a longer one fires after 1 ms). */
-const MAX_WAIT_MS = 2_147_483_647;
-
 /** A wait in ms: a number from 0 to what a timer can hold; returns it. */
 function checkMs(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WAIT_MS)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS)
     throw new InvalidArgumentError(
-      `${name} must be a number of milliseconds from 0 to ${MAX_WAIT_MS.toLocaleString('en')}, got ${String(value)}`,
+      `${name} must be a number of milliseconds from 0 to ${MAX_TIMER_MS.toLocaleString('en')}, got ${String(value)}`,
     );
   return value;
 }

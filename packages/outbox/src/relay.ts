@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   type Logger,
   log,
+  MAX_TIMER_MS,
   OmnibusError,
   settledWithin,
   TimeoutError,
@@ -122,13 +123,16 @@ const REFUSED_FOR_GOOD = new Set(['INVALID_SUBJECT', 'INVALID_ARGUMENT', 'PAYLOA
  */
 const detached = new AsyncResource('omnibus.outbox.relay');
 
-/** The longest delay a Node timer keeps (a longer one fires after 1 ms) and PostgreSQL's largest timeout. */
-const MAX_MS = 2_147_483_647;
 const MAX_BATCH = 10_000;
 /** Longest `close()` waits, past `passTimeoutMs`, for a pass that cannot end (one stuck waiting for a connection). */
 const CLOSE_GRACE_MS = 1_000;
 
-function positiveInteger(value: number | undefined, fallback: number, name: string, max = MAX_MS): number {
+function positiveInteger(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  max = MAX_TIMER_MS,
+): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0 || value > max) {
     throw new InvalidArgumentError(

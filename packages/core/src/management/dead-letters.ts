@@ -1,6 +1,7 @@
 import { DLQ_HEADERS } from '../dead-letter.js';
 import type { OutgoingMessage } from '../driver.js';
 import { InvalidArgumentError } from '../errors.js';
+import { timerMs } from '../operability.js';
 import { assertPattern, assertSubject, subjectMatches } from '../subject.js';
 import type { Headers } from '../types.js';
 import { normalizeHeaders } from '../validate.js';
@@ -31,8 +32,6 @@ export const DEFAULT_DEAD_LETTERS = 'dlq.>';
 const REMOVE_BATCH = 100;
 const DEFAULT_LIMIT = 100;
 const DEFAULT_LISTED = 100;
-/** The longest delay a Node timer keeps. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What the dead letters need from the bus: its driver's management half and a raw publish. */
 export interface DeadLetterContext {
@@ -244,7 +243,7 @@ export function createDeadLetters(ctx: DeadLetterContext): DeadLetters {
               // a very low rate waits in steps a timer can hold (a longer one would fire at once)
               const due = started + (done * 1000) / rate;
               for (let wait = due - Date.now(); wait > 0 && !signal?.aborted; wait = due - Date.now())
-                await sleep(Math.min(wait, MAX_TIMER_MS), signal);
+                await sleep(timerMs(wait), signal);
             }
             if (signal?.aborted) {
               selected--;
