@@ -131,8 +131,10 @@ export class ConsumerLoop {
   #discoveryTimer: ReturnType<typeof setInterval> | undefined;
   #unlisten: (() => void) | undefined;
   #subscribing: Promise<void> = Promise.resolve();
-  /** At most once: the next offset of each partition this member committed (see `#leaveAtMostOnce`). */
+  /** At most once: the next offset of each partition this member committed (see `#skipUnread`). */
   readonly #amoNext = new Map<string, number>();
+  /** At most once: the skip of a leaving member under way (see `#skipUnread`). */
+  #skipping: Promise<void> = Promise.resolve();
   /** The start plan, applied on the first assignment. */
   #plan: StartPlan | undefined;
   #onJoin: (() => void) | undefined;
@@ -259,6 +261,10 @@ export class ConsumerLoop {
     await this.#drains.settled(keys, limit);
     await this.#committing;
     await this.#commit(keys);
+    // a stopped at-most-once member losing partitions before it left: counted and skipped now,
+    // while they are still its own (the next member starts past them)
+    if (this.#stopped && this.#ctx.atMostOnce && this.#ctx.grouped)
+      await this.#skipUnread(keys).catch((e) => this.#ctx.sink.reportError(e));
     for (const key of keys) this.#partitions.delete(key);
     return undefined;
   }
@@ -661,13 +667,25 @@ export class ConsumerLoop {
    * member and it never fetched is skipped now — counted as dropped, and committed past — as
    * what it fetched and never handed out is. A group nobody is in starts at the end of each
    * partition, so the next member would skip those records without anyone counting them.
+   * Serialised with the revoke callback (see `#rebalance`): a partition is skipped and counted
+   * only while this member owns it, so a member that joins meanwhile starts past what was counted
+   * instead of reading it too.
    */
-  async #leaveAtMostOnce(): Promise<void> {
+  #skipUnread(only?: readonly string[]): Promise<void> {
+    const run = this.#skipping.then(() => this.#skipUnreadNow(only));
+    this.#skipping = run.catch(() => undefined);
+    return run;
+  }
+
+  async #skipUnreadNow(only?: readonly string[]): Promise<void> {
+    const owned = only ?? this.#consumer.assignment().map((tp) => keyOf(tp.topic, tp.partition));
+    const byTopic = new Map<string, number[]>();
+    for (const key of owned) {
+      const [topic, partition] = splitKey(key);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
     const skips: { topic: string; partition: number; offset: string }[] = [];
     let skipped = 0;
-    const byTopic = new Map<string, number[]>();
-    for (const { topic, partition } of this.#consumer.assignment())
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     for (const [topic, partitions] of byTopic) {
       for (const { partition, high } of await retrying(() => this.#ctx.admin.fetchTopicOffsets(topic))) {
         const next = this.#amoNext.get(keyOf(topic, partition));
@@ -680,6 +698,7 @@ export class ConsumerLoop {
     // a coordinator still loading or moving (a fresh broker) refuses it for a moment: asked again,
     // or the skipped records would be neither counted nor read by the next member
     await retrying(() => this.#consumer.commitOffsets(skips));
+    for (const s of skips) this.#amoNext.set(keyOf(s.topic, s.partition), Number(s.offset));
     this.#ctx.dropped(skipped);
   }
 
@@ -698,7 +717,7 @@ export class ConsumerLoop {
     await this.#committing;
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
-      await this.#leaveAtMostOnce().catch((e) => this.#ctx.sink.reportError(e));
+      await this.#skipUnread().catch((e) => this.#ctx.sink.reportError(e));
     const consumer = this.#consumer;
     await this.#lockStorages.disconnect(consumer).finally(() => {
       this.#leavePool();

@@ -31,7 +31,9 @@ await withBroker('kafka', (broker) => {
     const b = await bus();
     const first = await b.subscribe('amo.handover', { ...fast, group: 'g1' });
     const r1 = reader(first, 20_000);
-    for (let i = 0; i < 5; i++) await b.publish('amo.handover', String(i), fast);
+    // stored before the close (an at-most-once publish resolves before the broker has it, and
+    // what is stored after the member left, with nobody in the group, is missed uncounted)
+    for (let i = 0; i < 5; i++) await b.publish('amo.handover', String(i));
     expect((await r1.next()).text()).toBe('0');
     await first.close();
     // 1–4: handed to the first member's subscription (committed, dropped unread on close, counted),
@@ -47,9 +49,36 @@ await withBroker('kafka', (broker) => {
       second.push(text);
     }
     await waitFor(() => second.length + b.stats().dropped >= 4, 'each of 1–4 handed out or counted', 10_000);
-    const dropped = b.stats().dropped;
-    expect(second.length + dropped).toBe(4);
-    expect(second).toEqual(['1', '2', '3', '4'].slice(4 - second.length));
+    expect({ second, dropped: b.stats().dropped }).toEqual({
+      second: ['1', '2', '3', '4'].slice(4 - second.length),
+      dropped: 4 - second.length,
+    });
+    expect(await r2.nothingWithin(1_000)).toBeUndefined();
+  });
+
+  it('a member joining while the last one is still leaving: each message it never fetched is handed out or counted, once', async () => {
+    const b = await bus();
+    const first = await b.subscribe('amo.overlap', { ...fast, group: 'g5' });
+    const r1 = reader(first, 20_000);
+    await b.publish('amo.overlap', '0', fast);
+    expect((await r1.next()).text()).toBe('0');
+    // stored while the first member is still in the group, maybe fetched by it, maybe not
+    for (let i = 1; i <= 4; i++) await b.publish('amo.overlap', String(i));
+    const closing = first.close();
+    const r2 = reader(await b.subscribe('amo.overlap', { ...fast, group: 'g5' }), 30_000);
+    await closing;
+    await b.publish('amo.overlap', 'later', fast);
+    const second: string[] = [];
+    for (;;) {
+      const text = (await r2.next()).text();
+      if (text === 'later') break;
+      second.push(text);
+    }
+    await waitFor(() => second.length + b.stats().dropped >= 4, 'each of 1–4 handed out or counted', 10_000);
+    expect({ second, dropped: b.stats().dropped }).toEqual({
+      second: ['1', '2', '3', '4'].slice(4 - second.length),
+      dropped: 4 - second.length,
+    });
     expect(await r2.nothingWithin(1_000)).toBeUndefined();
   });
 
