@@ -1,7 +1,7 @@
 import { ConfigError, readUrlParameters, splitAuthority } from '@omnibus/core';
 import { importFactory } from './load-adapter.js';
 import type { AdapterRegistration, UrlReading } from './registry.js';
-import { MEMORY_URL_PARAMETERS, NATS_URL_PARAMETERS } from './url-parameters.js';
+import { MEMORY_URL_PARAMETERS } from './url-parameters.js';
 
 const URL_CONTEXT = { field: 'OMNIBUS_URL' } as const;
 
@@ -28,22 +28,15 @@ function memoryUrl(url: string): UrlReading {
 }
 
 /**
- * `nats://host:4222?storage=memory&maxAgeMs=60000&stream=ORDERS:orders.>` →
- * `createNatsBus` options (see `NATS_URL_PARAMETERS`). Stream settings become
- * `streamDefaults`; each `stream=NAME:subject[,subject]` adds an explicit stream. A
- * pattern starting with a wildcard needs none: it spans the automatic streams. The
- * URL handed to the adapter has no query; each server of the list must parse.
+ * Checks that each server of a `nats://` or `tls://` URL parses; the adapter reads the rest itself:
+ * credentials and its query parameters (`?storage=memory&maxAgeMs=60000&stream=ORDERS:orders.>`,
+ * see the NATS README), refusing one the code also sets.
  */
 function natsUrl(url: string): UrlReading {
   const query = url.includes('?') ? url.indexOf('?') : url.length;
-  const servers = url.slice(0, query).split(',');
-  for (const server of servers) mustParse(server.includes('://') ? server : `nats://${server}`, url, 'nats');
-  const fromUrl = readUrlParameters(queryOf(url), NATS_URL_PARAMETERS, {
-    ...URL_CONTEXT,
-    scheme: 'nats://',
-    backend: 'nats',
-  });
-  return { options: { url: url.slice(0, query), ...fromUrl.options }, fromUrl };
+  for (const server of url.slice(0, query).split(','))
+    mustParse(server.includes('://') ? server : `nats://${server}`, url, 'nats');
+  return { options: { url } };
 }
 
 /** Checks the broker list; the adapter reads the rest itself: SASL credentials, TLS, its query parameters. */
@@ -87,8 +80,8 @@ function builtIn(
 
 /**
  * The five `@omnibus` adapters, registered at start-up through `registerAdapter`
- * like any other. Redis takes the default URL reading: it reads its own query
- * parameters (and refuses one the code also sets).
+ * like any other. The broker adapters read their own query parameters (and refuse
+ * one the code also sets); memory's are read here.
  */
 export const BUILT_IN_ADAPTERS: readonly AdapterRegistration[] = [
   builtIn('memory', ['memory'], 'createMemoryBus', { parseUrl: memoryUrl, reportsStatus: false }),

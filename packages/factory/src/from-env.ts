@@ -228,6 +228,12 @@ export async function createEventBusFromEnv(
     hint: 'the options are env, logger, onStatus, require and a block per registered backend',
   });
   const env = options.env ?? process.env;
+  // set but empty is a mistake more often than a choice (`OMNIBUS_URL=${UNSET}` in a compose file):
+  // running on the in-memory bus then would lose every event between services without a word
+  if (env.OMNIBUS_URL !== undefined && env.OMNIBUS_URL.trim() === '')
+    throw new ConfigError('OMNIBUS_URL', 'is set but empty', {
+      hint: 'unset it (or set memory://) for the in-memory bus, or name the broker, e.g. nats://127.0.0.1:4222',
+    });
   const url = env.OMNIBUS_URL?.trim() || 'memory://';
   const { registration, backend, block, adapterOptions, fromUrl } = fromUrlAndCode(url, options);
   if (options.logger !== undefined) adapterOptions.logger = options.logger;

@@ -97,51 +97,38 @@ describe('every installed adapter refuses option names it does not know', () => 
 });
 
 describe('OMNIBUS_URL parameters reach the adapter options', () => {
-  it('nats: stream settings, explicit streams and other options; the adapter gets the URL without query', () => {
-    expect(
-      parseOmnibusUrl(
-        'nats://bob:pw@h1:4222,h2:4222?stream=EV:*.created&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000&replicas=1&maxBytes=-1&retention=limits&duplicateWindowMs=1000&streamPrefix=APP&provision=verify&connectTimeoutMs=2000&pullExpiresMs=2000&discoveryIntervalMs=500&maxPayloadBytes=4096',
-      ),
-    ).toEqual({
-      backend: 'nats',
-      options: {
-        url: 'nats://bob:pw@h1:4222,h2:4222',
-        streams: [
-          { name: 'EV', subjects: ['*.created'] },
-          { name: 'ORD', subjects: ['orders.>', 'billing.>'] },
-        ],
-        streamDefaults: {
-          storage: 'memory',
-          maxAgeMs: 60000,
-          replicas: 1,
-          maxBytes: -1,
-          retention: 'limits',
-          duplicateWindowMs: 1000,
-        },
-        streamPrefix: 'APP',
-        provision: 'verify',
-        connectTimeoutMs: 2000,
-        pullExpiresMs: 2000,
-        discoveryIntervalMs: 500,
-        maxPayloadBytes: 4096,
-      },
-    });
+  it('nats: the servers are checked here, the adapter reads the query itself (as createNatsBus({ url }) does)', () => {
+    const url =
+      'nats://bob:pw@h1:4222,h2:4222?stream=EV:*.created&stream=ORD:orders.>,billing.>&storage=memory&maxAgeMs=60000';
+    expect(parseOmnibusUrl(url)).toEqual({ backend: 'nats', options: { url } });
     expect(parseOmnibusUrl('nats://127.0.0.1:4222')).toEqual({
       backend: 'nats',
       options: { url: 'nats://127.0.0.1:4222' },
     });
+    expect(() => parseOmnibusUrl('nats://h:4222,[::1:4222?storage=memory')).toThrow(
+      expect.objectContaining({ field: 'OMNIBUS_URL' }),
+    );
   });
 
-  it('nats: unknown or malformed parameters are ConfigErrors naming them', () => {
-    expect(() => parseOmnibusUrl('nats://h:4222?strem=ALL:>')).toThrow(
-      expect.objectContaining({ field: 'OMNIBUS_URL.strem' }),
+  it('nats: unknown or malformed parameters are ConfigErrors naming them, before connecting', async () => {
+    for (const [query, field] of [
+      ['strem=ALL:>', 'OMNIBUS_URL.strem'],
+      ['stream=ALL', 'OMNIBUS_URL.stream'],
+      ['maxAgeMs=soon', 'OMNIBUS_URL.maxAgeMs'],
+    ]) {
+      const error = await failure(
+        createEventBusFromEnv({ env: { OMNIBUS_URL: `nats://127.0.0.1:1?${query}` } }),
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.field).toBe(field);
+    }
+    const clash = await failure(
+      createEventBusFromEnv({
+        env: { OMNIBUS_URL: 'nats://127.0.0.1:1?streamPrefix=A' },
+        nats: { streamPrefix: 'B' },
+      }),
     );
-    expect(() => parseOmnibusUrl('nats://h:4222?stream=ALL')).toThrow(
-      expect.objectContaining({ field: 'OMNIBUS_URL.stream' }),
-    );
-    expect(() => parseOmnibusUrl('nats://h:4222?maxAgeMs=soon')).toThrow(
-      expect.objectContaining({ field: 'OMNIBUS_URL.maxAgeMs' }),
-    );
+    expect(clash.field).toBe('OMNIBUS_URL.streamPrefix');
   });
 
   it('memory: every option but onDrop, numbers checked', () => {
@@ -156,6 +143,27 @@ describe('OMNIBUS_URL parameters reach the adapter options', () => {
 });
 
 describe('errors a person can read', () => {
+  it('OMNIBUS_URL set but empty (or blank) is a ConfigError, not a silent in-memory bus', async () => {
+    for (const value of ['', '   ']) {
+      const error = await failure(createEventBusFromEnv({ env: { OMNIBUS_URL: value } }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.field).toBe('OMNIBUS_URL');
+      expect(error.hint).toContain('memory://');
+    }
+    const unset = await createEventBusFromEnv({ env: {} });
+    expect(unset.backend).toBe('memory');
+    await unset.close();
+  });
+
+  it('createEventBus({ backend, url }) reads the URL like OMNIBUS_URL: NATS parameters included, a url beside a connection refused', async () => {
+    const misspelt = await failure(createEventBus({ backend: 'nats', url: 'nats://127.0.0.1:1?maxAge=5' }));
+    expect(misspelt.field).toBe('url.maxAge');
+    const beside = await failure(
+      createEventBus({ backend: 'kafka', url: 'kafka://127.0.0.1:1', brokers: ['127.0.0.1:9092'] }),
+    );
+    expect(beside.field).toBe('url');
+  });
+
   it('a URL without its scheme never echoes the password, and says what to write', async () => {
     const error = await failure(createEventBusFromEnv({ OMNIBUS_URL: 'bob:hunter2@127.0.0.1:4222' }));
     expect(error).toBeInstanceOf(ConfigError);

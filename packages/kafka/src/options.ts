@@ -34,7 +34,8 @@ export interface KafkaBusOptions {
    * `numPartitions`, `replicationFactor`, `maxPayloadBytes`, `connectTimeoutMs`,
    * `publishTimeoutMs`, `topicDiscoveryMs`, `maxWaitTimeMs`, `sessionTimeoutMs`. Any
    * other parameter, or one that sets an option also given explicitly, is a
-   * `ConfigError` naming it (`url.topicprefix`).
+   * `ConfigError` naming it (`url.topicprefix`). Refused beside `brokers` or `kafka`
+   * (they name the brokers).
    */
   url?: string;
   /** Bootstrap brokers (`host:port`); instead of `url`. */
@@ -241,6 +242,11 @@ function fromUrl(url: string): {
  */
 export function resolveKafkaOptions(input: KafkaBusOptions = {}): ResolvedKafkaOptions {
   rejectUnknownOptions(input, KNOWN, { backend: 'kafka' });
+  if ((input.kafka !== undefined || input.brokers !== undefined) && input.url !== undefined)
+    fail(
+      'url',
+      `not used with ${input.kafka !== undefined ? 'kafka: the client passed in names the brokers' : 'brokers: they replace the URL'}`,
+    );
   if (input.kafka || input.brokers) return checked(input, input.brokers, input.ssl, input.sasl);
   const parsed = fromUrl(input.url ?? 'kafka://127.0.0.1:9092');
   const options = mergeUrlOptions(parsed.query, input, URL_CONTEXT);

@@ -113,3 +113,18 @@ describe('credentials in the URL', () => {
     }
   });
 });
+
+describe('url beside brokers or kafka', () => {
+  it('is refused: they name the brokers, the URL would be ignored', () => {
+    const withBrokers = error(() =>
+      resolveKafkaOptions({ url: 'kafka://elsewhere:9092', brokers: ['h:9092'] }),
+    );
+    expect(withBrokers.field).toBe('url');
+    expect(withBrokers.message).toContain('not used with brokers');
+    const withClient = error(() =>
+      resolveKafkaOptions({ url: 'kafka://elsewhere:9092', kafka: {} as never }),
+    );
+    expect(withClient.field).toBe('url');
+    expect(withClient.message).toContain('not used with kafka');
+  });
+});

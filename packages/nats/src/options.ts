@@ -1,16 +1,20 @@
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import {
   type BusStatus,
+  blameUrlParameters,
   ConfigError,
   DEFAULT_MAX_PAYLOAD_BYTES,
   type DeliveryLevel,
   decodeUrlPart,
   deliveryOption,
   type Logger,
+  mergeUrlOptions,
   type OptionNames,
+  readUrlParameters,
   rejectUnknownOptions,
   subjectMatches,
 } from '@omnibus/core';
+import { NATS_URL_PARAMETERS } from './url-parameters.js';
 
 /** Stream settings Omnibus provisions (or verifies) for every stream it manages. */
 export interface StreamSettings {
@@ -37,7 +41,12 @@ export interface StreamDefinition extends StreamSettings {
 
 /** Options of `createNatsBus`. */
 export interface NatsBusOptions {
-  /** Server URL(s): `nats://host:4222`, `tls://…`, comma-separated or an array. Default `nats://127.0.0.1:4222`. */
+  /**
+   * Server URL(s): `nats://host:4222`, `tls://…`, comma-separated or an array. Default
+   * `nats://127.0.0.1:4222`. A string may end in query parameters (`?storage=memory&maxAgeMs=60000`,
+   * see `NATS_URL_PARAMETERS` and the README); one misspelt, or setting an option also given
+   * explicitly, is a `ConfigError` naming it (`url.maxAgeMs`). Refused beside `connection`.
+   */
   url?: string | string[];
   /** An existing connection to use instead of connecting; `close()` then leaves it open. */
   connection?: NatsConnection;
@@ -171,8 +180,8 @@ const SYSTEM_SUBJECTS = [
 ];
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
 
-function fail(field: string, message: string): never {
-  throw new ConfigError(field, message, { backend: 'nats' });
+function fail(field: string, message: string, extra: { hint?: string } = {}): never {
+  throw new ConfigError(field, message, { backend: 'nats', ...extra });
 }
 
 function checkSettings(
@@ -233,10 +242,38 @@ function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<Co
 
 /**
  * Validates options; throws `ConfigError` naming the field, including for
- * option and stream-setting names it does not know (`strams`, `maxAge`).
+ * option and stream-setting names it does not know (`strams`, `maxAge`). The URL's
+ * query parameters (`NATS_URL_PARAMETERS`) are read as options, named `url.<parameter>`
+ * in errors; one that sets an option also given explicitly is a `ConfigError` (each
+ * option comes from one place). A `url` beside `connection` is refused: it would be ignored.
  */
-export function resolveNatsOptions(options: NatsBusOptions = {}): ResolvedNatsOptions {
-  rejectUnknownOptions(options, NATS_OPTION_NAMES, { backend: 'nats' });
+export function resolveNatsOptions(input: NatsBusOptions = {}): ResolvedNatsOptions {
+  rejectUnknownOptions(input, NATS_OPTION_NAMES, { backend: 'nats' });
+  if (input.connection !== undefined && input.url !== undefined)
+    fail('url', 'not used with connection: the connection passed in is the server', {
+      hint: 'leave url out, or connection out to let the bus connect',
+    });
+  const { url } = input;
+  if (typeof url !== 'string' || !url.includes('?')) {
+    if (Array.isArray(url) && url.some((server) => typeof server === 'string' && server.includes('?')))
+      fail('url', 'query parameters go on a single URL string: "nats://a:4222,nats://b:4222?maxAgeMs=60000"');
+    return checked(input);
+  }
+  // the parameters after the last server apply to the bus; the client gets the servers alone
+  const at = url.indexOf('?');
+  const fromUrl = readUrlParameters(new URLSearchParams(url.slice(at + 1)), NATS_URL_PARAMETERS, URL_CONTEXT);
+  const options = mergeUrlOptions(fromUrl, { ...input, url: url.slice(0, at) }, URL_CONTEXT);
+  return blameUrlParameters(fromUrl, URL_CONTEXT, () => checked(options));
+}
+
+const URL_CONTEXT = {
+  field: 'url',
+  scheme: 'nats://',
+  backend: 'nats',
+  hint: 'client options go in the connectOptions option, not in the URL',
+} as const;
+
+function checked(options: NatsBusOptions): ResolvedNatsOptions {
   const raw = options.url ?? 'nats://127.0.0.1:4222';
   const urls = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
   if (!options.connection && urls.length === 0) fail('url', 'needs at least one server');

@@ -32,7 +32,8 @@ export interface RedisBusOptions {
    * `durable`, `trimMaxLen`, `trimMaxAgeMs`, `dedupeWindowMs`, `maxPayloadBytes`,
    * `blockMs`, `discoveryIntervalMs`, `connectTimeoutMs`, `publishTimeoutMs`. Any other
    * parameter, or one that sets an option also given explicitly, is a `ConfigError`
-   * naming it (`url.keyprefix`); ioredis options go in `redisOptions`.
+   * naming it (`url.keyprefix`); ioredis options go in `redisOptions`. Refused beside
+   * `client` (the client is the connection).
    */
   url?: string;
   /**
@@ -169,6 +170,11 @@ function int(field: string, value: unknown, fallback: number, min: number): numb
  */
 export function resolveRedisOptions(input: RedisBusOptions = {}): ResolvedRedisOptions {
   rejectUnknownOptions(input, KNOWN, { backend: 'redis' });
+  if (input.client !== undefined && input.url !== undefined)
+    throw new ConfigError('url', 'not used with client: the client passed in is the connection', {
+      backend: 'redis',
+      hint: 'leave url out, or client out to let the bus connect',
+    });
   const url = input.url ?? 'redis://127.0.0.1:6379';
   if (input.client) return checked(input, url);
   let parsed: URL;

@@ -77,3 +77,11 @@ describe('redis:// URL parameters', () => {
     });
   });
 });
+
+describe('url beside client', () => {
+  it('is refused: the client passed in is the connection, the URL would be ignored', () => {
+    const e = error(() => resolveRedisOptions({ url: 'redis://elsewhere:6379', client: {} as never }));
+    expect(e.field).toBe('url');
+    expect(e.message).toContain('not used with client');
+  });
+});
