@@ -33,7 +33,9 @@ function memoryUrl(url: string): UrlReading {
  * see the NATS README), refusing one the code also sets.
  */
 function natsUrl(url: string): UrlReading {
-  const query = url.includes('?') ? url.indexOf('?') : url.length;
+  // the query starts after the credentials: a "?" in a password is no query
+  const after = url.indexOf('?', url.lastIndexOf('@') + 1);
+  const query = after < 0 ? url.length : after;
   for (const server of url.slice(0, query).split(','))
     mustParse(server.includes('://') ? server : `nats://${server}`, url, 'nats');
   return { options: { url } };

@@ -180,7 +180,7 @@ function fromUrlAndCode(
   const read = readOmnibusUrl(url);
   const block = backendBlock(read.backend, (options as Record<string, unknown>)[read.backend]);
   if (read.fromUrl === undefined) {
-    // Redis and Kafka read their parameters from the URL themselves, and refuse one the code also sets
+    // the broker adapters read their parameters from the URL themselves, and refuse one the code also sets
     refuseClash(read.backend, read.options, block);
     return {
       registration,

@@ -16,13 +16,13 @@ export interface ReadUrl extends ParsedUrl {
 /**
  * Parses `OMNIBUS_URL` with the reader of the adapter registered for its scheme:
  * `memory://`, `nats://…`, `tls://…`, `redis://…`, `rediss://…`,
- * `kafka://h1:9092,h2:9092`, or a third party's (`registerAdapter`). Query
- * parameters become adapter options: `memory://?history=1000&maxBuffered=5000`,
- * `nats://h:4222?stream=ORDERS:orders.>&storage=memory&maxAgeMs=60000` (see the
- * factory README for the full list); Redis and Kafka read their own from the URL
- * (`createEventBus` checks them). An unknown parameter is a `ConfigError` naming it
- * (`OMNIBUS_URL.strem`, with a "did you mean"), as is a value that does not read
- * (`OMNIBUS_URL.maxAgeMs: must be an integer`); ranges are checked by the adapter.
+ * `kafka://h1:9092,h2:9092`, or a third party's (`registerAdapter`). `memory://`
+ * query parameters become options here (`memory://?history=1000&maxBuffered=5000`);
+ * the broker adapters (NATS, Redis, Kafka, RabbitMQ) get the URL whole and read their
+ * own parameters when the bus is created (see the factory README for the full list).
+ * An unknown parameter is a `ConfigError` naming it (`OMNIBUS_URL.strem`, with a "did
+ * you mean"), as is a value that does not read (`OMNIBUS_URL.maxAgeMs: must be an
+ * integer`) or is out of range.
  * Errors never echo credentials: every `OmnibusError` message passes through
  * `redact()`.
  */

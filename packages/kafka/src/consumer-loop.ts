@@ -135,6 +135,8 @@ export class ConsumerLoop {
   readonly #amoNext = new Map<string, number>();
   /** At most once: the skip of a leaving member under way (see `#skipUnread`). */
   #skipping: Promise<void> = Promise.resolve();
+  /** Set once `finish()` disconnects the client. */
+  #disconnecting = false;
   /** The start plan, applied on the first assignment. */
   #plan: StartPlan | undefined;
   #onJoin: (() => void) | undefined;
@@ -263,9 +265,14 @@ export class ConsumerLoop {
     await this.#commit(keys);
     // a stopped at-most-once member losing partitions before it left: counted and skipped now,
     // while they are still its own (the next member starts past them)
-    if (this.#stopped && this.#ctx.atMostOnce && this.#ctx.grouped)
+    // (not the revoke of the disconnect itself: the leave counted them, and the client commits no more)
+    if (this.#stopped && !this.#disconnecting && this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#skipUnread(keys).catch((e) => this.#ctx.sink.reportError(e));
-    for (const key of keys) this.#partitions.delete(key);
+    for (const key of keys) {
+      this.#partitions.delete(key);
+      // another member reads it from here on: where this one stood means nothing if it comes back
+      this.#amoNext.delete(key);
+    }
     return undefined;
   }
 
@@ -678,9 +685,31 @@ export class ConsumerLoop {
   }
 
   async #skipUnreadNow(only?: readonly string[]): Promise<void> {
-    const owned = only ?? this.#consumer.assignment().map((tp) => keyOf(tp.topic, tp.partition));
-    const byTopic = new Map<string, number[]>();
+    // a partition whose revoke already ran is no longer this member's, whatever the client lists
+    const owned =
+      only ??
+      this.#consumer
+        .assignment()
+        .map((tp) => keyOf(tp.topic, tp.partition))
+        .filter((key) => !this.#revoking.has(key));
+    if (owned.length === 0) return;
+    // where this member's reading of each partition stands: past its last fetch, or (nothing
+    // fetched since it was assigned the partition) the group's commit, where it started
+    const next = new Map<string, number>();
+    const unread: { topic: string; partition: number }[] = [];
     for (const key of owned) {
+      const at = this.#amoNext.get(key);
+      if (at !== undefined) next.set(key, at);
+      else {
+        const [topic, partition] = splitKey(key);
+        unread.push({ topic, partition });
+      }
+    }
+    const committed = await retrying(() => committedOffsets(this.#consumer, unread, COMMITTED_TIMEOUT_MS));
+    for (const c of committed)
+      if (Number(c.offset) >= 0) next.set(keyOf(c.topic, c.partition), Number(c.offset));
+    const byTopic = new Map<string, number[]>();
+    for (const key of next.keys()) {
       const [topic, partition] = splitKey(key);
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     }
@@ -688,9 +717,9 @@ export class ConsumerLoop {
     let skipped = 0;
     for (const [topic, partitions] of byTopic) {
       for (const { partition, high } of await retrying(() => this.#ctx.admin.fetchTopicOffsets(topic))) {
-        const next = this.#amoNext.get(keyOf(topic, partition));
-        if (!partitions.includes(partition) || next === undefined || Number(high) <= next) continue;
-        skipped += Number(high) - next;
+        const from = next.get(keyOf(topic, partition));
+        if (!partitions.includes(partition) || from === undefined || Number(high) <= from) continue;
+        skipped += Number(high) - from;
         skips.push({ topic, partition, offset: String(high) });
       }
     }
@@ -718,6 +747,7 @@ export class ConsumerLoop {
     await this.#commit();
     if (this.#ctx.atMostOnce && this.#ctx.grouped)
       await this.#skipUnread().catch((e) => this.#ctx.sink.reportError(e));
+    this.#disconnecting = true;
     const consumer = this.#consumer;
     await this.#lockStorages.disconnect(consumer).finally(() => {
       this.#leavePool();

@@ -44,8 +44,9 @@ export interface NatsBusOptions {
   /**
    * Server URL(s): `nats://host:4222`, `tls://…`, comma-separated or an array. Default
    * `nats://127.0.0.1:4222`. A string may end in query parameters (`?storage=memory&maxAgeMs=60000`,
-   * see `NATS_URL_PARAMETERS` and the README); one misspelt, or setting an option also given
-   * explicitly, is a `ConfigError` naming it (`url.maxAgeMs`). Refused beside `connection`.
+   * listed in the README); one misspelt, or setting an option also given explicitly, is a
+   * `ConfigError` naming it (`url.maxAgeMs`). Credentials go before the host as `user:password@`
+   * (percent-encode "@", "/", "?", "#" and "%" in them). Refused beside `connection`.
    */
   url?: string | string[];
   /** An existing connection to use instead of connecting; `close()` then leaves it open. */
@@ -221,7 +222,15 @@ function splitCredentials(urls: string[]): { servers: string[]; auth: Partial<Co
     } catch {
       fail('url', `cannot parse server ${i + 1} (${raw})`);
     }
-    if (!url.username && !url.password) return raw;
+    if (!url.username && !url.password) {
+      // an "@" the parser did not read as the end of credentials: a "/", "?" or "#" in them cut them short
+      if (raw.includes('@'))
+        fail(
+          'url',
+          `cannot read the credentials of server ${i + 1} ("…@${raw.slice(raw.lastIndexOf('@') + 1)}"): expected nats://user:password@host:port, with "@", "/", "?", "#" and "%" in the user and password percent-encoded (%40, %2F, %3F, %23, %25)`,
+        );
+      return raw;
+    }
     const user = decodeUrlPart(url.username);
     const pass = decodeUrlPart(url.password);
     if (user === undefined || pass === undefined)
@@ -253,22 +262,31 @@ export function resolveNatsOptions(input: NatsBusOptions = {}): ResolvedNatsOpti
     fail('url', 'not used with connection: the connection passed in is the server', {
       hint: 'leave url out, or connection out to let the bus connect',
     });
-  const { url } = input;
-  if (typeof url !== 'string' || !url.includes('?')) {
-    if (Array.isArray(url) && url.some((server) => typeof server === 'string' && server.includes('?')))
+  const url = typeof input.url === 'string' ? input.url.trim() : input.url;
+  const at = typeof url === 'string' ? queryStart(url) : -1;
+  if (typeof url !== 'string' || at < 0) {
+    if (Array.isArray(url) && url.some((server) => typeof server === 'string' && queryStart(server) >= 0))
       fail('url', 'query parameters go on a single URL string: "nats://a:4222,nats://b:4222?maxAgeMs=60000"');
     return checked(input);
   }
   // the parameters after the last server apply to the bus; the client gets the servers alone
-  const at = url.indexOf('?');
-  const fromUrl = readUrlParameters(new URLSearchParams(url.slice(at + 1)), NATS_URL_PARAMETERS, URL_CONTEXT);
-  const options = mergeUrlOptions(fromUrl, { ...input, url: url.slice(0, at) }, URL_CONTEXT);
-  return blameUrlParameters(fromUrl, URL_CONTEXT, () => checked(options));
+  const context = { ...URL_CONTEXT, scheme: url.startsWith('tls://') ? 'tls://' : 'nats://' };
+  const fromUrl = readUrlParameters(new URLSearchParams(url.slice(at + 1)), NATS_URL_PARAMETERS, context);
+  const options = mergeUrlOptions(fromUrl, { ...input, url: url.slice(0, at) }, context);
+  return blameUrlParameters(fromUrl, context, () => checked(options));
+}
+
+/**
+ * Where the query of a `nats://` URL (or server list) starts, -1 without one: the first `?` after
+ * the last `@`, so that a `?` in a password is never read as parameters (and never shown in an
+ * error naming one).
+ */
+function queryStart(url: string): number {
+  return url.indexOf('?', url.lastIndexOf('@') + 1);
 }
 
 const URL_CONTEXT = {
   field: 'url',
-  scheme: 'nats://',
   backend: 'nats',
   hint: 'client options go in the connectOptions option, not in the URL',
 } as const;

@@ -89,6 +89,27 @@ describe('nats:// URL parameters', () => {
     ).toEqual({ storage: 'memory', maxAgeMs: 1_000 });
   });
 
+  it('a "?" in a password is no query and never shown (it must be percent-encoded); tls:// is named as such; a trailing newline is no part of a value', () => {
+    for (const url of ['nats://user:12?ab@h:4222', 'nats://user:12?ab@h:4222?maxAgeMs=5']) {
+      const e = error(() => resolveNatsOptions({ url }));
+      expect(e.field).toBe('url');
+      expect(e.message).toContain('percent-encode');
+      expect(`${e.field} ${e.message} ${e.hint}`).not.toContain('12?ab');
+    }
+    expect(resolveNatsOptions({ url: 'nats://user:12%3Fab@h:4222?maxAgeMs=5' }).connectOptions).toMatchObject(
+      {
+        user: 'user',
+        pass: '12?ab',
+      },
+    );
+    expect(error(() => resolveNatsOptions({ url: 'tls://h:4222?strage=file' })).message).toContain(
+      'tls:// parameter',
+    );
+    expect(resolveNatsOptions({ url: 'nats://h:4222?storage=memory\n' }).streamDefaults).toEqual({
+      storage: 'memory',
+    });
+  });
+
   it('parameters on one server of a list, or a url beside a connection, are refused', () => {
     expect(
       error(() => resolveNatsOptions({ url: ['nats://a:4222?storage=memory', 'nats://b:4222'] })).field,
