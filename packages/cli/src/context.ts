@@ -46,7 +46,7 @@ export class CommandContext {
     const url = this.options.url?.trim() || this.out.io.env.OMNIBUS_URL?.trim();
     if (!url)
       throw new UsageError(
-        'no bus to talk to: set OMNIBUS_URL or pass --url (e.g. redis://127.0.0.1:6379, nats://127.0.0.1:4222)',
+        `no bus to talk to: ${this.out.io.env.OMNIBUS_URL === undefined ? 'set OMNIBUS_URL' : 'OMNIBUS_URL is set but empty: give it the URL'} or pass --url (e.g. redis://127.0.0.1:6379, nats://127.0.0.1:4222)`,
       );
     return url;
   }

@@ -99,6 +99,12 @@ describe('errors', () => {
 });
 
 describe('on the in-memory bus (one process: only what needs no second one)', () => {
+  it('tail on memory:// is refused with a reason (exit 2), instead of Node ending it with exit 13', async () => {
+    const run = await omnibus(['--url', 'memory://', 'tail', 'x.>']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('memory:// is this process’s own bus');
+  });
+
   it('publishes the payload from an argument or from stdin, and prints the receipt', async () => {
     const fromArg = await omnibus([
       '--url',

@@ -301,7 +301,9 @@ export interface EventBus extends AsyncDisposable {
   /**
    * Readiness: asks the backend (a ping or metadata request, bounded by
    * `timeoutMs`, default 2,000) and says whether the bus can work now. Never
-   * rejects; `ok: false` carries the reason.
+   * rejects; `ok: false` carries the reason. `timeoutMs: 0` asks nothing: the bus's
+   * own state (open, and no connection loss it reported), for liveness probes that
+   * must not load the broker.
    */
   health(timeoutMs?: number): Promise<BusHealth>;
   /**

@@ -12,6 +12,29 @@ function reportingDriver(): BusDriver & { report(status: BusStatus): void } {
 }
 
 describe('status: one path, through core', () => {
+  it("health(0) asks the backend nothing: the bus's own state and the losses it reported", async () => {
+    let probes = 0;
+    const driver = {
+      ...reportingDriver(),
+      probe: async () => {
+        probes++;
+      },
+    };
+    const bus = createBus(driver, { logger: { warn: () => undefined } });
+    expect(await bus.health(0)).toEqual({
+      backend: 'in-process',
+      state: 'open',
+      connectionLost: false,
+      ok: true,
+    });
+    driver.report({ type: 'disconnect', connection: 'lost' });
+    expect((await bus.health(0)).ok).toBe(false);
+    expect(probes).toBe(0);
+    expect((await bus.health()).latencyMs).toBeGreaterThanOrEqual(0);
+    expect(probes).toBe(1);
+    await bus.close();
+  });
+
   it("calls the user's onStatus once per status the driver reports, and tracks the connection in one place", async () => {
     const driver = reportingDriver();
     const seen: BusStatus[] = [];

@@ -56,7 +56,10 @@ export function installHint(packageName: string, command = installCommand(packag
     'Omnibus repository run `npx --yes pnpm@9.15.9 install && npx pnpm build`, then ' +
     `\`npx pnpm pack --pack-destination /tmp/omnibus\` in packages/${dir} and packages/core, and in your app ` +
     `\`${verb} /tmp/omnibus/omnibus-core-*.tgz /tmp/omnibus/omnibus-${dir}-*.tgz\` ` +
-    '(the repository README, "Install")'
+    '(the repository README, "Install")' +
+    (dir === 'kafka'
+      ? '; without internet access its native client builds from source: install with CKJS_LINKING=dynamic after the Debian packages libsasl2-dev liblz4-dev libzstd-dev (packages/kafka/README.md)'
+      : '')
   );
 }
 

@@ -8,8 +8,8 @@ export type HealthSource = Pick<EventBus, 'health'>;
 
 /** The part of a `node:http` request the handler reads (typed here: no `@types/node` needed). */
 export interface HealthRequest {
-  readonly method?: string;
-  readonly url?: string;
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
 }
 
 /** The part of a `node:http` response the handler writes. */
@@ -17,9 +17,9 @@ export interface HealthResponse {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body?: string): unknown;
   /** Set by `node:http` once the status line went out. */
-  readonly headersSent?: boolean;
+  readonly headersSent?: boolean | undefined;
   /** Set by `node:http` once the response was ended. */
-  readonly writableEnded?: boolean;
+  readonly writableEnded?: boolean | undefined;
 }
 
 /** An answer for a health endpoint: the HTTP status and a JSON body. */
@@ -66,7 +66,8 @@ export async function readiness(bus: HealthSource, timeoutMs = 2_000): Promise<H
  * the remedy then); a backend that is away is a readiness matter, not a liveness one.
  */
 export async function liveness(bus: HealthSource): Promise<HealthAnswer> {
-  const health = await bus.health(1);
+  // no request to the broker: a probe every few seconds from every instance is load for nothing
+  const health = await bus.health(0);
   return answer(health, health.state === 'open');
 }
 

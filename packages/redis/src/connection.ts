@@ -153,7 +153,9 @@ export async function waitReady(client: Redis, url: string, timeoutMs: number): 
         hint:
           notRedis || hungUp
             ? `is ${safeUrl(url)} another service's port (NATS listens on 4222, Kafka on 9092, PostgreSQL on 5432)? Redis listens on 6379 by default${hungUp ? '; if it is Redis, its log says why it closed the connection (maxclients, or TLS: then use rediss://)' : ''}`
-            : 'check that Redis runs there and is reachable (redis-cli -u <url> ping); on a slow network raise connectTimeoutMs',
+            : /WRONGPASS|NOAUTH|NOPERM/.test(text)
+              ? 'Redis answered and refused the credentials: check the user and password in the URL (redis://user:password@host:6379, percent-encoded) or in redisOptions'
+              : 'check that Redis runs there and is reachable (redis-cli -u <url> ping); on a slow network raise connectTimeoutMs',
       },
     );
   } finally {

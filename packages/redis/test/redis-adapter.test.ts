@@ -206,6 +206,8 @@ describe('redis adapter', () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(ConnectionError);
+      // refused credentials say so, rather than "check that Redis runs there"
+      expect((error as ConnectionError).hint).toMatch(/refused the credentials/);
       const everything = JSON.stringify(error, Object.getOwnPropertyNames(error as object));
       const cause = (error as Error).cause as Error;
       for (const text of [

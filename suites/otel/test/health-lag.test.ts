@@ -28,7 +28,11 @@ describe('health', () => {
         status: 200,
         body: { status: 'ok', backend: 'memory' },
       });
-      expect(await get(server, '/livez')).toMatchObject({ status: 200, body: { state: 'open' } });
+      const live = await get(server, '/livez');
+      expect(live).toMatchObject({ status: 200, body: { state: 'open' } });
+      // liveness asks the broker nothing: no probe latency, no probe failure
+      expect(live.body).not.toHaveProperty('latencyMs');
+      expect(live.body).not.toHaveProperty('detail');
       expect((await get(server, '/other')).status).toBe(404);
       const { port } = server.address() as AddressInfo;
       const head = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'HEAD' });

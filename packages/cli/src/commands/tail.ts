@@ -1,6 +1,6 @@
 import type { Message, StartPosition } from '@omnibus/core';
 import type { CommandContext } from '../context.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { headersInline, payloadJson, payloadPreview, printable } from '../format.js';
 
 /** Options of `omnibus tail`. */
@@ -44,6 +44,12 @@ function jsonLine(m: Message): string {
  */
 export async function tail(ctx: CommandContext, pattern: string, options: TailOptions): Promise<number> {
   const bus = await ctx.bus();
+  // another process's in-memory bus cannot be reached: this one's own is empty, and waiting on it
+  // would keep nothing alive (Node would end the process with exit code 13, saying nothing)
+  if (bus.backend === 'memory')
+    throw new UsageError(
+      'memory:// is this process’s own bus, empty: nothing could ever arrive. Tail a broker (nats://, redis://, kafka://, amqp://), or read your service’s in-memory bus inside it (startConsole({ bus }) from @omnibus/cli)',
+    );
   ctx.handlesInterrupt = true;
   if (ctx.signal.aborted) return EXIT.ok;
   const from = options.from ?? 'new';
