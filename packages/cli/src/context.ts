@@ -1,5 +1,5 @@
 import type { EventBus, Logger } from '@omnibus/core';
-import { redact } from '@omnibus/core';
+import { redact, renameConfigField } from '@omnibus/core';
 import { createEventBusFromEnv } from '@omnibus/factory';
 import { UsageError } from './errors.js';
 import type { Output } from './io.js';
@@ -55,10 +55,20 @@ export class CommandContext {
   async bus(): Promise<EventBus> {
     if (this.#bus) return this.#bus;
     const env = this.out.io.env;
-    this.#bus = await createEventBusFromEnv({
-      env: { OMNIBUS_URL: this.url, OMNIBUS_REQUIRE: env.OMNIBUS_REQUIRE },
-      logger: this.logger,
-    });
+    const fromFlag = Boolean(this.options.url?.trim());
+    try {
+      this.#bus = await createEventBusFromEnv({
+        env: { OMNIBUS_URL: this.url, OMNIBUS_REQUIRE: env.OMNIBUS_REQUIRE },
+        logger: this.logger,
+      });
+    } catch (error) {
+      // a URL given with --url is named so: `--url.strem`, not `OMNIBUS_URL.strem`
+      throw fromFlag
+        ? renameConfigField(error, (field) =>
+            /^OMNIBUS_URL\b/.test(field) ? `--url${field.slice(11)}` : undefined,
+          )
+        : error;
+    }
     return this.#bus;
   }
 

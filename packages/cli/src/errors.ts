@@ -29,7 +29,7 @@ export function exitCodeOf(error: unknown): number {
     const { code } = error as { code: string };
     if (code === 'INVALID_SUBJECT' || code === 'INVALID_ARGUMENT') return EXIT.usage;
     // the configuration the user gave (OMNIBUS_URL / --url) is wrong; a missing capability is not usage
-    if (code === 'CONFIG' && /^OMNIBUS_URL\b/.test((error as { field?: string }).field ?? ''))
+    if (code === 'CONFIG' && /^(OMNIBUS_URL|--url)\b/.test((error as { field?: string }).field ?? ''))
       return EXIT.usage;
   }
   return EXIT.error;

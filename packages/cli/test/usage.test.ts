@@ -61,7 +61,8 @@ describe('bad usage exits 2 with one line on stderr', () => {
     ['a time that does not read', ['dlq', 'list', '--since', 'yesterday'], /ISO time/],
     ['a header without =', ['publish', 'a.b', 'x', '--header', 'novalue'], /name=value/],
     ['no bus configured', ['groups'], /no bus to talk to: set OMNIBUS_URL or pass --url/],
-    ['a URL of no known scheme', ['--url', 'rabbit://h:5672', 'groups'], /unknown scheme/],
+    ['a URL of no known scheme', ['--url', 'rabbit://h:5672', 'groups'], /--url: unknown scheme/],
+    ['a misspelt URL parameter', ['--url', 'nats://127.0.0.1:1?strem=A:a.>', 'groups'], /--url\.strem: /],
   ];
   it.each(cases)('%s', async (_, args, message) => {
     const run = await omnibus(args);
