@@ -65,7 +65,7 @@ export class CommandContext {
       // a URL given with --url is named so: `--url.strem`, not `OMNIBUS_URL.strem`
       throw fromFlag
         ? renameConfigField(error, (field) =>
-            /^OMNIBUS_URL\b/.test(field) ? `--url${field.slice(11)}` : undefined,
+            /^OMNIBUS_URL\b/.test(field) ? `--url${field.slice('OMNIBUS_URL'.length)}` : undefined,
           )
         : error;
     }

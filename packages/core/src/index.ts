@@ -127,7 +127,7 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-export { decodeUrlPart, splitAuthority, type UrlAuthority } from './url-authority.js';
+export { decodeUrlPart, queryStart, splitAuthority, type UrlAuthority } from './url-authority.js';
 export type { UrlOptions, UrlParameter, UrlParameterContext, UrlParameters } from './url-parameters.js';
 export {
   blameUrlParameters,

@@ -35,6 +35,15 @@ export function splitAuthority(rest: string, isHost: (host: string) => boolean):
   return valid(plain.hosts) && !plain.hosts.includes('@') ? plain : undefined;
 }
 
+/**
+ * Where the query of a URL (or a comma-separated server list) starts, -1 without one: the first
+ * `?` after the last `@`, so that a `?` in a password is never read as parameters (nor shown in
+ * an error naming one).
+ */
+export function queryStart(url: string): number {
+  return url.indexOf('?', url.lastIndexOf('@') + 1);
+}
+
 /** `decodeURIComponent`, or `undefined` for a malformed escape (a raw `%` in a password). */
 export function decodeUrlPart(text: string): string | undefined {
   try {

@@ -1,4 +1,4 @@
-import { ConfigError, readUrlParameters, splitAuthority } from '@omnibus/core';
+import { ConfigError, queryStart, readUrlParameters, splitAuthority } from '@omnibus/core';
 import { importFactory } from './load-adapter.js';
 import type { AdapterRegistration, UrlReading } from './registry.js';
 import { MEMORY_URL_PARAMETERS } from './url-parameters.js';
@@ -33,8 +33,7 @@ function memoryUrl(url: string): UrlReading {
  * see the NATS README), refusing one the code also sets.
  */
 function natsUrl(url: string): UrlReading {
-  // the query starts after the credentials: a "?" in a password is no query
-  const after = url.indexOf('?', url.lastIndexOf('@') + 1);
+  const after = queryStart(url);
   const query = after < 0 ? url.length : after;
   for (const server of url.slice(0, query).split(','))
     mustParse(server.includes('://') ? server : `nats://${server}`, url, 'nats');

@@ -708,17 +708,12 @@ export class ConsumerLoop {
     const committed = await retrying(() => committedOffsets(this.#consumer, unread, COMMITTED_TIMEOUT_MS));
     for (const c of committed)
       if (Number(c.offset) >= 0) next.set(keyOf(c.topic, c.partition), Number(c.offset));
-    const byTopic = new Map<string, number[]>();
-    for (const key of next.keys()) {
-      const [topic, partition] = splitKey(key);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    }
     const skips: { topic: string; partition: number; offset: string }[] = [];
     let skipped = 0;
-    for (const [topic, partitions] of byTopic) {
+    for (const topic of new Set([...next.keys()].map((key) => splitKey(key)[0]))) {
       for (const { partition, high } of await retrying(() => this.#ctx.admin.fetchTopicOffsets(topic))) {
         const from = next.get(keyOf(topic, partition));
-        if (!partitions.includes(partition) || from === undefined || Number(high) <= from) continue;
+        if (from === undefined || Number(high) <= from) continue;
         skipped += Number(high) - from;
         skips.push({ topic, partition, offset: String(high) });
       }

@@ -10,6 +10,7 @@ import {
   type Logger,
   mergeUrlOptions,
   type OptionNames,
+  queryStart,
   readUrlParameters,
   rejectUnknownOptions,
   subjectMatches,
@@ -274,15 +275,6 @@ export function resolveNatsOptions(input: NatsBusOptions = {}): ResolvedNatsOpti
   const fromUrl = readUrlParameters(new URLSearchParams(url.slice(at + 1)), NATS_URL_PARAMETERS, context);
   const options = mergeUrlOptions(fromUrl, { ...input, url: url.slice(0, at) }, context);
   return blameUrlParameters(fromUrl, context, () => checked(options));
-}
-
-/**
- * Where the query of a `nats://` URL (or server list) starts, -1 without one: the first `?` after
- * the last `@`, so that a `?` in a password is never read as parameters (and never shown in an
- * error naming one).
- */
-function queryStart(url: string): number {
-  return url.indexOf('?', url.lastIndexOf('@') + 1);
 }
 
 const URL_CONTEXT = {
